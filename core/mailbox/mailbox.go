@@ -1,0 +1,169 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Special-use roles of well-known folders (RFC 6154 names without "\").
+const (
+	RoleInbox   = "Inbox"
+	RoleSent    = "Sent"
+	RoleDrafts  = "Drafts"
+	RoleTrash   = "Trash"
+	RoleJunk    = "Junk"
+	RoleArchive = "Archive"
+)
+
+// Folder is a source folder.
+type Folder struct {
+	// Name is the full decoded (UTF-8) name as the server lists it, with the
+	// server's own delimiter.
+	Name string
+	// Path is Name split on Delim.
+	Path        []string
+	Delim       rune
+	Role        string // one of the Role constants, or ""
+	NoSelect    bool
+	Subscribed  bool
+	UIDValidity uint32
+	Messages    uint32
+}
+
+// Key identifies a source message across runs. It is "u:<uidvalidity>:<uid>".
+type Key string
+
+// SourceKey builds the UID-based key of a message.
+func SourceKey(uidValidity, uid uint32) Key {
+	return Key(fmt.Sprintf("u:%d:%d", uidValidity, uid))
+}
+
+// ContentKey identifies a message by content when UIDs cannot be trusted
+// (UIDVALIDITY changed, or local state was lost): sha256 of Message-ID,
+// Date, From, Subject and size. It is "c:<hex>".
+type ContentKey string
+
+// MakeContentKey computes the content key from the raw header values
+// (unfolded, surrounding space trimmed) and the RFC822 size.
+func MakeContentKey(messageID, date, from, subject string, size int64) ContentKey {
+	h := sha256.New()
+	for _, s := range []string{messageID, date, from, subject} {
+		h.Write([]byte(NormalizeHeader(s)))
+		h.Write([]byte{0})
+	}
+	fmt.Fprintf(h, "%d", size)
+	return ContentKey("c:" + hex.EncodeToString(h.Sum(nil)[:16]))
+}
+
+// NormalizeHeader unfolds a header value and trims it, so that the same
+// header read through different servers/APIs yields the same string.
+func NormalizeHeader(s string) string {
+	s = strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Meta is what a source lists about a message without fetching its body.
+type Meta struct {
+	UID          uint32
+	Size         int64
+	Flags        []string // IMAP flags and keywords, e.g. `\Seen`, `$Label1`
+	InternalDate time.Time
+	// Header fields for the content key and for error reports.
+	MessageID string
+	Date      string
+	From      string
+	Subject   string
+}
+
+// ContentKey of the message.
+func (m Meta) ContentKey() ContentKey {
+	return MakeContentKey(m.MessageID, m.Date, m.From, m.Subject, m.Size)
+}
+
+// HasFlag reports whether the message carries flag (case-insensitive).
+func (m Meta) HasFlag(flag string) bool {
+	for _, f := range m.Flags {
+		if strings.EqualFold(f, flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// Message is a message ready to be written to a destination.
+type Message struct {
+	Meta
+	Key        Key
+	ContentKey ContentKey
+	Body       []byte // the exact RFC822 bytes from the source
+}
+
+// Filter limits what Source.List returns.
+type Filter struct {
+	Since, Before time.Time // INTERNALDATE range; zero = unbounded
+	MaxSize       int64     // 0 = unbounded
+}
+
+// Source reads a mailbox. It never modifies it.
+type Source interface {
+	Folders(ctx context.Context) ([]Folder, error)
+	// List returns the metadata of the messages in folder (UID order) and
+	// the folder's current UIDVALIDITY.
+	List(ctx context.Context, folder Folder, f Filter) ([]Meta, uint32, error)
+	// Fetch streams the full messages for uids to fn, in any order.
+	Fetch(ctx context.Context, folder Folder, uids []uint32, fn func(Message) error) error
+	Close() error
+}
+
+// FolderRef is a destination's handle on a folder (an IMAP name, an EWS
+// FolderId, a Graph id).
+type FolderRef struct {
+	ID   string
+	Path []string
+}
+
+// Result is the outcome of writing one message.
+type Result struct {
+	DestID string // destination id if known (APPENDUID, EWS ItemId)
+	Err    error  // per-item error; nil = written
+}
+
+// Limits tells the engine how to drive a destination.
+type Limits struct {
+	MaxItemSize int64 // bytes; 0 = none
+	BatchSize   int   // messages per Put
+	BatchBytes  int64 // max bytes per Put
+	Concurrency int   // parallel Puts per user
+}
+
+// Destination writes a mailbox.
+type Destination interface {
+	// EnsureFolder creates (if needed) and returns the folder at path;
+	// role is the source folder's special-use role, used to map well-known
+	// folders. subscribe asks that the folder be subscribed where that means
+	// something.
+	EnsureFolder(ctx context.Context, path []string, role string, subscribe bool) (FolderRef, error)
+	// Existing returns how many messages with each content key the folder
+	// already holds, so that a rerun without local state creates no
+	// duplicates.
+	Existing(ctx context.Context, f FolderRef) (map[ContentKey]int, error)
+	// Put writes msgs into f; results are per message, in order. A non-nil
+	// error means the whole batch failed (connection lost...).
+	Put(ctx context.Context, f FolderRef, msgs []Message) ([]Result, error)
+	Limits() Limits
+	Close() error
+}
+
+// ItemError is a per-item failure with a hint for the admin.
+type ItemError struct {
+	Reason string
+	Hint   string
+	// Permanent errors are not retried within a pass.
+	Permanent bool
+}
+
+func (e *ItemError) Error() string { return e.Reason }

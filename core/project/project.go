@@ -1,0 +1,372 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// EndpointType says which protocol an endpoint speaks.
+type EndpointType string
+
+const (
+	TypeIMAP  EndpointType = "imap"
+	TypeEWS   EndpointType = "ews"
+	TypeGraph EndpointType = "graph"
+)
+
+// Security is the transport security of an IMAP (or SMTP) endpoint.
+type Security string
+
+const (
+	SecuritySSL      Security = "ssl"      // implicit TLS (993)
+	SecurityStartTLS Security = "starttls" // STARTTLS on the plain port (143)
+	SecurityNone     Security = "none"
+)
+
+// Access is how an Exchange admin reaches user mailboxes.
+type Access string
+
+const (
+	AccessDelegation    Access = "delegation"
+	AccessImpersonation Access = "impersonation"
+)
+
+// Side names one end of a migration.
+type Side string
+
+const (
+	SideSource Side = "source"
+	SideDest   Side = "dest"
+)
+
+// Endpoint describes a server MailFerry reads from or writes to.
+// Secrets are never held here in clear: PasswordRef names a sealed secret
+// in the store.
+type Endpoint struct {
+	Type EndpointType `json:"type"`
+
+	// IMAP
+	Host             string   `json:"host,omitempty"`
+	Port             int      `json:"port,omitempty"`
+	Security         Security `json:"security,omitempty"`
+	TrustFingerprint string   `json:"trust_fingerprint,omitempty"` // SHA-256 of the leaf certificate, hex
+	// LoginTemplate builds the login used with admin credentials, e.g.
+	// "{user}*{admin}" (Dovecot master user) or "{domain}/{admin}/{user}".
+	LoginTemplate string `json:"login_template,omitempty"`
+
+	// Admin credentials (all types).
+	AdminUser   string `json:"admin_user,omitempty"`
+	PasswordRef string `json:"password_ref,omitempty"`
+
+	// EWS
+	URL               string `json:"url,omitempty"`
+	OWAURL            string `json:"owa_url,omitempty"`
+	AutodiscoverEmail string `json:"autodiscover_email,omitempty"`
+	Provider          string `json:"provider,omitempty"`
+	Access            Access `json:"access,omitempty"`
+	Auth              string `json:"auth,omitempty"` // basic | ntlm
+
+	// Graph
+	Tenant    string `json:"tenant,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	SecretRef string `json:"secret_ref,omitempty"`
+}
+
+// IsZero reports whether the endpoint has not been configured.
+func (e Endpoint) IsZero() bool { return e.Type == "" }
+
+// FieldError is a validation error tied to one field.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Validate checks the endpoint and returns every problem found, joined.
+func (e Endpoint) Validate() error {
+	var errs []error
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
+	}
+	switch e.Type {
+	case TypeIMAP:
+		if e.Host == "" {
+			bad("host", "is required")
+		} else if strings.ContainsAny(e.Host, " /\\@:") && !strings.HasPrefix(e.Host, "[") {
+			bad("host", "%q is not a host name or address", e.Host)
+		}
+		if e.Port < 1 || e.Port > 65535 {
+			bad("port", "%d is not a TCP port (1-65535)", e.Port)
+		}
+		switch e.Security {
+		case SecuritySSL, SecurityStartTLS, SecurityNone:
+		default:
+			bad("security", "%q is not one of ssl, starttls, none", e.Security)
+		}
+		if e.TrustFingerprint != "" && !fingerprintRE.MatchString(NormalizeFingerprint(e.TrustFingerprint)) {
+			bad("trust_fingerprint", "must be a SHA-256 fingerprint (64 hex digits)")
+		}
+		if e.LoginTemplate != "" && !strings.Contains(e.LoginTemplate, "{user}") {
+			bad("login_template", "must contain {user}")
+		}
+	case TypeEWS:
+		n := 0
+		for _, s := range []string{e.URL, e.OWAURL, e.AutodiscoverEmail, e.Provider} {
+			if s != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			bad("url", "one of EWS URL, OWA URL, Autodiscover email or provider is required")
+		}
+		for _, u := range []struct{ f, v string }{{"url", e.URL}, {"owa_url", e.OWAURL}} {
+			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
+				bad(u.f, "%q must start with https://", u.v)
+			}
+		}
+		if e.AutodiscoverEmail != "" && !ValidEmail(e.AutodiscoverEmail) {
+			bad("autodiscover_email", "%q is not an email address", e.AutodiscoverEmail)
+		}
+		switch e.Access {
+		case "", AccessDelegation, AccessImpersonation:
+		default:
+			bad("access", "%q is not one of delegation, impersonation", e.Access)
+		}
+		switch e.Auth {
+		case "", "basic", "ntlm":
+		default:
+			bad("auth", "%q is not one of basic, ntlm", e.Auth)
+		}
+	case TypeGraph:
+		if e.Tenant == "" {
+			bad("tenant", "is required")
+		}
+		if e.ClientID == "" {
+			bad("client_id", "is required")
+		}
+	case "":
+		bad("type", "is required (imap, ews or graph)")
+	default:
+		bad("type", "%q is not one of imap, ews, graph", e.Type)
+	}
+	return errors.Join(errs...)
+}
+
+var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// NormalizeFingerprint lower-cases a fingerprint and drops ':' and spaces.
+func NormalizeFingerprint(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimPrefix(s, "sha256:")
+	return strings.NewReplacer(":", "", " ", "").Replace(s)
+}
+
+// Status is a user's migration status, as in MigrationWiz.
+type Status string
+
+const (
+	StatusNotSubmitted        Status = "Not Submitted"
+	StatusSubmitted           Status = "Submitted"
+	StatusQueued              Status = "Queued"
+	StatusWaitingForEndUser   Status = "Waiting For End User"
+	StatusRunning             Status = "Running"
+	StatusCompleted           Status = "Completed"
+	StatusCompletedWithErrors Status = "Completed With Errors"
+	StatusFailed              Status = "Failed"
+	StatusStopped             Status = "Stopped"
+)
+
+// Pass is one kind of migration run.
+type Pass string
+
+const (
+	PassVerify   Pass = "verify"
+	PassTrial    Pass = "trial"
+	PassPrestage Pass = "prestage"
+	PassFull     Pass = "full"
+	PassRetry    Pass = "retry"
+)
+
+// User is one mailbox to migrate.
+type User struct {
+	SourceEmail       string `json:"source_email"`
+	SourceLogin       string `json:"source_login,omitempty"`
+	SourcePasswordRef string `json:"source_password_ref,omitempty"`
+	DestEmail         string `json:"dest_email"`
+	DestLogin         string `json:"dest_login,omitempty"`
+	DestPasswordRef   string `json:"dest_password_ref,omitempty"`
+	UserRoot          string `json:"user_root,omitempty"` // Microsoft CSV UserRoot
+	Flags             string `json:"flags,omitempty"`
+	// SupportOptions are "Key=Value" lines overriding the project's options.
+	SupportOptions []string `json:"support_options,omitempty"`
+	// AddressesOnly marks a user imported without passwords (credential request).
+	AddressesOnly bool      `json:"addresses_only,omitempty"`
+	Status        Status    `json:"status"`
+	LastPass      Pass      `json:"last_pass,omitempty"`
+	Notified      time.Time `json:"notified,omitempty"`
+}
+
+// ID is the user's key inside a project: the lower-cased source email.
+func (u User) ID() string { return strings.ToLower(strings.TrimSpace(u.SourceEmail)) }
+
+// Validate checks the user's addresses and support options.
+func (u User) Validate() error {
+	var errs []error
+	if !ValidEmail(u.SourceEmail) {
+		errs = append(errs, &FieldError{"source_email", fmt.Sprintf("%q is not an email address", u.SourceEmail)})
+	}
+	if u.DestEmail != "" && !ValidEmail(u.DestEmail) {
+		errs = append(errs, &FieldError{"dest_email", fmt.Sprintf("%q is not an email address", u.DestEmail)})
+	}
+	if _, err := ParseSupportOptions(u.SupportOptions); err != nil {
+		errs = append(errs, &FieldError{"support_options", err.Error()})
+	}
+	return errors.Join(errs...)
+}
+
+// ValidEmail reports whether s is a bare addr-spec such as user@example.com.
+func ValidEmail(s string) bool {
+	if s == "" || strings.TrimSpace(s) != s || strings.ContainsAny(s, "<> ,;") {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && !strings.HasPrefix(s[at+1:], ".") && !strings.HasSuffix(s, ".")
+}
+
+// Options are project-wide migration settings.
+type Options struct {
+	MaxConcurrentUsers int `json:"max_concurrent_users"`
+	MaxErrorsPerUser   int `json:"max_errors_per_user"`
+	// FolderMapping rules "REGEX->REPLACEMENT", applied in order.
+	FolderMapping []string `json:"folder_mapping,omitempty"`
+	// FolderFilter is a case-insensitive regex on the "/"-separated source
+	// path; matching folders are skipped.
+	FolderFilter  string    `json:"folder_filter,omitempty"`
+	DateFrom      time.Time `json:"date_from,omitempty"`
+	DateTo        time.Time `json:"date_to,omitempty"`
+	MaxItemSizeMB int       `json:"max_item_size_mb,omitempty"`
+	PrestageDays  int       `json:"prestage_days,omitempty"`
+}
+
+// DefaultOptions are the options of a new project.
+func DefaultOptions() Options {
+	return Options{MaxConcurrentUsers: 4, MaxErrorsPerUser: 100, PrestageDays: 90}
+}
+
+// Validate checks option ranges and rule syntax.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxConcurrentUsers < 1 || o.MaxConcurrentUsers > 100 {
+		errs = append(errs, &FieldError{"max_concurrent_users", "must be between 1 and 100"})
+	}
+	if o.MaxErrorsPerUser < 0 {
+		errs = append(errs, &FieldError{"max_errors_per_user", "must not be negative"})
+	}
+	for i, r := range o.FolderMapping {
+		if _, _, err := ParseMappingRule(r); err != nil {
+			errs = append(errs, &FieldError{fmt.Sprintf("folder_mapping[%d]", i+1), err.Error()})
+		}
+	}
+	if o.FolderFilter != "" {
+		if _, err := regexp.Compile("(?i)" + o.FolderFilter); err != nil {
+			errs = append(errs, &FieldError{"folder_filter", err.Error()})
+		}
+	}
+	if o.MaxItemSizeMB < 0 {
+		errs = append(errs, &FieldError{"max_item_size_mb", "must not be negative"})
+	}
+	if o.PrestageDays < 0 {
+		errs = append(errs, &FieldError{"prestage_days", "must not be negative"})
+	}
+	if !o.DateFrom.IsZero() && !o.DateTo.IsZero() && o.DateTo.Before(o.DateFrom) {
+		errs = append(errs, &FieldError{"date_to", "is before date_from"})
+	}
+	return errors.Join(errs...)
+}
+
+// ParseMappingRule splits `REGEX->REPLACEMENT` (optionally wrapped in
+// FolderMapping="...") and compiles the regex.
+func ParseMappingRule(rule string) (*regexp.Regexp, string, error) {
+	r := strings.TrimSpace(rule)
+	if strings.HasPrefix(r, "FolderMapping=") {
+		r = strings.TrimPrefix(r, "FolderMapping=")
+	}
+	if len(r) >= 2 && r[0] == '"' && r[len(r)-1] == '"' {
+		r = r[1 : len(r)-1]
+	}
+	i := strings.LastIndex(r, "->")
+	if i < 0 {
+		return nil, "", fmt.Errorf("rule %q has no \"->\" between pattern and replacement", rule)
+	}
+	re, err := regexp.Compile(r[:i])
+	if err != nil {
+		return nil, "", fmt.Errorf("rule %q: %w", rule, err)
+	}
+	return re, r[i+2:], nil
+}
+
+// Project is one customer's migration.
+type Project struct {
+	Name     string    `json:"name"`
+	Customer string    `json:"customer,omitempty"`
+	Source   Endpoint  `json:"source"`
+	Dest     Endpoint  `json:"dest"`
+	Options  Options   `json:"options"`
+	SMTP     SMTP      `json:"smtp,omitempty"`
+	Created  time.Time `json:"created"`
+	Demo     bool      `json:"demo,omitempty"`
+}
+
+// SMTP holds the project's outgoing mail settings.
+type SMTP struct {
+	Host        string   `json:"host,omitempty"`
+	Port        int      `json:"port,omitempty"`
+	Security    Security `json:"security,omitempty"`
+	From        string   `json:"from,omitempty"`
+	User        string   `json:"user,omitempty"`
+	PasswordRef string   `json:"password_ref,omitempty"`
+}
+
+var nameRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._\-()&']{0,99}$`)
+
+// ValidateName checks a project name.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return &FieldError{"name", fmt.Sprintf("%q: use 1-100 letters, digits, spaces and . _ - ( ) & ' (starting with a letter or digit)", name)}
+	}
+	return nil
+}
+
+// Validate checks the project's name, options and configured endpoints.
+func (p Project) Validate() error {
+	var errs []error
+	if err := ValidateName(p.Name); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.Options.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if !p.Source.IsZero() {
+		if err := p.Source.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("source: %w", err))
+		}
+		if p.Source.Type != TypeIMAP {
+			errs = append(errs, &FieldError{"source.type", "the source must be IMAP"})
+		}
+	}
+	if !p.Dest.IsZero() {
+		if err := p.Dest.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("dest: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
