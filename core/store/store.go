@@ -1,0 +1,262 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailferry/mailferry/core/secret"
+)
+
+// Errors callers test with errors.Is. They are always wrapped with context.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrLocked       = errors.New("database locked")
+	ErrNotMailFerry = errors.New("not a MailFerry database")
+	ErrNewerSchema  = errors.New("database made by a newer MailFerry")
+	errKeyMissing   = errors.New("key file missing")
+)
+
+// EnvDB names the environment variable that overrides DefaultPath.
+const EnvDB = "MAILFERRY_DB"
+
+// KeyFileName is the key file Open uses, next to the database.
+const KeyFileName = "mailferry.key"
+
+const magic = "mailferry"
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketSettings = []byte("settings")
+	bucketSecrets  = []byte("secrets")
+	bucketUsers    = []byte("users")
+	keyMagic       = []byte("magic")
+	keySchema      = []byte("schema")
+	keyProject     = []byte("project")
+	projPrefix     = []byte("proj/")
+)
+
+// currentSchema is the schema version this code writes. migrations[v]
+// upgrades a database from version v-1 to v; Open applies every step from
+// the stored version up to currentSchema in one transaction.
+var (
+	currentSchema = 1
+	migrations    = map[int]func(tx *bbolt.Tx) error{}
+)
+
+// lockTimeout is how long Open waits for another process's lock.
+var lockTimeout = time.Second
+
+// Store is an open MailFerry database.
+type Store struct {
+	db     *bbolt.DB
+	path   string
+	sealer secret.Sealer
+}
+
+// DefaultPath is $MAILFERRY_DB if set, else
+// <os.UserConfigDir()>/MailFerry/mailferry.db.
+func DefaultPath() (string, error) {
+	if p := os.Getenv(EnvDB); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config directory (set %s to choose a database file): %w", EnvDB, err)
+	}
+	return filepath.Join(dir, "MailFerry", "mailferry.db"), nil
+}
+
+// Open opens (creating if needed) the database at path ("" means
+// DefaultPath) and seals secrets with the key file mailferry.key in the
+// same directory, created on first use.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		p, err := DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	s, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	keyPath := filepath.Join(filepath.Dir(path), KeyFileName)
+	if err := s.checkKeyPresent(keyPath); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	sealer, err := secret.KeyFile(keyPath)
+	if err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	s.sealer = sealer
+	return s, nil
+}
+
+// OpenWith opens the database at path ("" means DefaultPath) with the
+// given sealer.
+func OpenWith(path string, sealer secret.Sealer) (*Store, error) {
+	if sealer == nil {
+		return nil, errors.New("store.OpenWith: nil sealer")
+	}
+	if path == "" {
+		p, err := DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	s, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	s.sealer = sealer
+	return s, nil
+}
+
+func open(path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		path = abs
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating database directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		return nil, fmt.Errorf("database %s is in use by another running MailFerry (close it first): %w", path, ErrLocked)
+	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrChecksum), errors.Is(err, bbolt.ErrVersionMismatch):
+		return nil, fmt.Errorf("opening %s: the file is not a database (%v): %w", path, err, ErrNotMailFerry)
+	case err != nil:
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.initSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// initSchema checks the magic, initialises a new file and runs migrations.
+func (s *Store) initSchema() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			empty := true
+			_ = tx.ForEach(func([]byte, *bbolt.Bucket) error { empty = false; return nil })
+			if !empty {
+				return fmt.Errorf("%s is a bbolt database of another program (no MailFerry meta data): %w", s.path, ErrNotMailFerry)
+			}
+			var err error
+			if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+				return fmt.Errorf("initialising %s: %w", s.path, err)
+			}
+			if err := meta.Put(keyMagic, []byte(magic)); err != nil {
+				return fmt.Errorf("initialising %s: %w", s.path, err)
+			}
+			if err := meta.Put(keySchema, []byte(strconv.Itoa(currentSchema))); err != nil {
+				return fmt.Errorf("initialising %s: %w", s.path, err)
+			}
+			for _, b := range [][]byte{bucketSettings, bucketSecrets} {
+				if _, err := tx.CreateBucket(b); err != nil {
+					return fmt.Errorf("initialising %s: %w", s.path, err)
+				}
+			}
+			return nil
+		}
+		if !bytes.Equal(meta.Get(keyMagic), []byte(magic)) {
+			return fmt.Errorf("%s has a meta bucket without the MailFerry magic: %w", s.path, ErrNotMailFerry)
+		}
+		v, err := strconv.Atoi(string(meta.Get(keySchema)))
+		if err != nil || v < 1 {
+			return fmt.Errorf("%s: schema version %q is damaged: %w", s.path, meta.Get(keySchema), ErrNotMailFerry)
+		}
+		if v > currentSchema {
+			return fmt.Errorf("%s has schema version %d but this MailFerry understands up to %d; use a newer MailFerry: %w",
+				s.path, v, currentSchema, ErrNewerSchema)
+		}
+		for next := v + 1; next <= currentSchema; next++ {
+			m := migrations[next]
+			if m == nil {
+				return fmt.Errorf("%s: no migration to schema version %d", s.path, next)
+			}
+			if err := m(tx); err != nil {
+				return fmt.Errorf("%s: migrating to schema version %d: %w", s.path, next, err)
+			}
+			if err := meta.Put(keySchema, []byte(strconv.Itoa(next))); err != nil {
+				return fmt.Errorf("%s: migrating to schema version %d: %w", s.path, next, err)
+			}
+		}
+		for _, b := range [][]byte{bucketSettings, bucketSecrets} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("%s: %w", s.path, err)
+			}
+		}
+		return nil
+	})
+}
+
+// checkKeyPresent refuses to create a fresh key when the database already
+// holds secrets sealed with a key that has gone missing.
+func (s *Store) checkKeyPresent(keyPath string) error {
+	if _, err := os.Stat(keyPath); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	n := 0
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketSecrets); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	if n > 0 {
+		return fmt.Errorf("database %s holds %d sealed secrets but their key file %s is missing; restore it from a backup "+
+			"(or move the database away to start afresh): %w", s.path, n, keyPath, errKeyMissing)
+	}
+	return nil
+}
+
+// SchemaVersion is the schema version of the open database.
+func (s *Store) SchemaVersion() (int, error) {
+	var v int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		v, err = strconv.Atoi(string(tx.Bucket(bucketMeta).Get(keySchema)))
+		return err
+	})
+	return v, err
+}
+
+// Close closes the database and releases its lock.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's absolute path.
+func (s *Store) Path() string { return s.path }
+
+// Bolt is the underlying bbolt handle, for sibling packages that keep their
+// own nested buckets inside a project's bucket (see ProjectBucket).
+func (s *Store) Bolt() *bbolt.DB { return s.db }
+
+// ProjectBucket is the top-level bucket of project name, or nil if there is
+// no such project. Sibling packages create their own nested buckets in it;
+// they move with RenameProject and go with DeleteProject.
+func ProjectBucket(tx *bbolt.Tx, name string) *bbolt.Bucket {
+	return tx.Bucket(projectKey(name))
+}
+
+func projectKey(name string) []byte {
+	return append(bytes.Clone(projPrefix), name...)
+}
