@@ -1,0 +1,370 @@
+package imapdest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+var (
+	// ErrConnection is imapconn.ErrConnection.
+	ErrConnection = imapconn.ErrConnection
+	// ErrAuth is imapconn.ErrAuth.
+	ErrAuth = imapconn.ErrAuth
+	// ErrSecurity is imapconn.ErrSecurity: TLS/STARTTLS failed; MailFerry
+	// never falls back to plaintext.
+	ErrSecurity = imapconn.ErrSecurity
+)
+
+// Substitute replaces characters a folder name component cannot hold
+// (the destination's delimiter, "*", "%", control characters).
+const Substitute = "_"
+
+// Options tune a Destination. The zero value uses the defaults.
+type Options struct {
+	Conn imapconn.Options
+	// Connections is how many connections (and parallel Puts) to use;
+	// default 4.
+	Connections int
+	// BatchSize and BatchBytes are the Limits the engine batches by;
+	// defaults 50 messages and 8 MiB.
+	BatchSize  int
+	BatchBytes int64
+	// MaxItemSize refuses larger messages without sending them; 0 = the
+	// server's APPENDLIMIT if it advertises one, else no limit.
+	MaxItemSize int64
+}
+
+// Destination is an IMAP mailbox.Destination. It is safe for concurrent
+// use.
+type Destination struct {
+	opt   Options
+	pool  *imapconn.Pool
+	log   *slog.Logger
+	delim rune
+	caps  imap.CapSet
+	ext   bool // LIST-EXTENDED: subscription state is known
+
+	mu      sync.Mutex
+	exists  map[string]bool
+	subbed  map[string]bool
+	special map[string]string // role → folder name
+	flags   map[string]*flagPolicy
+}
+
+var _ mailbox.Destination = (*Destination)(nil)
+
+// Dial logs in to the destination, learns its delimiter, folders,
+// subscriptions and special-use folders, and returns the Destination.
+func Dial(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, opt *Options) (*Destination, error) {
+	var o Options
+	if opt != nil {
+		o = *opt
+	}
+	if o.Connections < 1 {
+		o.Connections = 4
+	}
+	if o.BatchSize < 1 {
+		o.BatchSize = 50
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 8 << 20
+	}
+	log := o.Conn.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c, err := imapconn.Dial(ctx, ep, cred, &o.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	d := &Destination{
+		opt: o, log: log, caps: c.Caps(),
+		exists: map[string]bool{}, subbed: map[string]bool{},
+		special: map[string]string{}, flags: map[string]*flagPolicy{},
+	}
+	if o.MaxItemSize == 0 {
+		if lim, ok := d.caps.AppendLimit(); ok && lim != nil {
+			d.opt.MaxItemSize = int64(*lim)
+		}
+	}
+	if err := d.discover(ctx, c); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	d.pool = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.Conn, error) {
+		return imapconn.Dial(ctx, ep, cred, &o.Conn)
+	})
+	d.pool.Add(c)
+	return d, nil
+}
+
+func (d *Destination) discover(ctx context.Context, c *imapconn.Conn) error {
+	err := c.Run(ctx, `LIST "" ""`, func(func()) error {
+		l, err := c.Client().List("", "", nil).Collect()
+		if err == nil && len(l) > 0 {
+			d.delim = l[0].Delim
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d.ext = d.caps.Has(imap.CapListExtended) || d.caps.Has(imap.CapIMAP4rev2)
+	var opts *imap.ListOptions
+	if d.ext {
+		opts = &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: d.caps.Has(imap.CapSpecialUse)}
+	}
+	return c.Run(ctx, `LIST "" "*"`, func(touch func()) error {
+		cmd := c.Client().List("", "*", opts)
+		for l := cmd.Next(); l != nil; l = cmd.Next() {
+			touch()
+			if hasAttr(l.Attrs, imap.MailboxAttrNonExistent) {
+				if hasAttr(l.Attrs, imap.MailboxAttrSubscribed) {
+					d.subbed[l.Mailbox] = true
+				}
+				continue
+			}
+			name := l.Mailbox
+			if strings.EqualFold(name, "INBOX") {
+				name = "INBOX"
+			}
+			d.exists[name] = true
+			if hasAttr(l.Attrs, imap.MailboxAttrSubscribed) {
+				d.subbed[name] = true
+			}
+			for attr, role := range specialRoles {
+				if hasAttr(l.Attrs, attr) && d.special[role] == "" && !hasAttr(l.Attrs, imap.MailboxAttrNoSelect) {
+					d.special[role] = name
+				}
+			}
+		}
+		return cmd.Close()
+	})
+}
+
+var specialRoles = map[imap.MailboxAttr]string{
+	imap.MailboxAttrSent:    mailbox.RoleSent,
+	imap.MailboxAttrDrafts:  mailbox.RoleDrafts,
+	imap.MailboxAttrTrash:   mailbox.RoleTrash,
+	imap.MailboxAttrJunk:    mailbox.RoleJunk,
+	imap.MailboxAttrArchive: mailbox.RoleArchive,
+}
+
+func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
+	for _, x := range attrs {
+		if strings.EqualFold(string(x), string(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Delimiter is the server's hierarchy delimiter (0 for a flat server).
+func (d *Destination) Delimiter() rune { return d.delim }
+
+// Close logs out all connections.
+func (d *Destination) Close() error { return d.pool.Close() }
+
+// Limits: batches of BatchSize messages / BatchBytes, Connections Puts in
+// parallel, and the server's APPENDLIMIT (or Options.MaxItemSize).
+func (d *Destination) Limits() mailbox.Limits {
+	return mailbox.Limits{
+		MaxItemSize: d.opt.MaxItemSize,
+		BatchSize:   d.opt.BatchSize,
+		BatchBytes:  d.opt.BatchBytes,
+		Concurrency: d.opt.Connections,
+	}
+}
+
+// FolderName is the full destination name EnsureFolder uses for path
+// (without roles): components sanitised and joined with the delimiter.
+func (d *Destination) FolderName(path []string) string {
+	comps := d.components(path)
+	return strings.Join(comps, d.delimString())
+}
+
+func (d *Destination) delimString() string {
+	if d.delim == 0 {
+		return "/"
+	}
+	return string(d.delim)
+}
+
+func (d *Destination) components(path []string) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		out[i] = sanitize(p, d.delim)
+		if i == 0 && strings.EqualFold(out[i], "INBOX") {
+			out[i] = "INBOX"
+		}
+	}
+	return out
+}
+
+func sanitize(s string, delim rune) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == delim && delim != 0, r == '*', r == '%', r < 0x20, r == 0x7f:
+			b.WriteString(Substitute)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return Substitute
+	}
+	return b.String()
+}
+
+// EnsureFolder creates the folder for path (and its parents) unless it
+// exists, subscribes it when asked, and returns its reference (ID is the
+// full IMAP name). See the package documentation for name and role rules.
+func (d *Destination) EnsureFolder(ctx context.Context, path []string, role string, subscribe bool) (mailbox.FolderRef, error) {
+	var comps []string
+	switch {
+	case role == mailbox.RoleInbox || (len(path) == 1 && strings.EqualFold(path[0], "INBOX")):
+		comps = []string{"INBOX"}
+	case role != "" && d.specialFor(role) != "":
+		name := d.specialFor(role)
+		comps = []string{name}
+		if d.delim != 0 {
+			comps = strings.Split(name, string(d.delim))
+		}
+	case len(path) == 0:
+		return mailbox.FolderRef{}, fmt.Errorf("destination: empty folder path")
+	default:
+		comps = d.components(path)
+	}
+	sep := d.delimString()
+	c, err := d.pool.Get(ctx)
+	if err != nil {
+		return mailbox.FolderRef{}, fmt.Errorf("destination: %w", err)
+	}
+	defer d.pool.Put(c)
+	for i := range comps {
+		name := strings.Join(comps[:i+1], sep)
+		if d.known(name) {
+			continue
+		}
+		err := c.Run(ctx, fmt.Sprintf("CREATE %q", name), func(func()) error {
+			return c.Client().Create(name, nil).Wait()
+		})
+		if ie, ok := imapconn.ServerError(err); ok && ie.Code == imap.ResponseCodeAlreadyExists {
+			err = nil
+		}
+		if err != nil {
+			if _, ok := imapconn.ServerError(err); ok && d.existsOnServer(ctx, c, name) {
+				err = nil // e.g. a server without ALREADYEXISTS
+			}
+		}
+		if err != nil {
+			return mailbox.FolderRef{}, fmt.Errorf("destination: %w", err)
+		}
+		d.mu.Lock()
+		d.exists[name] = true
+		d.mu.Unlock()
+	}
+	name := strings.Join(comps, sep)
+	if subscribe && !d.isSubscribed(name) {
+		err := c.Run(ctx, fmt.Sprintf("SUBSCRIBE %q", name), func(func()) error {
+			return c.Client().Subscribe(name).Wait()
+		})
+		if err != nil {
+			return mailbox.FolderRef{}, fmt.Errorf("destination: %w", err)
+		}
+		d.mu.Lock()
+		d.subbed[name] = true
+		d.mu.Unlock()
+	}
+	return mailbox.FolderRef{ID: name, Path: comps}, nil
+}
+
+func (d *Destination) specialFor(role string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.special[role]
+}
+
+func (d *Destination) known(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exists[name]
+}
+
+func (d *Destination) isSubscribed(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.subbed[name]
+}
+
+func (d *Destination) existsOnServer(ctx context.Context, c *imapconn.Conn, name string) bool {
+	found := false
+	_ = c.Run(ctx, fmt.Sprintf("LIST %q", name), func(func()) error {
+		l, err := c.Client().List("", name, nil).Collect()
+		for _, x := range l {
+			if x.Mailbox == name && !hasAttr(x.Attrs, imap.MailboxAttrNonExistent) {
+				found = true
+			}
+		}
+		return err
+	})
+	return found
+}
+
+// Existing counts the messages of f by content key, from one streamed
+// UID FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE
+// FROM SUBJECT)]), parsed exactly as the IMAP source parses them.
+func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[mailbox.ContentKey]int, error) {
+	c, err := d.pool.Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	defer d.pool.Put(c)
+	data, err := c.Select(ctx, f.ID, false, true)
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	d.setPolicy(f.ID, data.PermanentFlags)
+	out := map[mailbox.ContentKey]int{}
+	if data.NumMessages == 0 {
+		return out, nil
+	}
+	section := imapconn.KeyHeaderSection()
+	err = c.Run(ctx, fmt.Sprintf("UID FETCH 1:* in %q", f.ID), func(touch func()) error {
+		cmd := c.Client().Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{
+			UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section},
+		})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			touch()
+			buf, err := msg.Collect()
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			if buf.UID == 0 {
+				continue
+			}
+			h := imapconn.ParseKeyHeaders(buf.FindBodySection(section))
+			out[mailbox.MakeContentKey(h.MessageID, h.Date, h.From, h.Subject, buf.RFC822Size)]++
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("destination: %w", err)
+	}
+	return out, nil
+}
+
+// appendCmd is an issued APPEND.
+type appendCmd = imapclient.AppendCommand

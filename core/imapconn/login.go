@@ -1,0 +1,160 @@
+package imapconn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// AuthzidPrefix starts a login template that logs in with SASL PLAIN and an
+// authorization identity instead of LOGIN: "authzid:{user}" authenticates
+// as the admin (authentication identity) with the admin's password and asks
+// to act as the expanded rest of the template (authorization identity).
+// Dovecot master users, Cyrus admins and Zimbra admins accept this.
+const AuthzidPrefix = "authzid:"
+
+// Well-known login templates (project.Endpoint.LoginTemplate values).
+const (
+	// TemplateDovecotMaster logs in as "user*admin" with the admin's password.
+	TemplateDovecotMaster = "{user}*{admin}"
+	// TemplateExchange logs in as "domain/admin/user" with the admin's password.
+	TemplateExchange = "{domain}/{admin}/{user}"
+	// TemplateAuthzid uses AUTHENTICATE PLAIN with authzid = user,
+	// authcid = admin and the admin's password.
+	TemplateAuthzid = AuthzidPrefix + "{user}"
+)
+
+// Credentials say how to log in for one mailbox.
+//
+// Without Admin (or without Template) the login is a plain LOGIN as User
+// with Password. With Admin and Template, Password is the admin's password
+// and the login name is built from Template (see LoginName), or, for a
+// template starting with AuthzidPrefix, SASL PLAIN is used.
+type Credentials struct {
+	User     string // the mailbox's login name (often the email address)
+	Password string // the user's password, or the admin's with Admin set
+	Admin    string // admin login for templates; "" = log in as User
+	Template string // project.Endpoint.LoginTemplate
+}
+
+// String describes the login without the password, for logs and errors.
+func (c Credentials) String() string {
+	m, err := c.method()
+	if err != nil {
+		return fmt.Sprintf("login %q (bad template: %v)", c.User, err)
+	}
+	return m.String()
+}
+
+// loginMethod is a resolved login: LOGIN name, or SASL PLAIN with authzid.
+type loginMethod struct {
+	plain   bool   // AUTHENTICATE PLAIN
+	name    string // LOGIN name, or authcid for PLAIN
+	authzid string // PLAIN only
+}
+
+func (m loginMethod) String() string {
+	if m.plain {
+		return fmt.Sprintf("AUTHENTICATE PLAIN as %q for %q", m.name, m.authzid)
+	}
+	return fmt.Sprintf("LOGIN %q", m.name)
+}
+
+func (c Credentials) method() (loginMethod, error) {
+	if c.Admin == "" || c.Template == "" {
+		if c.User == "" {
+			return loginMethod{}, fmt.Errorf("no login name")
+		}
+		return loginMethod{name: c.User}, nil
+	}
+	if rest, ok := strings.CutPrefix(c.Template, AuthzidPrefix); ok {
+		if rest == "" {
+			rest = "{user}"
+		}
+		authz, err := LoginName(rest, c.User, c.Admin)
+		if err != nil {
+			return loginMethod{}, err
+		}
+		return loginMethod{plain: true, name: c.Admin, authzid: authz}, nil
+	}
+	name, err := LoginName(c.Template, c.User, c.Admin)
+	if err != nil {
+		return loginMethod{}, err
+	}
+	return loginMethod{name: name}, nil
+}
+
+// LoginName expands a login template. Placeholders:
+//
+//	{user}   the user's login as given (e.g. alice@example.com)
+//	{local}  the part of {user} before the last "@" (all of it if none)
+//	{domain} the part of {user} after the last "@" ("" if none)
+//	{admin}  the admin login
+//
+// "{user}*{admin}" is Dovecot's master-user format and
+// "{domain}/{admin}/{user}" Exchange IMAP's. An empty template means
+// "{user}". The template must contain {user} or {local}; an unknown
+// placeholder, or {domain} when the user has no domain, is an error.
+func LoginName(template, user, admin string) (string, error) {
+	if template == "" {
+		template = "{user}"
+	}
+	if !strings.Contains(template, "{user}") && !strings.Contains(template, "{local}") {
+		return "", fmt.Errorf("login template %q must contain {user} or {local}", template)
+	}
+	if user == "" {
+		return "", fmt.Errorf("login template %q: empty user", template)
+	}
+	local, domain := user, ""
+	if i := strings.LastIndexByte(user, '@'); i >= 0 {
+		local, domain = user[:i], user[i+1:]
+	}
+	var b strings.Builder
+	rest := template
+	for rest != "" {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("login template %q: unclosed {", template)
+		}
+		ph := rest[i : i+j+1]
+		switch ph {
+		case "{user}":
+			b.WriteString(user)
+		case "{local}":
+			b.WriteString(local)
+		case "{domain}":
+			if domain == "" {
+				return "", fmt.Errorf("login template %q uses {domain} but user %q has no @domain", template, user)
+			}
+			b.WriteString(domain)
+		case "{admin}":
+			if admin == "" {
+				return "", fmt.Errorf("login template %q uses {admin} but no admin login is set", template)
+			}
+			b.WriteString(admin)
+		default:
+			return "", fmt.Errorf("login template %q: unknown placeholder %s (known: {user} {local} {domain} {admin})", template, ph)
+		}
+		rest = rest[i+j+1:]
+	}
+	return b.String(), nil
+}
+
+// NewCredentials picks how to log in to one mailbox on ep. When the
+// endpoint has an admin login and a login template and adminPassword is
+// set, the admin's credentials are used through the template (login is the
+// user's login name, e.g. their email address); otherwise the user logs in
+// as login with their own password.
+func NewCredentials(ep project.Endpoint, login, userPassword, adminPassword string) Credentials {
+	if ep.AdminUser != "" && ep.LoginTemplate != "" && adminPassword != "" {
+		return Credentials{User: login, Password: adminPassword, Admin: ep.AdminUser, Template: ep.LoginTemplate}
+	}
+	return Credentials{User: login, Password: userPassword}
+}

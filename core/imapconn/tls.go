@@ -1,0 +1,36 @@
+package imapconn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+
+	"github.com/mailferry/mailferry/core/probe"
+)
+
+// FingerprintError is probe's error for a pinned certificate that does
+// not match (returned inside ErrSecurity).
+type FingerprintError = probe.FingerprintMismatchError
+
+// tlsConfig is probe.TLSConfig: verification against the system roots, or
+// exactly the pinned fingerprint, so "Test connection" and a migration
+// accept the same servers.
+var tlsConfig = probe.TLSConfig
+
+func tlsErr(op string, err error) error {
+	var (
+		fe  *FingerprintError
+		cve *tls.CertificateVerificationError
+		uae x509.UnknownAuthorityError
+		he  x509.HostnameError
+		cie x509.CertificateInvalidError
+		rhe tls.RecordHeaderError
+		ae  tls.AlertError
+	)
+	if errors.As(err, &fe) || errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) ||
+		errors.As(err, &cie) || errors.As(err, &rhe) || errors.As(err, &ae) {
+		return fmt.Errorf("%s: %w: %w", op, ErrSecurity, err)
+	}
+	return connErr(op, err)
+}

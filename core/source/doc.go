@@ -1,0 +1,15 @@
+// Package source reads mailboxes for migration. IMAPSource implements
+// mailbox.Source over IMAP (go-imap v2 client) strictly read-only: folders
+// are opened with EXAMINE and bodies fetched with BODY.PEEK, so no flag,
+// UID or message on the source ever changes.
+//
+// Listing a folder is one streamed UID FETCH 1:* of UID, FLAGS,
+// INTERNALDATE, RFC822.SIZE and the four content-key header fields;
+// fetching streams BODY.PEEK[] in UID FETCH chunks bounded by bytes and
+// count, reading the next chunk while the caller consumes the previous
+// one, so memory stays bounded however large the folder.
+//
+// Errors: connection failures wrap ErrConnection (reconnect and retry),
+// refused logins wrap ErrAuth, and a folder whose UIDVALIDITY changed
+// between List and Fetch yields ErrUIDValidity.
+package source

@@ -1,0 +1,628 @@
+package source
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+var (
+	// ErrConnection is imapconn.ErrConnection: the connection failed;
+	// reconnecting and retrying may help.
+	ErrConnection = imapconn.ErrConnection
+	// ErrAuth is imapconn.ErrAuth: the login was refused.
+	ErrAuth = imapconn.ErrAuth
+	// ErrSecurity is imapconn.ErrSecurity: TLS/STARTTLS failed; MailFerry
+	// never falls back to plaintext.
+	ErrSecurity = imapconn.ErrSecurity
+	// ErrUIDValidity says the folder's UIDVALIDITY is not the one its UIDs
+	// were listed under: list it again (and fall back to content keys).
+	ErrUIDValidity = errors.New("folder UIDVALIDITY changed")
+)
+
+// IMAPOptions tune an IMAPSource. The zero value uses the defaults.
+type IMAPOptions struct {
+	Conn imapconn.Options
+	// Connections is how many connections List/Fetch calls may use in
+	// parallel (default 2).
+	Connections int
+	// ChunkBytes and ChunkMessages bound one UID FETCH of bodies
+	// (defaults 8 MiB and 500); a single larger message is its own chunk.
+	ChunkBytes    int64
+	ChunkMessages int
+}
+
+// IMAPSource is a read-only mailbox.Source over IMAP. It is safe for
+// concurrent use.
+type IMAPSource struct {
+	opt  IMAPOptions
+	pool *imapconn.Pool
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	listed map[string]*listing
+}
+
+// listing is what the last List of a folder saw, used by Fetch to plan
+// chunks and to reuse the exact header values of the content key.
+type listing struct {
+	uidValidity uint32
+	metas       map[uint32]mailbox.Meta
+}
+
+var _ mailbox.Source = (*IMAPSource)(nil)
+
+// DialIMAP logs in to the source (so bad credentials fail here) and
+// returns the source. Close it when done.
+func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, opt *IMAPOptions) (*IMAPSource, error) {
+	var o IMAPOptions
+	if opt != nil {
+		o = *opt
+	}
+	if o.Connections < 1 {
+		o.Connections = 2
+	}
+	if o.ChunkBytes <= 0 {
+		o.ChunkBytes = 8 << 20
+	}
+	if o.ChunkMessages <= 0 {
+		o.ChunkMessages = 500
+	}
+	log := o.Conn.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c, err := imapconn.Dial(ctx, ep, cred, &o.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}}
+	s.pool = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.Conn, error) {
+		return imapconn.Dial(ctx, ep, cred, &o.Conn)
+	})
+	s.pool.Add(c)
+	return s, nil
+}
+
+// Close logs out all connections.
+func (s *IMAPSource) Close() error { return s.pool.Close() }
+
+func (s *IMAPSource) conn(ctx context.Context) (*imapconn.Conn, error) {
+	c, err := s.pool.Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	return c, nil
+}
+
+// Folders lists every folder with its role, subscription, \Noselect,
+// UIDVALIDITY and message count. Subscriptions come from LIST-EXTENDED
+// RETURN (SUBSCRIBED); a server without LIST-EXTENDED reports every folder
+// as subscribed. Counts come from LIST-STATUS where offered, else from
+// pipelined STATUS commands.
+func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.pool.Put(c)
+	caps := c.Caps()
+	ext := caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)
+	var opts *imap.ListOptions
+	listStatus := false
+	if ext {
+		opts = &imap.ListOptions{ReturnSubscribed: true}
+		if caps.Has(imap.CapSpecialUse) {
+			opts.ReturnSpecialUse = true
+		}
+		if caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2) {
+			opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, UIDValidity: true}
+			listStatus = true
+		}
+	}
+	var list []*imap.ListData
+	err = c.Run(ctx, "LIST", func(touch func()) error {
+		cmd := c.Client().List("", "*", opts)
+		for d := cmd.Next(); d != nil; d = cmd.Next() {
+			touch()
+			list = append(list, d)
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+
+	var folders []mailbox.Folder
+	for _, d := range list {
+		if hasAttr(d.Attrs, imap.MailboxAttrNonExistent) {
+			continue
+		}
+		f := mailbox.Folder{
+			Name:       d.Mailbox,
+			Delim:      d.Delim,
+			NoSelect:   hasAttr(d.Attrs, imap.MailboxAttrNoSelect),
+			Subscribed: !ext || hasAttr(d.Attrs, imap.MailboxAttrSubscribed),
+			Role:       attrRole(d.Attrs),
+		}
+		if strings.EqualFold(f.Name, "INBOX") {
+			f.Name, f.Role = "INBOX", mailbox.RoleInbox
+		}
+		if d.Delim != 0 {
+			f.Path = strings.Split(f.Name, string(d.Delim))
+		} else {
+			f.Path = []string{f.Name}
+		}
+		if d.Status != nil {
+			f.UIDValidity = d.Status.UIDValidity
+			if d.Status.NumMessages != nil {
+				f.Messages = *d.Status.NumMessages
+			}
+		}
+		folders = append(folders, f)
+	}
+	nameRoles(folders)
+
+	// STATUS for selectable folders the LIST did not cover, pipelined.
+	var need []int
+	for i, f := range folders {
+		if !f.NoSelect && (!listStatus || f.UIDValidity == 0) {
+			need = append(need, i)
+		}
+	}
+	if len(need) > 0 {
+		err = c.Run(ctx, "STATUS", func(touch func()) error {
+			cmds := make([]*imapclient.StatusCommand, len(need))
+			for j, i := range need {
+				cmds[j] = c.Client().Status(folders[i].Name, &imap.StatusOptions{NumMessages: true, UIDValidity: true})
+			}
+			for j, i := range need {
+				d, err := cmds[j].Wait()
+				if err != nil {
+					if _, ok := imapconn.ServerError(err); ok {
+						// A folder that vanished or is not selectable after all.
+						s.log.Debug("source STATUS refused", "folder", folders[i].Name, "err", err)
+						folders[i].NoSelect = true
+						continue
+					}
+					return err
+				}
+				touch()
+				folders[i].UIDValidity = d.UIDValidity
+				if d.NumMessages != nil {
+					folders[i].Messages = *d.NumMessages
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("source: %w", err)
+		}
+	}
+	slices.SortStableFunc(folders, func(a, b mailbox.Folder) int {
+		if (a.Name == "INBOX") != (b.Name == "INBOX") {
+			if a.Name == "INBOX" {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.Path, b.Path)
+	})
+	return folders, nil
+}
+
+func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
+	for _, x := range attrs {
+		if strings.EqualFold(string(x), string(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+func attrRole(attrs []imap.MailboxAttr) string {
+	for _, a := range []struct {
+		attr imap.MailboxAttr
+		role string
+	}{
+		{imap.MailboxAttrSent, mailbox.RoleSent},
+		{imap.MailboxAttrDrafts, mailbox.RoleDrafts},
+		{imap.MailboxAttrTrash, mailbox.RoleTrash},
+		{imap.MailboxAttrJunk, mailbox.RoleJunk},
+		{imap.MailboxAttrArchive, mailbox.RoleArchive},
+	} {
+		if hasAttr(attrs, a.attr) {
+			return a.role
+		}
+	}
+	return ""
+}
+
+// wellKnown maps lower-cased folder names to roles, for servers without
+// SPECIAL-USE.
+var wellKnown = map[string]string{
+	"sent": mailbox.RoleSent, "sent items": mailbox.RoleSent, "sent messages": mailbox.RoleSent,
+	"sent mail": mailbox.RoleSent, "gesendet": mailbox.RoleSent, "gesendete objekte": mailbox.RoleSent,
+	"drafts": mailbox.RoleDrafts, "draft": mailbox.RoleDrafts, "entwürfe": mailbox.RoleDrafts,
+	"trash": mailbox.RoleTrash, "deleted items": mailbox.RoleTrash, "deleted messages": mailbox.RoleTrash,
+	"bin": mailbox.RoleTrash, "papierkorb": mailbox.RoleTrash, "gelöschte elemente": mailbox.RoleTrash,
+	"junk": mailbox.RoleJunk, "spam": mailbox.RoleJunk, "junk e-mail": mailbox.RoleJunk,
+	"junk email": mailbox.RoleJunk, "bulk mail": mailbox.RoleJunk,
+	"archive": mailbox.RoleArchive, "archives": mailbox.RoleArchive,
+}
+
+// nameRoles gives roles by well-known name to top-level folders (or
+// children of INBOX, for INBOX.-prefixed namespaces), for roles no folder
+// has by SPECIAL-USE attribute. Top-level names win over INBOX children;
+// otherwise the first folder (in server order) wins.
+func nameRoles(folders []mailbox.Folder) {
+	taken := map[string]bool{}
+	for _, f := range folders {
+		if f.Role != "" {
+			taken[f.Role] = true
+		}
+	}
+	for _, depth := range []int{1, 2} {
+		for i := range folders {
+			f := &folders[i]
+			if f.Role != "" || f.NoSelect || len(f.Path) != depth {
+				continue
+			}
+			if depth == 2 && !strings.EqualFold(f.Path[0], "INBOX") {
+				continue
+			}
+			role := wellKnown[strings.ToLower(f.Path[depth-1])]
+			if role == "" || taken[role] {
+				continue
+			}
+			f.Role = role
+			taken[role] = true
+		}
+	}
+}
+
+// List examines folder and lists every message's UID, flags, INTERNALDATE,
+// size and content-key headers in one streamed UID FETCH 1:*, then applies
+// the filter. It returns the metadata in UID order and the UIDVALIDITY.
+func (s *IMAPSource) List(ctx context.Context, folder mailbox.Folder, f mailbox.Filter) ([]mailbox.Meta, uint32, error) {
+	if folder.NoSelect {
+		return nil, folder.UIDValidity, nil
+	}
+	c, err := s.conn(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer s.pool.Put(c)
+	data, err := c.Select(ctx, folder.Name, true, true)
+	if err != nil {
+		return nil, 0, fmt.Errorf("source: %w", err)
+	}
+	uv := data.UIDValidity
+	var all []mailbox.Meta
+	if data.NumMessages > 0 {
+		all = make([]mailbox.Meta, 0, data.NumMessages)
+		section := imapconn.KeyHeaderSection()
+		err = c.Run(ctx, fmt.Sprintf("UID FETCH 1:* in %q", folder.Name), func(touch func()) error {
+			cmd := c.Client().Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{
+				UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+				BodySection: []*imap.FetchItemBodySection{section},
+			})
+			for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+				touch()
+				buf, err := msg.Collect()
+				if err != nil {
+					cmd.Close()
+					return err
+				}
+				if buf.UID == 0 {
+					continue
+				}
+				m := mailbox.Meta{
+					UID:          uint32(buf.UID),
+					Size:         buf.RFC822Size,
+					Flags:        flagStrings(buf.Flags),
+					InternalDate: buf.InternalDate,
+				}
+				imapconn.ParseKeyHeaders(buf.FindBodySection(section)).Apply(&m)
+				all = append(all, m)
+			}
+			return cmd.Close()
+		})
+		if err != nil {
+			return nil, 0, fmt.Errorf("source: %w", err)
+		}
+	}
+	slices.SortFunc(all, func(a, b mailbox.Meta) int { return cmp.Compare(a.UID, b.UID) })
+
+	l := &listing{uidValidity: uv, metas: make(map[uint32]mailbox.Meta, len(all))}
+	out := all[:0:0]
+	for _, m := range all {
+		l.metas[m.UID] = m
+		if keep(m, f) {
+			out = append(out, m)
+		}
+	}
+	s.mu.Lock()
+	s.listed[folder.Name] = l
+	s.mu.Unlock()
+	return out, uv, nil
+}
+
+func keep(m mailbox.Meta, f mailbox.Filter) bool {
+	if !f.Since.IsZero() && m.InternalDate.Before(f.Since) {
+		return false
+	}
+	if !f.Before.IsZero() && !m.InternalDate.Before(f.Before) {
+		return false
+	}
+	if f.MaxSize > 0 && m.Size > f.MaxSize {
+		return false
+	}
+	return true
+}
+
+// flagStrings converts flags, dropping the session-only \Recent.
+func flagStrings(flags []imap.Flag) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if strings.EqualFold(string(f), `\Recent`) {
+			continue
+		}
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// Fetch streams the full messages for uids to fn (in UID order). UIDs no
+// longer in the folder (expunged since List) are skipped. Bodies are read
+// with BODY.PEEK[] in chunks (ChunkBytes/ChunkMessages); the next chunk is
+// read while fn consumes the previous one, and at most three chunks are in
+// memory. A folder whose UIDVALIDITY differs from the one List saw (or
+// folder.UIDValidity when it was not listed) yields ErrUIDValidity.
+func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []uint32, fn func(mailbox.Message) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	if uids[0] == 0 {
+		uids = uids[1:]
+	}
+
+	c, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(c)
+	data, err := c.Select(ctx, folder.Name, true, false)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	uv := data.UIDValidity
+	s.mu.Lock()
+	l := s.listed[folder.Name]
+	s.mu.Unlock()
+	want := folder.UIDValidity
+	if l != nil {
+		want = l.uidValidity
+	}
+	if want != 0 && want != uv {
+		return fmt.Errorf("source: folder %q: UIDVALIDITY is %d, listed under %d: %w", folder.Name, uv, want, ErrUIDValidity)
+	}
+	if l != nil && l.uidValidity != uv {
+		l = nil
+	}
+
+	sizes, err := s.sizes(ctx, c, folder, uids, l)
+	if err != nil {
+		return err
+	}
+	chunks := planChunks(uids, sizes, s.opt.ChunkBytes, s.opt.ChunkMessages)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan []mailbox.Message, 1)
+	var readErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		for _, chunk := range chunks {
+			msgs, err := s.fetchChunk(rctx, c, folder.Name, uv, chunk, l)
+			if err != nil {
+				readErr = err
+				return
+			}
+			select {
+			case ch <- msgs:
+			case <-rctx.Done():
+				return
+			}
+		}
+	}()
+	var fnErr error
+	for msgs := range ch {
+		for i := range msgs {
+			if err := fn(msgs[i]); err != nil {
+				fnErr = err
+				break
+			}
+			msgs[i].Body = nil // let the collector have it
+		}
+		if fnErr != nil {
+			break
+		}
+	}
+	cancel()
+	for range ch {
+	}
+	<-done
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case readErr != nil:
+		return fmt.Errorf("source: %w", readErr)
+	}
+	return nil
+}
+
+// sizes returns the RFC822 sizes of uids, from the listing or, for UIDs it
+// does not know, from one UID FETCH RFC822.SIZE.
+func (s *IMAPSource) sizes(ctx context.Context, c *imapconn.Conn, folder mailbox.Folder, uids []uint32, l *listing) (map[uint32]int64, error) {
+	sizes := make(map[uint32]int64, len(uids))
+	var missing imap.UIDSet
+	for _, u := range uids {
+		if l != nil {
+			if m, ok := l.metas[u]; ok {
+				sizes[u] = m.Size
+				continue
+			}
+		}
+		missing.AddNum(imap.UID(u))
+	}
+	if len(missing) == 0 {
+		return sizes, nil
+	}
+	err := c.Run(ctx, fmt.Sprintf("UID FETCH RFC822.SIZE in %q", folder.Name), func(touch func()) error {
+		cmd := c.Client().Fetch(missing, &imap.FetchOptions{UID: true, RFC822Size: true})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			touch()
+			buf, err := msg.Collect()
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			sizes[uint32(buf.UID)] = buf.RFC822Size
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	return sizes, nil
+}
+
+// planChunks groups uids (sorted) into runs of at most maxMsgs messages
+// and maxBytes bytes (a larger single message is its own chunk). UIDs
+// without a size (gone from the folder) are dropped.
+func planChunks(uids []uint32, sizes map[uint32]int64, maxBytes int64, maxMsgs int) [][]uint32 {
+	var chunks [][]uint32
+	var cur []uint32
+	var n int64
+	for _, u := range uids {
+		sz, ok := sizes[u]
+		if !ok {
+			continue
+		}
+		if len(cur) > 0 && (len(cur) >= maxMsgs || n+sz > maxBytes) {
+			chunks = append(chunks, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, u)
+		n += sz
+	}
+	if len(cur) > 0 {
+		chunks = append(chunks, cur)
+	}
+	return chunks
+}
+
+// fetchChunk reads the full messages of one chunk into memory.
+func (s *IMAPSource) fetchChunk(ctx context.Context, c *imapconn.Conn, name string, uv uint32, chunk []uint32, l *listing) ([]mailbox.Message, error) {
+	var set imap.UIDSet
+	for _, u := range chunk {
+		set.AddNum(imap.UID(u))
+	}
+	out := make([]mailbox.Message, 0, len(chunk))
+	err := c.Run(ctx, fmt.Sprintf("UID FETCH BODY.PEEK[] in %q", name), func(touch func()) error {
+		cmd := c.Client().Fetch(set, &imap.FetchOptions{
+			UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+		})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			touch()
+			var m mailbox.Message
+			gotBody := false
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					m.UID = uint32(it.UID)
+				case imapclient.FetchItemDataFlags:
+					m.Flags = flagStrings(it.Flags)
+				case imapclient.FetchItemDataInternalDate:
+					m.InternalDate = it.Time
+				case imapclient.FetchItemDataRFC822Size:
+					m.Size = it.Size
+				case imapclient.FetchItemDataBodySection:
+					gotBody = true
+					if it.Literal == nil {
+						m.Body = []byte{}
+						continue
+					}
+					body := make([]byte, it.Literal.Size())
+					if _, err := io.ReadFull(touchReader{it.Literal, touch}, body); err != nil {
+						cmd.Close()
+						return err
+					}
+					m.Body = body
+				}
+			}
+			if m.UID == 0 || !gotBody {
+				continue // unsolicited FETCH (flag update)
+			}
+			if cached, ok := l.meta(m.UID); ok {
+				m.MessageID, m.Date, m.From, m.Subject = cached.MessageID, cached.Date, cached.From, cached.Subject
+			} else {
+				imapconn.ParseKeyHeaders(m.Body).Apply(&m.Meta)
+			}
+			m.Key = mailbox.SourceKey(uv, m.UID)
+			m.ContentKey = m.Meta.ContentKey()
+			out = append(out, m)
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b mailbox.Message) int { return cmp.Compare(a.UID, b.UID) })
+	return out, nil
+}
+
+func (l *listing) meta(uid uint32) (mailbox.Meta, bool) {
+	if l == nil {
+		return mailbox.Meta{}, false
+	}
+	m, ok := l.metas[uid]
+	return m, ok
+}
+
+// touchReader reports progress on every read so that a large body on a
+// slow link does not trip the command timeout.
+type touchReader struct {
+	r     io.Reader
+	touch func()
+}
+
+func (t touchReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.touch()
+	}
+	return n, err
+}

@@ -1,0 +1,75 @@
+package source
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv"
+)
+
+// TestFoldersOnPlainIMAP4rev1 uses a server with neither LIST-EXTENDED nor
+// LIST-STATUS: counts come from pipelined STATUS commands and every folder
+// is reported subscribed.
+func TestFoldersOnPlainIMAP4rev1(t *testing.T) {
+	mem := imapmemserver.New()
+	u := imapmemserver.NewUser("erin", "pw")
+	if err := u.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	mem.AddUser(u)
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
+		InsecureAuth: true,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx := context.Background()
+	spec := testsrv.CorpusSpec{Messages: 40, Seed: 9, MaxSize: 4 << 10, Edge: true}
+	if err := testsrv.FillMailbox(ctx, ln.Addr().String(), "erin", "pw", spec); err != nil {
+		t.Fatal(err)
+	}
+	corpus := testsrv.GenerateCorpus(spec)
+	ep := project.Endpoint{Type: project.TypeIMAP, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Security: project.SecurityNone}
+	src, err := DialIMAP(ctx, ep, imapconn.Credentials{User: "erin", Password: "pw"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	folders, err := src.Folders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]mailbox.Folder{}
+	for _, f := range folders {
+		byName[f.Name] = f
+		if !f.Subscribed {
+			t.Errorf("%q not subscribed; without LIST-EXTENDED every folder counts as subscribed", f.Name)
+		}
+	}
+	for _, cf := range corpus.Folders {
+		name := strings.Join(cf.Path, "/")
+		f := byName[name]
+		if f.UIDValidity == 0 || int(f.Messages) != len(corpus.InFolder(cf.Path...)) {
+			t.Errorf("%q: uidvalidity %d, %d messages; want %d", name, f.UIDValidity, f.Messages, len(corpus.InFolder(cf.Path...)))
+		}
+	}
+	if byName["Sent"].Role != mailbox.RoleSent || byName["Junk"].Role != mailbox.RoleJunk {
+		t.Errorf("roles by name: Sent %q Junk %q", byName["Sent"].Role, byName["Junk"].Role)
+	}
+}
