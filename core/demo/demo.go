@@ -1,0 +1,210 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv"
+)
+
+// Name and customer of the demo project.
+const (
+	ProjectName = "Demo"
+	Customer    = "Demo Company"
+)
+
+// ErrNotDemo means a project called "Demo" exists but is the user's own
+// project, so the demo leaves it alone.
+var ErrNotDemo = errors.New(`a project named "Demo" exists and is not the demo project`)
+
+// User is one demo mailbox.
+type User struct {
+	Source, Dest string // email addresses, also the logins
+	Spec         testsrv.CorpusSpec
+}
+
+// Users are the demo mailboxes: three users moving from an old domain to a
+// new one, with mailboxes of different sizes (the first one with the hard
+// cases: odd folder names, 8-bit headers, duplicates…).
+var Users = []User{
+	{"alice@oldco.example.com", "alice@newco.example.com", testsrv.CorpusSpec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}},
+	{"bob@oldco.example.com", "bob@newco.example.com", testsrv.CorpusSpec{Messages: 90, Seed: 202, MaxSize: 24 << 10}},
+	{"carol@oldco.example.com", "carol@newco.example.com", testsrv.CorpusSpec{Messages: 60, Seed: 303, MaxSize: 16 << 10}},
+}
+
+// Demo is a running demo: an in-memory source server filled with the demo
+// mailboxes and an empty in-memory destination server, both on 127.0.0.1.
+type Demo struct {
+	Project string
+	Source  *testsrv.MemIMAP
+	Dest    *testsrv.MemIMAP
+}
+
+// Close stops both servers.
+func (d *Demo) Close() error {
+	return errors.Join(d.Source.Close(), d.Dest.Close())
+}
+
+// Start starts the demo servers, fills the source mailboxes and creates or
+// refreshes the project "Demo" in st so its endpoints point at the servers'
+// current ports and its users carry freshly sealed passwords.
+//
+// The servers keep their mail in memory, so every Start begins with full
+// sources and empty destinations. An existing demo project is therefore
+// recreated: its options, SMTP settings and the users' support options are
+// kept, while statuses and checkpoints start over (old checkpoints would
+// claim mail is at a destination that no longer has it).
+func Start(ctx context.Context, st *store.Store) (*Demo, error) {
+	old, err := st.Project(ProjectName)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("demo: %w", err)
+	case exists && !old.Demo:
+		return nil, fmt.Errorf("demo: %w", ErrNotDemo)
+	}
+
+	srcUsers, dstUsers := map[string]string{}, map[string]string{}
+	for _, u := range Users {
+		if srcUsers[u.Source], err = password(); err != nil {
+			return nil, err
+		}
+		if dstUsers[u.Dest], err = password(); err != nil {
+			return nil, err
+		}
+	}
+	d := &Demo{Project: ProjectName}
+	if d.Source, err = testsrv.NewMemIMAP(srcUsers); err != nil {
+		return nil, fmt.Errorf("demo: source server: %w", err)
+	}
+	if d.Dest, err = testsrv.NewMemIMAP(dstUsers); err != nil {
+		d.Source.Close()
+		return nil, fmt.Errorf("demo: destination server: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close()
+		}
+	}()
+	for _, u := range Users {
+		if _, err := d.Source.Fill(ctx, u.Source, u.Spec); err != nil {
+			return nil, fmt.Errorf("demo: fill %s: %w", u.Source, err)
+		}
+	}
+
+	p := project.Project{
+		Name:     ProjectName,
+		Customer: Customer,
+		Demo:     true,
+		Options:  project.DefaultOptions(),
+		Source:   project.Endpoint{Type: project.TypeIMAP, Host: d.Source.Host, Port: d.Source.Port, Security: project.SecurityNone},
+		Dest:     project.Endpoint{Type: project.TypeIMAP, Host: d.Dest.Host, Port: d.Dest.Port, Security: project.SecurityNone},
+	}
+	support := map[string][]string{}
+	if exists {
+		p.Options, p.SMTP, p.Created = old.Options, old.SMTP, old.Created
+		if old.Customer != "" {
+			p.Customer = old.Customer
+		}
+		users, err := st.Users(ProjectName)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		for _, u := range users {
+			support[u.ID()] = u.SupportOptions
+		}
+	}
+
+	var users []project.User
+	var refs []string
+	dropRefs := func() {
+		for _, r := range refs {
+			if err := st.DeleteSecret(r); err != nil && !errors.Is(err, store.ErrNotFound) {
+				slog.Warn("demo: delete unused secret", "err", err)
+			}
+		}
+	}
+	for _, u := range Users {
+		sref, err := st.SetSecret([]byte(srcUsers[u.Source]))
+		if err != nil {
+			dropRefs()
+			return nil, fmt.Errorf("demo: seal password: %w", err)
+		}
+		refs = append(refs, sref)
+		dref, err := st.SetSecret([]byte(dstUsers[u.Dest]))
+		if err != nil {
+			dropRefs()
+			return nil, fmt.Errorf("demo: seal password: %w", err)
+		}
+		refs = append(refs, dref)
+		nu := project.User{
+			SourceEmail:       u.Source,
+			SourceLogin:       u.Source,
+			SourcePasswordRef: sref,
+			DestEmail:         u.Dest,
+			DestLogin:         u.Dest,
+			DestPasswordRef:   dref,
+			Status:            project.StatusNotSubmitted,
+		}
+		nu.SupportOptions = support[nu.ID()]
+		users = append(users, nu)
+	}
+	if err := p.Validate(); err != nil {
+		dropRefs()
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if exists {
+		if err := st.DeleteProject(ProjectName); err != nil {
+			dropRefs()
+			return nil, fmt.Errorf("demo: replace old demo project: %w", err)
+		}
+	}
+	if err := st.CreateProject(p); err != nil {
+		dropRefs()
+		return nil, fmt.Errorf("demo: create project: %w", err)
+	}
+	if err := st.PutUsers(ProjectName, users); err != nil {
+		dropRefs()
+		return nil, fmt.Errorf("demo: users: %w", err)
+	}
+	ok = true
+	slog.Info("demo: started", "source", d.Source.Addr(), "dest", d.Dest.Addr(), "users", len(users))
+	return d, nil
+}
+
+// EnsureDemo starts the demo when the store has no project yet or already
+// has the demo project; otherwise it returns (nil, nil) and touches
+// nothing.
+func EnsureDemo(ctx context.Context, st *store.Store) (*Demo, error) {
+	ps, err := st.Projects()
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if len(ps) > 0 {
+		p, err := st.Project(ProjectName)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !p.Demo) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	return Start(ctx, st)
+}
+
+// password makes a random password for a demo mailbox.
+func password() (string, error) {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("demo: random password: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b)), nil
+}

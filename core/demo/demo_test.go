@@ -1,0 +1,206 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv"
+)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "mailferry.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// login logs in to a demo server with a user's sealed password.
+func login(t *testing.T, st *store.Store, ep project.Endpoint, user, ref string) *imapclient.Client {
+	t.Helper()
+	pw, err := st.Secret(ref)
+	if err != nil {
+		t.Fatalf("secret of %s: %v", user, err)
+	}
+	c, err := imapclient.DialInsecure(net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port)), nil)
+	if err != nil {
+		t.Fatalf("dial %s:%d: %v", ep.Host, ep.Port, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(user, string(pw)).Wait(); err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	return c
+}
+
+func countMessages(t *testing.T, c *imapclient.Client) int {
+	t.Helper()
+	boxes, err := c.List("", "*", &imap.ListOptions{ReturnStatus: &imap.StatusOptions{NumMessages: true}}).Collect()
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	n := 0
+	for _, b := range boxes {
+		n += int(*b.Status.NumMessages)
+	}
+	return n
+}
+
+func TestStart(t *testing.T) {
+	st := openStore(t)
+	d, err := Start(ctx(t), st)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	defer d.Close()
+
+	p, err := st.Project(ProjectName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Demo || p.Customer != Customer || p.Source.Port != d.Source.Port || p.Dest.Port != d.Dest.Port ||
+		p.Source.Security != project.SecurityNone || p.Source.Host != "127.0.0.1" {
+		t.Fatalf("project %+v", p)
+	}
+	users, err := st.Users(ProjectName)
+	if err != nil || len(users) != len(Users) {
+		t.Fatalf("users %v, %v", users, err)
+	}
+	for i, u := range users {
+		want := Users[i]
+		if u.SourceEmail != want.Source || u.DestEmail != want.Dest || u.Status != project.StatusNotSubmitted {
+			t.Errorf("user %+v", u)
+		}
+		src := login(t, st, p.Source, u.SourceLogin, u.SourcePasswordRef)
+		got := countMessages(t, src)
+		corpus := testsrv.GenerateCorpus(want.Spec)
+		if got != len(corpus.Messages) || got < 60 || got > 160 {
+			t.Errorf("%s has %d source messages, corpus %d", u.SourceEmail, got, len(corpus.Messages))
+		}
+		dst := login(t, st, p.Dest, u.DestLogin, u.DestPasswordRef)
+		if n := countMessages(t, dst); n != 0 {
+			t.Errorf("%s has %d destination messages, want 0", u.DestEmail, n)
+		}
+	}
+
+	// No password in clear in the database file.
+	pw, _ := st.Secret(users[0].SourcePasswordRef)
+	if data, err := os.ReadFile(st.Path()); err != nil || bytes.Contains(data, pw) {
+		t.Errorf("password found in clear in %s (%v)", st.Path(), err)
+	}
+}
+
+func TestRestartRefreshesProject(t *testing.T) {
+	st := openStore(t)
+	d1, err := Start(ctx(t), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newcomer tweaks the demo.
+	if err := st.UpdateProject(ProjectName, func(p *project.Project) error {
+		p.Options.MaxConcurrentUsers = 2
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateUser(ProjectName, Users[1].Source, func(u *project.User) error {
+		u.SupportOptions = []string{"AllowQuoteInFolder=1"}
+		u.Status = project.StatusCompleted
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oldUsers, _ := st.Users(ProjectName)
+	d1.Close()
+
+	d2, err := Start(ctx(t), st)
+	if err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	defer d2.Close()
+	p, err := st.Project(ProjectName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Source.Port != d2.Source.Port || p.Dest.Port != d2.Dest.Port {
+		t.Errorf("endpoints not updated: %+v vs %s %s", p, d2.Source.Addr(), d2.Dest.Addr())
+	}
+	if p.Options.MaxConcurrentUsers != 2 {
+		t.Errorf("options lost: %+v", p.Options)
+	}
+	users, _ := st.Users(ProjectName)
+	if len(users) != len(Users) {
+		t.Fatalf("%d users", len(users))
+	}
+	bob := users[1]
+	if len(bob.SupportOptions) != 1 || bob.Status != project.StatusNotSubmitted {
+		t.Errorf("bob after restart: %+v", bob)
+	}
+	// Old sealed passwords are gone, new ones work.
+	for _, u := range oldUsers {
+		if _, err := st.Secret(u.SourcePasswordRef); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("old secret of %s still stored (%v)", u.SourceEmail, err)
+		}
+	}
+	login(t, st, p.Source, bob.SourceLogin, bob.SourcePasswordRef)
+}
+
+func TestEnsureDemo(t *testing.T) {
+	st := openStore(t)
+	d, err := EnsureDemo(ctx(t), st)
+	if err != nil || d == nil {
+		t.Fatalf("empty store: %v, %v", d, err)
+	}
+	d.Close()
+	d, err = EnsureDemo(ctx(t), st) // the demo project exists
+	if err != nil || d == nil {
+		t.Fatalf("with demo project: %v, %v", d, err)
+	}
+	d.Close()
+
+	other := openStore(t)
+	if err := other.CreateProject(project.Project{Name: "Acme", Options: project.DefaultOptions()}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := EnsureDemo(ctx(t), other); d != nil || err != nil {
+		t.Fatalf("store with other projects: %v, %v", d, err)
+	}
+	if ps, _ := other.Projects(); len(ps) != 1 {
+		t.Fatalf("EnsureDemo added a project to a store with projects: %v", ps)
+	}
+
+	// A user project called Demo is never replaced.
+	mine := openStore(t)
+	if err := mine.CreateProject(project.Project{Name: ProjectName, Customer: "Mine", Options: project.DefaultOptions()}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := EnsureDemo(ctx(t), mine); d != nil || err != nil {
+		t.Fatalf("user's Demo project: %v, %v", d, err)
+	}
+	if _, err := Start(ctx(t), mine); !errors.Is(err, ErrNotDemo) {
+		t.Fatalf("Start over the user's Demo project: %v", err)
+	}
+	if p, _ := mine.Project(ProjectName); p.Customer != "Mine" {
+		t.Fatalf("user's project changed: %+v", p)
+	}
+}
