@@ -34,6 +34,9 @@ var ErrOpen = errors.New("cannot open sealed secret")
 type FileSealer struct {
 	path string
 	aead cipher.AEAD
+	// older keys that Open also tries (never used to seal); set only by
+	// Default when the keychain holds a different key than the key file.
+	older []cipher.AEAD
 }
 
 var _ Sealer = (*FileSealer)(nil)
@@ -54,46 +57,64 @@ func KeyFile(path string) (*FileSealer, error) {
 }
 
 func newFileSealer(path string, key []byte) (*FileSealer, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	return &FileSealer{path: path, aead: aead}, nil
 }
 
+// newAEAD is AES-256-GCM under key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("key has %d bytes, want %d", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
 // Path is the key file's path.
 func (s *FileSealer) Path() string { return s.path }
 
 // Seal encrypts plaintext with a fresh random nonce.
-func (s *FileSealer) Seal(plaintext []byte) ([]byte, error) {
-	ns := s.aead.NonceSize()
-	out := make([]byte, len(prefixV1)+ns, len(prefixV1)+ns+len(plaintext)+s.aead.Overhead())
+func (s *FileSealer) Seal(plaintext []byte) ([]byte, error) { return sealV1(s.aead, plaintext) }
+
+// Open decrypts a blob made by Seal with the same key.
+func (s *FileSealer) Open(sealed []byte) ([]byte, error) {
+	return openV1(append([]cipher.AEAD{s.aead}, s.older...), sealed, s.path)
+}
+
+// sealV1 seals plaintext in format version 1 under aead.
+func sealV1(aead cipher.AEAD, plaintext []byte) ([]byte, error) {
+	ns := aead.NonceSize()
+	out := make([]byte, len(prefixV1)+ns, len(prefixV1)+ns+len(plaintext)+aead.Overhead())
 	copy(out, prefixV1)
 	if _, err := io.ReadFull(rand.Reader, out[len(prefixV1):]); err != nil {
 		return nil, fmt.Errorf("seal: reading random nonce: %w", err)
 	}
-	return s.aead.Seal(out, out[len(prefixV1):], plaintext, prefixV1), nil
+	return aead.Seal(out, out[len(prefixV1):], plaintext, prefixV1), nil
 }
 
-// Open decrypts a blob made by Seal with the same key.
-func (s *FileSealer) Open(sealed []byte) ([]byte, error) {
+// openV1 opens a format version 1 blob with the first of aeads that
+// authenticates it; where names the key's home for the error message.
+func openV1(aeads []cipher.AEAD, sealed []byte, where string) ([]byte, error) {
 	if len(sealed) < len(prefixV1) || !bytes.Equal(sealed[:len(prefixV1)], prefixV1) {
-		return nil, fmt.Errorf("%w: unknown format (not sealed by a MailFerry key file)", ErrOpen)
+		return nil, fmt.Errorf("%w: unknown format (not sealed by MailFerry)", ErrOpen)
 	}
 	rest := sealed[len(prefixV1):]
-	ns := s.aead.NonceSize()
-	if len(rest) < ns+s.aead.Overhead() {
+	ns := aeads[0].NonceSize()
+	if len(rest) < ns+aeads[0].Overhead() {
 		return nil, fmt.Errorf("%w: truncated (%d bytes)", ErrOpen, len(sealed))
 	}
-	pt, err := s.aead.Open(nil, rest[:ns], rest[ns:], prefixV1)
-	if err != nil {
-		return nil, fmt.Errorf("%w: it was altered or sealed with another key than %s", ErrOpen, s.path)
+	for _, aead := range aeads {
+		if pt, err := aead.Open(nil, rest[:ns], rest[ns:], prefixV1); err == nil {
+			return pt, nil
+		}
 	}
-	return pt, nil
+	return nil, fmt.Errorf("%w: it was altered or sealed with another key than %s", ErrOpen, where)
 }
 
 // readKey reads and checks an existing key file.

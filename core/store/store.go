@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,7 +21,6 @@ var (
 	ErrLocked       = errors.New("database locked")
 	ErrNotMailFerry = errors.New("not a MailFerry database")
 	ErrNewerSchema  = errors.New("database made by a newer MailFerry")
-	errKeyMissing   = errors.New("key file missing")
 )
 
 // EnvDB names the environment variable that overrides DefaultPath.
@@ -57,9 +55,10 @@ var lockTimeout = time.Second
 
 // Store is an open MailFerry database.
 type Store struct {
-	db     *bbolt.DB
-	path   string
-	sealer secret.Sealer
+	db         *bbolt.DB
+	path       string
+	sealer     secret.Sealer
+	sealerInfo secret.Info
 }
 
 // DefaultPath is $MAILFERRY_DB if set, else
@@ -76,8 +75,10 @@ func DefaultPath() (string, error) {
 }
 
 // Open opens (creating if needed) the database at path ("" means
-// DefaultPath) and seals secrets with the key file mailferry.key in the
-// same directory, created on first use.
+// DefaultPath) and seals secrets with secret.Default for its directory: the
+// OS keychain when it works, else the key file mailferry.key next to the
+// database. A new key is made only while the database holds no sealed
+// secrets.
 func Open(path string) (*Store, error) {
 	if path == "" {
 		p, err := DefaultPath()
@@ -90,18 +91,29 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyPath := filepath.Join(filepath.Dir(path), KeyFileName)
-	if err := s.checkKeyPresent(keyPath); err != nil {
-		s.db.Close()
-		return nil, err
-	}
-	sealer, err := secret.KeyFile(keyPath)
+	sealer, info, err := secret.DefaultWith(filepath.Dir(s.path), secret.Options{NoCreate: s.secretCount() > 0})
 	if err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	s.sealer = sealer
+	s.sealer, s.sealerInfo = sealer, info
 	return s, nil
+}
+
+// SealerInfo says where Open found the data key (keychain or key file), for
+// the GUI and CLI to show. It is zero for a Store from OpenWith.
+func (s *Store) SealerInfo() secret.Info { return s.sealerInfo }
+
+// secretCount is the number of sealed secrets in the database.
+func (s *Store) secretCount() int {
+	n := 0
+	_ = s.db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketSecrets); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n
 }
 
 // OpenWith opens the database at path ("" means DefaultPath) with the
@@ -207,26 +219,6 @@ func (s *Store) initSchema() error {
 		}
 		return nil
 	})
-}
-
-// checkKeyPresent refuses to create a fresh key when the database already
-// holds secrets sealed with a key that has gone missing.
-func (s *Store) checkKeyPresent(keyPath string) error {
-	if _, err := os.Stat(keyPath); !errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	n := 0
-	_ = s.db.View(func(tx *bbolt.Tx) error {
-		if b := tx.Bucket(bucketSecrets); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	if n > 0 {
-		return fmt.Errorf("database %s holds %d sealed secrets but their key file %s is missing; restore it from a backup "+
-			"(or move the database away to start afresh): %w", s.path, n, keyPath, errKeyMissing)
-	}
-	return nil
 }
 
 // SchemaVersion is the schema version of the open database.
