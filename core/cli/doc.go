@@ -1,0 +1,209 @@
+// Package cli is MailFerry's headless command line: the second face of the
+// same core the GUI uses, for admins who script and for tests. It never
+// imports Fyne, so it runs without a display (a test enforces this).
+//
+// The verbs, flags and JSON shapes below are a stable interface (DESIGN
+// §8): flags and JSON fields may be added, never renamed or removed.
+//
+// # Invocation
+//
+//	mailferry [--db PATH] [--json] VERB [SUB] [ARGS and FLAGS in any order]
+//
+// Flags may come before, between or after positional arguments ("--" ends
+// the flags). The global flags --db PATH and --json are also accepted
+// after the verb. The database is --db, else $MAILFERRY_DB, else
+// <user config dir>/MailFerry/mailferry.db.
+//
+// Exit codes: 0 success; 1 failure (the reason on stderr: not found,
+// validation errors one per line as "invalid: field: reason", a locked or
+// foreign database, a failed connection test, a CSV with row errors, ...);
+// 2 usage error (unknown verb, sub-command or flag, bad flag syntax, a
+// missing or extra argument, contradictory flags): the error and the usage
+// text go to stderr. --help prints the usage on stdout and exits 0.
+//
+// # Secrets
+//
+// A password or client secret is never a flag value (it would show in
+// the process list and the shell history). It comes from
+// --password-env VAR / --secret-env VAR (the variable must be set and not
+// empty, else exit 1) or --password-stdin / --secret-stdin (the first line
+// of standard input, without its line ending). It is sealed at once with
+// store.SetSecret; only the opaque reference is kept in the project, and
+// no output of this package ever shows a secret or a reference: JSON has
+// password_set / secret_set booleans instead.
+//
+// # Verbs
+//
+//	project create NAME [--customer C]
+//	project list [--json]
+//	project show NAME [--json]
+//	project delete NAME
+//	project rename NAME NEWNAME
+//	project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
+//	        [--folder-mapping RULE ...] [--clear-folder-mapping] [--folder-filter REGEX]
+//	        [--max-item-size-mb N] [--prestage-days N] [--date-from D] [--date-to D]
+//	project export NAME FILE [--with-secrets]        FILE "-" = stdout; file mode 0600
+//	project import FILE                              FILE "-" = stdin
+//	endpoint set --project P --side source|dest --type imap|ews|graph ...
+//	endpoint test --project P --side source|dest [--user EMAIL] [--json]
+//	users import --project P FILE.csv [--addresses-only] [--accept-valid]
+//	users list --project P [--json]
+//	users set --project P --user EMAIL [--clear-options] --option Key=Value ...
+//	plan --project P --user EMAIL [--json]
+//	migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
+//	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
+//	status --project P [--users a,b] [--errors] [--json]
+//	stats --project P [--json | --csv FILE | --html FILE] [--errors]   FILE "-" = stdout
+//
+// Not in this build (no verb is registered for them): smtp set, notify,
+// cutover.
+//
+// endpoint set changes the endpoint in place when --type is omitted or the
+// same as stored (flags not given keep their values); a new type starts
+// from an empty endpoint. IMAP defaults: --security ssl, --port 993 with
+// ssl and 143 otherwise (a port that was the old default follows a change
+// of --security). The EWS server options --url, --owa-url, --autodiscover
+// and --provider exclude each other; giving one clears the others. A flag
+// of another endpoint type (e.g. --tenant for imap) is a usage error. The
+// stored password is kept unless a new one is given; changing
+// --admin-user without a new password drops it.
+//
+// endpoint test runs the step-by-step test of core/probe (IMAP: DNS, TCP,
+// TLS or STARTTLS with the certificate, CAPABILITY, LOGIN) or of
+// core/dest/ews (URL resolution, TCP, TLS, authentication, access mode) and
+// prints every step; exit 1 when a step fails. It logs in as the
+// endpoint's admin when it has a password (IMAP: no login is tested
+// without one); with --user EMAIL it uses the credentials the migration
+// would use for that user (the user's own password, else the admin through
+// the login template; an "authzid:" template is tested as the admin's own
+// LOGIN). Graph endpoints cannot be tested yet (exit 1, saying so).
+//
+// users import is all-or-nothing: each row error is printed on stderr as
+// "FILE: line N, column C: reason" and, unless --accept-valid is given,
+// nothing is saved and the exit code is 1. Users already in the project
+// are updated in place: their status and history stay, and their
+// passwords and support options stay unless the CSV gives new ones.
+//
+// users set applies --option lines in order: a key's new value replaces
+// its old line, except FolderMapping rules, which accumulate; "Key=" with
+// an empty value removes the key. The result is checked with
+// project.ParseSupportOptions: an unknown key or bad value is exit 1 with
+// the reason, and nothing is saved.
+//
+// migrate runs one pass with core/engine and waits. Progress goes to
+// stderr, one line per user at every status change and at most once a
+// second while items move:
+//
+//	alice@example.com: Running  folders 2/7  items 130/410  3.1 MB  900 MB/h  [INBOX]
+//
+// The summary goes to stdout (a table, or JSON with --json). SIGINT or
+// SIGTERM cancels the run: running users stop promptly as Stopped with a
+// consistent checkpoint, and the next pass continues where they stopped.
+// Exit 1 when a user ends Failed or Stopped (Completed With Errors and
+// Waiting For End User are exit 0: see status). --prestage-days and
+// --prestage-before only go with --pass prestage (default cutoff: the
+// project's prestage_days).
+//
+// plan logs in to the source as the user, lists the folders and prints
+// source → destination for each (mapping rules, filter, sanitising,
+// collisions: core/mapping); nothing is written anywhere.
+//
+// status reads the store only (no server is contacted): each user's status,
+// last pass, what the journal holds as migrated, failed items and the last
+// run; --errors adds every failed item (folder, uid, subject, date, size,
+// reason, hint).
+//
+// stats aggregates the journal with core/stats: a summary and a per-user
+// table, or the JSON, the CSV (one row per user and a TOTAL row) or the
+// self-contained HTML report (with each failed item).
+//
+// # JSON
+//
+// Field names are snake_case, the same as the JSON tags of package
+// project. Times are RFC 3339. Output is one indented JSON document.
+//
+// project list --json: an array (empty: []) of
+//
+//	{"name", "customer", "created", "demo": bool,
+//	 "source_type": "imap"|"", "dest_type": "imap"|"ews"|"graph"|"", "users": int}
+//
+// project show --json:
+//
+//	{"name", "customer", "created", "demo",
+//	 "source": ENDPOINT|null, "dest": ENDPOINT|null,
+//	 "options": {"max_concurrent_users", "max_errors_per_user", "folder_mapping"?,
+//	             "folder_filter"?, "date_from"?, "date_to"?, "max_item_size_mb"?, "prestage_days"?},
+//	 "smtp": {"host", "port", "security", "from", "user", "password_set"}|null,
+//	 "users": int}
+//
+// ENDPOINT is project.Endpoint without password_ref / secret_ref (fields
+// that are empty are omitted) plus "password_set" and "secret_set":
+//
+//	{"type", "host"?, "port"?, "security"?, "trust_fingerprint"?, "login_template"?,
+//	 "admin_user"?, "url"?, "owa_url"?, "autodiscover_email"?, "provider"?,
+//	 "access"?, "auth"?, "tenant"?, "client_id"?, "password_set": bool, "secret_set": bool}
+//
+// users list --json: an array (empty: []) sorted by source email of
+//
+//	{"source_email", "source_login", "dest_email", "dest_login", "user_root",
+//	 "flags", "support_options": [string], "addresses_only": bool,
+//	 "status": "Not Submitted"|"Submitted"|…|"Stopped", "last_pass": ""|"verify"|…,
+//	 "source_password_set": bool, "dest_password_set": bool}
+//
+// (every field always present; never a password or a reference.)
+//
+// endpoint test --json (printed even when the test fails, exit 1 then):
+//
+//	{"project", "side", "type", "addr" (host:port or EWS URL), "security",
+//	 "login" (login name used, "" = none), "ok": bool, "error" (first failure),
+//	 "steps": [{"name", "ok", "detail", "error", "duration_ms"}],
+//	 "cert": {"subject", "issuer", "not_before", "not_after", "names", "sha256",
+//	          "verified", "pinned", "verify_error"}|null,
+//	 "capabilities": [string], "ews_version"?}
+//
+// IMAP step names: CONFIG, DNS, TCP, STARTTLS, TLS, CAPABILITY, LOGIN.
+//
+// migrate --json:
+//
+//	{"project", "pass", "start", "end",
+//	 "users": [{"user", "status", "items_migrated", "bytes_migrated", "items_skipped",
+//	            "items_failed", "duration_seconds", "error"}],
+//	 "counts": {"Completed": n, "Failed": n, ...}}
+//
+// items_migrated counts items written by this pass (0 on a rerun after
+// success); items_skipped those found already at the destination.
+//
+// status --json:
+//
+//	{"project", "counts": {STATUS: n},
+//	 "users": [{"source_email", "dest_email", "status", "last_pass", "folders",
+//	            "items_migrated", "bytes_migrated", "items_failed", "bytes_failed",
+//	            "passes": n,
+//	            "last_run": {"seq", "pass", "start", "end"?, "status"?, "error"?,
+//	                         "items_migrated", "bytes_migrated", "items_skipped",
+//	                         "bytes_skipped", "items_failed", "bytes_failed"}|null,
+//	            "failed_items"?: [{"key", "content_key"?, "folder", "uid", "subject"?,
+//	                               "date"?, "size", "reason", "hint"?, "pass",
+//	                               "pass_seq", "time"}]}]}
+//
+// items_migrated here is everything the journal records as at the
+// destination, over all passes; failed_items only with --errors.
+//
+// stats --json is core/stats.ProjectStats as that package tags it:
+//
+//	{"project", "customer"?, "generated", "items_migrated", "bytes_migrated",
+//	 "items_skipped", "bytes_skipped", "items_failed", "bytes_failed",
+//	 "duration_ns", "mb_per_hour", "passes_run",
+//	 "by_pass": [{"pass", "runs", COUNTS..., "duration_ns"}],
+//	 "by_status": {STATUS: n},
+//	 "users": [{"user", "dest_email"?, "status", "last_pass"?, COUNTS...,
+//	            "duration_ns", "mb_per_hour", "by_pass": [...],
+//	            "history": [PASS RECORD as in status' last_run],
+//	            "folders": [{"folder", "items", "bytes", "failed", "failed_bytes"}],
+//	            "failures"?: [FAILED ITEM as in status], "last_run"?}]}
+//
+// plan --json:
+//
+//	{"project", "user", "rows": [{"source", "dest": [string]|null, "skipped",
+//	                              "reason", "role", "messages"}]}
+package cli

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/mapping"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+const planUsage = `  mailferry plan --project P --user EMAIL [--json]
+        (source folder tree → destination tree; logs in to the source, moves nothing)
+`
+
+func init() { register("plan", planUsage, plan) }
+
+type planRowView struct {
+	Source   string   `json:"source"`
+	Dest     []string `json:"dest"` // null when skipped
+	Skipped  bool     `json:"skipped"`
+	Reason   string   `json:"reason"`
+	Role     string   `json:"role"`
+	Messages uint32   `json:"messages"`
+}
+
+type planView struct {
+	Project string        `json:"project"`
+	User    string        `json:"user"`
+	Rows    []planRowView `json:"rows"`
+}
+
+func plan(e *env, args []string) error {
+	fs := e.newFlags("plan", true)
+	projName := fs.String("project", "", "project name")
+	email := fs.String("user", "", "the user's source email")
+	if _, err := parse(fs, args, planUsage, 0, 0); err != nil {
+		return err
+	}
+	switch {
+	case *projName == "":
+		return usagef(planUsage, "--project is required")
+	case *email == "":
+		return usagef(planUsage, "--user is required")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.Project(*projName)
+	if err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	if p.Source.IsZero() {
+		return fmt.Errorf("project %q has no source endpoint (mailferry endpoint set --side source ...)", p.Name)
+	}
+	u, err := st.User(p.Name, project.User{SourceEmail: *email}.ID())
+	if err != nil {
+		return fmt.Errorf("project %q, user %s: %w", p.Name, *email, err)
+	}
+	rules, err := mapping.CompileUser(p.Options, u)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	src, err := connect.OpenSource(e.ctx, st, p, u)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	folders, err := src.Folders(e.ctx)
+	src.Close()
+	if err != nil {
+		return fmt.Errorf("plan: listing the source folders of %s: %w", u.ID(), err)
+	}
+	rows := mapping.Plan(folders, rules)
+	v := planView{Project: p.Name, User: u.ID(), Rows: []planRowView{}}
+	for _, r := range rows {
+		v.Rows = append(v.Rows, planRowView{Source: r.Source, Dest: r.Dest, Skipped: r.Skipped, Reason: r.Reason,
+			Role: r.Folder.Role, Messages: r.Folder.Messages})
+	}
+	if e.json {
+		return writeJSON(e.stdout, v)
+	}
+	width := 0
+	for _, r := range v.Rows {
+		width = max(width, len([]rune(r.Source)))
+	}
+	for _, r := range v.Rows {
+		pad := strings.Repeat(" ", width-len([]rune(r.Source)))
+		switch {
+		case r.Skipped:
+			fmt.Fprintf(e.stdout, "%s%s  ×  skipped: %s\n", r.Source, pad, r.Reason)
+		case r.Reason != "":
+			fmt.Fprintf(e.stdout, "%s%s  →  %s   (%s)\n", r.Source, pad, strings.Join(r.Dest, "/"), r.Reason)
+		default:
+			fmt.Fprintf(e.stdout, "%s%s  →  %s\n", r.Source, pad, strings.Join(r.Dest, "/"))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,382 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+const projectUsage = `  mailferry project create NAME [--customer C]
+  mailferry project list [--json]
+  mailferry project show NAME [--json]
+  mailferry project delete NAME
+  mailferry project rename NAME NEWNAME
+  mailferry project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
+        [--folder-mapping 'REGEX->REPLACEMENT' ...] [--clear-folder-mapping] [--folder-filter REGEX]
+        [--max-item-size-mb N] [--prestage-days N] [--date-from YYYY-MM-DD] [--date-to YYYY-MM-DD]
+  mailferry project export NAME FILE [--with-secrets]     (FILE "-" = standard output)
+  mailferry project import FILE                           (FILE "-" = standard input)
+`
+
+func init() {
+	register("project", projectUsage, func(e *env, args []string) error {
+		return subcommand(e, args, projectUsage, map[string]func(*env, []string) error{
+			"create": projectCreate,
+			"list":   projectList,
+			"show":   projectShow,
+			"delete": projectDelete,
+			"rename": projectRename,
+			"set":    projectSet,
+			"export": projectExport,
+			"import": projectImport,
+		})
+	})
+}
+
+func projectCreate(e *env, args []string) error {
+	fs := e.newFlags("project create", false)
+	customer := fs.String("customer", "", "customer name")
+	pos, err := parse(fs, args, projectUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	p := project.Project{
+		Name:     pos[0],
+		Customer: *customer,
+		Options:  project.DefaultOptions(),
+		Created:  time.Now().UTC().Truncate(time.Second),
+	}
+	if err := p.Validate(); err != nil {
+		reportFieldErrors(e.stderr, err)
+		return errReported
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if err := st.CreateProject(p); err != nil {
+		return fmt.Errorf("create project %q: %w", p.Name, err)
+	}
+	fmt.Fprintf(e.stdout, "created project %q\n", p.Name)
+	return nil
+}
+
+func projectList(e *env, args []string) error {
+	fs := e.newFlags("project list", true)
+	if _, err := parse(fs, args, projectUsage, 0, 0); err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	ps, err := st.Projects()
+	if err != nil {
+		return fmt.Errorf("list projects: %w", err)
+	}
+	out := make([]projectSummary, 0, len(ps))
+	for _, p := range ps {
+		us, err := st.Users(p.Name)
+		if err != nil {
+			return fmt.Errorf("list users of %q: %w", p.Name, err)
+		}
+		out = append(out, projectSummary{
+			Name: p.Name, Customer: p.Customer, Created: p.Created, Demo: p.Demo,
+			SourceType: string(p.Source.Type), DestType: string(p.Dest.Type), Users: len(us),
+		})
+	}
+	if e.json {
+		return writeJSON(e.stdout, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(e.stdout, "no projects")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCUSTOMER\tSOURCE\tDEST\tUSERS")
+	for _, p := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", p.Name, dash(p.Customer), dash(p.SourceType), dash(p.DestType), p.Users)
+	}
+	return tw.Flush()
+}
+
+func projectShow(e *env, args []string) error {
+	fs := e.newFlags("project show", true)
+	pos, err := parse(fs, args, projectUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.Project(pos[0])
+	if err != nil {
+		return fmt.Errorf("project %q: %w", pos[0], err)
+	}
+	us, err := st.Users(p.Name)
+	if err != nil {
+		return fmt.Errorf("list users of %q: %w", p.Name, err)
+	}
+	v := newProjectView(p, len(us))
+	if e.json {
+		return writeJSON(e.stdout, v)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "Project:   %s\n", p.Name)
+	fmt.Fprintf(w, "Customer:  %s\n", dash(p.Customer))
+	fmt.Fprintf(w, "Created:   %s\n", p.Created.Format(time.RFC3339))
+	fmt.Fprintf(w, "Users:     %d\n", len(us))
+	fmt.Fprintf(w, "Source:    %s\n", describeEndpoint(p.Source))
+	fmt.Fprintf(w, "Dest:      %s\n", describeEndpoint(p.Dest))
+	o := p.Options
+	fmt.Fprintf(w, "Options:   max concurrent users %d, max errors per user %d, pre-stage days %d",
+		o.MaxConcurrentUsers, o.MaxErrorsPerUser, o.PrestageDays)
+	if o.MaxItemSizeMB > 0 {
+		fmt.Fprintf(w, ", max item size %d MB", o.MaxItemSizeMB)
+	}
+	fmt.Fprintln(w)
+	for _, r := range o.FolderMapping {
+		fmt.Fprintf(w, "Mapping:   %s\n", r)
+	}
+	if o.FolderFilter != "" {
+		fmt.Fprintf(w, "Filter:    %s\n", o.FolderFilter)
+	}
+	return nil
+}
+
+func projectDelete(e *env, args []string) error {
+	fs := e.newFlags("project delete", false)
+	pos, err := parse(fs, args, projectUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteProject(pos[0]); err != nil {
+		return fmt.Errorf("delete project %q: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "deleted project %q\n", pos[0])
+	return nil
+}
+
+func projectExport(e *env, args []string) error {
+	fs := e.newFlags("project export", false)
+	withSecrets := fs.Bool("with-secrets", false, "include the passwords (in clear) in the file")
+	pos, err := parse(fs, args, projectUsage, 2, 2)
+	if err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	data, err := st.ExportProject(pos[0], *withSecrets)
+	if err != nil {
+		return fmt.Errorf("export project %q: %w", pos[0], err)
+	}
+	if *withSecrets {
+		fmt.Fprintln(e.stderr, "warning: the export holds the project's passwords in clear; keep it safe and delete it after use")
+	}
+	if pos[1] == "-" {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	// 0600: an export may hold passwords, and always holds addresses.
+	if err := os.WriteFile(pos[1], data, 0o600); err != nil {
+		return fmt.Errorf("export project %q: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "exported project %q to %s\n", pos[0], pos[1])
+	return nil
+}
+
+func projectImport(e *env, args []string) error {
+	fs := e.newFlags("project import", false)
+	pos, err := parse(fs, args, projectUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	var data []byte
+	if pos[0] == "-" {
+		data, err = io.ReadAll(e.stdin)
+	} else {
+		data, err = os.ReadFile(pos[0])
+	}
+	if err != nil {
+		return fmt.Errorf("import project: %w", err)
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.ImportProject(data)
+	if err != nil {
+		return fmt.Errorf("import project from %s: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "imported project %q\n", p.Name)
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func describeEndpoint(ep project.Endpoint) string {
+	switch ep.Type {
+	case "":
+		return "not configured"
+	case project.TypeIMAP:
+		s := fmt.Sprintf("imap %s:%d %s", ep.Host, ep.Port, ep.Security)
+		if ep.AdminUser != "" {
+			s += " admin " + ep.AdminUser
+		}
+		return s
+	case project.TypeEWS:
+		s := "ews"
+		switch {
+		case ep.URL != "":
+			s += " " + ep.URL
+		case ep.OWAURL != "":
+			s += " owa " + ep.OWAURL
+		case ep.AutodiscoverEmail != "":
+			s += " autodiscover " + ep.AutodiscoverEmail
+		case ep.Provider != "":
+			s += " provider " + ep.Provider
+		}
+		if ep.AdminUser != "" {
+			s += " admin " + ep.AdminUser
+		}
+		if ep.Access != "" {
+			s += " " + string(ep.Access)
+		}
+		return s
+	case project.TypeGraph:
+		return fmt.Sprintf("graph tenant %s client %s", ep.Tenant, ep.ClientID)
+	}
+	return string(ep.Type)
+}
+
+func projectRename(e *env, args []string) error {
+	fs := e.newFlags("project rename", false)
+	pos, err := parse(fs, args, projectUsage, 2, 2)
+	if err != nil {
+		return err
+	}
+	if err := project.ValidateName(pos[1]); err != nil {
+		reportFieldErrors(e.stderr, err)
+		return errReported
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if err := st.RenameProject(pos[0], pos[1]); err != nil {
+		return fmt.Errorf("rename project %q: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "renamed project %q to %q\n", pos[0], pos[1])
+	return nil
+}
+
+// projectSet changes the project's customer name and options; flags not
+// given keep their values. An empty --date-from/--date-to clears it.
+func projectSet(e *env, args []string) error {
+	fs := e.newFlags("project set", false)
+	var (
+		customer     = fs.String("customer", "", "customer name")
+		maxUsers     = fs.Int("max-concurrent-users", 0, "users migrated at the same time (1-100)")
+		maxErrors    = fs.Int("max-errors-per-user", 0, "failed items after which a user fails (0 = never)")
+		clearMapping = fs.Bool("clear-folder-mapping", false, "remove the folder mapping rules first")
+		filter       = fs.String("folder-filter", "", "case-insensitive regex of source folders to skip (\"\" = none)")
+		maxItem      = fs.Int("max-item-size-mb", 0, "largest item to migrate in MB (0 = no limit)")
+		prestage     = fs.Int("prestage-days", 0, "default pre-stage cutoff in days")
+		dateFrom     = fs.String("date-from", "", "migrate only items from this date (YYYY-MM-DD)")
+		dateTo       = fs.String("date-to", "", "migrate only items before this date (YYYY-MM-DD)")
+		mappings     listFlag
+	)
+	fs.Var(&mappings, "folder-mapping", "folder mapping rule `REGEX->REPLACEMENT` (repeatable, appended in order)")
+	pos, err := parse(fs, args, projectUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	set := given(fs)
+	if len(set) == 0 || len(set) == 1 && set["db"] {
+		return usagef(projectUsage, "nothing to change")
+	}
+	parseDate := func(flag, v string) (time.Time, error) {
+		if v == "" {
+			return time.Time{}, nil
+		}
+		t, err := time.ParseInLocation("2006-01-02", v, time.Local)
+		if err != nil {
+			return t, usagef(projectUsage, "--%s %q: want a date as YYYY-MM-DD", flag, v)
+		}
+		return t, nil
+	}
+	from, err := parseDate("date-from", *dateFrom)
+	if err != nil {
+		return err
+	}
+	to, err := parseDate("date-to", *dateTo)
+	if err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	var invalid error
+	err = st.UpdateProject(pos[0], func(p *project.Project) error {
+		o := &p.Options
+		if set["customer"] {
+			p.Customer = *customer
+		}
+		if set["max-concurrent-users"] {
+			o.MaxConcurrentUsers = *maxUsers
+		}
+		if set["max-errors-per-user"] {
+			o.MaxErrorsPerUser = *maxErrors
+		}
+		if *clearMapping {
+			o.FolderMapping = nil
+		}
+		o.FolderMapping = append(o.FolderMapping, mappings...)
+		if set["folder-filter"] {
+			o.FolderFilter = *filter
+		}
+		if set["max-item-size-mb"] {
+			o.MaxItemSizeMB = *maxItem
+		}
+		if set["prestage-days"] {
+			o.PrestageDays = *prestage
+		}
+		if set["date-from"] {
+			o.DateFrom = from
+		}
+		if set["date-to"] {
+			o.DateTo = to
+		}
+		if err := p.Validate(); err != nil {
+			invalid = err
+			return err
+		}
+		return nil
+	})
+	if invalid != nil {
+		reportFieldErrors(e.stderr, invalid)
+		return errReported
+	}
+	if err != nil {
+		return fmt.Errorf("project set %q: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "updated project %q\n", pos[0])
+	return nil
+}

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailferry/mailferry/core/stats"
+)
+
+const statsUsage = `  mailferry stats --project P [--json | --csv FILE | --html FILE] [--errors]
+        (items and bytes migrated / skipped / failed per user and pass, MB/h; FILE "-" = stdout)
+`
+
+func init() { register("stats", statsUsage, statsCmd) }
+
+func statsCmd(e *env, args []string) error {
+	fs := e.newFlags("stats", true)
+	projName := fs.String("project", "", "project name")
+	csvFile := fs.String("csv", "", "write the statistics as CSV to `FILE`")
+	htmlFile := fs.String("html", "", "write the HTML report to `FILE`")
+	withErrors := fs.Bool("errors", false, "include each failed item (JSON; the HTML report always has them)")
+	if _, err := parse(fs, args, statsUsage, 0, 0); err != nil {
+		return err
+	}
+	set := given(fs)
+	if *projName == "" {
+		return usagef(statsUsage, "--project is required")
+	}
+	modes := 0
+	for _, m := range []bool{e.json, set["csv"], set["html"]} {
+		if m {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usagef(statsUsage, "use only one of --json, --csv and --html")
+	}
+	if (set["csv"] && *csvFile == "") || (set["html"] && *htmlFile == "") {
+		return usagef(statsUsage, "--csv and --html need a file name (\"-\" for standard output)")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	ps, err := stats.Collect(st, *projName, *withErrors || set["html"])
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.json:
+		return writeJSON(e.stdout, ps)
+	case set["csv"]:
+		return e.writeReport(*csvFile, "CSV statistics", ps.WriteCSV)
+	case set["html"]:
+		return e.writeReport(*htmlFile, "HTML report", ps.WriteHTML)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "Project %q: %d item(s), %s migrated; %d already there; %d failed; %d pass(es) in %s",
+		ps.Project, ps.ItemsMigrated, stats.HumanBytes(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed,
+		ps.PassesRun, ps.Duration.Round(time.Second))
+	if ps.MBPerHour > 0 {
+		fmt.Fprintf(w, ", %.0f MB/h", ps.MBPerHour)
+	}
+	fmt.Fprintln(w)
+	if len(ps.Users) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSIZE\tSKIPPED\tFAILED\tPASSES\tTIME\tMB/H")
+	for _, u := range ps.Users {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%.0f\n", u.User, u.Status, u.ItemsMigrated,
+			stats.HumanBytes(u.BytesMigrated), u.ItemsSkipped, u.ItemsFailed, len(u.History),
+			u.Duration.Round(time.Second), u.MBPerHour)
+	}
+	return tw.Flush()
+}
+
+// writeReport writes a rendered report to file ("-" = stdout).
+func (e *env) writeReport(file, what string, render func(io.Writer) error) error {
+	if file == "-" {
+		return render(e.stdout)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
+	}
+	if err := render(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s to %s: %w", what, file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s to %s: %w", what, file, err)
+	}
+	fmt.Fprintf(e.stdout, "wrote the %s to %s\n", what, file)
+	return nil
+}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+const statusUsage = `  mailferry status --project P [--users a,b] [--errors] [--json]
+        (per-user status, items and bytes migrated, failed items; --errors lists them)
+`
+
+func init() { register("status", statusUsage, status) }
+
+type statusUser struct {
+	SourceEmail   string              `json:"source_email"`
+	DestEmail     string              `json:"dest_email"`
+	Status        project.Status      `json:"status"`
+	LastPass      project.Pass        `json:"last_pass"`
+	Folders       int                 `json:"folders"`
+	ItemsMigrated int64               `json:"items_migrated"`
+	BytesMigrated int64               `json:"bytes_migrated"`
+	ItemsFailed   int64               `json:"items_failed"`
+	BytesFailed   int64               `json:"bytes_failed"`
+	Passes        int                 `json:"passes"`
+	LastRun       *store.PassRecord   `json:"last_run"`
+	FailedItems   []*store.FailedItem `json:"failed_items,omitempty"`
+}
+
+type statusView struct {
+	Project string                 `json:"project"`
+	Users   []statusUser           `json:"users"`
+	Counts  map[project.Status]int `json:"counts"`
+}
+
+func status(e *env, args []string) error {
+	fs := e.newFlags("status", true)
+	projName := fs.String("project", "", "project name")
+	usersS := fs.String("users", "", "comma-separated source emails (default: all users)")
+	withErrors := fs.Bool("errors", false, "list each failed item")
+	if _, err := parse(fs, args, statusUsage, 0, 0); err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(statusUsage, "--project is required")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if _, err := st.Project(*projName); err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	us, err := selectUsers(st, *projName, *usersS)
+	if err != nil {
+		return err
+	}
+	j := st.Journal()
+	v := statusView{Project: *projName, Users: []statusUser{}, Counts: map[project.Status]int{}}
+	for _, u := range us {
+		su := statusUser{SourceEmail: u.SourceEmail, DestEmail: u.DestEmail, Status: u.Status, LastPass: u.LastPass}
+		if su.Status == "" {
+			su.Status = project.StatusNotSubmitted
+		}
+		folders, err := j.Folders(*projName, u.ID())
+		if err != nil {
+			return err
+		}
+		su.Folders = len(folders)
+		for _, f := range folders {
+			su.ItemsMigrated += f.Items
+			su.BytesMigrated += f.Bytes
+			su.ItemsFailed += f.Failed
+			su.BytesFailed += f.FailedBytes
+		}
+		passes, err := j.Passes(*projName, u.ID())
+		if err != nil {
+			return err
+		}
+		su.Passes = len(passes)
+		if n := len(passes); n > 0 {
+			su.LastRun = &passes[n-1]
+		}
+		if *withErrors {
+			items, err := j.FailedItems(*projName, u.ID())
+			if err != nil {
+				return err
+			}
+			su.FailedItems = []*store.FailedItem{}
+			for i := range items {
+				su.FailedItems = append(su.FailedItems, &items[i])
+			}
+		}
+		v.Counts[su.Status]++
+		v.Users = append(v.Users, su)
+	}
+	if e.json {
+		return writeJSON(e.stdout, v)
+	}
+	if len(v.Users) == 0 {
+		fmt.Fprintf(e.stdout, "project %q has no users\n", *projName)
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tSTATUS\tLAST PASS\tFOLDERS\tITEMS\tSIZE\tFAILED\tLAST RUN")
+	for _, su := range v.Users {
+		last := "-"
+		if r := su.LastRun; r != nil {
+			last = fmt.Sprintf("%s %s, +%d, %s", r.Pass, r.Start.Local().Format("2006-01-02 15:04"), r.ItemsMigrated,
+				r.Duration().Round(time.Second))
+			if r.Error != "" {
+				last += ": " + r.Error
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", su.SourceEmail, su.Status, dash(string(su.LastPass)),
+			su.Folders, su.ItemsMigrated, mb(su.BytesMigrated), su.ItemsFailed, last)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if *withErrors {
+		for _, su := range v.Users {
+			for _, fi := range su.FailedItems {
+				fmt.Fprintf(e.stdout, "%s: %s uid %d %q %s %d bytes: %s", su.SourceEmail, fi.Folder, fi.UID, fi.Subject,
+					fi.Date, fi.Size, fi.Reason)
+				if fi.Hint != "" {
+					fmt.Fprintf(e.stdout, " (hint: %s)", fi.Hint)
+				}
+				fmt.Fprintln(e.stdout)
+			}
+		}
+	}
+	return nil
+}
+
+// selectUsers returns the project's users, or the listed ones ("a,b").
+func selectUsers(st *store.Store, projName, list string) ([]project.User, error) {
+	ids := splitList(list)
+	if len(ids) == 0 {
+		us, err := st.Users(projName)
+		if err != nil {
+			return nil, fmt.Errorf("users of %q: %w", projName, err)
+		}
+		return us, nil
+	}
+	var out []project.User
+	for _, id := range ids {
+		u, err := st.User(projName, project.User{SourceEmail: id}.ID())
+		if err != nil {
+			return nil, fmt.Errorf("project %q, user %s: %w", projName, id, err)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}

@@ -1,0 +1,282 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mailferry/mailferry/core/csvimport"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+const usersUsage = `  mailferry users import --project P FILE.csv [--addresses-only] [--accept-valid]   (FILE "-" = stdin)
+  mailferry users list --project P [--json]
+  mailferry users set --project P --user EMAIL [--clear-options] --option Key=Value ...
+        (Key= with an empty value removes that key)
+`
+
+func init() {
+	register("users", usersUsage, func(e *env, args []string) error {
+		return subcommand(e, args, usersUsage, map[string]func(*env, []string) error{
+			"import": usersImport,
+			"list":   usersList,
+			"set":    usersSet,
+		})
+	})
+}
+
+// usersImport reads a CSV of users. With row errors nothing is saved
+// unless --accept-valid is given; then the valid rows are saved and the
+// bad ones reported. Re-importing a user keeps its status, history and
+// (when the CSV has none) its support options and passwords.
+func usersImport(e *env, args []string) error {
+	fs := e.newFlags("users import", false)
+	projName := fs.String("project", "", "project name")
+	addressesOnly := fs.Bool("addresses-only", false, "import addresses only, no passwords (credential request)")
+	acceptValid := fs.Bool("accept-valid", false, "save the valid rows even if other rows have errors")
+	pos, err := parse(fs, args, usersUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(usersUsage, "--project is required")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if _, err := st.Project(*projName); err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+
+	var r io.Reader = e.stdin
+	name := "standard input"
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("users import: %w", err)
+		}
+		defer f.Close()
+		r, name = f, pos[0]
+	}
+	res, err := csvimport.Parse(r, csvimport.Options{AddressesOnly: *addressesOnly})
+	if err != nil {
+		return fmt.Errorf("users import: %s: %w", name, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "%s: warning: %s\n", name, w)
+	}
+	for _, re := range res.Errors {
+		fmt.Fprintf(e.stderr, "%s: %s\n", name, re.Error())
+	}
+	if len(res.Errors) > 0 && !*acceptValid {
+		fmt.Fprintf(e.stderr, "%d row error(s): nothing imported (fix the file, or use --accept-valid to import the %d valid row(s))\n",
+			len(res.Errors), len(res.Users))
+		return errReported
+	}
+	if len(res.Users) == 0 {
+		return fmt.Errorf("users import: %s holds no valid user rows", name)
+	}
+
+	existing, err := st.Users(*projName)
+	if err != nil {
+		return fmt.Errorf("users import: %w", err)
+	}
+	byID := make(map[string]project.User, len(existing))
+	for _, u := range existing {
+		byID[u.ID()] = u
+	}
+	var newRefs []string
+	fail := func(err error) error {
+		dropSecrets(st, newRefs)
+		return err
+	}
+	users := make([]project.User, 0, len(res.Users))
+	updated := 0
+	for _, u := range res.Users {
+		if old, ok := byID[u.ID()]; ok {
+			updated++
+			u.Status, u.LastPass, u.Notified = old.Status, old.LastPass, old.Notified
+			if len(u.SupportOptions) == 0 {
+				u.SupportOptions = old.SupportOptions
+			}
+			u.SourcePasswordRef, u.DestPasswordRef = old.SourcePasswordRef, old.DestPasswordRef
+			if !*addressesOnly {
+				u.AddressesOnly = old.AddressesOnly && old.SourcePasswordRef == ""
+			}
+		}
+		if c, ok := res.Passwords[u.ID()]; ok && !*addressesOnly {
+			for _, s := range []struct {
+				plain string
+				ref   *string
+			}{{c.Source, &u.SourcePasswordRef}, {c.Dest, &u.DestPasswordRef}} {
+				if s.plain == "" {
+					continue
+				}
+				ref, err := st.SetSecret([]byte(s.plain))
+				if err != nil {
+					return fail(fmt.Errorf("users import: seal password of %s: %w", u.SourceEmail, err))
+				}
+				newRefs = append(newRefs, ref)
+				*s.ref = ref
+			}
+			if u.SourcePasswordRef != "" {
+				u.AddressesOnly = false
+			}
+		}
+		users = append(users, u)
+	}
+	if err := st.PutUsers(*projName, users); err != nil {
+		return fail(fmt.Errorf("users import: %w", err))
+	}
+	fmt.Fprintf(e.stdout, "imported %d user(s) into %q (%d new, %d updated)", len(users), *projName, len(users)-updated, updated)
+	if len(res.Errors) > 0 {
+		fmt.Fprintf(e.stdout, "; %d row(s) with errors skipped", len(res.Errors))
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+func usersList(e *env, args []string) error {
+	fs := e.newFlags("users list", true)
+	projName := fs.String("project", "", "project name")
+	if _, err := parse(fs, args, usersUsage, 0, 0); err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(usersUsage, "--project is required")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	if _, err := st.Project(*projName); err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	us, err := st.Users(*projName)
+	if err != nil {
+		return fmt.Errorf("list users of %q: %w", *projName, err)
+	}
+	views := make([]userView, 0, len(us))
+	for _, u := range us {
+		views = append(views, newUserView(u))
+	}
+	if e.json {
+		return writeJSON(e.stdout, views)
+	}
+	if len(views) == 0 {
+		fmt.Fprintf(e.stdout, "project %q has no users\n", *projName)
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tDESTINATION\tSTATUS\tPASSWORD\tSUPPORT OPTIONS")
+	for _, v := range views {
+		pw := "no"
+		switch {
+		case v.SourcePasswordSet:
+			pw = "yes"
+		case v.AddressesOnly:
+			pw = "requested"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.SourceEmail, dash(v.DestEmail), v.Status, pw, dash(strings.Join(v.SupportOptions, "; ")))
+	}
+	return tw.Flush()
+}
+
+func usersSet(e *env, args []string) error {
+	fs := e.newFlags("users set", false)
+	projName := fs.String("project", "", "project name")
+	email := fs.String("user", "", "the user's source email")
+	clearOpts := fs.Bool("clear-options", false, "remove all support options first")
+	var opts listFlag
+	fs.Var(&opts, "option", "support option `Key=Value` (repeatable)")
+	if _, err := parse(fs, args, usersUsage, 0, 0); err != nil {
+		return err
+	}
+	switch {
+	case *projName == "":
+		return usagef(usersUsage, "--project is required")
+	case *email == "":
+		return usagef(usersUsage, "--user is required")
+	case len(opts) == 0 && !*clearOpts:
+		return usagef(usersUsage, "nothing to change: give --option Key=Value or --clear-options")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	id := strings.ToLower(strings.TrimSpace(*email))
+	var result []string
+	errBad := errors.New("bad support options")
+	err = st.UpdateUser(*projName, id, func(u *project.User) error {
+		lines := u.SupportOptions
+		if *clearOpts {
+			lines = nil
+		}
+		lines, err := applyOptions(lines, opts)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "user %s: %v\n", id, err)
+			return errBad
+		}
+		if _, err := project.ParseSupportOptions(lines); err != nil {
+			fmt.Fprintf(e.stderr, "user %s: invalid support option: %v\n", id, err)
+			return errBad
+		}
+		u.SupportOptions = lines
+		result = lines
+		return nil
+	})
+	switch {
+	case errors.Is(err, errBad):
+		return errReported
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("project %q, user %s: %w", *projName, id, err)
+	case err != nil:
+		return fmt.Errorf("users set: %w", err)
+	}
+	if len(result) == 0 {
+		fmt.Fprintf(e.stdout, "user %s: no support options\n", id)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "user %s: support options:\n", id)
+	for _, l := range result {
+		fmt.Fprintf(e.stdout, "  %s\n", l)
+	}
+	return nil
+}
+
+// applyOptions adds "Key=Value" lines to lines. A new value replaces the
+// lines of the same key, except FolderMapping rules, which accumulate in
+// order. "Key=" (empty value) removes the key's lines.
+func applyOptions(lines, opts []string) ([]string, error) {
+	out := append([]string(nil), lines...)
+	for _, o := range opts {
+		k, v, ok := strings.Cut(o, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--option %q: want Key=Value", o)
+		}
+		if strings.TrimSpace(v) == "" || !strings.EqualFold(k, "FolderMapping") {
+			out = dropKey(out, k)
+		}
+		if strings.TrimSpace(v) != "" {
+			out = append(out, k+"="+strings.TrimSpace(v))
+		}
+	}
+	return out, nil
+}
+
+func dropKey(lines []string, key string) []string {
+	var out []string
+	for _, l := range lines {
+		k, _, _ := strings.Cut(l, "=")
+		if !strings.EqualFold(strings.TrimSpace(k), key) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
