@@ -1,0 +1,25 @@
+// Package credreq runs the credential request: for users imported with
+// addresses only, MailFerry serves a small HTTPS page on the admin's
+// machine or LAN and emails each user a link carrying a one-time,
+// expiring, unguessable token. The user types their mailbox password; the
+// page checks it against the source server (a pluggable Verifier, by
+// default an IMAP login), stores it sealed in the store, marks the user
+// Queued and calls OnReady so the engine can start.
+//
+// Tokens are 32 random bytes (base64url, 43 characters). Only their
+// SHA-256 is kept, in the top-level bbolt bucket "credreq" of the store
+// file, with the project, the user, the expiry (default 72 hours), whether
+// it was used, and the recent failed attempts. A token is burnt by its
+// first successful use, and issuing a new link for a user voids the old
+// one. Wrong passwords are told to the user and rate limited (by default 5
+// per token per 15 minutes, then 429 until the window passes). Logs name
+// the project, the user, the remote address and a short token id (the
+// first 8 hex digits of its hash), never the token or the password.
+//
+// Pages are self-contained HTML (no external assets) sent with
+// Cache-Control: no-store, a Content-Security-Policy of default-src 'none'
+// with a per-response style nonce, X-Frame-Options: DENY and
+// Referrer-Policy: no-referrer; forms carry a CSRF token bound to the link.
+// The server certificate is self-signed (ECDSA P-256, SANs from
+// Config.Hosts) unless a certificate and key file are given.
+package credreq

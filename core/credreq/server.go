@@ -1,0 +1,443 @@
+package credreq
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultAddr        = "127.0.0.1:0"
+	DefaultTTL         = 72 * time.Hour
+	DefaultMaxAttempts = 5
+	DefaultWindow      = 15 * time.Minute
+	// VerifyTimeout bounds one password check against the source.
+	VerifyTimeout = 60 * time.Second
+)
+
+// ErrWrongPassword is what a Verifier wraps when the source refused the
+// password (as opposed to being unreachable).
+var ErrWrongPassword = errors.New("wrong password")
+
+// Verifier checks password for user u of project p against the source; it
+// returns nil when the password works, an error wrapping ErrWrongPassword
+// when the source refuses it, and any other error when it could not tell
+// (server unreachable: the attempt is not counted).
+type Verifier func(ctx context.Context, p project.Project, u project.User, password string) error
+
+// Config configures a Server. Only Verifier is required.
+type Config struct {
+	// Addr is the listen address; default DefaultAddr (loopback only).
+	// Use e.g. "0.0.0.0:8443" to serve the LAN.
+	Addr string
+	// Hosts are the names and IP addresses users reach this machine by;
+	// they become the self-signed certificate's SANs, and the first one
+	// the host of the links. Default: the listen IP, or the host name
+	// when listening on all addresses.
+	Hosts []string
+	// CertFile and KeyFile, both set, replace the self-signed certificate
+	// (PEM; the chain in CertFile).
+	CertFile, KeyFile string
+	// PublicURL, if set, replaces "https://<Hosts[0]>:<port>" as the base
+	// of the links (e.g. behind a port forward).
+	PublicURL string
+	// TTL is how long a link stays valid; default DefaultTTL.
+	TTL time.Duration
+	// MaxAttempts wrong passwords per token within Window lock the token
+	// until the window passes; defaults DefaultMaxAttempts, DefaultWindow.
+	MaxAttempts int
+	Window      time.Duration
+	// Verifier checks passwords (see IMAPVerifier).
+	Verifier Verifier
+	// OnReady is called (in its own goroutine) after a user's password
+	// was verified and stored and the user set to Queued.
+	OnReady func(projectName, userID string)
+	// Logger; nil = slog.Default(). Never receives a password or token.
+	Logger *slog.Logger
+}
+
+// Server is a running credential-request HTTPS server.
+type Server struct {
+	st   *store.Store
+	cfg  Config
+	log  *slog.Logger
+	ln   net.Listener
+	http *http.Server
+	cert tls.Certificate
+	base string
+	key  [32]byte // CSRF key
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+	done  chan struct{}
+}
+
+// Start listens on cfg.Addr and serves the credential-request pages over
+// HTTPS until Close.
+func Start(st *store.Store, cfg Config) (*Server, error) {
+	if st == nil {
+		return nil, errors.New("credreq: no store")
+	}
+	if cfg.Verifier == nil {
+		return nil, errors.New("credreq: no password verifier configured")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("credreq: give both a certificate file and a key file, or neither")
+	}
+	s := &Server{st: st, cfg: cfg, log: cfg.Logger.With("component", "credreq"), locks: map[string]*sync.Mutex{}, done: make(chan struct{})}
+	if _, err := rand.Read(s.key[:]); err != nil {
+		return nil, fmt.Errorf("credreq: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("credreq: listening on %s: %w", cfg.Addr, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	hosts := cfg.Hosts
+	if len(hosts) == 0 {
+		ip := ln.Addr().(*net.TCPAddr).IP
+		if ip.IsUnspecified() {
+			name, _ := os.Hostname()
+			if name == "" {
+				name = "localhost"
+			}
+			hosts = []string{name}
+		} else {
+			hosts = []string{ip.String()}
+		}
+	}
+	if cfg.CertFile != "" {
+		s.cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("credreq: loading certificate %s: %w", cfg.CertFile, err)
+		}
+	} else {
+		sans := append([]string(nil), hosts...)
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsUnspecified() && !contains(sans, ip.String()) {
+			sans = append(sans, ip.String())
+		}
+		s.cert, err = selfSigned(sans)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("credreq: %w", err)
+		}
+	}
+	s.base = strings.TrimSuffix(cfg.PublicURL, "/")
+	if s.base == "" {
+		s.base = "https://" + net.JoinHostPort(hosts[0], strconv.Itoa(port))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /r/{token}", s.handleGet)
+	mux.HandleFunc("POST /r/{token}", s.handlePost)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		render(w, http.StatusNotFound, pageData{Title: "Page not found",
+			Message: "Please open the link exactly as it appears in your email."})
+	})
+	s.http = &http.Server{
+		Handler:           securityHeaders(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * VerifyTimeout,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12})
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("credreq server stopped", "err", err)
+		}
+	}()
+	s.log.Info("credreq serving", "addr", ln.Addr().String(), "url", s.base, "fingerprint", s.Fingerprint())
+	return s, nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// URL is the base of the links, e.g. "https://mf.lan:8443".
+func (s *Server) URL() string { return s.base }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// CertPEM is the server's certificate chain (PEM), for clients to trust.
+func (s *Server) CertPEM() []byte { return certPEM(s.cert) }
+
+// Fingerprint is the SHA-256 of the server's certificate (hex), to show
+// the admin so users can be told what to expect.
+func (s *Server) Fingerprint() string { return certFingerprint(s.cert) }
+
+// Close stops the server, waiting up to 5 seconds for open requests.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// Issue creates a one-time link for a user of a project (voiding any
+// earlier link of that user) and sets the user to Waiting For End User.
+// The link works until Config.TTL from now.
+func (s *Server) Issue(projectName, userID string) (link string, err error) {
+	link, _, err = s.issue(projectName, userID)
+	return link, err
+}
+
+func (s *Server) issue(projectName, userID string) (string, time.Time, error) {
+	u, err := s.st.User(projectName, userID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	token, hash, err := newToken()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := time.Now().UTC()
+	rec := record{Hash: hash, Project: projectName, User: u.ID(), Issued: now, Expires: now.Add(s.cfg.TTL)}
+	if err := insert(s.st.Bolt(), rec, now); err != nil {
+		return "", time.Time{}, fmt.Errorf("credreq: storing the link of %s: %w", u.ID(), err)
+	}
+	err = s.st.UpdateUser(projectName, u.ID(), func(u *project.User) error {
+		u.Status = project.StatusWaitingForEndUser
+		return nil
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("credreq: %w", err)
+	}
+	s.log.Info("credreq link issued", "project", projectName, "user", u.ID(), "token_id", rec.id(), "expires", rec.Expires)
+	return s.base + "/r/" + token, rec.Expires, nil
+}
+
+// csrf is the form token bound to a link.
+func (s *Server) csrf(hash string) string {
+	m := hmac.New(sha256.New, s.key[:])
+	m.Write([]byte(hash))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// tokenLock serialises the POSTs of one token.
+func (s *Server) tokenLock(hash string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.locks[hash]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[hash] = l
+	}
+	return l
+}
+
+// state checks a token and renders the page for an unusable one. ok
+// reports whether the token may be used.
+func (s *Server) state(w http.ResponseWriter, r *http.Request, now time.Time) (rec record, p project.Project, u project.User, ok bool) {
+	rec, err := load(s.st.Bolt(), r.PathValue("token"))
+	if err != nil {
+		if !errors.Is(err, errNoToken) {
+			s.log.Error("credreq lookup", "err", err)
+		}
+		s.log.Info("credreq unknown link", "remote", r.RemoteAddr)
+		render(w, http.StatusNotFound, pageData{Title: "This link is not valid",
+			Message: "Please open the link exactly as it appears in your email, or ask your administrator for a new one."})
+		return rec, p, u, false
+	}
+	switch {
+	case !rec.Used.IsZero():
+		render(w, http.StatusGone, pageData{Title: "This link was already used",
+			Message: "Your password has been received; nothing more is needed. If you did not do this, tell your administrator."})
+		return rec, p, u, false
+	case !now.Before(rec.Expires):
+		render(w, http.StatusGone, pageData{Title: "This link has expired",
+			Message: "Please ask your administrator to send you a new link."})
+		return rec, p, u, false
+	}
+	if p, err = s.st.Project(rec.Project); err == nil {
+		u, err = s.st.User(rec.Project, rec.User)
+	}
+	if err != nil {
+		s.log.Info("credreq link of a removed user", "project", rec.Project, "user", rec.User, "token_id", rec.id(), "err", err)
+		render(w, http.StatusNotFound, pageData{Title: "This link is not valid",
+			Message: "Please ask your administrator for a new link."})
+		return rec, p, u, false
+	}
+	if fails := recentFails(rec.Fails, now, s.cfg.Window); len(fails) >= s.cfg.MaxAttempts {
+		until := fails[0].Add(s.cfg.Window)
+		w.Header().Set("Retry-After", strconv.Itoa(int(until.Sub(now).Seconds())+1))
+		render(w, http.StatusTooManyRequests, pageData{Title: "Too many attempts",
+			Message: fmt.Sprintf("The password was wrong %d times. For your security this link is locked until %s. "+
+				"Please try again then, or contact your administrator.", len(fails), until.Local().Format("15:04 MST"))})
+		return rec, p, u, false
+	}
+	return rec, p, u, true
+}
+
+func (s *Server) formData(rec record, p project.Project, u project.User, now time.Time) pageData {
+	cust := p.Customer
+	if cust == "" {
+		cust = p.Name
+	}
+	left := s.cfg.MaxAttempts - len(recentFails(rec.Fails, now, s.cfg.Window))
+	return pageData{
+		Title: "Confirm your mailbox password", Customer: cust, Email: u.SourceEmail,
+		CSRF: s.csrf(rec.Hash), Form: true, Left: left, ShowLeft: left < s.cfg.MaxAttempts,
+		Expires: rec.Expires.Local().Format("Monday, 2 January 2006 15:04 MST"),
+	}
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	rec, p, u, ok := s.state(w, r, now)
+	if !ok {
+		return
+	}
+	render(w, http.StatusOK, s.formData(rec, p, u, now))
+}
+
+func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		render(w, http.StatusBadRequest, pageData{Title: "Something went wrong", Message: "Please open the link from your email again."})
+		return
+	}
+	pre, err := load(s.st.Bolt(), r.PathValue("token"))
+	if err == nil {
+		// One attempt at a time per link.
+		l := s.tokenLock(pre.Hash)
+		l.Lock()
+		defer l.Unlock()
+	}
+	now := time.Now()
+	rec, p, u, ok := s.state(w, r, now)
+	if !ok {
+		return
+	}
+	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(rec.Hash))) {
+		s.log.Warn("credreq form without a valid CSRF token", "project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)
+		d := s.formData(rec, p, u, now)
+		d.Error = "This page has expired. Please type your password again."
+		render(w, http.StatusForbidden, d)
+		return
+	}
+	password := r.PostFormValue("password")
+	if password == "" {
+		d := s.formData(rec, p, u, now)
+		d.Error = "Please type your password."
+		render(w, http.StatusOK, d)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), VerifyTimeout)
+	defer cancel()
+	log := s.log.With("project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)
+	err = s.cfg.Verifier(ctx, p, u, password)
+	switch {
+	case errors.Is(err, ErrWrongPassword):
+		var fails int
+		uerr := update(s.st.Bolt(), rec.Hash, func(r *record) error {
+			r.Fails = append(recentFails(r.Fails, now, s.cfg.Window), now)
+			fails = len(r.Fails)
+			return nil
+		})
+		if uerr != nil {
+			log.Error("credreq recording a failed attempt", "err", uerr)
+		}
+		log.Warn("credreq wrong password", "attempts", fails, "max", s.cfg.MaxAttempts, "err", err)
+		rec.Fails = append(recentFails(rec.Fails, now, s.cfg.Window), now)
+		if fails >= s.cfg.MaxAttempts {
+			s.state(w, r, now) // renders the lockout page
+			return
+		}
+		d := s.formData(rec, p, u, now)
+		d.Error = "Your mail server did not accept that password. Please check it (and Caps Lock) and try again."
+		render(w, http.StatusOK, d)
+		return
+	case err != nil:
+		log.Warn("credreq could not check the password", "err", err)
+		d := s.formData(rec, p, u, now)
+		d.Error = "We could not reach your mail server to check the password. Please try again in a few minutes."
+		render(w, http.StatusServiceUnavailable, d)
+		return
+	}
+	if err := s.accept(rec, password); err != nil {
+		log.Error("credreq storing the password", "err", err)
+		render(w, http.StatusInternalServerError, pageData{Title: "Something went wrong",
+			Message: "Your password was correct but could not be saved. Please tell your administrator."})
+		return
+	}
+	log.Info("credreq password accepted; user queued")
+	if s.cfg.OnReady != nil {
+		go s.cfg.OnReady(rec.Project, rec.User)
+	}
+	cust := p.Customer
+	if cust == "" {
+		cust = p.Name
+	}
+	render(w, http.StatusOK, pageData{Title: "Thank you",
+		Message: "Your password was confirmed. " + cust + " will now move your mailbox " + u.SourceEmail +
+			"; you can keep working as usual. You can close this page."})
+}
+
+// accept seals the password, queues the user and burns the token.
+func (s *Server) accept(rec record, password string) error {
+	ref, err := s.st.SetSecret([]byte(password))
+	if err != nil {
+		return err
+	}
+	err = s.st.UpdateUser(rec.Project, rec.User, func(u *project.User) error {
+		u.SourcePasswordRef = ref
+		u.AddressesOnly = false
+		u.Status = project.StatusQueued
+		return nil
+	})
+	if err != nil {
+		if derr := s.st.DeleteSecret(ref); derr != nil {
+			s.log.Error("credreq dropping an unused secret", "err", derr)
+		}
+		return err
+	}
+	return update(s.st.Bolt(), rec.Hash, func(r *record) error {
+		r.Used = time.Now().UTC()
+		r.Fails = nil
+		return nil
+	})
+}

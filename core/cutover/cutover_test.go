@@ -1,0 +1,287 @@
+package cutover_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/mailferry/mailferry/core/cutover"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// zoneServer is a real DNS server on 127.0.0.1 (UDP and TCP) answering
+// authoritatively from a record list: CNAMEs are followed inside the zone,
+// unknown names get NXDOMAIN, names in servfail get SERVFAIL.
+type zoneServer struct {
+	rrs      map[string][]dns.RR // lower-case FQDN → records
+	servfail map[string]bool
+	addr     string
+}
+
+func startDNS(t *testing.T, records []string, servfail ...string) *net.Resolver {
+	t.Helper()
+	z := &zoneServer{rrs: map[string][]dns.RR{}, servfail: map[string]bool{}}
+	for _, s := range records {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatalf("record %q: %v", s, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		z.rrs[name] = append(z.rrs[name], rr)
+	}
+	for _, n := range servfail {
+		z.servfail[dns.Fqdn(n)] = true
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.addr = pc.LocalAddr().String()
+	ln, err := net.Listen("tcp", z.addr)
+	if err != nil {
+		pc.Close()
+		t.Fatal(err)
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: z}
+	tcp := &dns.Server{Listener: ln, Handler: z}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, z.addr)
+		},
+	}
+}
+
+func (z *zoneServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.RecursionAvailable = true
+	if len(r.Question) == 1 {
+		q := r.Question[0]
+		name := strings.ToLower(q.Name)
+		switch {
+		case z.failing(name):
+			m.Rcode = dns.RcodeServerFailure
+		case z.rrs[name] == nil:
+			m.Rcode = dns.RcodeNameError
+		default:
+			m.Answer = z.answer(name, q.Qtype, 0)
+		}
+	}
+	w.WriteMsg(m)
+}
+
+// failing reports whether name is, or is under, a SERVFAIL name.
+func (z *zoneServer) failing(name string) bool {
+	for n := range z.servfail {
+		if name == n || strings.HasSuffix(name, "."+n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (z *zoneServer) answer(name string, qtype uint16, depth int) []dns.RR {
+	var out []dns.RR
+	for _, rr := range z.rrs[name] {
+		if rr.Header().Rrtype == qtype {
+			out = append(out, rr)
+		}
+	}
+	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
+		return out
+	}
+	for _, rr := range z.rrs[name] {
+		if c, ok := rr.(*dns.CNAME); ok {
+			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
+		}
+	}
+	return nil
+}
+
+var zone = []string{
+	// The destination hoster.
+	"exch.hoster.example. 300 IN A 192.0.2.10",
+	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
+	"mx1.hoster.example. 300 IN A 192.0.2.20",
+	// The old host.
+	"mx.oldhost.example. 300 IN A 198.51.100.5",
+	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
+
+	// ready.example: cut over (MX and Autodiscover CNAME at the hoster).
+	"ready.example. 300 IN MX 10 mx1.hoster.example.",
+	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
+
+	// notyet.example: still at the old host.
+	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
+	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
+	"_autodiscover._tcp.notyet.example. 300 IN SRV 0 0 443 autodiscover.oldhost.example.",
+
+	// partial.example: one MX moved, one not; Autodiscover by SRV only.
+	"partial.example. 300 IN MX 10 mx1.hoster.example.",
+	"partial.example. 300 IN MX 20 mx.oldhost.example.",
+	"_autodiscover._tcp.partial.example. 300 IN SRV 0 0 443 autodiscover.hoster.example.",
+
+	// own.example: its own names, with the destination's address.
+	"own.example. 300 IN MX 5 mail.own.example.",
+	"mail.own.example. 300 IN A 192.0.2.10",
+	"autodiscover.own.example. 300 IN A 192.0.2.10",
+
+	// exo.example: Exchange Online.
+	"exo.example. 300 IN MX 0 exo-example.mail.protection.outlook.com.",
+	"exo-example.mail.protection.outlook.com. 300 IN A 203.0.113.7",
+	"autodiscover.exo.example. 300 IN CNAME autodiscover.outlook.com.",
+	"autodiscover.outlook.com. 300 IN A 203.0.113.8",
+
+	// imapcust.example: an IMAP destination on the customer's own domain,
+	// old MX on the same domain.
+	"imapcust.example. 300 IN MX 10 mx.imapcust.example.",
+	"mx.imapcust.example. 300 IN A 198.51.100.77",
+	"imap.imapcust.example. 300 IN A 192.0.2.99",
+	"newmx.example. 300 IN MX 10 imap.imapcust.example.",
+}
+
+var ewsDest = project.Endpoint{Type: project.TypeEWS, URL: "https://exch.hoster.example/EWS/Exchange.asmx"}
+
+func byDomain(reports []cutover.DomainReport) map[string]cutover.DomainReport {
+	m := map[string]cutover.DomainReport{}
+	for _, r := range reports {
+		m[r.Domain] = r
+	}
+	return m
+}
+
+func verdicts(r cutover.DomainReport) string {
+	var v []string
+	for _, rec := range r.Records {
+		v = append(v, string(rec.Verdict))
+	}
+	return strings.Join(v, ",")
+}
+
+func TestCheckHostedExchange(t *testing.T) {
+	res := startDNS(t, zone, "broken.example")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	domains := []string{"ready.example", "notyet.example", "partial.example", "own.example", "nx.example", "broken.example"}
+	reps := cutover.Check(ctx, domains, ewsDest, res)
+	if len(reps) != len(domains) {
+		t.Fatalf("%d reports", len(reps))
+	}
+	m := byDomain(reps)
+	cases := []struct {
+		domain   string
+		ready    bool
+		verdicts string // MX, CNAME, SRV
+		summary  string
+	}{
+		{"ready.example", true, "destination,destination,missing", "ready.example: ready"},
+		{"notyet.example", false, "elsewhere,elsewhere,elsewhere", "notyet.example: not yet — MX points elsewhere: mx.oldhost.example"},
+		{"partial.example", false, "partial,missing,destination", "partial.example: partly cut over — MX is mixed"},
+		{"own.example", true, "destination,destination,missing", "own.example: ready"},
+		{"nx.example", false, "missing,missing,missing", "nx.example: not yet — MX is missing"},
+		{"broken.example", false, "error,error,error", "broken.example: not yet — MX lookup failed"},
+	}
+	for _, c := range cases {
+		r := m[c.domain]
+		if r.Ready != c.ready || verdicts(r) != c.verdicts || !strings.HasPrefix(r.Summary, c.summary) {
+			t.Errorf("%s: ready=%v verdicts=%s\n%s\nwant ready=%v verdicts=%s summary prefix %q",
+				c.domain, r.Ready, verdicts(r), r, c.ready, c.verdicts, c.summary)
+		}
+	}
+	if d := m["own.example"].Records[0].Detail; !strings.Contains(d, "same address 192.0.2.10") {
+		t.Errorf("own.example MX detail %q", d)
+	}
+	if v := m["partial.example"].Records[0].Values; strings.Join(v, ",") != "mx1.hoster.example,mx.oldhost.example" {
+		t.Errorf("partial MX values %v (want preference order)", v)
+	}
+	if ok, text := cutover.Ready(reps); ok || text != "2 of 6 domain(s) point to the destination" {
+		t.Errorf("Ready = %v, %q", ok, text)
+	}
+}
+
+func TestCheckExchangeOnline(t *testing.T) {
+	res := startDNS(t, zone)
+	ctx := context.Background()
+	graph := project.Endpoint{Type: project.TypeGraph, Tenant: "t", ClientID: "c"}
+	m := byDomain(cutover.Check(ctx, []string{"exo.example", "ready.example"}, graph, res))
+	if r := m["exo.example"]; !r.Ready || verdicts(r) != "destination,destination,missing" {
+		t.Errorf("exo.example:\n%s", r)
+	}
+	// Cut over to the hoster, not to Exchange Online.
+	if r := m["ready.example"]; r.Ready || verdicts(r) != "elsewhere,elsewhere,missing" {
+		t.Errorf("ready.example against Exchange Online:\n%s", r)
+	}
+	// EWS at outlook.office365.com is Exchange Online too.
+	ews := project.Endpoint{Type: project.TypeEWS, URL: "https://outlook.office365.com/EWS/Exchange.asmx"}
+	if r := cutover.Check(ctx, []string{"exo.example"}, ews, res)[0]; !r.Ready {
+		t.Errorf("exo.example via EWS URL:\n%s", r)
+	}
+}
+
+func TestCheckIMAPDestination(t *testing.T) {
+	res := startDNS(t, zone)
+	dest := project.Endpoint{Type: project.TypeIMAP, Host: "imap.imapcust.example", Port: 993, Security: project.SecuritySSL}
+	m := byDomain(cutover.Check(context.Background(), []string{"imapcust.example", "newmx.example"}, dest, res))
+	// The old MX lives on the same customer domain as the new IMAP host:
+	// that must not count as "the destination".
+	if r := m["imapcust.example"]; r.Ready || r.Records[0].Verdict != cutover.Elsewhere {
+		t.Errorf("imapcust.example:\n%s", r)
+	}
+	// Autodiscover is not required for IMAP.
+	if r := m["newmx.example"]; !r.Ready || !strings.Contains(r.Summary, "ready — MX points to") {
+		t.Errorf("newmx.example:\n%s", r)
+	}
+}
+
+func TestCheckWithoutDestination(t *testing.T) {
+	res := startDNS(t, zone)
+	r := cutover.Check(context.Background(), []string{"ready.example"}, project.Endpoint{Type: project.TypeEWS, AutodiscoverEmail: "a@b.example"}, res)
+	if len(r) != 1 || r[0].Ready || !strings.Contains(r[0].Summary, "cannot check") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestDomains(t *testing.T) {
+	got := cutover.Domains([]project.User{
+		{SourceEmail: "a@old.example", DestEmail: "a@New.example"},
+		{SourceEmail: "b@old.example"},
+		{SourceEmail: "c@old.example", DestEmail: "c@new.example"},
+	})
+	if strings.Join(got, ",") != "new.example,old.example" {
+		t.Fatalf("Domains = %v", got)
+	}
+}
+
+func TestCheckProject(t *testing.T) {
+	res := startDNS(t, zone)
+	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateProject(project.Project{Name: "P", Options: project.DefaultOptions(), Dest: ewsDest}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cutover.CheckProject(context.Background(), st, "P", res); err == nil {
+		t.Fatal("no users: want an error")
+	}
+	if err := st.PutUsers("P", []project.User{{SourceEmail: "a@old.example", DestEmail: "a@ready.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := cutover.CheckProject(context.Background(), st, "P", res)
+	if err != nil || len(reps) != 1 || !reps[0].Ready {
+		t.Fatalf("CheckProject = %+v, %v", reps, err)
+	}
+}

@@ -1,0 +1,29 @@
+package cutover
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// CheckProject checks the destination domains of the project's users
+// against its destination endpoint (r nil = SystemResolver()).
+func CheckProject(ctx context.Context, st *store.Store, projectName string, r Resolver) ([]DomainReport, error) {
+	p, err := st.Project(projectName)
+	if err != nil {
+		return nil, err
+	}
+	users, err := st.Users(projectName)
+	if err != nil {
+		return nil, err
+	}
+	domains := Domains(users)
+	if len(domains) == 0 {
+		return nil, fmt.Errorf("project %q has no users, so no domains to check", projectName)
+	}
+	if r == nil {
+		r = SystemResolver()
+	}
+	return Check(ctx, domains, p.Dest, r), nil
+}
