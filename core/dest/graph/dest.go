@@ -1,0 +1,216 @@
+package graph
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// Public endpoints.
+const (
+	DefaultBaseURL   = "https://graph.microsoft.com"
+	DefaultAuthority = "https://login.microsoftonline.com"
+	Scope            = "https://graph.microsoft.com/.default"
+)
+
+// The stamp: a named string property in MailFerry's own property set (the
+// same set and name as the EWS destination uses).
+const (
+	StampPropertySetID = "6cd0e70f-46d0-4100-8cf7-da19d89fe8fa"
+	StampPropertyName  = "MailFerrySourceKey"
+	// StampPropertyID is the Graph singleValueExtendedProperties id.
+	StampPropertyID = "String {" + StampPropertySetID + "} Name " + StampPropertyName
+)
+
+// Default limits.
+const (
+	// MaxRequestBytes is the request size Graph accepts (4 MB: S/MIME
+	// payloads, upload-session chunks; attachments in one POST must be
+	// under 3 MB, 4 MB once base64-encoded).
+	MaxRequestBytes    = 4 << 20
+	DefaultMaxItemSize = MaxRequestBytes
+	// DefaultBatchSize is the JSON batching limit (20 requests).
+	DefaultBatchSize   = 20
+	DefaultBatchBytes  = MaxRequestBytes
+	DefaultConcurrency = 2
+	// DefaultMaxInFlight is Outlook's concurrency limit: 4 requests in
+	// flight per app and mailbox (a $batch runs up to 4 of its requests
+	// at once, so it counts as that many).
+	DefaultMaxInFlight = 4
+)
+
+// Options are the knobs of Dial and Test. The zero value is production.
+type Options struct {
+	// HTTPClient's Transport is used for every request (nil: a clone of
+	// http.DefaultTransport); it must be an *http.Transport when RootCAs is set.
+	HTTPClient *http.Client
+	// RootCAs replaces the system roots when set.
+	RootCAs *x509.CertPool
+	// BaseURL is the Graph root (default https://graph.microsoft.com).
+	BaseURL string
+	// TokenURL is the token endpoint (default
+	// https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token).
+	TokenURL string
+	Logger   *slog.Logger
+	// Limits overrides the defaults field by field (zero = default).
+	Limits mailbox.Limits
+	Retry  RetryPolicy
+	// PageSize is the $top of listings (default 500, Graph caps at 1000).
+	PageSize int
+	// MaxInFlight caps requests in flight per app and mailbox, shared by
+	// all Destinations (default 4).
+	MaxInFlight int
+}
+
+// Destination writes one Exchange Online mailbox through Microsoft Graph.
+// It is safe for concurrent use.
+type Destination struct {
+	base     string // e.g. https://graph.microsoft.com/v1.0
+	user     string // path-escaped UPN
+	upn      string
+	hc       *http.Client
+	tokens   *tokenSource
+	lim      *limiter
+	log      *slog.Logger
+	limits   mailbox.Limits
+	policy   RetryPolicy
+	pageSize int
+
+	fmu     sync.Mutex
+	nodes   map[string]*folderNode // by folder id ("" never)
+	wkIDs   map[string]string      // well-known name → id
+	topRole map[string]string      // lower-case top-level name → well-known name
+}
+
+var _ mailbox.Destination = (*Destination)(nil)
+
+// Dial prepares a Destination for mailboxUPN and gets a token (so that a
+// wrong tenant, client id or secret fails here, clearly).
+func Dial(ctx context.Context, ep project.Endpoint, clientSecret, mailboxUPN string, opts Options) (*Destination, error) {
+	d, err := newDestination(ep, clientSecret, mailboxUPN, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.tokens.get(ctx); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	return d, nil
+}
+
+func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts Options) (*Destination, error) {
+	if ep.Type != "" && ep.Type != project.TypeGraph {
+		return nil, fmt.Errorf("graph: endpoint type is %q, not graph", ep.Type)
+	}
+	switch {
+	case strings.TrimSpace(ep.Tenant) == "":
+		return nil, errors.New("graph: no tenant (directory) id")
+	case strings.TrimSpace(ep.ClientID) == "":
+		return nil, errors.New("graph: no application (client) id")
+	case clientSecret == "":
+		return nil, errors.New("graph: no client secret")
+	case !strings.Contains(mailboxUPN, "@"):
+		return nil, fmt.Errorf("graph: %q is not a mailbox address (user principal name)", mailboxUPN)
+	}
+	hc, err := httpClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(opts.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	tokenURL := opts.TokenURL
+	if tokenURL == "" {
+		tokenURL = DefaultAuthority + "/" + url.PathEscape(strings.TrimSpace(ep.Tenant)) + "/oauth2/v2.0/token"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lim := opts.Limits
+	if lim.MaxItemSize <= 0 {
+		lim.MaxItemSize = DefaultMaxItemSize
+	}
+	if lim.BatchSize <= 0 || lim.BatchSize > DefaultBatchSize {
+		lim.BatchSize = DefaultBatchSize
+	}
+	if lim.BatchBytes <= 0 {
+		lim.BatchBytes = DefaultBatchBytes
+	}
+	if lim.Concurrency <= 0 {
+		lim.Concurrency = DefaultConcurrency
+	}
+	inFlight := opts.MaxInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultMaxInFlight
+	}
+	d := &Destination{
+		base: base + "/v1.0", user: url.PathEscape(mailboxUPN), upn: mailboxUPN, hc: hc,
+		tokens:   sharedTokenSource(hc, tokenURL, strings.TrimSpace(ep.ClientID), clientSecret),
+		lim:      sharedLimiter(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
+		log:      log,
+		limits:   lim,
+		policy:   opts.Retry.withDefaults(),
+		pageSize: opts.PageSize,
+		nodes:    map[string]*folderNode{},
+		wkIDs:    map[string]string{},
+		topRole:  map[string]string{},
+	}
+	if d.pageSize <= 0 || d.pageSize > 1000 {
+		d.pageSize = 500
+	}
+	return d, nil
+}
+
+func httpClient(opts Options) (*http.Client, error) {
+	var tr *http.Transport
+	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
+		t, ok := opts.HTTPClient.Transport.(*http.Transport)
+		if !ok {
+			if opts.RootCAs != nil {
+				return nil, fmt.Errorf("graph: Options.HTTPClient.Transport must be an *http.Transport with RootCAs, not %T", opts.HTTPClient.Transport)
+			}
+			return opts.HTTPClient, nil
+		}
+		tr = t.Clone()
+	} else {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr.TLSClientConfig != nil {
+		conf = tr.TLSClientConfig.Clone()
+	}
+	if opts.RootCAs != nil {
+		conf.RootCAs = opts.RootCAs
+	}
+	tr.TLSClientConfig = conf
+	tr.MaxIdleConnsPerHost = 16
+	tr.ResponseHeaderTimeout = 5 * time.Minute
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
+}
+
+// Mailbox is the target mailbox's user principal name.
+func (d *Destination) Mailbox() string { return d.upn }
+
+// Limits implements mailbox.Destination.
+func (d *Destination) Limits() mailbox.Limits { return d.limits }
+
+// Close releases idle connections.
+func (d *Destination) Close() error {
+	d.hc.CloseIdleConnections()
+	return nil
+}
+
+// userURL is the URL of a path under /users/{upn}.
+func (d *Destination) userURL(path string) string { return d.base + "/users/" + d.user + path }

@@ -1,0 +1,174 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/mailferry/mailferry/core/mailbox"
+)
+
+// wellKnown maps a source special-use role to a Graph well-known folder name.
+var wellKnown = map[string]string{
+	mailbox.RoleInbox:  "inbox",
+	mailbox.RoleSent:   "sentitems",
+	mailbox.RoleDrafts: "drafts",
+	mailbox.RoleTrash:  "deleteditems",
+	mailbox.RoleJunk:   "junkemail",
+}
+
+type folderNode struct {
+	id, name string
+	children []*folderNode
+	loaded   bool
+}
+
+func (n *folderNode) child(name string) *folderNode {
+	for _, c := range n.children {
+		if strings.EqualFold(c.name, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+type apiFolder struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// EnsureFolder implements mailbox.Destination. A top-level folder with a
+// well-known role (or INBOX) maps to its well-known folder; everything else
+// is found or created under msgfolderroot, or under the well-known folder
+// its top-level parent was mapped to (INBOX/Sub → Inbox/Sub). Names match
+// case-insensitively, as in Exchange; a 409 ErrorFolderExists (another
+// writer was faster) finds the folder again.
+func (d *Destination) EnsureFolder(ctx context.Context, path []string, role string, subscribe bool) (mailbox.FolderRef, error) {
+	if len(path) == 0 {
+		return mailbox.FolderRef{}, errors.New("graph: empty folder path")
+	}
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	top := strings.ToLower(path[0])
+	root, rest := "msgfolderroot", path
+	if wk := wellKnown[role]; wk != "" && len(path) == 1 {
+		d.topRole[top] = wk
+		root, rest = wk, nil
+	} else if wk, ok := d.topRole[top]; ok {
+		root, rest = wk, path[1:]
+	} else if top == "inbox" {
+		root, rest = "inbox", path[1:]
+	}
+	node, err := d.wellKnownNode(ctx, root)
+	if err != nil {
+		return mailbox.FolderRef{}, fmt.Errorf("graph: folder %s: %w", root, err)
+	}
+	for _, name := range rest {
+		if strings.TrimSpace(name) == "" {
+			return mailbox.FolderRef{}, fmt.Errorf("graph: empty folder name in %q", strings.Join(path, "/"))
+		}
+		if err := d.loadChildren(ctx, node, false); err != nil {
+			return mailbox.FolderRef{}, fmt.Errorf("graph: listing folders of %q: %w", strings.Join(path, "/"), err)
+		}
+		next := node.child(name)
+		if next == nil {
+			if next, err = d.createFolder(ctx, node, name, 0); err != nil {
+				return mailbox.FolderRef{}, fmt.Errorf("graph: creating folder %q: %w", strings.Join(path, "/"), err)
+			}
+		}
+		node = next
+	}
+	return mailbox.FolderRef{ID: node.id, Path: path}, nil
+}
+
+// wellKnownNode resolves a well-known folder name to its node (one GET).
+func (d *Destination) wellKnownNode(ctx context.Context, wk string) (*folderNode, error) {
+	if id, ok := d.wkIDs[wk]; ok {
+		return d.nodes[id], nil
+	}
+	b, err := d.do(ctx, call{method: http.MethodGet, url: d.userURL("/mailFolders/" + wk + "?$select=id,displayName"), idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	var f apiFolder
+	if err := json.Unmarshal(b, &f); err != nil || f.ID == "" {
+		return nil, fmt.Errorf("unexpected answer for the %s folder", wk)
+	}
+	n := d.nodes[f.ID]
+	if n == nil {
+		n = &folderNode{id: f.ID, name: f.DisplayName}
+		d.nodes[f.ID] = n
+	}
+	d.wkIDs[wk] = f.ID
+	return n, nil
+}
+
+// loadChildren lists a folder's children (all pages) once, or again when
+// reload is set.
+func (d *Destination) loadChildren(ctx context.Context, n *folderNode, reload bool) error {
+	if n.loaded && !reload {
+		return nil
+	}
+	var kids []*folderNode
+	next := d.userURL("/mailFolders/" + url.PathEscape(n.id) + "/childFolders?$select=id,displayName&$top=" + strconv.Itoa(min(d.pageSize, 250)))
+	for next != "" {
+		b, err := d.do(ctx, call{method: http.MethodGet, url: next, idempotent: true})
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Value    []apiFolder `json:"value"`
+			NextLink string      `json:"@odata.nextLink"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("unexpected folder listing: %w", err)
+		}
+		for _, f := range page.Value {
+			c := d.nodes[f.ID]
+			if c == nil {
+				c = &folderNode{id: f.ID}
+				d.nodes[f.ID] = c
+			}
+			c.name = f.DisplayName
+			kids = append(kids, c)
+		}
+		next = page.NextLink
+	}
+	n.children, n.loaded = kids, true
+	return nil
+}
+
+func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name string, tries int) (*folderNode, error) {
+	body, _ := json.Marshal(map[string]any{"displayName": name})
+	b, err := d.do(ctx, call{method: http.MethodPost, url: d.userURL("/mailFolders/" + url.PathEscape(parent.id) + "/childFolders"), body: body})
+	var ae *APIError
+	if (errors.As(err, &ae) && ae.Code == "ErrorFolderExists") || errors.Is(err, ErrOutcomeUnknown) {
+		// Someone else created it (or our own request went through).
+		if lerr := d.loadChildren(ctx, parent, true); lerr != nil {
+			return nil, fmt.Errorf("%w (and listing again failed: %v)", err, lerr)
+		}
+		if c := parent.child(name); c != nil {
+			return c, nil
+		}
+		if errors.Is(err, ErrOutcomeUnknown) && tries < 3 {
+			return d.createFolder(ctx, parent, name, tries+1)
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f apiFolder
+	if err := json.Unmarshal(b, &f); err != nil || f.ID == "" {
+		return nil, errors.New("unexpected answer to the folder creation")
+	}
+	n := &folderNode{id: f.ID, name: f.DisplayName, loaded: true}
+	d.nodes[f.ID] = n
+	parent.children = append(parent.children, n)
+	return n, nil
+}

@@ -1,0 +1,379 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailferry/mailferry/core/mailbox"
+)
+
+// StampKey extracts the content key from a stamp value. Stamps are
+// "<ContentKey>;<put-nonce>.<index>": the suffix makes every created
+// item's stamp unique, so that after a lost answer Put can tell exactly
+// which items of the batch exist.
+func StampKey(stamp string) mailbox.ContentKey {
+	k, _, _ := strings.Cut(stamp, ";")
+	return mailbox.ContentKey(k)
+}
+
+func contentKey(m *mailbox.Message) mailbox.ContentKey {
+	if m.ContentKey != "" {
+		return m.ContentKey
+	}
+	return m.Meta.ContentKey()
+}
+
+type stampPage struct {
+	Value []struct {
+		ID    string  `json:"id"`
+		Props []gProp `json:"singleValueExtendedProperties"`
+	} `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+func (p *stampPage) stamp(i int) (string, bool) {
+	for _, x := range p.Value[i].Props {
+		if strings.EqualFold(x.ID, StampPropertyID) {
+			return x.Value, true
+		}
+	}
+	return "", false
+}
+
+// Existing implements mailbox.Destination: it pages through the folder's
+// messages with only the stamp property expanded and counts content keys.
+func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[mailbox.ContentKey]int, error) {
+	out := map[mailbox.ContentKey]int{}
+	err := d.scanStamps(ctx, f.ID, func(id, stamp string) { out[StampKey(stamp)]++ })
+	if err != nil {
+		return nil, fmt.Errorf("graph: listing %q: %w", strings.Join(f.Path, "/"), err)
+	}
+	return out, nil
+}
+
+func (d *Destination) scanStamps(ctx context.Context, folderID string, fn func(id, stamp string)) error {
+	q := url.Values{}
+	q.Set("$select", "id")
+	q.Set("$top", strconv.Itoa(d.pageSize))
+	q.Set("$expand", "singleValueExtendedProperties($filter=id eq '"+StampPropertyID+"')")
+	next := d.userURL("/mailFolders/"+url.PathEscape(folderID)+"/messages") + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+	for next != "" {
+		b, err := d.do(ctx, call{method: http.MethodGet, url: next, idempotent: true})
+		if err != nil {
+			return err
+		}
+		var p stampPage
+		if err := json.Unmarshal(b, &p); err != nil {
+			return fmt.Errorf("unexpected message listing: %w", err)
+		}
+		for i := range p.Value {
+			if s, ok := p.stamp(i); ok {
+				fn(p.Value[i].ID, s)
+			}
+		}
+		next = p.NextLink
+	}
+	return nil
+}
+
+// batchReq / batchResp are JSON batching's envelope.
+type batchReq struct {
+	ID      string            `json:"id"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+type batchResp struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+}
+
+// batch sends up to 20 requests as one $batch. Without dependsOn Graph
+// runs up to 4 of them at once, so the batch takes that many limiter slots.
+func (d *Destination) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
+	body, err := json.Marshal(map[string]any{"requests": reqs})
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.do(ctx, call{method: http.MethodPost, url: d.base + "/$batch", body: body, weight: min(len(reqs), 4), idempotent: allGET(reqs)})
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Responses []batchResp `json:"responses"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("%w: unreadable $batch answer: %v", ErrOutcomeUnknown, err)
+	}
+	m := map[string]batchResp{}
+	for _, r := range out.Responses {
+		m[r.ID] = r
+	}
+	return m, nil
+}
+
+func allGET(reqs []batchReq) bool {
+	for _, r := range reqs {
+		if r.Method != http.MethodGet {
+			return false
+		}
+	}
+	return true
+}
+
+// findStamps returns the message ids of the items in folder carrying
+// exactly these stamp values: one documented extended-property $filter
+// per stamp, 20 per $batch; a full scan if the filter is refused.
+func (d *Destination) findStamps(ctx context.Context, folderID string, stamps []string) (map[string]string, error) {
+	found := map[string]string{}
+	for start := 0; start < len(stamps); start += DefaultBatchSize {
+		chunk := stamps[start:min(start+DefaultBatchSize, len(stamps))]
+		var reqs []batchReq
+		for i, s := range chunk {
+			f := "singleValueExtendedProperties/Any(ep: ep/id eq '" + StampPropertyID + "' and ep/value eq '" + strings.ReplaceAll(s, "'", "''") + "')"
+			q := "$select=id&$filter=" + strings.ReplaceAll(url.QueryEscape(f), "+", "%20")
+			reqs = append(reqs, batchReq{ID: strconv.Itoa(i + 1), Method: http.MethodGet, URL: "/users/" + d.user + "/mailFolders/" + url.PathEscape(folderID) + "/messages?" + q})
+		}
+		resps, err := d.batch(ctx, reqs)
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range chunk {
+			r, ok := resps[strconv.Itoa(i+1)]
+			if !ok || r.Status != http.StatusOK {
+				d.log.Info("graph: stamp lookup refused, scanning the folder", "status", r.Status)
+				want := map[string]bool{}
+				for _, s := range stamps {
+					want[s] = true
+				}
+				all := map[string]string{}
+				err := d.scanStamps(ctx, folderID, func(id, stamp string) {
+					if want[stamp] {
+						all[stamp] = id
+					}
+				})
+				return all, err
+			}
+			var p stampPage
+			if err := json.Unmarshal(r.Body, &p); err == nil && len(p.Value) > 0 {
+				found[s] = p.Value[0].ID
+			}
+		}
+	}
+	return found, nil
+}
+
+const maxPutRounds = 8
+
+// Put implements mailbox.Destination. Each message becomes a JSON message
+// with extended properties (see convert); messages are created through
+// $batch, up to 20 per request and within the 4 MB request limit. Results
+// are per message, in order. Requests Graph throttled (429) are sent again
+// after Retry-After; after a failure whose outcome is unknown (a broken
+// connection, a 5xx) the stamps are looked up first and only the missing
+// messages are sent again, so a rerun creates no duplicates.
+func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
+	results := make([]mailbox.Result, len(msgs))
+	nonce := make([]byte, 6)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("graph: nonce: %w", err)
+	}
+	stamps := make([]string, len(msgs))
+	bodies := make([]json.RawMessage, len(msgs))
+	inDrafts := d.isDrafts(f.ID)
+	var todo []int
+	for i := range msgs {
+		m := &msgs[i]
+		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + strconv.Itoa(i)
+		if len(m.Body) == 0 {
+			results[i].Err = &mailbox.ItemError{Reason: "message has no content", Hint: "the source returned an empty body", Permanent: true}
+			continue
+		}
+		g, err := convert(m, stamps[i], inDrafts)
+		if err != nil {
+			results[i].Err = &mailbox.ItemError{Reason: "converting the message for Graph: " + err.Error(), Hint: "the message is malformed at the source", Permanent: true}
+			continue
+		}
+		b, err := json.Marshal(g)
+		if err != nil {
+			results[i].Err = &mailbox.ItemError{Reason: "encoding the message: " + err.Error(), Permanent: true}
+			continue
+		}
+		if int64(len(b))+1024 > MaxRequestBytes {
+			results[i].Err = tooLarge(m, len(b))
+			continue
+		}
+		bodies[i] = b
+		todo = append(todo, i)
+	}
+	path := "/users/" + d.user + "/mailFolders/" + url.PathEscape(f.ID) + "/messages"
+	where := strings.Join(f.Path, "/")
+	for round := 1; len(todo) > 0; round++ {
+		var retry, unknown []int
+		var wait time.Duration
+		for len(todo) > 0 {
+			// Pack one batch by count and bytes.
+			n, size := 0, int64(64)
+			for n < len(todo) && n < d.limits.BatchSize {
+				sz := int64(len(bodies[todo[n]])) + 512
+				if n > 0 && size+sz > min(d.limits.BatchBytes, MaxRequestBytes) {
+					break
+				}
+				size += sz
+				n++
+			}
+			chunk := todo[:n]
+			todo = todo[n:]
+			reqs := make([]batchReq, len(chunk))
+			for k, i := range chunk {
+				reqs[k] = batchReq{ID: strconv.Itoa(i), Method: http.MethodPost, URL: path, Headers: map[string]string{"Content-Type": "application/json"}, Body: bodies[i]}
+			}
+			resps, err := d.batch(ctx, reqs)
+			switch {
+			case ctx.Err() != nil:
+				return results, ctx.Err()
+			case errors.Is(err, ErrOutcomeUnknown):
+				d.log.Info("graph: batch outcome unknown", "folder", where, "batch", len(chunk), "err", err)
+				unknown = append(unknown, chunk...)
+				continue
+			case err != nil:
+				return results, fmt.Errorf("graph: creating messages in %q: %w", where, err)
+			}
+			for _, i := range chunk {
+				r, ok := resps[strconv.Itoa(i)]
+				switch {
+				case !ok:
+					unknown = append(unknown, i)
+				case r.Status == http.StatusCreated || r.Status == http.StatusOK:
+					var created struct {
+						ID string `json:"id"`
+					}
+					_ = json.Unmarshal(r.Body, &created)
+					results[i] = mailbox.Result{DestID: created.ID}
+				case r.Status == http.StatusTooManyRequests:
+					retry = append(retry, i)
+					wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
+				case r.Status >= 500:
+					unknown = append(unknown, i)
+					wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
+				default:
+					ae := parseAPIError(r.Status, "", r.Body)
+					if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser" {
+						return results, fmt.Errorf("graph: creating messages in %q: %w", where, ae)
+					}
+					results[i].Err = itemError(ae, &msgs[i], len(bodies[i]))
+				}
+			}
+		}
+		if len(unknown) > 0 {
+			want := make([]string, len(unknown))
+			for k, i := range unknown {
+				want[k] = stamps[i]
+			}
+			found, err := d.findStamps(ctx, f.ID, want)
+			if err != nil {
+				return results, fmt.Errorf("graph: checking which messages exist in %q after an unknown outcome: %w", where, err)
+			}
+			for _, i := range unknown {
+				if id, ok := found[stamps[i]]; ok {
+					results[i] = mailbox.Result{DestID: id}
+				} else {
+					retry = append(retry, i)
+				}
+			}
+			d.log.Info("graph: resending the messages that are missing", "folder", where, "checked", len(unknown), "present", len(unknown)-(len(retry)))
+		}
+		if len(retry) == 0 {
+			break
+		}
+		if round >= maxPutRounds {
+			for _, i := range retry {
+				results[i].Err = &mailbox.ItemError{
+					Reason: fmt.Sprintf("Graph kept throttling or failing this message (%d attempts)", round),
+					Hint:   "Exchange Online is throttling the app; Retry Errors will send it again later.",
+				}
+			}
+			break
+		}
+		if wait <= 0 {
+			wait = d.policy.backoff(round)
+		}
+		if err := sleep(ctx, min(wait, d.policy.MaxBackOff)); err != nil {
+			return results, err
+		}
+		todo = retry
+	}
+	return results, nil
+}
+
+func (d *Destination) isDrafts(id string) bool {
+	if strings.EqualFold(id, "drafts") {
+		return true
+	}
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	return d.wkIDs["drafts"] == id && id != ""
+}
+
+func header(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func tooLarge(m *mailbox.Message, jsonLen int) *mailbox.ItemError {
+	return &mailbox.ItemError{
+		Reason: fmt.Sprintf("message of %s is %s as a Graph JSON request, over Graph's 4 MB request limit", human(int64(len(m.Body))), human(int64(jsonLen))),
+		Hint: "Microsoft Graph takes attachments over 3 MB only through upload sessions, which MailFerry does not use yet. " +
+			"Move this message with another tool (Outlook, an IMAP migration batch in Exchange Online), or leave it behind.",
+		Permanent: true,
+	}
+}
+
+// itemError turns a per-request error of a batch into an ItemError.
+func itemError(ae *APIError, m *mailbox.Message, jsonLen int) *mailbox.ItemError {
+	e := &mailbox.ItemError{Reason: "Exchange Online refused the message: " + ae.Error()}
+	switch {
+	case ae.Status == http.StatusRequestEntityTooLarge && ae.Code == "ErrorMessageSizeExceeded":
+		e.Reason = fmt.Sprintf("message of %s exceeds the mailbox's message size limit (ErrorMessageSizeExceeded): %s", human(int64(len(m.Body))), ae.Message)
+		e.Hint = "Raise the mailbox's MaxReceiveSize (Set-Mailbox), or leave this message behind."
+		e.Permanent = true
+	case ae.Status == http.StatusRequestEntityTooLarge:
+		e = tooLarge(m, jsonLen)
+	case ae.Code == "ErrorQuotaExceeded":
+		e.Hint = "The destination mailbox is full: raise its quota, then run Retry Errors."
+		e.Permanent = true
+	case ae.Status == http.StatusBadRequest:
+		e.Hint = "Graph rejected the message MailFerry built from this source message; please report it with the error details."
+		e.Permanent = true
+	default:
+		e.Hint = "Retry Errors will try this message again."
+	}
+	return e
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,35 @@
+// Package graphsrv is an in-process Microsoft Graph emulator (the mail part
+// of Exchange Online) for tests and for the demo project.
+//
+// It serves, over HTTPS on 127.0.0.1 with a self-signed certificate:
+//
+//   - the Microsoft Entra ID token endpoint /{tenant}/oauth2/v2.0/token for
+//     the OAuth 2.0 client credentials grant with a client secret (scope
+//     https://graph.microsoft.com/.default), answering errors with the
+//     Entra ID JSON shape (error, error_description with AADSTS codes);
+//   - /v1.0 and /beta: users/{id|userPrincipalName}/mailFolders (list with
+//     $top/$skip/@odata.nextLink, childFolders, create, well-known names),
+//     messages (create from JSON or from base64 MIME, list with the
+//     documented singleValueExtendedProperties $filter and $expand, $select,
+//     paging), the beta mailFolder importMime action, and JSON $batch.
+//
+// Behaviour follows the public Microsoft Graph documentation where it
+// speaks (see the comments naming each source): a message created through
+// POST .../messages is a draft unless PR_MESSAGE_FLAGS (0x0E07) is set at
+// creation without MSGFLAG_UNSENT; receivedDateTime and sentDateTime are
+// read-only and come from PR_MESSAGE_DELIVERY_TIME / PR_CLIENT_SUBMIT_TIME;
+// only x- headers are accepted in internetMessageHeaders; a MIME POST always
+// makes a draft; $batch holds at most 20 requests and runs at most 4 of them
+// in parallel; Outlook allows 4 concurrent requests per app and mailbox
+// (HTTP 429 "MailboxConcurrency" above that).
+//
+// Every call checks the bearer token (401 InvalidAuthenticationToken when
+// missing, unknown or expired) and the app's application permissions
+// (Mail.ReadWrite, Mail-Advanced.ReadWrite.All for importMime). Tests can
+// make it throttle (429 with Retry-After, 503, 504), cut connections before
+// or after processing, add latency, and limit request and message sizes;
+// Items and Folders read back what was stored.
+//
+// The package is named graphsrv so that it does not clash with the client
+// package core/dest/graph.
+package graphsrv
