@@ -1,0 +1,462 @@
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/assets"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// Options change how the window starts.
+type Options struct {
+	// Demo selects (creating or refreshing it first) the built-in demo
+	// project with its in-process servers.
+	Demo bool
+}
+
+// settingProject is the store setting that remembers the selected project.
+const settingProject = "gui.project"
+
+// DefaultSize is the window's size on first start.
+var DefaultSize = fyne.NewSize(1200, 760)
+
+// UI is the MailFerry window's state: the store, the selected project and
+// one value per tab.
+type UI struct {
+	app  fyne.App
+	win  fyne.Window
+	st   *store.Store
+	opts Options
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	project string // selected project name, "" when none
+
+	picker   *widget.Select
+	tabs     *container.AppTabs
+	status   *widget.Label
+	closers  []func()
+	onChange []func(name string) // called (UI goroutine) when the selected project changes or is edited
+
+	endpoints  *endpointsTab
+	users      *usersTab
+	migrations *migrationsTab
+	statistics *statisticsTab
+}
+
+// Run builds the window on a and runs the app until the window closes.
+func Run(a fyne.App, st *store.Store, opts Options) {
+	a.Settings().SetTheme(newAppTheme())
+	u, w, err := NewUI(a, st, opts)
+	if err != nil {
+		slog.Error("starting the GUI", "err", err)
+		w := a.NewWindow("MailFerry")
+		w.SetContent(widget.NewLabel("MailFerry could not start: " + err.Error()))
+		w.ShowAndRun()
+		return
+	}
+	w.SetCloseIntercept(func() {
+		if !u.migrations.run.running() {
+			w.Close()
+			return
+		}
+		dialog.ShowConfirm("Quit MailFerry", "A pass is running. Stop it and quit? Finished items are kept; Full resumes later.",
+			func(ok bool) {
+				if ok {
+					w.Close()
+				}
+			}, w)
+	})
+	w.SetOnClosed(u.Close)
+	w.ShowAndRun()
+}
+
+// NewUI builds the window (not shown) for st. When the store has no
+// project yet, or opts.Demo is set, the demo project is created (or
+// refreshed) and selected.
+func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) {
+	if st == nil {
+		return nil, nil, errors.New("gui: nil store")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	u := &UI{app: a, st: st, opts: opts, ctx: ctx, cancel: cancel}
+	icon := fyne.NewStaticResource("icon.png", assets.Icon)
+	a.SetIcon(icon)
+	u.win = a.NewWindow("MailFerry")
+	u.win.SetIcon(icon)
+	u.win.Resize(DefaultSize)
+
+	projects, err := st.Projects()
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("listing projects: %w", err)
+	}
+	initial, _ := st.Setting(settingProject)
+	if name, err := u.startDemo(len(projects) == 0); err != nil {
+		slog.Error("preparing the demo project", "err", err)
+	} else if name != "" {
+		initial = name
+	}
+
+	u.status = widget.NewLabel("")
+	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.picker = widget.NewSelect(nil, func(name string) { u.selectProject(name) })
+	u.picker.PlaceHolder = "(no project)"
+
+	u.endpoints = newEndpointsTab(u)
+	u.users = newUsersTab(u)
+	u.migrations = newMigrationsTab(u)
+	u.statistics = newStatisticsTab(u)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Endpoints", theme.StorageIcon(), u.endpoints.content),
+		container.NewTabItemWithIcon("Users", theme.AccountIcon(), u.users.content),
+		container.NewTabItemWithIcon("Migrations", theme.MailForwardIcon(), u.migrations.content),
+		container.NewTabItemWithIcon("Statistics", theme.GridIcon(), u.statistics.content),
+	)
+	u.tabs.SetTabLocation(container.TabLocationTop)
+	u.tabs.OnSelected = func(ti *container.TabItem) {
+		if ti.Text == "Statistics" {
+			u.statistics.refresh()
+		}
+	}
+
+	top := container.NewBorder(nil, nil,
+		container.NewHBox(widget.NewLabelWithStyle("Project", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+			container.NewGridWrap(fyne.NewSize(260, u.picker.MinSize().Height), u.picker),
+			widget.NewButtonWithIcon("New", theme.ContentAddIcon(), u.newProjectDialog),
+			widget.NewButtonWithIcon("Rename", theme.DocumentCreateIcon(), u.renameProjectDialog),
+			widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), u.deleteProjectDialog),
+			widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), u.exportProjectDialog),
+			widget.NewButtonWithIcon("Import", theme.FolderOpenIcon(), u.importProjectDialog),
+		), nil, u.status)
+	u.win.SetContent(container.NewBorder(container.NewVBox(top, widget.NewSeparator()), nil, nil, nil, u.tabs))
+	u.win.SetMainMenu(u.mainMenu())
+	u.addShortcuts()
+	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.users.dropped(uris) })
+
+	if err := u.reloadProjects(initial); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return u, u.win, nil
+}
+
+// Close stops background work (running passes, demo servers).
+func (u *UI) Close() {
+	u.cancel()
+	u.migrations.run.wait(15 * time.Second)
+	for i := len(u.closers) - 1; i >= 0; i-- {
+		u.closers[i]()
+	}
+	u.closers = nil
+}
+
+// do runs f on the UI goroutine (fyne.Do) unless the window is closing:
+// background work that ends after Close has nobody to report to.
+func (u *UI) do(f func()) {
+	if u.ctx.Err() != nil {
+		return
+	}
+	fyne.Do(f)
+}
+
+// Window returns the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Project returns the selected project's name ("" when none).
+func (u *UI) Project() string { return u.project }
+
+// reloadProjects refills the picker from the store and selects want (or
+// the first project when want is gone).
+func (u *UI) reloadProjects(want string) error {
+	projects, err := u.st.Projects()
+	if err != nil {
+		return fmt.Errorf("listing projects: %w", err)
+	}
+	names := make([]string, len(projects))
+	for i, p := range projects {
+		names[i] = p.Name
+	}
+	u.picker.SetOptions(names)
+	if !slices.Contains(names, want) {
+		want = ""
+		if len(names) > 0 {
+			want = names[0]
+		}
+	}
+	if want == "" {
+		u.picker.ClearSelected()
+		u.selectProject("")
+		return nil
+	}
+	if u.picker.Selected == want {
+		u.selectProject(want) // reload even if unchanged
+	} else {
+		u.picker.SetSelected(want) // calls selectProject
+	}
+	return nil
+}
+
+// selectProject makes name the current project and refreshes every tab.
+func (u *UI) selectProject(name string) {
+	u.project = name
+	if name != "" {
+		if err := u.st.SetSetting(settingProject, name); err != nil {
+			slog.Warn("remembering the selected project", "err", err)
+		}
+	}
+	u.projectChanged()
+}
+
+// projectChanged tells every tab to reload the current project.
+func (u *UI) projectChanged() {
+	name := u.project
+	u.endpoints.setProject(name)
+	u.users.setProject(name)
+	u.migrations.setProject(name)
+	u.statistics.setProject(name)
+	for _, f := range u.onChange {
+		f(name)
+	}
+	u.updateStatus()
+}
+
+// updateStatus shows a one-line summary of the project in the top bar.
+func (u *UI) updateStatus() {
+	if u.project == "" {
+		u.status.SetText("Create a project to begin.")
+		return
+	}
+	p, err := u.st.Project(u.project)
+	if err != nil {
+		u.status.SetText(err.Error())
+		return
+	}
+	src, dst := "not set", "not set"
+	if !p.Source.IsZero() {
+		src = endpointSummary(p.Source)
+	}
+	if !p.Dest.IsZero() {
+		dst = endpointSummary(p.Dest)
+	}
+	txt := fmt.Sprintf("%s → %s", src, dst)
+	if p.Customer != "" {
+		txt = p.Customer + ":  " + txt
+	}
+	u.status.SetText(txt)
+}
+
+func endpointSummary(e project.Endpoint) string {
+	switch e.Type {
+	case project.TypeIMAP:
+		return fmt.Sprintf("IMAP %s:%d", e.Host, e.Port)
+	case project.TypeEWS:
+		switch {
+		case e.URL != "":
+			return "EWS " + e.URL
+		case e.Provider != "":
+			return "EWS " + e.Provider
+		case e.OWAURL != "":
+			return "EWS (OWA) " + e.OWAURL
+		default:
+			return "EWS (Autodiscover)"
+		}
+	case project.TypeGraph:
+		return "Graph " + e.Tenant
+	}
+	return string(e.Type)
+}
+
+// showError shows err in a dialog over the window.
+func (u *UI) showError(err error) {
+	if err == nil {
+		return
+	}
+	dialog.ShowError(err, u.win)
+}
+
+func (u *UI) newProjectDialog() {
+	name := widget.NewEntry()
+	name.Validator = project.ValidateName
+	customer := widget.NewEntry()
+	d := dialog.NewForm("New project", "Create", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("Name", name),
+		widget.NewFormItem("Customer", customer),
+	}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := u.createProject(name.Text, customer.Text); err != nil {
+			u.showError(err)
+		}
+	}, u.win)
+	d.Resize(fyne.NewSize(420, 200))
+	d.Show()
+}
+
+// createProject stores a new project with default options and selects it.
+func (u *UI) createProject(name, customer string) error {
+	p := project.Project{
+		Name:     strings.TrimSpace(name),
+		Customer: strings.TrimSpace(customer),
+		Options:  project.DefaultOptions(),
+		Created:  time.Now().UTC(),
+	}
+	if err := u.st.CreateProject(p); err != nil {
+		return fmt.Errorf("creating project %q: %w", p.Name, err)
+	}
+	return u.reloadProjects(p.Name)
+}
+
+func (u *UI) renameProjectDialog() {
+	if u.project == "" {
+		return
+	}
+	old := u.project
+	name := widget.NewEntry()
+	name.SetText(old)
+	name.Validator = project.ValidateName
+	d := dialog.NewForm("Rename project", "Rename", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("New name", name),
+	}, func(ok bool) {
+		if !ok || name.Text == old {
+			return
+		}
+		if err := u.renameProject(old, name.Text); err != nil {
+			u.showError(err)
+		}
+	}, u.win)
+	d.Resize(fyne.NewSize(420, 160))
+	d.Show()
+}
+
+func (u *UI) renameProject(old, name string) error {
+	if err := u.st.RenameProject(old, strings.TrimSpace(name)); err != nil {
+		return fmt.Errorf("renaming project %q: %w", old, err)
+	}
+	return u.reloadProjects(strings.TrimSpace(name))
+}
+
+func (u *UI) deleteProjectDialog() {
+	if u.project == "" {
+		return
+	}
+	name := u.project
+	n := u.users.count()
+	msg := fmt.Sprintf("Delete project %q with its %d users, their sealed passwords and all migration state?\nThis cannot be undone.", name, n)
+	dialog.ShowConfirm("Delete project", msg, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := u.deleteProject(name); err != nil {
+			u.showError(err)
+		}
+	}, u.win)
+}
+
+func (u *UI) deleteProject(name string) error {
+	if err := u.st.DeleteProject(name); err != nil {
+		return fmt.Errorf("deleting project %q: %w", name, err)
+	}
+	return u.reloadProjects("")
+}
+
+func (u *UI) exportProjectDialog() {
+	if u.project == "" {
+		return
+	}
+	name := u.project
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			u.showError(err)
+			return
+		}
+		defer w.Close()
+		data, err := u.st.ExportProject(name, false)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		if err != nil {
+			u.showError(fmt.Errorf("exporting project %q: %w", name, err))
+			return
+		}
+		u.status.SetText(fmt.Sprintf("Exported %q to %s (without passwords).", name, w.URI().Path()))
+	}, u.win)
+	d.SetFileName(name + ".mailferry.json")
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (u *UI) importProjectDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			u.showError(err)
+			return
+		}
+		defer r.Close()
+		data, err := io.ReadAll(r)
+		if err != nil {
+			u.showError(fmt.Errorf("reading %s: %w", r.URI().Path(), err))
+			return
+		}
+		if err := u.importProject(data); err != nil {
+			u.showError(err)
+		}
+	}, u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (u *UI) importProject(data []byte) error {
+	p, err := u.st.ImportProject(data)
+	if err != nil {
+		return fmt.Errorf("importing project: %w", err)
+	}
+	return u.reloadProjects(p.Name)
+}
+
+// Keyboard shortcuts, shown in the menus.
+var (
+	shortcutStartFull = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutStop      = &desktop.CustomShortcut{KeyName: fyne.KeyPeriod, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutImportCSV = &desktop.CustomShortcut{KeyName: fyne.KeyI, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
+func (u *UI) mainMenu() *fyne.MainMenu {
+	newItem := fyne.NewMenuItem("New Project…", u.newProjectDialog)
+	importItem := fyne.NewMenuItem("Import Project…", u.importProjectDialog)
+	exportItem := fyne.NewMenuItem("Export Project…", u.exportProjectDialog)
+	csvItem := fyne.NewMenuItem("Import Users CSV…", func() { u.tabs.SelectIndex(1); u.users.openCSVDialog() })
+	csvItem.Shortcut = shortcutImportCSV
+	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem)
+	menus := []*fyne.Menu{file}
+	if m := u.migrations.menu(); m != nil {
+		menus = append(menus, m)
+	}
+	return fyne.NewMainMenu(menus...)
+}
+
+func (u *UI) addShortcuts() {
+	c := u.win.Canvas()
+	c.AddShortcut(shortcutImportCSV, func(fyne.Shortcut) { u.tabs.SelectIndex(1); u.users.openCSVDialog() })
+	u.migrations.addShortcuts(c)
+}

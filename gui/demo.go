@@ -1,0 +1,31 @@
+package gui
+
+import (
+	"fmt"
+
+	"github.com/mailferry/mailferry/core/demo"
+)
+
+// startDemo starts the demo servers when the store has no project yet,
+// already has the demo project, or opts.Demo asks for it; it returns the
+// project to select ("" to keep the remembered one).
+func (u *UI) startDemo(noProjects bool) (string, error) {
+	var d *demo.Demo
+	var err error
+	if u.opts.Demo {
+		d, err = demo.Start(u.ctx, u.st)
+	} else {
+		d, err = demo.EnsureDemo(u.ctx, u.st)
+	}
+	if err != nil {
+		return "", fmt.Errorf("starting the demo: %w", err)
+	}
+	if d == nil {
+		return "", nil
+	}
+	u.closers = append(u.closers, func() { d.Close() })
+	if u.opts.Demo || noProjects {
+		return d.Project, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,432 @@
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// Labels of the security and destination-type selects.
+var (
+	securityLabels = []string{"SSL/TLS", "STARTTLS", "None"}
+	securityValues = []project.Security{project.SecuritySSL, project.SecurityStartTLS, project.SecurityNone}
+	destTypeLabels = []string{"IMAP", "Hosted Exchange (EWS)", "Exchange Online (Graph)"}
+	destTypeValues = []project.EndpointType{project.TypeIMAP, project.TypeEWS, project.TypeGraph}
+	accessLabels   = []string{"Delegation (FullAccess)", "Impersonation"}
+	accessValues   = []project.Access{project.AccessDelegation, project.AccessImpersonation}
+	authLabels     = []string{"Basic", "NTLM"}
+	authValues     = []string{"basic", "ntlm"}
+)
+
+func labelOf[T comparable](labels []string, values []T, v T) string {
+	for i, x := range values {
+		if x == v {
+			return labels[i]
+		}
+	}
+	return ""
+}
+
+func valueOf[T comparable](labels []string, values []T, l string) T {
+	for i, x := range labels {
+		if x == l {
+			return values[i]
+		}
+	}
+	var zero T
+	return zero
+}
+
+// endpointForm edits one side of the project.
+type endpointForm struct {
+	t    *endpointsTab
+	side project.Side
+
+	fields   *fieldSet
+	typ      *widget.Select // dest only
+	host     *widget.Entry
+	port     *widget.Entry
+	security *widget.Select
+	trust    *widget.Entry
+	admin    *widget.Entry
+	password *widget.Entry
+	template *widget.Entry
+	provider *widget.Select
+	url      *widget.Entry
+	owaURL   *widget.Entry
+	autodisc *widget.Entry
+	access   *widget.Select
+	auth     *widget.Select
+	tenant   *widget.Entry
+	clientID *widget.Entry
+	secret   *widget.Entry
+
+	saved project.Endpoint // as stored: keeps the secret refs
+
+	save     *widget.Button
+	test     *widget.Button
+	activity *widget.Activity
+	result   *widget.Label
+	trustBtn *widget.Button
+	certFP   string // fingerprint offered by the last test
+	status   *widget.Label
+	testDone func() // called after a test result is shown (tests hook it)
+
+	content fyne.CanvasObject
+}
+
+type endpointsTab struct {
+	u       *UI
+	source  *endpointForm
+	dest    *endpointForm
+	content fyne.CanvasObject
+}
+
+func newEndpointsTab(u *UI) *endpointsTab {
+	t := &endpointsTab{u: u}
+	t.source = newEndpointForm(t, project.SideSource)
+	t.dest = newEndpointForm(t, project.SideDest)
+	t.content = container.NewGridWithColumns(2, t.source.content, t.dest.content)
+	return t
+}
+
+func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
+	f := &endpointForm{t: t, side: side, fields: newFieldSet()}
+	entry := func(placeholder string) *widget.Entry {
+		e := widget.NewEntry()
+		e.PlaceHolder = placeholder
+		return e
+	}
+	f.host = entry("imap.example.com")
+	f.port = entry("993")
+	f.security = widget.NewSelect(securityLabels, func(s string) {
+		switch valueOf(securityLabels, securityValues, s) {
+		case project.SecuritySSL:
+			if f.port.Text == "" || f.port.Text == "143" {
+				f.port.SetText("993")
+			}
+		case project.SecurityStartTLS, project.SecurityNone:
+			if f.port.Text == "" || f.port.Text == "993" {
+				f.port.SetText("143")
+			}
+		}
+	})
+	f.trust = entry("SHA-256 of a self-signed certificate (optional)")
+	f.admin = entry("admin login (optional for IMAP)")
+	f.password = widget.NewPasswordEntry()
+	f.template = entry("{user}*{admin}")
+	f.provider = widget.NewSelect(providerNames(), f.providerChosen)
+	f.provider.PlaceHolder = "(none: enter the URL)"
+	f.url = entry("https://mail.example.com/EWS/Exchange.asmx")
+	f.owaURL = entry("https://mail.example.com/owa")
+	f.autodisc = entry("someone@example.com")
+	f.access = widget.NewSelect(accessLabels, nil)
+	f.auth = widget.NewSelect(authLabels, nil)
+	f.tenant = entry("contoso.onmicrosoft.com or tenant id")
+	f.clientID = entry("application (client) id")
+	f.secret = widget.NewPasswordEntry()
+
+	title := "Source (IMAP)"
+	if side == project.SideDest {
+		title = "Destination"
+		f.typ = widget.NewSelect(destTypeLabels, func(string) { f.showType() })
+		f.fields.add("type", "Type", f.typ)
+		f.fields.add("provider", "Provider", f.provider)
+	}
+	f.fields.add("host", "Host", f.host)
+	f.fields.add("port", "Port", f.port)
+	f.fields.add("security", "Security", f.security)
+	f.fields.add("trust_fingerprint", "Trust fingerprint", f.trust)
+	if side == project.SideDest {
+		f.fields.add("url", "EWS URL", f.url)
+		f.fields.add("owa_url", "OWA URL", f.owaURL)
+		f.fields.add("autodiscover_email", "Autodiscover email", f.autodisc)
+		f.fields.add("tenant", "Tenant", f.tenant)
+		f.fields.add("client_id", "Client ID", f.clientID)
+		f.fields.add("secret", "Client secret", f.secret)
+	}
+	f.fields.add("admin_user", "Admin user", f.admin)
+	f.fields.add("password", "Admin password", f.password)
+	f.fields.add("login_template", "Login template", f.template)
+	if side == project.SideDest {
+		f.fields.add("access", "Access", f.access)
+		f.fields.add("auth", "Authentication", f.auth)
+	}
+
+	f.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		if err := f.saveEndpoint(); err != nil && !isValidation(err) {
+			t.u.showError(err)
+		}
+	})
+	f.save.Importance = widget.HighImportance
+	f.test = widget.NewButtonWithIcon("Test connection", theme.MediaPlayIcon(), f.runTest)
+	f.activity = widget.NewActivity()
+	f.activity.Hide()
+	f.result = widget.NewLabel("")
+	f.result.Wrapping = fyne.TextWrapWord
+	f.result.TextStyle = fyne.TextStyle{Monospace: true}
+	f.trustBtn = widget.NewButtonWithIcon("Trust this certificate", theme.ConfirmIcon(), f.trustCert)
+	f.trustBtn.Hide()
+	f.status = widget.NewLabel("")
+	f.status.Wrapping = fyne.TextWrapWord
+
+	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	buttons := container.NewHBox(f.save, f.test, f.activity, f.trustBtn)
+	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
+		head, f.fields.content(), buttons, f.status, f.result)))
+	f.showType()
+	return f
+}
+
+// validationError marks errors already shown inline.
+type validationError struct{ err error }
+
+func (e validationError) Error() string { return e.err.Error() }
+func (e validationError) Unwrap() error { return e.err }
+
+func isValidation(err error) bool {
+	var v validationError
+	return errors.As(err, &v)
+}
+
+// kind is the endpoint type the form currently edits.
+func (f *endpointForm) kind() project.EndpointType {
+	if f.side == project.SideSource {
+		return project.TypeIMAP
+	}
+	return valueOf(destTypeLabels, destTypeValues, f.typ.Selected)
+}
+
+// showType shows the rows relevant to the selected type.
+func (f *endpointForm) showType() {
+	k := f.kind()
+	imap := k == project.TypeIMAP || k == ""
+	ews := k == project.TypeEWS
+	graph := k == project.TypeGraph
+	f.fields.show(imap, "host", "port", "security", "login_template")
+	f.fields.show(imap || ews, "trust_fingerprint")
+	if f.side == project.SideDest {
+		f.fields.show(ews, "provider", "url", "owa_url", "autodiscover_email", "access", "auth")
+		f.fields.show(graph, "tenant", "client_id", "secret")
+		f.fields.show(!graph, "admin_user", "password")
+	}
+}
+
+// load fills the form from the stored endpoint.
+func (f *endpointForm) load(e project.Endpoint) {
+	f.saved = e
+	if f.side == project.SideDest {
+		typ := e.Type
+		if typ == "" {
+			typ = project.TypeIMAP
+		}
+		f.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, typ))
+	}
+	f.host.SetText(e.Host)
+	if e.Port != 0 {
+		f.port.SetText(strconv.Itoa(e.Port))
+	} else {
+		f.port.SetText("")
+	}
+	sec := e.Security
+	if sec == "" {
+		sec = project.SecuritySSL
+	}
+	f.security.SetSelected(labelOf(securityLabels, securityValues, sec))
+	if e.Port == 0 {
+		f.port.SetText("")
+	}
+	f.trust.SetText(e.TrustFingerprint)
+	f.admin.SetText(e.AdminUser)
+	f.template.SetText(e.LoginTemplate)
+	f.provider.SetSelected(e.Provider)
+	f.url.SetText(e.URL)
+	f.owaURL.SetText(e.OWAURL)
+	f.autodisc.SetText(e.AutodiscoverEmail)
+	acc := e.Access
+	if acc == "" {
+		acc = project.AccessDelegation
+	}
+	f.access.SetSelected(labelOf(accessLabels, accessValues, acc))
+	auth := e.Auth
+	if auth == "" {
+		auth = "basic"
+	}
+	f.auth.SetSelected(labelOf(authLabels, authValues, auth))
+	f.tenant.SetText(e.Tenant)
+	f.clientID.SetText(e.ClientID)
+	f.password.SetText("")
+	f.secret.SetText("")
+	f.password.SetPlaceHolder(storedPlaceholder(e.PasswordRef))
+	f.secret.SetPlaceHolder(storedPlaceholder(e.SecretRef))
+	f.fields.setError(nil)
+	f.status.SetText("")
+	f.result.SetText("")
+	f.trustBtn.Hide()
+	f.showType()
+}
+
+func storedPlaceholder(ref string) string {
+	if ref != "" {
+		return "(stored: type to replace)"
+	}
+	return ""
+}
+
+// endpoint builds the endpoint from the form (secret refs from the stored
+// one; typed secrets are sealed on save).
+func (f *endpointForm) endpoint() (project.Endpoint, error) {
+	e := project.Endpoint{Type: f.kind(), PasswordRef: f.saved.PasswordRef, SecretRef: f.saved.SecretRef}
+	e.AdminUser = strings.TrimSpace(f.admin.Text)
+	switch e.Type {
+	case project.TypeIMAP:
+		e.Host = strings.TrimSpace(f.host.Text)
+		if p := strings.TrimSpace(f.port.Text); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return e, &project.FieldError{Field: "port", Reason: fmt.Sprintf("%q is not a number", p)}
+			}
+			e.Port = n
+		}
+		e.Security = valueOf(securityLabels, securityValues, f.security.Selected)
+		e.TrustFingerprint = project.NormalizeFingerprint(f.trust.Text)
+		e.LoginTemplate = strings.TrimSpace(f.template.Text)
+	case project.TypeEWS:
+		e.Provider = f.provider.Selected
+		e.TrustFingerprint = project.NormalizeFingerprint(f.trust.Text)
+		e.URL = strings.TrimSpace(f.url.Text)
+		e.OWAURL = strings.TrimSpace(f.owaURL.Text)
+		e.AutodiscoverEmail = strings.TrimSpace(f.autodisc.Text)
+		e.Access = valueOf(accessLabels, accessValues, f.access.Selected)
+		e.Auth = valueOf(authLabels, authValues, f.auth.Selected)
+	case project.TypeGraph:
+		e.AdminUser = ""
+		e.Tenant = strings.TrimSpace(f.tenant.Text)
+		e.ClientID = strings.TrimSpace(f.clientID.Text)
+	}
+	return e, nil
+}
+
+// saveEndpoint validates the form and stores the endpoint; a validation
+// failure is shown inline and returned as a validationError.
+func (f *endpointForm) saveEndpoint() error {
+	name := f.t.u.project
+	if name == "" {
+		return errors.New("no project selected")
+	}
+	e, err := f.endpoint()
+	if err == nil {
+		err = e.Validate()
+	}
+	if f.fields.setError(err) > 0 {
+		f.status.SetText("Not saved: fix the fields marked in red.")
+		return validationError{err}
+	}
+	st := f.t.u.st
+	var oldRefs []string
+	if pw := f.password.Text; pw != "" && e.Type != project.TypeGraph {
+		ref, err := st.SetSecret([]byte(pw))
+		if err != nil {
+			return fmt.Errorf("sealing the password: %w", err)
+		}
+		if e.PasswordRef != "" {
+			oldRefs = append(oldRefs, e.PasswordRef)
+		}
+		e.PasswordRef = ref
+	}
+	if s := f.secret.Text; s != "" && e.Type == project.TypeGraph {
+		ref, err := st.SetSecret([]byte(s))
+		if err != nil {
+			return fmt.Errorf("sealing the client secret: %w", err)
+		}
+		if e.SecretRef != "" {
+			oldRefs = append(oldRefs, e.SecretRef)
+		}
+		e.SecretRef = ref
+	}
+	err = st.UpdateProject(name, func(p *project.Project) error {
+		if f.side == project.SideSource {
+			p.Source = e
+		} else {
+			p.Dest = e
+		}
+		return nil
+	})
+	if err != nil {
+		f.fields.setError(err)
+		f.status.SetText("Not saved.")
+		return validationError{fmt.Errorf("saving the %s endpoint: %w", f.side, err)}
+	}
+	for _, ref := range oldRefs {
+		_ = st.DeleteSecret(ref)
+	}
+	f.load(e)
+	f.status.SetText("Saved.")
+	f.t.u.updateStatus()
+	return nil
+}
+
+// typedOrStored returns the secret typed in e, or else the sealed one
+// named by ref ("" when there is none).
+func (f *endpointForm) typedOrStored(e *widget.Entry, ref string) (string, error) {
+	if e.Text != "" {
+		return e.Text, nil
+	}
+	if ref == "" {
+		return "", nil
+	}
+	b, err := f.t.u.st.Secret(ref)
+	if err != nil {
+		return "", fmt.Errorf("reading the stored secret: %w", err)
+	}
+	return string(b), nil
+}
+
+// trustCert stores the fingerprint offered by the last test.
+func (f *endpointForm) trustCert() {
+	if f.certFP == "" {
+		return
+	}
+	f.trust.SetText(f.certFP)
+	if err := f.saveEndpoint(); err != nil {
+		if !isValidation(err) {
+			f.t.u.showError(err)
+		}
+		return
+	}
+	f.status.SetText("Certificate " + shortFP(f.certFP) + " is trusted for this endpoint. Test again to check.")
+}
+
+func shortFP(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16] + "…"
+	}
+	return fp
+}
+
+func (t *endpointsTab) setProject(name string) {
+	var p project.Project
+	if name != "" {
+		var err error
+		p, err = t.u.st.Project(name)
+		if err != nil {
+			t.u.showError(err)
+		}
+	}
+	t.source.load(p.Source)
+	t.dest.load(p.Dest)
+	t.source.save.Enable()
+	t.dest.save.Enable()
+	if name == "" {
+		t.source.save.Disable()
+		t.dest.save.Disable()
+	}
+}

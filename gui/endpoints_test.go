@@ -1,0 +1,163 @@
+package gui
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv"
+	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+)
+
+// tlsFront serves TLS with a self-signed certificate on a free port and
+// forwards each connection to backend.
+func tlsFront(t *testing.T, backend string) (port int, fingerprint string) {
+	t.Helper()
+	cert, err := testsrv.GenerateCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, err := net.Dial("tcp", backend)
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				go io.Copy(b, c)
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, cert.Fingerprint
+}
+
+// runFormTest taps Test connection and waits for the result.
+func runFormTest(t *testing.T, f *endpointForm) {
+	t.Helper()
+	done := make(chan struct{}, 1)
+	f.testDone = func() { done <- struct{}{} }
+	test.Tap(f.test)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection test did not end")
+	}
+}
+
+func TestEndpointTestOffersAndTrustsCertificate(t *testing.T) {
+	mem := testsrv.StartMemIMAP(t, map[string]string{"admin": "admin-pw"})
+	port, fp := tlsFront(t, mem.Addr())
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	f.host.SetText("127.0.0.1")
+	f.security.SetSelected("SSL/TLS")
+	f.port.SetText(strconv.Itoa(port))
+	f.admin.SetText("admin")
+	f.password.SetText("admin-pw")
+	if err := f.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+
+	runFormTest(t, f)
+	if !strings.Contains(f.status.Text, "failed") {
+		t.Errorf("status %q: a self-signed certificate must fail the test", f.status.Text)
+	}
+	if !strings.Contains(f.result.Text, fp) || !strings.Contains(f.result.Text, "TLS") {
+		t.Errorf("result does not show the TLS step and the fingerprint %s:\n%s", fp, f.result.Text)
+	}
+	if !f.trustBtn.Visible() || f.certFP != fp {
+		t.Fatalf("trust button visible %v, offered %q", f.trustBtn.Visible(), f.certFP)
+	}
+	test.Tap(f.trustBtn)
+	p, _ := st.Project("Alpha")
+	if p.Source.TrustFingerprint != fp {
+		t.Fatalf("stored fingerprint %q, want %q", p.Source.TrustFingerprint, fp)
+	}
+
+	runFormTest(t, f) // the stored password is used
+	if !strings.Contains(f.status.Text, "passed") {
+		t.Errorf("after trusting: status %q\n%s", f.status.Text, f.result.Text)
+	}
+	if !strings.Contains(f.result.Text, "LOGIN") || f.trustBtn.Visible() {
+		t.Errorf("after trusting: login step missing or trust still offered:\n%s", f.result.Text)
+	}
+	if strings.Contains(f.result.Text, "admin-pw") {
+		t.Error("the password appears in the test result")
+	}
+}
+
+func TestProviderPickerFillsEWSURL(t *testing.T) {
+	if len(providers) == 0 {
+		t.Fatal("the embedded provider catalog is empty")
+	}
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	d.provider.SetSelected(providers[0].Name)
+	want, _ := providers[0].URL()
+	if d.url.Text != want || want == "" {
+		t.Fatalf("EWS URL %q, want %q", d.url.Text, want)
+	}
+	if err := d.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Project("Alpha")
+	if p.Dest.Type != project.TypeEWS || p.Dest.URL != want || p.Dest.Provider != providers[0].Name {
+		t.Errorf("stored dest %+v", p.Dest)
+	}
+}
+
+func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
+	srv := ewssrv.Start(t, ewssrv.Options{
+		Validation: ewssrv.ValidateOff,
+		Users:      []ewssrv.User{{Name: "svc-migrate", Password: "svc-pw", Impersonate: []string{"*"}}},
+		Mailboxes:  []string{"user00000@new.example"},
+	})
+	st := openStore(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	d.url.SetText(srv.EWSURL())
+	d.admin.SetText("svc-migrate")
+	d.password.SetText("svc-pw")
+	d.access.SetSelected(labelOf(accessLabels, accessValues, project.AccessImpersonation))
+	if err := d.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	runFormTest(t, d)
+	if !strings.Contains(d.status.Text, "failed") || d.certFP == "" || !d.trustBtn.Visible() {
+		t.Fatalf("self-signed EWS certificate: status %q, offered %q\n%s", d.status.Text, d.certFP, d.result.Text)
+	}
+	test.Tap(d.trustBtn)
+	runFormTest(t, d)
+	if !strings.Contains(d.status.Text, "passed") || !strings.Contains(d.result.Text, "✔ impersonation to user00000@new.example") {
+		t.Errorf("after trusting: %q\n%s", d.status.Text, d.result.Text)
+	}
+	if strings.Contains(d.result.Text, "svc-pw") {
+		t.Error("the password appears in the result")
+	}
+}

@@ -1,0 +1,289 @@
+package gui
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// Migrations table columns.
+const (
+	mcolCheck = iota
+	mcolSource
+	mcolStatus
+	mcolProgress
+	mcolItems
+	mcolMB
+	mcolRate
+	mcolErrors
+	mcolCount
+)
+
+var migColumns = [mcolCount]struct {
+	title string
+	width float32
+}{
+	{"", 40}, {"Source email", 230}, {"Status", 175}, {"Progress", 100}, {"Items", 60}, {"MB", 60}, {"MB/h", 64}, {"Errors", 60},
+}
+
+// userProgress is what the table shows about one user besides the stored
+// status: the counters of the running or last pass.
+type userProgress struct {
+	Status      project.Status
+	Pass        project.Pass
+	Fraction    float64 // 0..1, <0 when unknown
+	Folders     int
+	FoldersDone int
+	Items       int64
+	Bytes       int64
+	MBPerHour   float64
+	Errors      int
+	Message     string
+}
+
+// migrationsTab starts and watches passes.
+type migrationsTab struct {
+	u *UI
+
+	users    []project.User
+	live     map[string]*userProgress // by user ID
+	selected map[string]bool
+
+	table   *widget.Table
+	summary *widget.Label
+	bar     *fyne.Container // toolbar (Start menu, Retry, Stop…)
+	opts    *optionsPanel
+	content fyne.CanvasObject
+
+	run *runner // engine wiring (migrations_run.go)
+}
+
+func newMigrationsTab(u *UI) *migrationsTab {
+	t := &migrationsTab{u: u, live: map[string]*userProgress{}, selected: map[string]bool{}}
+	t.summary = widget.NewLabel("")
+	t.summary.Truncation = fyne.TextTruncateEllipsis
+	t.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(t.users), mcolCount },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateClip
+			return container.NewStack(widget.NewCheck("", nil), l, widget.NewProgressBar())
+		},
+		t.updateCell,
+	)
+	t.table.ShowHeaderColumn = false
+	t.table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < mcolCount {
+			o.(*widget.Label).SetText(migColumns[id.Col].title)
+		}
+	}
+	for i, c := range migColumns {
+		t.table.SetColumnWidth(i, c.width)
+	}
+	t.table.OnSelected = func(id widget.TableCellID) {
+		t.table.UnselectAll()
+		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolCheck {
+			return
+		}
+		t.userClicked(t.users[id.Row].ID())
+	}
+	t.opts = newOptionsPanel(u)
+	t.bar = container.NewHBox()
+	t.run = newRunner(t)
+
+	left := container.NewBorder(container.NewVBox(t.bar, t.summary), nil, nil, nil, t.table)
+	split := container.NewHSplit(left, container.NewPadded(t.opts.content))
+	split.SetOffset(0.7)
+	t.content = split
+	return t
+}
+
+func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
+	stack := o.(*fyne.Container)
+	check := stack.Objects[0].(*widget.Check)
+	label := stack.Objects[1].(*widget.Label)
+	bar := stack.Objects[2].(*widget.ProgressBar)
+	if id.Row < 0 || id.Row >= len(t.users) {
+		return
+	}
+	usr := t.users[id.Row]
+	uid := usr.ID()
+	lp := t.live[uid]
+	check.Hide()
+	bar.Hide()
+	label.Show()
+	imp := widget.MediumImportance
+	switch id.Col {
+	case mcolCheck:
+		label.Hide()
+		check.Show()
+		check.OnChanged = nil
+		check.SetChecked(t.selected[uid])
+		check.OnChanged = func(on bool) { t.setSelected(uid, on) }
+		return
+	case mcolProgress:
+		if lp != nil && lp.Fraction >= 0 && (lp.Status == project.StatusRunning || lp.Fraction > 0) {
+			label.Hide()
+			bar.Show()
+			bar.SetValue(lp.Fraction)
+			return
+		}
+		label.SetText("")
+		return
+	}
+	var s string
+	switch id.Col {
+	case mcolSource:
+		s = usr.SourceEmail
+	case mcolStatus:
+		st := usr.Status
+		if lp != nil && lp.Status != "" {
+			st = lp.Status
+		}
+		if st == "" {
+			st = project.StatusNotSubmitted
+		}
+		s = string(st)
+		if lp != nil && lp.Pass != "" && st == project.StatusRunning {
+			s += " (" + passLabel(lp.Pass) + ")"
+		}
+		imp = statusImportance(st)
+	case mcolItems:
+		if lp != nil {
+			s = strconv.FormatInt(lp.Items, 10)
+		}
+	case mcolMB:
+		if lp != nil {
+			s = fmt.Sprintf("%.1f", float64(lp.Bytes)/(1<<20))
+		}
+	case mcolRate:
+		if lp != nil && lp.MBPerHour > 0 {
+			s = fmt.Sprintf("%.0f", lp.MBPerHour)
+		}
+	case mcolErrors:
+		if lp != nil && lp.Errors > 0 {
+			s = strconv.Itoa(lp.Errors)
+			imp = widget.DangerImportance
+		} else if lp != nil {
+			s = "0"
+		}
+	}
+	setLabel(label, s, imp)
+}
+
+func (t *migrationsTab) setSelected(id string, on bool) {
+	if on {
+		t.selected[id] = true
+	} else {
+		delete(t.selected, id)
+	}
+	t.updateSummary()
+	t.run.selectionChanged()
+}
+
+// selectedIDs returns the ticked users, sorted.
+func (t *migrationsTab) selectedIDs() []string {
+	ids := make([]string, 0, len(t.selected))
+	for id := range t.selected {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (t *migrationsTab) selectAll(on bool) {
+	t.selected = map[string]bool{}
+	if on {
+		for _, usr := range t.users {
+			t.selected[usr.ID()] = true
+		}
+	}
+	t.table.Refresh()
+	t.updateSummary()
+	t.run.selectionChanged()
+}
+
+func (t *migrationsTab) setProject(name string) {
+	t.selected = map[string]bool{}
+	t.live = map[string]*userProgress{}
+	t.reload()
+	t.run.projectChanged()
+}
+
+// reload re-reads users and options from the store.
+func (t *migrationsTab) reload() {
+	t.users = nil
+	var p project.Project
+	if t.u.project != "" {
+		var err error
+		p, err = t.u.st.Project(t.u.project)
+		if err != nil {
+			t.u.showError(err)
+		}
+		t.users, err = t.u.st.Users(t.u.project)
+		if err != nil {
+			t.u.showError(fmt.Errorf("reading users: %w", err))
+		}
+	}
+	have := map[string]bool{}
+	for _, usr := range t.users {
+		have[usr.ID()] = true
+	}
+	for id := range t.selected {
+		if !have[id] {
+			delete(t.selected, id)
+		}
+	}
+	t.run.loadStoredProgress()
+	t.opts.load(p, t.users)
+	t.table.Refresh()
+	t.updateSummary()
+	t.run.selectionChanged()
+}
+
+func (t *migrationsTab) updateSummary() {
+	counts := map[project.Status]int{}
+	for _, usr := range t.users {
+		st := usr.Status
+		if lp := t.live[usr.ID()]; lp != nil && lp.Status != "" {
+			st = lp.Status
+		}
+		if st == "" {
+			st = project.StatusNotSubmitted
+		}
+		counts[st]++
+	}
+	s := fmt.Sprintf("%d users, %d selected", len(t.users), len(t.selected))
+	for _, st := range []project.Status{project.StatusRunning, project.StatusQueued, project.StatusCompleted,
+		project.StatusCompletedWithErrors, project.StatusFailed, project.StatusStopped} {
+		if counts[st] > 0 {
+			s += fmt.Sprintf(" · %s %d", st, counts[st])
+		}
+	}
+	if t.run != nil && !t.run.running() && t.run.lastSum != "" {
+		s += "  —  last run: " + t.run.lastSum
+	}
+	t.summary.SetText(s)
+}
+
+// statusOf returns the user's current status (live, else stored).
+func (t *migrationsTab) statusOf(id string) project.Status {
+	if lp := t.live[id]; lp != nil && lp.Status != "" {
+		return lp.Status
+	}
+	for _, usr := range t.users {
+		if usr.ID() == id {
+			return usr.Status
+		}
+	}
+	return ""
+}

@@ -1,0 +1,340 @@
+package gui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/mapping"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// optionsPanel edits the project's migration options and previews the
+// folder mapping live over one user's source folders.
+type optionsPanel struct {
+	u *UI
+
+	fields      *fieldSet
+	concurrent  *widget.Entry
+	maxErrors   *widget.Entry
+	maxItemMB   *widget.Entry
+	prestage    *widget.Entry
+	filter      *widget.Entry
+	mappingText *widget.Entry
+	save        *widget.Button
+	status      *widget.Label
+
+	previewUser *widget.Select
+	loadBtn     *widget.Button
+	loading     *widget.Activity
+	previewInfo *widget.Label
+	preview     *widget.List
+	rows        []mapping.PlanRow
+	folders     []mailbox.Folder // source folders of previewUser, nil until fetched
+	foldersOf   string
+	onFolders   func() // called after a folder fetch ended (tests hook it)
+
+	content fyne.CanvasObject
+}
+
+func newOptionsPanel(u *UI) *optionsPanel {
+	o := &optionsPanel{u: u, fields: newFieldSet()}
+	num := func() *widget.Entry {
+		e := widget.NewEntry()
+		e.OnChanged = func(string) { o.updatePreview() }
+		return e
+	}
+	o.concurrent = num()
+	o.maxErrors = num()
+	o.maxItemMB = num()
+	o.maxItemMB.SetPlaceHolder("0 = destination's limit")
+	o.prestage = num()
+	o.filter = widget.NewEntry()
+	o.filter.SetPlaceHolder("e.g. ^(Junk|Trash)$")
+	o.filter.OnChanged = func(string) { o.updatePreview() }
+	o.mappingText = widget.NewMultiLineEntry()
+	o.mappingText.SetPlaceHolder("^INBOX/->\n^Sent Messages$->Sent Items")
+	o.mappingText.SetMinRowsVisible(3)
+	o.mappingText.OnChanged = func(string) { o.updatePreview() }
+	o.fields.add("max_concurrent_users", "Max concurrent users", o.concurrent)
+	o.fields.add("max_errors_per_user", "Max errors per user", o.maxErrors)
+	o.fields.add("max_item_size_mb", "Max item size (MB)", o.maxItemMB)
+	o.fields.add("prestage_days", "Pre-Stage days", o.prestage)
+	o.fields.add("folder_filter", "Folder filter (skip)", o.filter)
+	o.fields.add("folder_mapping", "Folder mapping", o.mappingText)
+	o.save = widget.NewButtonWithIcon("Save options", theme.DocumentSaveIcon(), func() { o.saveOptions() })
+	o.save.Importance = widget.HighImportance
+	o.status = widget.NewLabel("")
+
+	o.previewUser = widget.NewSelect(nil, func(string) { o.folders = nil; o.updatePreview() })
+	o.previewUser.PlaceHolder = "(choose a user)"
+	o.loadBtn = widget.NewButtonWithIcon("Load folders", theme.ViewRefreshIcon(), o.fetchFolders)
+	o.loading = widget.NewActivity()
+	o.loading.Hide()
+	o.previewInfo = widget.NewLabel("Choose a user and load their source folders to preview the destination tree.")
+	o.previewInfo.Wrapping = fyne.TextWrapWord
+	o.preview = widget.NewList(
+		func() int { return len(o.rows) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, obj fyne.CanvasObject) {
+			obj.(*widget.Label).SetText(planRowText(o.rows[i]))
+			if o.rows[i].Skipped {
+				obj.(*widget.Label).Importance = widget.LowImportance
+			} else {
+				obj.(*widget.Label).Importance = widget.MediumImportance
+			}
+		})
+
+	form := container.NewBorder(
+		widget.NewLabelWithStyle("Project options", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewHBox(o.save, o.status), nil, nil,
+		container.NewVScroll(o.fields.content()))
+	previewHead := container.NewVBox(
+		widget.NewLabelWithStyle("Folder tree preview (source → destination)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewBorder(nil, nil, nil, container.NewHBox(o.loadBtn, o.loading), o.previewUser),
+		o.previewInfo,
+	)
+	split := container.NewVSplit(form, container.NewBorder(previewHead, nil, nil, nil, o.preview))
+	split.SetOffset(0.56)
+	o.content = split
+	return o
+}
+
+func planRowText(r mapping.PlanRow) string {
+	if r.Skipped {
+		return fmt.Sprintf("%s  ✗ skipped: %s", r.Source, r.Reason)
+	}
+	s := fmt.Sprintf("%s  →  %s", r.Source, r.DestString())
+	if r.Reason != "" {
+		s += "  (" + r.Reason + ")"
+	}
+	return s
+}
+
+// load fills the form from the stored project.
+func (o *optionsPanel) load(p project.Project, users []project.User) {
+	opts := p.Options
+	o.concurrent.SetText(strconv.Itoa(opts.MaxConcurrentUsers))
+	o.maxErrors.SetText(strconv.Itoa(opts.MaxErrorsPerUser))
+	o.maxItemMB.SetText(strconv.Itoa(opts.MaxItemSizeMB))
+	o.prestage.SetText(strconv.Itoa(opts.PrestageDays))
+	o.filter.SetText(opts.FolderFilter)
+	o.mappingText.SetText(strings.Join(opts.FolderMapping, "\n"))
+	o.fields.setError(nil)
+	o.status.SetText("")
+	names := make([]string, 0, min(len(users), 500))
+	for i, usr := range users {
+		if i == 500 {
+			break
+		}
+		names = append(names, usr.ID())
+	}
+	sel := o.previewUser.Selected
+	o.previewUser.SetOptions(names)
+	if !contains(names, sel) {
+		o.previewUser.ClearSelected()
+		o.folders = nil
+	}
+	o.updatePreview()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// options reads the form; number fields that do not parse are field errors.
+func (o *optionsPanel) options() (project.Options, error) {
+	var opts project.Options
+	if o.u.project != "" {
+		if p, err := o.u.st.Project(o.u.project); err == nil {
+			opts = p.Options
+		}
+	}
+	var bad []error
+	atoi := func(e *widget.Entry, field string, dst *int) {
+		s := strings.TrimSpace(e.Text)
+		if s == "" {
+			*dst = 0
+			return
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			bad = append(bad, &project.FieldError{Field: field, Reason: fmt.Sprintf("%q is not a whole number", s)})
+			return
+		}
+		*dst = n
+	}
+	atoi(o.concurrent, "max_concurrent_users", &opts.MaxConcurrentUsers)
+	atoi(o.maxErrors, "max_errors_per_user", &opts.MaxErrorsPerUser)
+	atoi(o.maxItemMB, "max_item_size_mb", &opts.MaxItemSizeMB)
+	atoi(o.prestage, "prestage_days", &opts.PrestageDays)
+	opts.FolderFilter = strings.TrimSpace(o.filter.Text)
+	opts.FolderMapping = nonEmptyLines(o.mappingText.Text)
+	if len(bad) > 0 {
+		return opts, joinErrs(bad)
+	}
+	return opts, remapFieldErrors(opts.Validate())
+}
+
+// remapFieldErrors maps "folder_mapping[i]" onto the folder_mapping row.
+func remapFieldErrors(err error) error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, e := range flattenErrors(err) {
+		if fe, ok := e.(*project.FieldError); ok && strings.HasPrefix(fe.Field, "folder_mapping[") {
+			out = append(out, &project.FieldError{Field: "folder_mapping", Reason: "line " + strings.TrimSuffix(strings.TrimPrefix(fe.Field, "folder_mapping["), "]") + ": " + fe.Reason})
+			continue
+		}
+		out = append(out, e)
+	}
+	return joinErrs(out)
+}
+
+// saveOptions validates and stores the options.
+func (o *optionsPanel) saveOptions() bool {
+	if o.u.project == "" {
+		return false
+	}
+	opts, err := o.options()
+	if o.fields.setError(err) > 0 {
+		o.status.SetText("Not saved.")
+		return false
+	}
+	err = o.u.st.UpdateProject(o.u.project, func(p *project.Project) error {
+		p.Options = opts
+		return nil
+	})
+	if err != nil {
+		o.fields.setError(err)
+		o.status.SetText("Not saved.")
+		return false
+	}
+	o.status.SetText("Saved.")
+	return true
+}
+
+// updatePreview recomputes the destination tree from the unsaved form.
+func (o *optionsPanel) updatePreview() {
+	if o.preview == nil {
+		return
+	}
+	if o.folders == nil {
+		o.rows = nil
+		o.preview.Refresh()
+		return
+	}
+	opts, err := o.options()
+	o.fields.setError(err)
+	if err != nil {
+		o.previewInfo.SetText("Fix the options to update the preview.")
+		return
+	}
+	usr, err := o.u.st.User(o.u.project, o.foldersOf)
+	if err != nil {
+		o.previewInfo.SetText(err.Error())
+		return
+	}
+	rules, err := mapping.CompileUser(opts, usr)
+	if err != nil {
+		o.previewInfo.SetText(err.Error())
+		return
+	}
+	o.rows = mapping.Plan(o.folders, rules)
+	skipped := 0
+	for _, r := range o.rows {
+		if r.Skipped {
+			skipped++
+		}
+	}
+	o.previewInfo.SetText(fmt.Sprintf("%s: %d source folders, %d skipped (user support options included).", o.foldersOf, len(o.rows), skipped))
+	o.preview.Refresh()
+}
+
+// fetchFolders lists the chosen user's source folders once, in a
+// goroutine; the preview is then recomputed locally on every edit.
+func (o *optionsPanel) fetchFolders() {
+	id := o.previewUser.Selected
+	name := o.u.project
+	if id == "" || name == "" {
+		o.previewInfo.SetText("Choose a user first.")
+		return
+	}
+	p, err := o.u.st.Project(name)
+	if err != nil {
+		o.previewInfo.SetText(err.Error())
+		return
+	}
+	usr, err := o.u.st.User(name, id)
+	if err != nil {
+		o.previewInfo.SetText(err.Error())
+		return
+	}
+	if p.Source.IsZero() {
+		o.previewInfo.SetText("Set the source endpoint first (Endpoints tab).")
+		return
+	}
+	o.loadBtn.Disable()
+	o.loading.Show()
+	o.loading.Start()
+	o.previewInfo.SetText("Listing the source folders of " + id + "…")
+	ctx, cancel := context.WithTimeout(o.u.ctx, 2*time.Minute)
+	go func() {
+		defer cancel()
+		folders, err := listSourceFolders(ctx, o.u.st, p, usr)
+		o.u.do(func() {
+			o.loading.Stop()
+			o.loading.Hide()
+			o.loadBtn.Enable()
+			switch {
+			case err != nil:
+				o.previewInfo.SetText("Could not list the folders: " + err.Error())
+			case o.u.project != name || o.previewUser.Selected != id:
+				// the user moved on
+			default:
+				o.folders, o.foldersOf = folders, id
+				o.updatePreview()
+			}
+			if o.onFolders != nil {
+				o.onFolders()
+			}
+		})
+	}()
+}
+
+// listSourceFolders opens the user's source and lists its folders.
+func listSourceFolders(ctx context.Context, st *store.Store, p project.Project, u project.User) ([]mailbox.Folder, error) {
+	src, err := connect.OpenSource(ctx, st, p, u)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	folders, err := src.Folders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing folders: %w", err)
+	}
+	if folders == nil {
+		folders = []mailbox.Folder{}
+	}
+	return folders, nil
+}

@@ -1,0 +1,393 @@
+package gui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// runner starts passes on the engine and applies its events to the
+// Migrations table.
+type runner struct {
+	t   *migrationsTab
+	eng *engine.Engine
+
+	cancel     context.CancelFunc // of the running pass; nil when idle
+	wg         sync.WaitGroup     // the running pass's goroutine
+	runProject string
+	runPass    project.Pass
+	failed     map[string]int // currently failed items per user (journal)
+	lastSum    string
+
+	startBtn *widget.Button
+	retryBtn *widget.Button
+	stopBtn  *widget.Button
+	allCheck *widget.Check
+
+	// done is called (UI goroutine) when a run ends; tests hook it.
+	done func(engine.Summary, error)
+}
+
+var shortcutRetry = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+
+func newRunner(t *migrationsTab) *runner {
+	r := &runner{t: t, failed: map[string]int{}}
+	r.eng = engine.New(t.u.st, engine.Options{EventInterval: flushInterval})
+	startBridge(t.u.ctx, r.eng, r.applyEvents)
+
+	r.startBtn = widget.NewButtonWithIcon("Start", theme.MediaPlayIcon(), nil)
+	r.startBtn.Importance = widget.HighImportance
+	r.startBtn.OnTapped = func() {
+		m := widget.NewPopUpMenu(r.startMenu(), t.u.win.Canvas())
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(r.startBtn)
+		m.ShowAtPosition(pos.Add(fyne.NewPos(0, r.startBtn.Size().Height)))
+	}
+	r.retryBtn = widget.NewButtonWithIcon("Retry Errors", theme.ViewRefreshIcon(), func() { r.start(project.PassRetry, engine.PassOptions{}) })
+	r.stopBtn = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), r.stop)
+	r.allCheck = widget.NewCheck("All", func(on bool) { t.selectAll(on) })
+	t.bar.Objects = []fyne.CanvasObject{r.allCheck, r.startBtn, r.retryBtn, r.stopBtn}
+	t.bar.Refresh()
+	r.selectionChanged()
+	return r
+}
+
+// startMenu is the Start button's menu (also the main menu's items).
+func (r *runner) startMenu() *fyne.Menu {
+	verify := fyne.NewMenuItem("Verify Credentials", func() { r.start(project.PassVerify, engine.PassOptions{}) })
+	trial := fyne.NewMenuItem("Trial (10 items per folder, ≤ 5 MB)", func() { r.start(project.PassTrial, engine.PassOptions{}) })
+	pre := fyne.NewMenuItem("Pre-Stage…", r.prestageDialog)
+	full := fyne.NewMenuItem("Full (everything not yet migrated)", func() { r.start(project.PassFull, engine.PassOptions{}) })
+	full.Shortcut = shortcutStartFull
+	return fyne.NewMenu("Start", verify, trial, pre, full)
+}
+
+func (t *migrationsTab) menu() *fyne.Menu {
+	m := t.run.startMenu()
+	retry := fyne.NewMenuItem("Retry Errors", func() { t.run.start(project.PassRetry, engine.PassOptions{}) })
+	retry.Shortcut = shortcutRetry
+	stop := fyne.NewMenuItem("Stop", t.run.stop)
+	stop.Shortcut = shortcutStop
+	m.Items = append(m.Items, fyne.NewMenuItemSeparator(), retry, stop)
+	m.Label = "Migration"
+	return m
+}
+
+func (t *migrationsTab) addShortcuts(c fyne.Canvas) {
+	c.AddShortcut(shortcutStartFull, func(fyne.Shortcut) { t.run.start(project.PassFull, engine.PassOptions{}) })
+	c.AddShortcut(shortcutRetry, func(fyne.Shortcut) {
+		if !t.run.retryBtn.Disabled() {
+			t.run.start(project.PassRetry, engine.PassOptions{})
+		}
+	})
+	c.AddShortcut(shortcutStop, func(fyne.Shortcut) { t.run.stop() })
+}
+
+func (r *runner) running() bool { return r.cancel != nil }
+
+// wait waits (at most d) for a cancelled pass to leave its journal
+// consistent, so the store can be closed after the window.
+func (r *runner) wait(d time.Duration) {
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		slog.Warn("a migration pass did not stop in time", "waited", d)
+	}
+}
+
+// selectionChanged updates which buttons are enabled.
+func (r *runner) selectionChanged() {
+	t := r.t
+	if r.running() || t.u.project == "" || len(t.users) == 0 {
+		r.startBtn.Disable()
+	} else {
+		r.startBtn.Enable()
+	}
+	if r.running() {
+		r.stopBtn.Enable()
+	} else {
+		r.stopBtn.Disable()
+	}
+	canRetry := false
+	if !r.running() {
+		for id := range t.selected {
+			if r.failed[id] > 0 {
+				canRetry = true
+				break
+			}
+		}
+	}
+	if canRetry {
+		r.retryBtn.Enable()
+	} else {
+		r.retryBtn.Disable()
+	}
+	on := len(t.users) > 0 && len(t.selected) == len(t.users)
+	if r.allCheck.Checked != on {
+		f := r.allCheck.OnChanged
+		r.allCheck.OnChanged = nil
+		r.allCheck.SetChecked(on)
+		r.allCheck.OnChanged = f
+	}
+}
+
+func (r *runner) projectChanged() { r.selectionChanged() }
+
+// loadStoredProgress fills the table from the journal: the last pass of
+// each user and its currently failed items, then the engine's live state.
+func (r *runner) loadStoredProgress() {
+	t := r.t
+	r.failed = map[string]int{}
+	if t.u.project == "" {
+		return
+	}
+	j := t.u.st.Journal()
+	ids, err := j.Users(t.u.project)
+	if err != nil {
+		t.summary.SetText(fmt.Sprintf("reading the journal: %v", err))
+		return
+	}
+	for _, id := range ids {
+		failed, err := j.FailedItems(t.u.project, id)
+		if err == nil {
+			r.failed[id] = len(failed)
+		}
+		passes, err := j.Passes(t.u.project, id)
+		if err != nil || len(passes) == 0 {
+			continue
+		}
+		last := passes[len(passes)-1]
+		lp := &userProgress{Pass: last.Pass, Fraction: -1, Items: last.ItemsMigrated, Bytes: last.BytesMigrated,
+			Errors: r.failed[id], Message: last.Error}
+		if d := last.Duration().Hours(); d > 0 && !last.End.IsZero() {
+			lp.MBPerHour = float64(last.BytesMigrated) / (1 << 20) / d
+		}
+		switch last.Status {
+		case project.StatusCompleted, project.StatusCompletedWithErrors:
+			lp.Fraction = 1
+		}
+		t.live[id] = lp
+	}
+	for _, ev := range r.eng.Latest(t.u.project) {
+		r.applyEvent(ev)
+	}
+}
+
+// applyEvents is the bridge's sink (UI goroutine).
+func (r *runner) applyEvents(evs []engine.Event) {
+	changed := false
+	for _, ev := range evs {
+		if ev.Project == r.t.u.project {
+			r.applyEvent(ev)
+			changed = true
+		}
+	}
+	if changed {
+		r.t.table.Refresh()
+		r.t.updateSummary()
+	}
+}
+
+func (r *runner) applyEvent(ev engine.Event) {
+	lp := r.t.live[ev.User]
+	if lp == nil {
+		lp = &userProgress{Fraction: -1}
+		r.t.live[ev.User] = lp
+	}
+	lp.Status, lp.Pass = ev.Status, ev.Pass
+	lp.Folders, lp.FoldersDone = ev.FoldersTotal, ev.FoldersDone
+	lp.Items, lp.Bytes, lp.MBPerHour = ev.ItemsDone, ev.Bytes, ev.MBPerHour
+	if ev.ItemsFailed > 0 || ev.Status == project.StatusRunning {
+		lp.Errors = int(ev.ItemsFailed)
+	}
+	if ev.Message != "" {
+		lp.Message = ev.Message
+	}
+	switch {
+	case ev.Status == project.StatusCompleted || ev.Status == project.StatusCompletedWithErrors:
+		lp.Fraction = 1
+	case ev.ItemsTotal > 0:
+		lp.Fraction = min(1, float64(ev.ItemsDone)/float64(ev.ItemsTotal))
+	case ev.FoldersTotal > 0:
+		lp.Fraction = float64(ev.FoldersDone) / float64(ev.FoldersTotal)
+	case ev.Status == project.StatusQueued:
+		lp.Fraction = 0
+	}
+}
+
+// start runs pass for the selected users (all users when none is
+// selected, after a confirmation).
+func (r *runner) start(pass project.Pass, po engine.PassOptions) {
+	t := r.t
+	if r.running() {
+		dialog.ShowInformation("Migration", "A pass is already running; stop it or wait for it to end.", t.u.win)
+		return
+	}
+	if t.u.project == "" || len(t.users) == 0 {
+		return
+	}
+	ids := t.selectedIDs()
+	if pass == project.PassRetry {
+		var with []string
+		for _, id := range ids {
+			if r.failed[id] > 0 {
+				with = append(with, id)
+			}
+		}
+		if len(with) == 0 {
+			dialog.ShowInformation("Retry Errors", "None of the selected users has failed items.", t.u.win)
+			return
+		}
+		ids = with
+	}
+	if len(ids) == 0 {
+		dialog.ShowConfirm(passLabel(pass), fmt.Sprintf("No user is selected. Run %s for all %d users?", passLabel(pass), len(t.users)),
+			func(ok bool) {
+				if ok {
+					r.launch(pass, nil, po)
+				}
+			}, t.u.win)
+		return
+	}
+	r.launch(pass, ids, po)
+}
+
+// launch runs the pass in a goroutine; ids nil = every user.
+func (r *runner) launch(pass project.Pass, ids []string, po engine.PassOptions) {
+	t := r.t
+	ctx, cancel := context.WithCancel(t.u.ctx)
+	r.cancel, r.runProject, r.runPass = cancel, t.u.project, pass
+	r.selectionChanged()
+	n := len(ids)
+	if n == 0 {
+		n = len(t.users)
+	}
+	t.summary.SetText(fmt.Sprintf("%s started for %d users…", passLabel(pass), n))
+	proj := t.u.project
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		sum, err := r.eng.Run(ctx, proj, pass, ids, po)
+		t.u.do(func() { r.finished(proj, sum, err) })
+	}()
+}
+
+func (r *runner) finished(proj string, sum engine.Summary, err error) {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.cancel = nil
+	t := r.t
+	if err != nil {
+		t.u.showError(err)
+	}
+	if proj == t.u.project {
+		counts := sum.Counts()
+		var parts []string
+		for _, st := range []project.Status{project.StatusCompleted, project.StatusCompletedWithErrors, project.StatusFailed, project.StatusStopped} {
+			if counts[st] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", st, counts[st]))
+			}
+		}
+		if err == nil {
+			r.lastSum = fmt.Sprintf("%s took %s: %s", passLabel(sum.Pass), shortDuration(sum.End.Sub(sum.Start)), strings.Join(parts, ", "))
+			t.updateSummary()
+		}
+		t.reload()
+		t.u.users.reload()
+		t.u.statistics.refresh()
+	}
+	r.selectionChanged()
+	if r.done != nil {
+		r.done(sum, err)
+	}
+}
+
+// stop cancels the running pass; users end as Stopped.
+func (r *runner) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		r.t.summary.SetText("Stopping…")
+	}
+}
+
+// prestageDialog asks for the Pre-Stage cutoff date.
+func (r *runner) prestageDialog() {
+	t := r.t
+	days := engine.DefaultPrestageDays
+	if p, err := t.u.st.Project(t.u.project); err == nil && p.Options.PrestageDays > 0 {
+		days = p.Options.PrestageDays
+	}
+	def := time.Now().AddDate(0, 0, -days)
+	entry := widget.NewEntry()
+	entry.SetText(def.Format(time.DateOnly))
+	entry.Validator = func(s string) error {
+		_, err := parseCutoff(s)
+		return err
+	}
+	cal := widget.NewCalendar(def, func(d time.Time) { entry.SetText(d.Format(time.DateOnly)) })
+	help := widget.NewLabel("Only items received before this date are migrated now; Full later sends the rest.")
+	help.Wrapping = fyne.TextWrapWord
+	items := []*widget.FormItem{
+		widget.NewFormItem("Items before", entry),
+		widget.NewFormItem("", cal),
+		widget.NewFormItem("", help),
+	}
+	d := dialog.NewForm("Pre-Stage", "Start", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		cut, err := parseCutoff(entry.Text)
+		if err != nil {
+			t.u.showError(err)
+			return
+		}
+		r.start(project.PassPrestage, engine.PassOptions{PrestageBefore: cut})
+	}, t.u.win)
+	d.Resize(fyne.NewSize(460, 480))
+	d.Show()
+}
+
+// parseCutoff reads a YYYY-MM-DD date (local midnight).
+func parseCutoff(s string) (time.Time, error) {
+	d, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), time.Local)
+	if err != nil {
+		return d, fmt.Errorf("%q is not a date like 2026-01-31", s)
+	}
+	if d.After(time.Now()) {
+		return d, fmt.Errorf("%s is in the future", s)
+	}
+	return d, nil
+}
+
+// userClicked opens the user's error list.
+func (t *migrationsTab) userClicked(id string) {
+	t.showErrors(id)
+}
+
+// showErrors opens the error list dialog for one user.
+func (t *migrationsTab) showErrors(id string) *errorList {
+	items, err := t.u.st.Journal().FailedItems(t.u.project, id)
+	if err != nil {
+		t.u.showError(fmt.Errorf("reading the errors of %s: %w", id, err))
+		return nil
+	}
+	msg := ""
+	if lp := t.live[id]; lp != nil {
+		msg = lp.Message
+	}
+	return newErrorList(t.u, id, msg, items)
+}

@@ -1,0 +1,401 @@
+package gui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// Users table columns.
+const (
+	ucolCheck = iota
+	ucolSource
+	ucolDest
+	ucolStatus
+	ucolPass
+	ucolOptions
+	ucolCount
+)
+
+var userColumns = [ucolCount]struct {
+	title string
+	width float32
+}{
+	{"", 44}, {"Source email", 300}, {"Destination email", 300}, {"Status", 190}, {"Last pass", 100}, {"Options", 80},
+}
+
+// usersTab lists the project's users (virtualised), filters them with a
+// search box, keeps a multi-selection and imports CSV files.
+type usersTab struct {
+	u *UI
+
+	all      []project.User
+	view     []int           // indexes into all, after the search filter
+	selected map[string]bool // by User.ID()
+	focus    string          // ID of the last clicked row
+
+	search   *widget.Entry
+	addrOnly *widget.Check
+	table    *widget.Table
+	summary  *widget.Label
+	content  fyne.CanvasObject
+
+	// preview is the open CSV preview dialog, if any (tests drive it).
+	preview *csvPreview
+}
+
+func newUsersTab(u *UI) *usersTab {
+	t := &usersTab{u: u, selected: map[string]bool{}}
+	t.search = widget.NewEntry()
+	t.search.SetPlaceHolder("Search source or destination email, status…")
+	t.search.OnChanged = func(string) { t.applyFilter() }
+	t.addrOnly = widget.NewCheck("I don't know the users' passwords", nil)
+	t.summary = widget.NewLabel("")
+
+	t.table = widget.NewTableWithHeaders(
+		func() (int, int) { return len(t.view), ucolCount },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateClip
+			return container.NewStack(widget.NewCheck("", nil), l)
+		},
+		t.updateCell,
+	)
+	t.table.ShowHeaderColumn = false
+	t.table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	t.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < ucolCount {
+			o.(*widget.Label).SetText(userColumns[id.Col].title)
+		}
+	}
+	for i, c := range userColumns {
+		t.table.SetColumnWidth(i, c.width)
+	}
+	t.table.OnSelected = func(id widget.TableCellID) {
+		if id.Row < 0 || id.Row >= len(t.view) {
+			return
+		}
+		t.focus = t.all[t.view[id.Row]].ID()
+		if id.Col == ucolOptions {
+			t.table.UnselectAll()
+			t.editOptions([]string{t.focus})
+		}
+	}
+
+	importBtn := widget.NewButtonWithIcon("Import CSV…", theme.UploadIcon(), t.openCSVDialog)
+	importBtn.Importance = widget.HighImportance
+	selAll := widget.NewButtonWithIcon("Select shown", theme.CheckButtonCheckedIcon(), t.selectShown)
+	clear := widget.NewButtonWithIcon("Clear selection", theme.CheckButtonIcon(), t.clearSelection)
+	opts := widget.NewButtonWithIcon("Support options…", theme.SettingsIcon(), func() {
+		ids := t.selectedIDs()
+		if len(ids) == 0 && t.focus != "" {
+			ids = []string{t.focus}
+		}
+		if len(ids) == 0 {
+			dialog.ShowInformation("Support options", "Select one or more users first.", t.u.win)
+			return
+		}
+		t.editOptions(ids)
+	})
+	del := widget.NewButtonWithIcon("Delete selected", theme.DeleteIcon(), t.deleteSelectedDialog)
+
+	hint := widget.NewLabel("Drop a CSV file (MigrationWiz or Microsoft format) anywhere on the window to import users.")
+	hint.Importance = widget.LowImportance
+	hint.Truncation = fyne.TextTruncateEllipsis
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, nil, container.NewHBox(importBtn, t.addrOnly), t.search),
+		container.NewBorder(nil, nil, container.NewHBox(selAll, clear, opts, del), nil, t.summary),
+	)
+	t.content = container.NewBorder(top, hint, nil, nil, t.table)
+	return t
+}
+
+func (t *usersTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
+	stack := o.(*fyne.Container)
+	check := stack.Objects[0].(*widget.Check)
+	label := stack.Objects[1].(*widget.Label)
+	if id.Row < 0 || id.Row >= len(t.view) {
+		return
+	}
+	usr := t.all[t.view[id.Row]]
+	if id.Col == ucolCheck {
+		label.Hide()
+		check.Show()
+		uid := usr.ID()
+		check.OnChanged = nil
+		check.SetChecked(t.selected[uid])
+		check.OnChanged = func(on bool) { t.setSelected(uid, on) }
+		return
+	}
+	check.Hide()
+	label.Show()
+	imp := widget.MediumImportance
+	var s string
+	switch id.Col {
+	case ucolSource:
+		s = usr.SourceEmail
+		if usr.AddressesOnly {
+			s += "  (no password)"
+		}
+	case ucolDest:
+		s = usr.DestEmail
+	case ucolStatus:
+		s = string(usr.Status)
+		if s == "" {
+			s = string(project.StatusNotSubmitted)
+		}
+		imp = statusImportance(usr.Status)
+	case ucolPass:
+		s = passLabel(usr.LastPass)
+	case ucolOptions:
+		if n := countOptions(usr.SupportOptions); n > 0 {
+			s = fmt.Sprintf("%d  ✎", n)
+		} else {
+			s = "✎"
+		}
+	}
+	setLabel(label, s, imp)
+}
+
+func countOptions(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			n++
+		}
+	}
+	return n
+}
+
+func statusImportance(s project.Status) widget.Importance {
+	switch s {
+	case project.StatusCompleted:
+		return widget.SuccessImportance
+	case project.StatusCompletedWithErrors, project.StatusWaitingForEndUser:
+		return widget.WarningImportance
+	case project.StatusFailed:
+		return widget.DangerImportance
+	case project.StatusRunning, project.StatusQueued, project.StatusSubmitted:
+		return widget.HighImportance
+	}
+	return widget.MediumImportance
+}
+
+var passLabels = map[project.Pass]string{
+	project.PassVerify: "Verify", project.PassTrial: "Trial", project.PassPrestage: "Pre-Stage",
+	project.PassFull: "Full", project.PassRetry: "Retry Errors",
+}
+
+func passLabel(p project.Pass) string {
+	if l, ok := passLabels[p]; ok {
+		return l
+	}
+	return string(p)
+}
+
+// setProject reloads the users of name.
+func (t *usersTab) setProject(name string) {
+	t.selected = map[string]bool{}
+	t.focus = ""
+	t.reload()
+}
+
+// reload reads the users from the store, keeping the selection.
+func (t *usersTab) reload() {
+	t.all = nil
+	if t.u.project != "" {
+		users, err := t.u.st.Users(t.u.project)
+		if err != nil {
+			t.u.showError(fmt.Errorf("reading users: %w", err))
+		}
+		t.all = users
+	}
+	have := make(map[string]bool, len(t.all))
+	for _, usr := range t.all {
+		have[usr.ID()] = true
+	}
+	for id := range t.selected {
+		if !have[id] {
+			delete(t.selected, id)
+		}
+	}
+	t.applyFilter()
+}
+
+// count is the number of users in the project.
+func (t *usersTab) count() int { return len(t.all) }
+
+// applyFilter recomputes the visible rows from the search text.
+func (t *usersTab) applyFilter() {
+	q := strings.ToLower(strings.TrimSpace(t.search.Text))
+	t.view = t.view[:0]
+	for i, usr := range t.all {
+		if q == "" || strings.Contains(strings.ToLower(usr.SourceEmail), q) ||
+			strings.Contains(strings.ToLower(usr.DestEmail), q) ||
+			strings.Contains(strings.ToLower(string(usr.Status)), q) {
+			t.view = append(t.view, i)
+		}
+	}
+	t.table.Refresh()
+	t.updateSummary()
+}
+
+func (t *usersTab) updateSummary() {
+	s := fmt.Sprintf("%d users", len(t.all))
+	if len(t.view) != len(t.all) {
+		s += fmt.Sprintf(", %d shown", len(t.view))
+	}
+	s += fmt.Sprintf(", %d selected", len(t.selected))
+	t.summary.SetText(s)
+}
+
+func (t *usersTab) setSelected(id string, on bool) {
+	if on {
+		t.selected[id] = true
+	} else {
+		delete(t.selected, id)
+	}
+	t.updateSummary()
+}
+
+func (t *usersTab) selectShown() {
+	for _, i := range t.view {
+		t.selected[t.all[i].ID()] = true
+	}
+	t.table.Refresh()
+	t.updateSummary()
+}
+
+func (t *usersTab) clearSelection() {
+	t.selected = map[string]bool{}
+	t.table.Refresh()
+	t.updateSummary()
+}
+
+// selectedIDs returns the selected user IDs, sorted.
+func (t *usersTab) selectedIDs() []string {
+	ids := make([]string, 0, len(t.selected))
+	for id := range t.selected {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (t *usersTab) deleteSelectedDialog() {
+	ids := t.selectedIDs()
+	if len(ids) == 0 {
+		dialog.ShowInformation("Delete users", "Select the users to delete first (tick their boxes).", t.u.win)
+		return
+	}
+	dialog.ShowConfirm("Delete users",
+		fmt.Sprintf("Delete %d selected users, their sealed passwords and migration state?", len(ids)),
+		func(ok bool) {
+			if ok {
+				t.deleteUsers(ids)
+			}
+		}, t.u.win)
+}
+
+func (t *usersTab) deleteUsers(ids []string) {
+	if err := t.u.st.DeleteUsers(t.u.project, ids); err != nil {
+		t.u.showError(fmt.Errorf("deleting users: %w", err))
+	}
+	for _, id := range ids {
+		delete(t.selected, id)
+	}
+	t.u.usersChanged()
+}
+
+// optionsEditor edits the support options of one or more users.
+type optionsEditor struct {
+	ids   []string
+	entry *widget.Entry
+	err   *widget.Label
+	d     dialog.Dialog
+	t     *usersTab
+}
+
+// editOptions opens the support options editor for ids.
+func (t *usersTab) editOptions(ids []string) *optionsEditor {
+	e := &optionsEditor{ids: ids, t: t}
+	e.entry = widget.NewMultiLineEntry()
+	e.entry.SetPlaceHolder("AllowQuoteInFolder=1\nFolderMapping=\"^INBOX/->\"\nFolderFilter=^Junk\nMaxItemSizeMB=35")
+	e.entry.SetMinRowsVisible(8)
+	if usr, err := t.u.st.User(t.u.project, ids[0]); err == nil {
+		e.entry.SetText(strings.Join(usr.SupportOptions, "\n"))
+	}
+	e.err = widget.NewLabel("")
+	e.err.Importance = widget.DangerImportance
+	e.err.Wrapping = fyne.TextWrapWord
+	e.entry.OnChanged = func(s string) {
+		if _, err := project.ParseSupportOptions(strings.Split(s, "\n")); err != nil {
+			e.err.SetText(err.Error())
+		} else {
+			e.err.SetText("")
+		}
+	}
+	title := "Support options for " + ids[0]
+	if len(ids) > 1 {
+		title = fmt.Sprintf("Support options for %d users", len(ids))
+	}
+	help := widget.NewLabel("One Key=Value per line; overrides the project's options for these users.\nKnown keys: FolderMapping, FolderFilter, AllowQuoteInFolder, MaxItemSizeMB.")
+	help.Wrapping = fyne.TextWrapWord
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() { e.save() })
+	save.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { e.d.Hide() })
+	body := container.NewBorder(help, container.NewVBox(e.err, container.NewHBox(save, cancel)), nil, nil, e.entry)
+	e.d = dialog.NewCustomWithoutButtons(title, body, t.u.win)
+	e.d.Resize(fyne.NewSize(620, 420))
+	e.d.Show()
+	return e
+}
+
+// save validates and stores the options; it keeps the dialog open and
+// shows the error inline when a line is invalid.
+func (e *optionsEditor) save() bool {
+	lines := nonEmptyLines(e.entry.Text)
+	if _, err := project.ParseSupportOptions(lines); err != nil {
+		e.err.SetText(err.Error())
+		return false
+	}
+	for _, id := range e.ids {
+		err := e.t.u.st.UpdateUser(e.t.u.project, id, func(usr *project.User) error {
+			usr.SupportOptions = lines
+			return nil
+		})
+		if err != nil {
+			e.err.SetText(err.Error())
+			return false
+		}
+	}
+	e.d.Hide()
+	e.t.u.usersChanged()
+	return true
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// usersChanged reloads every view of the users after an edit.
+func (u *UI) usersChanged() {
+	u.users.reload()
+	u.migrations.reload()
+}

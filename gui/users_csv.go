@@ -1,0 +1,258 @@
+package gui
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/csvimport"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// maxCSVBytes bounds what a dropped or picked file may be.
+const maxCSVBytes = 64 << 20
+
+// openCSVDialog lets the user pick a CSV file.
+func (t *usersTab) openCSVDialog() {
+	if t.u.project == "" {
+		dialog.ShowInformation("Import users", "Create or select a project first.", t.u.win)
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			t.u.showError(err)
+			return
+		}
+		defer r.Close()
+		t.loadCSV(r.URI().Name(), r)
+	}, t.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".csv", ".CSV", ".txt"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// dropped handles files dropped onto the window: the first CSV is imported.
+func (t *usersTab) dropped(uris []fyne.URI) {
+	for _, uri := range uris {
+		ext := strings.ToLower(uri.Extension())
+		if ext != ".csv" && ext != ".txt" {
+			continue
+		}
+		if t.u.project == "" {
+			dialog.ShowInformation("Import users", "Create or select a project first.", t.u.win)
+			return
+		}
+		r, err := storage.Reader(uri)
+		if err != nil {
+			t.u.showError(fmt.Errorf("opening %s: %w", uri.Name(), err))
+			return
+		}
+		defer r.Close()
+		t.u.tabs.SelectIndex(1)
+		t.loadCSV(uri.Name(), r)
+		return
+	}
+	t.u.showError(fmt.Errorf("drop a .csv file to import users"))
+}
+
+// loadCSV parses r and opens the preview.
+func (t *usersTab) loadCSV(name string, r io.Reader) {
+	data, err := io.ReadAll(io.LimitReader(r, maxCSVBytes+1))
+	if err != nil {
+		t.u.showError(fmt.Errorf("reading %s: %w", name, err))
+		return
+	}
+	if len(data) > maxCSVBytes {
+		t.u.showError(fmt.Errorf("%s is larger than %d MB", name, maxCSVBytes>>20))
+		return
+	}
+	res, err := csvimport.Parse(bytes.NewReader(data), csvimport.Options{AddressesOnly: t.addrOnly.Checked})
+	if err != nil {
+		t.u.showError(fmt.Errorf("reading %s: %w", name, err))
+		return
+	}
+	t.showPreview(name, res)
+}
+
+// csvPreview is the dialog shown before anything is saved.
+type csvPreview struct {
+	res      *csvimport.Result
+	summary  *widget.Label
+	errors   *widget.Table
+	users    *widget.List
+	doImport *widget.Button
+	cancel   *widget.Button
+	d        dialog.Dialog
+}
+
+func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
+	p := &csvPreview{res: res}
+	format := "unrecognised header"
+	switch res.Format {
+	case csvimport.FormatMigrationWiz:
+		format = "MigrationWiz format"
+	case csvimport.FormatMicrosoft:
+		format = "Microsoft IMAP migration format"
+	}
+	sum := fmt.Sprintf("%s (%s): %d valid users", name, format, len(res.Users))
+	if n := len(res.Errors); n > 0 {
+		sum += fmt.Sprintf(", %d row errors. Nothing is saved until you choose.", n)
+	} else {
+		sum += ", no errors."
+	}
+	if t.addrOnly.Checked {
+		sum += "\nAddresses only: passwords will be requested from the users."
+	}
+	for _, w := range res.Warnings {
+		sum += "\nNote: " + w
+	}
+	p.summary = widget.NewLabel(sum)
+	p.summary.Wrapping = fyne.TextWrapWord
+
+	errCols := []struct {
+		title string
+		width float32
+	}{{"Line", 60}, {"Column", 170}, {"Reason", 480}}
+	p.errors = widget.NewTableWithHeaders(
+		func() (int, int) { return len(res.Errors), 3 },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			e := res.Errors[id.Row]
+			l := o.(*widget.Label)
+			switch id.Col {
+			case 0:
+				l.SetText(strconv.Itoa(e.Line))
+			case 1:
+				l.SetText(e.Column)
+			case 2:
+				l.SetText(e.Reason)
+			}
+		})
+	p.errors.ShowHeaderColumn = false
+	p.errors.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	p.errors.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < len(errCols) {
+			o.(*widget.Label).SetText(errCols[id.Col].title)
+		}
+	}
+	for i, c := range errCols {
+		p.errors.SetColumnWidth(i, c.width)
+	}
+	p.users = widget.NewList(
+		func() int { return len(res.Users) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			usr := res.Users[i]
+			o.(*widget.Label).SetText(usr.SourceEmail + "  →  " + usr.DestEmail)
+		})
+
+	label := "Import"
+	if len(res.Errors) > 0 {
+		label = fmt.Sprintf("Import valid rows (%d)", len(res.Users))
+	}
+	p.doImport = widget.NewButtonWithIcon(label, theme.ConfirmIcon(), func() {
+		if err := t.saveImported(res); err != nil {
+			t.u.showError(err)
+			return
+		}
+		p.d.Hide()
+	})
+	p.doImport.Importance = widget.HighImportance
+	if len(res.Users) == 0 {
+		p.doImport.Disable()
+	}
+	p.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { p.d.Hide() })
+
+	var middle fyne.CanvasObject
+	usersBox := container.NewBorder(widget.NewLabelWithStyle("Valid users", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.users)
+	if len(res.Errors) > 0 {
+		errBox := container.NewBorder(widget.NewLabelWithStyle("Row errors", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.errors)
+		split := container.NewVSplit(errBox, usersBox)
+		split.SetOffset(0.55)
+		middle = split
+	} else {
+		middle = usersBox
+	}
+	body := container.NewBorder(p.summary, container.NewHBox(layoutSpacer(), p.cancel, p.doImport), nil, nil, middle)
+	p.d = dialog.NewCustomWithoutButtons("Import users", body, t.u.win)
+	p.d.Resize(fyne.NewSize(820, 560))
+	p.d.SetOnClosed(func() {
+		if t.preview == p {
+			t.preview = nil
+		}
+	})
+	t.preview = p
+	p.d.Show()
+	return p
+}
+
+// saveImported seals the passwords and stores the users. Existing users
+// keep their migration status.
+func (t *usersTab) saveImported(res *csvimport.Result) error {
+	name := t.u.project
+	existing := make(map[string]project.User, len(t.all))
+	for _, usr := range t.all {
+		existing[usr.ID()] = usr
+	}
+	users := make([]project.User, 0, len(res.Users))
+	for _, usr := range res.Users {
+		id := usr.ID()
+		if old, ok := existing[id]; ok {
+			usr.Status, usr.LastPass, usr.Notified = old.Status, old.LastPass, old.Notified
+			if len(usr.SupportOptions) == 0 {
+				usr.SupportOptions = old.SupportOptions
+			}
+			if usr.SourcePasswordRef == "" {
+				usr.SourcePasswordRef = old.SourcePasswordRef
+			}
+			if usr.DestPasswordRef == "" {
+				usr.DestPasswordRef = old.DestPasswordRef
+			}
+		}
+		if usr.Status == "" {
+			usr.Status = project.StatusNotSubmitted
+		}
+		if c, ok := res.Passwords[id]; ok {
+			if c.Source != "" {
+				ref, err := t.u.st.SetSecret([]byte(c.Source))
+				if err != nil {
+					return fmt.Errorf("sealing the password of %s: %w", usr.SourceEmail, err)
+				}
+				usr.SourcePasswordRef = ref
+			}
+			if c.Dest != "" {
+				ref, err := t.u.st.SetSecret([]byte(c.Dest))
+				if err != nil {
+					return fmt.Errorf("sealing the destination password of %s: %w", usr.SourceEmail, err)
+				}
+				usr.DestPasswordRef = ref
+			}
+		}
+		users = append(users, usr)
+	}
+	if err := t.u.st.PutUsers(name, users); err != nil {
+		return fmt.Errorf("saving %d users: %w", len(users), err)
+	}
+	t.u.usersChanged()
+	t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d", len(users)))
+	return nil
+}

@@ -1,0 +1,114 @@
+package gui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+func TestDroppedBadCSVShowsRowErrorsAndImportsValidRows(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	abs, err := filepath.Abs("testdata/bad.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.users.dropped([]fyne.URI{storage.NewFileURI(abs)})
+	p := u.users.preview
+	if p == nil {
+		t.Fatal("dropping a CSV opened no preview")
+	}
+	if len(p.res.Errors) < 2 {
+		t.Fatalf("preview lists %d row errors, want at least 2 (bad email, duplicate): %+v", len(p.res.Errors), p.res.Errors)
+	}
+	lines := map[int]bool{}
+	for _, e := range p.res.Errors {
+		lines[e.Line] = true
+		if e.Reason == "" {
+			t.Errorf("row error without a reason: %+v", e)
+		}
+	}
+	if !lines[3] || !lines[5] {
+		t.Errorf("row errors on lines %v, want lines 3 (bad email) and 5 (duplicate)", lines)
+	}
+	if rows, cols := p.errors.Length(); rows != len(p.res.Errors) || cols != 3 {
+		t.Errorf("error table %d×%d", rows, cols)
+	}
+	if !strings.HasPrefix(p.doImport.Text, "Import valid rows") {
+		t.Errorf("import button %q, want \"Import valid rows (…)\"", p.doImport.Text)
+	}
+	if users, _ := st.Users("Alpha"); len(users) != 0 {
+		t.Fatalf("%d users saved before confirming", len(users))
+	}
+	test.Tap(p.doImport)
+	users, err := st.Users("Alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != len(p.res.Users) || len(users) == 0 {
+		t.Fatalf("stored %d users, want the %d valid rows", len(users), len(p.res.Users))
+	}
+	for _, usr := range users {
+		if usr.SourcePasswordRef == "" {
+			t.Errorf("%s: no sealed password", usr.SourceEmail)
+			continue
+		}
+		pw, err := st.Secret(usr.SourcePasswordRef)
+		if err != nil || !strings.HasPrefix(string(pw), "pw-") {
+			t.Errorf("%s: sealed password %q, %v", usr.SourceEmail, pw, err)
+		}
+		if usr.Status != project.StatusNotSubmitted {
+			t.Errorf("%s: status %q", usr.SourceEmail, usr.Status)
+		}
+	}
+	if u.users.count() != len(users) {
+		t.Errorf("table shows %d users, store has %d", u.users.count(), len(users))
+	}
+	if u.users.preview != nil {
+		t.Error("the preview stayed open after importing")
+	}
+}
+
+func TestCSVPreviewCancelSavesNothingAndAddressesOnly(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	f, err := os.Open("testdata/good.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u.users.addrOnly.SetChecked(true)
+	u.users.loadCSV("good.csv", f)
+	p := u.users.preview
+	if p == nil || len(p.res.Errors) != 0 || len(p.res.Users) != 2 {
+		t.Fatalf("preview %+v", p)
+	}
+	if p.doImport.Text != "Import" {
+		t.Errorf("button %q, want Import when there are no errors", p.doImport.Text)
+	}
+	test.Tap(p.cancel)
+	if users, _ := st.Users("Alpha"); len(users) != 0 {
+		t.Fatalf("cancel saved %d users", len(users))
+	}
+	f.Seek(0, 0)
+	u.users.loadCSV("good.csv", f)
+	test.Tap(u.users.preview.doImport)
+	users, _ := st.Users("Alpha")
+	if len(users) != 2 {
+		t.Fatalf("stored %d users, want 2", len(users))
+	}
+	for _, usr := range users {
+		if !usr.AddressesOnly || usr.SourcePasswordRef != "" {
+			t.Errorf("%s: addresses-only %v, password ref %q", usr.SourceEmail, usr.AddressesOnly, usr.SourcePasswordRef)
+		}
+	}
+}
