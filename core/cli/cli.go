@@ -112,7 +112,7 @@ var (
 )
 
 // verbOrder is the order of the verbs in the top-level usage text.
-var verbOrder = []string{"project", "endpoint", "users", "plan", "migrate", "status", "stats"}
+var verbOrder = []string{"project", "endpoint", "users", "plan", "migrate", "status", "stats", "smtp", "notify", "credreq", "cutover"}
 
 func register(verb, usage string, fn func(*env, []string) error) {
 	commands[verb] = fn

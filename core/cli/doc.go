@@ -54,9 +54,14 @@
 //	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
 //	status --project P [--users a,b] [--errors] [--json]
 //	stats --project P [--json | --csv FILE | --html FILE] [--errors]   FILE "-" = stdout
-//
-// Not in this build (no verb is registered for them): smtp set, notify,
-// cutover.
+//	smtp set --project P --host H [--port N] [--security ssl|starttls|none] --from ADDR
+//	        [--user U (--password-env VAR | --password-stdin)]
+//	smtp show --project P [--json]
+//	smtp test --project P --to ADDR
+//	notify --project P --when "YYYY-MM-DD HH:MM" [--users a,b] [--template FILE] [--json]
+//	credreq serve --project P [--addr HOST:PORT] [--host NAME ...] [--cert FILE --key FILE]
+//	        [--public-url URL] [--ttl 72h] [--send [--users a,b] [--template FILE]]
+//	cutover --project P [--dns-server HOST[:PORT]] [--json]
 //
 // endpoint set changes the endpoint in place when --type is omitted or the
 // same as stored (flags not given keep their values); a new type starts
@@ -116,6 +121,51 @@
 // stats aggregates the journal with core/stats: a summary and a per-user
 // table, or the JSON, the CSV (one row per user and a TOTAL row) or the
 // self-contained HTML report (with each failed item).
+//
+// smtp set changes the project's SMTP settings (core/notify) in place:
+// flags not given keep their values. Defaults: --security starttls, --port
+// 465 with ssl, 587 with starttls, 25 with none (a port that was the old
+// default follows a change of --security). The settings are checked with
+// notify.ValidateSMTP (exit 1, "invalid: smtp.FIELD: reason" lines, nothing
+// saved). The password is sealed like an endpoint's; a new one replaces
+// the old, whose secret is deleted, and changing --user without a new
+// password drops it. The server's certificate is always verified against
+// the system roots (there is no fingerprint pin for SMTP: project.SMTP has
+// no field for one). smtp show prints the settings (never the password);
+// exit 1 when there are none. smtp test sends one test message to --to.
+//
+// notify emails the "Notify Users" message (notify.DefaultNotifyTemplate,
+// or --template FILE: JSON {"subject": ..., "body": ...} with the
+// placeholders {date} {time} {user} {email} {destination} {project}
+// {customer}) to each selected user's source address (default: every
+// user) for a migration at --when (local time; required), and records who
+// was notified. One line per user ("sent    ID" / "failed  ID: reason")
+// and a total; exit 1 when a message failed or nothing could be sent.
+//
+// credreq serve runs the credential request (core/credreq) until SIGINT
+// or SIGTERM: it serves the HTTPS password page on --addr (default
+// 127.0.0.1:0, a free port on loopback only; use e.g. 0.0.0.0:8443 for the
+// LAN) with a self-signed certificate for the --host names (or --cert and
+// --key), checks each password by an IMAP login to the project's source,
+// stores it sealed and queues the user. It prints the link base URL and
+// the certificate's SHA-256 fingerprint (to tell users), then with --send
+// emails a one-time link (valid for --ttl) to each selected user (default:
+// the users without a source password) through the project's SMTP
+// settings (--template FILE as for notify, with {link} and {expires}
+// instead of {date} and {time}). Links are never printed. A line
+//
+//	ready   alice@example.com: password confirmed, user Queued (1 so far)
+//
+// is printed each time a user completes. Without --send it serves links
+// sent earlier (they stay valid while the URL is the same). Exit 1 when
+// the server cannot start or the links cannot be sent; 0 after a stop.
+// The server logs (never a password or token) go to stderr.
+//
+// cutover looks up, for each destination domain of the users, the MX,
+// the Autodiscover CNAME and the _autodiscover._tcp SRV records
+// (core/cutover) with the system resolver, or the DNS server given by
+// --dns-server, and prints each domain's verdicts and a total. Exit 0 when
+// every domain points to the destination, 1 when not (or on an error).
 //
 // # JSON
 //
@@ -206,4 +256,21 @@
 //
 //	{"project", "user", "rows": [{"source", "dest": [string]|null, "skipped",
 //	                              "reason", "role", "messages"}]}
+//
+// smtp show --json:
+//
+//	{"host", "port", "security", "from", "user"?, "password_set": bool}
+//
+// notify --json (printed even when sending fails, exit 1 then):
+//
+//	{"project", "when", "sent": [user id], "failed": {user id: reason}, "error"?}
+//
+// cutover --json (exit 1 when "ready" is false):
+//
+//	{"project", "ready": bool, "summary",
+//	 "domains": [{"domain", "ready", "summary",
+//	              "records": [{"kind": "MX"|"Autodiscover CNAME"|"Autodiscover SRV",
+//	                           "name", "values"?: [string],
+//	                           "verdict": "destination"|"partial"|"elsewhere"|"missing"|"error",
+//	                           "detail"}]}]}
 package cli

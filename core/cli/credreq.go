@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/core/credreq"
+	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+const credreqUsage = `  mailferry credreq serve --project P [--addr HOST:PORT] [--host NAME ...]
+        [--cert FILE --key FILE] [--public-url URL] [--ttl 72h]
+        [--send [--users a,b] [--template FILE (JSON {"subject","body"})]]
+        (serves the credential-request page until Ctrl-C; --send emails each user a one-time link)
+`
+
+func init() {
+	register("credreq", credreqUsage, func(e *env, args []string) error {
+		return subcommand(e, args, credreqUsage, map[string]func(*env, []string) error{
+			"serve": credreqServe,
+		})
+	})
+}
+
+// credreqServe runs the credential-request HTTPS server until the
+// context is cancelled (SIGINT / SIGTERM), optionally emailing the links
+// first, and prints a line each time a user's password is confirmed.
+func credreqServe(e *env, args []string) error {
+	fs := e.newFlags("credreq serve", false)
+	var (
+		projName  = fs.String("project", "", "project name")
+		addr      = fs.String("addr", credreq.DefaultAddr, "listen address; e.g. 0.0.0.0:8443 to serve the LAN")
+		certFile  = fs.String("cert", "", "certificate chain file (PEM) instead of a self-signed certificate")
+		keyFile   = fs.String("key", "", "private key file (PEM) of --cert")
+		publicURL = fs.String("public-url", "", "base of the links, e.g. https://mf.example:8443 (behind a port forward)")
+		send      = fs.Bool("send", false, "email each user a one-time link through the project's SMTP settings")
+		usersS    = fs.String("users", "", "with --send: comma-separated source emails (default: users without a password)")
+		ttl       = fs.Duration("ttl", credreq.DefaultTTL, "how long a link stays valid")
+		tmplFile  = fs.String("template", "", `with --send: JSON file {"subject": ..., "body": ...} of the link email`)
+		hosts     listFlag
+	)
+	fs.Var(&hosts, "host", "a name or address users reach this machine by (repeatable; the first is used in links)")
+	if _, err := parse(fs, args, credreqUsage, 0, 0); err != nil {
+		return err
+	}
+	set := given(fs)
+	switch {
+	case *projName == "":
+		return usagef(credreqUsage, "--project is required")
+	case (*certFile == "") != (*keyFile == ""):
+		return usagef(credreqUsage, "give both --cert and --key, or neither")
+	case (set["users"] || set["template"]) && !*send:
+		return usagef(credreqUsage, "--users and --template only apply with --send")
+	case *ttl <= 0:
+		return usagef(credreqUsage, "--ttl must be positive")
+	}
+	tmpl := credreq.DefaultLinkTemplate()
+	if *tmplFile != "" {
+		var err error
+		if tmpl, err = readTemplate(*tmplFile); err != nil {
+			return err
+		}
+		if err := tmpl.Check(credreq.LinkPlaceholders); err != nil {
+			return fmt.Errorf("template %s: %w", *tmplFile, err)
+		}
+	}
+
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.Project(*projName)
+	if err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	if p.Source.Type != project.TypeIMAP {
+		return fmt.Errorf("project %q has no IMAP source to check passwords against (set it with: mailferry endpoint set --project %q --side source ...)", p.Name, p.Name)
+	}
+	if *send {
+		// Fail before serving when the links cannot be emailed.
+		if _, _, err := notify.LoadSMTP(st, p.Name); err != nil {
+			return err
+		}
+	}
+
+	// credreq logs name users, addresses and token ids, never a password
+	// or a token.
+	// OnReady runs in its own goroutine: printMu and stopped keep it from
+	// writing after the command returned.
+	var (
+		printMu sync.Mutex
+		stopped bool
+		ready   int
+	)
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := credreq.Start(st, credreq.Config{
+		Addr:      *addr,
+		Hosts:     hosts,
+		CertFile:  *certFile,
+		KeyFile:   *keyFile,
+		PublicURL: *publicURL,
+		TTL:       *ttl,
+		Verifier:  credreq.IMAPVerifier(nil),
+		OnReady: func(projectName, userID string) {
+			printMu.Lock()
+			defer printMu.Unlock()
+			if !stopped {
+				ready++
+				fmt.Fprintf(e.stdout, "ready   %s: password confirmed, user Queued (%d so far)\n", userID, ready)
+			}
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := srv.Close(); cerr != nil {
+			fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
+		}
+		printMu.Lock()
+		stopped = true
+		printMu.Unlock()
+	}()
+	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", p.Name, srv.URL())
+	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", fingerprintColons(srv.Fingerprint()))
+
+	if *send {
+		res, err := srv.SendLinks(e.ctx, p.Name, splitList(*usersS), tmpl, &notify.Options{Logger: logger})
+		for _, id := range res.Sent {
+			fmt.Fprintf(e.stdout, "link sent to %s\n", id)
+		}
+		for _, id := range sortedKeys(res.Failed) {
+			fmt.Fprintf(e.stdout, "link NOT sent to %s: %s\n", id, res.Failed[id])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "waiting for users (links valid for %s); press Ctrl-C to stop\n", humanDuration(*ttl))
+	<-e.ctx.Done()
+	fmt.Fprintln(e.stdout, "stopped serving credential requests")
+	return nil
+}
+
+// fingerprintColons writes a hex fingerprint as colon-separated upper-case
+// byte pairs, the way browsers show it.
+func fingerprintColons(hex string) string {
+	hex = strings.ToUpper(strings.ReplaceAll(hex, ":", ""))
+	var b strings.Builder
+	for i := 0; i < len(hex); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(hex[i:min(i+2, len(hex))])
+	}
+	return b.String()
+}
+
+// humanDuration is d without zero tails: "72h", "1h30m", "45s".
+func humanDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

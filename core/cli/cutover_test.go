@@ -1,0 +1,161 @@
+package cli_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// zoneServer is a real DNS server on 127.0.0.1 (UDP and TCP) answering
+// authoritatively from a record list: CNAMEs are followed inside the
+// zone, unknown names get NXDOMAIN.
+type zoneServer struct {
+	rrs map[string][]dns.RR // lower-case FQDN → records
+}
+
+// startDNS serves records and returns the server's address.
+func startDNS(t *testing.T, records ...string) string {
+	t.Helper()
+	z := &zoneServer{rrs: map[string][]dns.RR{}}
+	for _, s := range records {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatalf("record %q: %v", s, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		z.rrs[name] = append(z.rrs[name], rr)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		pc.Close()
+		t.Fatal(err)
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: z}
+	tcp := &dns.Server{Listener: ln, Handler: z}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return addr
+}
+
+func (z *zoneServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.RecursionAvailable = true
+	if len(r.Question) == 1 {
+		q := r.Question[0]
+		name := strings.ToLower(q.Name)
+		if z.rrs[name] == nil {
+			m.Rcode = dns.RcodeNameError
+		} else {
+			m.Answer = z.answer(name, q.Qtype, 0)
+		}
+	}
+	w.WriteMsg(m)
+}
+
+func (z *zoneServer) answer(name string, qtype uint16, depth int) []dns.RR {
+	var out []dns.RR
+	for _, rr := range z.rrs[name] {
+		if rr.Header().Rrtype == qtype {
+			out = append(out, rr)
+		}
+	}
+	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
+		return out
+	}
+	for _, rr := range z.rrs[name] {
+		if c, ok := rr.(*dns.CNAME); ok {
+			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
+		}
+	}
+	return nil
+}
+
+var cutoverZone = []string{
+	"exch.hoster.example. 300 IN A 192.0.2.10",
+	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
+	"mx1.hoster.example. 300 IN A 192.0.2.20",
+	"mx.oldhost.example. 300 IN A 198.51.100.5",
+	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
+	// ready.example: cut over.
+	"ready.example. 300 IN MX 10 mx1.hoster.example.",
+	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
+	// notyet.example: still at the old host.
+	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
+	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
+}
+
+type cutoverResultJSON struct {
+	Project string `json:"project"`
+	Ready   bool   `json:"ready"`
+	Summary string `json:"summary"`
+	Domains []struct {
+		Domain  string `json:"domain"`
+		Ready   bool   `json:"ready"`
+		Summary string `json:"summary"`
+		Records []struct {
+			Kind    string   `json:"kind"`
+			Values  []string `json:"values"`
+			Verdict string   `json:"verdict"`
+		} `json:"records"`
+	} `json:"domains"`
+}
+
+func TestCutover(t *testing.T) {
+	dnsAddr := startDNS(t, cutoverZone...)
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--type", "ews",
+		"--url", "https://exch.hoster.example/EWS/Exchange.asmx")
+
+	// No users: nothing to check.
+	expect(t, mf(t, db, "", "cutover", "--project", "P", "--dns-server", dnsAddr), 1, "no users")
+
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only", writeFile(t, "a.csv", mwHeader+
+		"alice@old.example,,,alice@ready.example,,,\r\n"))
+	r := ok(t, db, "cutover", "--project", "P", "--dns-server", dnsAddr)
+	if !strings.Contains(r.stdout, "ready.example: ready") || !strings.Contains(r.stdout, "all 1 domain(s) point to the destination") ||
+		!strings.Contains(r.stdout, "MX") {
+		t.Errorf("cutover output:\n%s", r.stdout)
+	}
+
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only", writeFile(t, "b.csv", mwHeader+
+		"bob@old.example,,,bob@notyet.example,,,\r\n"))
+	r2 := mf(t, db, "", "--json", "cutover", "--project", "P", "--dns-server", dnsAddr)
+	expect(t, r2, 1)
+	v := decode[cutoverResultJSON](t, r2.stdout)
+	if v.Project != "P" || v.Ready || v.Summary != "1 of 2 domain(s) point to the destination" || len(v.Domains) != 2 {
+		t.Fatalf("cutover --json: %+v", v)
+	}
+	nd := v.Domains[0]
+	if nd.Domain != "notyet.example" || nd.Ready || len(nd.Records) == 0 || nd.Records[0].Kind != "MX" ||
+		nd.Records[0].Verdict != "elsewhere" || strings.Join(nd.Records[0].Values, ",") != "mx.oldhost.example" {
+		t.Errorf("notyet.example: %+v", nd)
+	}
+	if rd := v.Domains[1]; rd.Domain != "ready.example" || !rd.Ready || rd.Records[0].Verdict != "destination" {
+		t.Errorf("ready.example: %+v", rd)
+	}
+	// Text output of the same.
+	r3 := mf(t, db, "", "cutover", "--project", "P", "--dns-server", dnsAddr)
+	expect(t, r3, 1)
+	if !strings.Contains(r3.stdout, "notyet.example: not yet — MX points elsewhere: mx.oldhost.example") {
+		t.Errorf("cutover output:\n%s", r3.stdout)
+	}
+}
+
+func TestCutoverErrors(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	expect(t, mf(t, db, "", "cutover"), 2, "--project is required")
+	expect(t, mf(t, db, "", "cutover", "--project", "P", "--dns-server", ":"), 2, "--dns-server")
+	expect(t, mf(t, db, "", "cutover", "--project", "Nope"), 1, `"Nope"`)
+}

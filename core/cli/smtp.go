@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+const smtpUsage = `  mailferry smtp set --project P --host H [--port N] [--security ssl|starttls|none] --from ADDR
+        [--user U (--password-env VAR | --password-stdin)]     (for notifications, links, reports)
+  mailferry smtp show --project P [--json]
+  mailferry smtp test --project P --to ADDR                     (sends one test message)
+`
+
+func init() {
+	register("smtp", smtpUsage, func(e *env, args []string) error {
+		return subcommand(e, args, smtpUsage, map[string]func(*env, []string) error{
+			"set":  smtpSet,
+			"show": smtpShow,
+			"test": smtpTest,
+		})
+	})
+}
+
+// defaultSMTPPort is the submission port for a security mode: 465
+// (implicit TLS), 587 (STARTTLS) or 25 (none).
+func defaultSMTPPort(s project.Security) int {
+	switch s {
+	case project.SecuritySSL:
+		return 465
+	case project.SecurityStartTLS:
+		return 587
+	}
+	return 25
+}
+
+// smtpSet creates or changes the project's SMTP settings in place: flags
+// not given keep their stored values. The password is kept unless a new
+// one is given (or --user changes without one: then it is dropped);
+// UpdateProject deletes a replaced or dropped password's secret.
+func smtpSet(e *env, args []string) error {
+	fs := e.newFlags("smtp set", false)
+	var (
+		projName = fs.String("project", "", "project name")
+		host     = fs.String("host", "", "SMTP server host name or address")
+		port     = fs.Int("port", 0, "SMTP port (default 465 with ssl, 587 with starttls, 25 with none)")
+		security = fs.String("security", "", "ssl, starttls or none (default starttls)")
+		from     = fs.String("from", "", "sender address of the emails")
+		user     = fs.String("user", "", "SMTP login (\"\" = no login)")
+	)
+	password := addSecretFlags(fs, "password", "SMTP password")
+	if _, err := parse(fs, args, smtpUsage, 0, 0); err != nil {
+		return err
+	}
+	set := given(fs)
+	if *projName == "" {
+		return usagef(smtpUsage, "--project is required")
+	}
+	if password.env != "" && password.stdin {
+		return usagef(smtpUsage, "use either --password-env or --password-stdin, not both")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.Project(*projName)
+	if err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	cfg := p.SMTP
+	oldSec := cfg.Security
+	if set["host"] {
+		cfg.Host = strings.TrimSpace(*host)
+	}
+	if set["security"] {
+		cfg.Security = project.Security(strings.ToLower(*security))
+	} else if cfg.Security == "" {
+		cfg.Security = project.SecurityStartTLS
+	}
+	switch {
+	case set["port"]:
+		cfg.Port = *port
+	case cfg.Port == 0 || (oldSec != "" && cfg.Port == defaultSMTPPort(oldSec)):
+		cfg.Port = defaultSMTPPort(cfg.Security)
+	}
+	if set["from"] {
+		cfg.From = strings.TrimSpace(*from)
+	}
+	if set["user"] {
+		if *user != cfg.User && !password.given() {
+			cfg.PasswordRef = "" // a password belongs to its login
+		}
+		cfg.User = strings.TrimSpace(*user)
+	}
+	if password.given() && cfg.User == "" {
+		return usagef(smtpUsage, "a password needs --user")
+	}
+	if err := notify.ValidateSMTP(cfg); err != nil {
+		reportSMTPErrors(e, err)
+		return errReported
+	}
+
+	var newRef string
+	if pw, err := password.read(e, smtpUsage); err != nil {
+		return err
+	} else if pw != nil {
+		ref, err := st.SetSecret(pw)
+		clear(pw)
+		if err != nil {
+			return fmt.Errorf("seal SMTP password: %w", err)
+		}
+		newRef, cfg.PasswordRef = ref, ref
+	}
+	err = st.UpdateProject(p.Name, func(q *project.Project) error {
+		q.SMTP = cfg
+		return nil
+	})
+	if err != nil {
+		if newRef != "" {
+			dropSecrets(st, []string{newRef})
+		}
+		return fmt.Errorf("save SMTP settings: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "SMTP of project %q: %s\n", p.Name, describeSMTP(cfg))
+	if cfg.User != "" && cfg.PasswordRef == "" {
+		fmt.Fprintln(e.stderr, "note: no SMTP password stored (give --password-env VAR or --password-stdin)")
+	}
+	if cfg.User != "" && cfg.Security == project.SecurityNone && !isLoopback(cfg.Host) {
+		fmt.Fprintln(e.stderr, "note: with --security none the password would travel in clear, so MailFerry will refuse to log in to this server")
+	}
+	return nil
+}
+
+// reportSMTPErrors prints each problem of notify.ValidateSMTP as
+// "invalid: smtp.FIELD: reason".
+func reportSMTPErrors(e *env, err error) {
+	for _, l := range flatten(err) {
+		if errors.Is(l, notify.ErrNotConfigured) && l.Error() == notify.ErrNotConfigured.Error() {
+			continue
+		}
+		fmt.Fprintf(e.stderr, "invalid: %v\n", l)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// describeSMTP is one human line about SMTP settings (never a secret).
+func describeSMTP(cfg project.SMTP) string {
+	if cfg.Host == "" {
+		return "not configured"
+	}
+	s := fmt.Sprintf("%s:%d %s from %s", cfg.Host, cfg.Port, cfg.Security, cfg.From)
+	if cfg.User != "" {
+		pw := "password set"
+		if cfg.PasswordRef == "" {
+			pw = "no password"
+		}
+		s += fmt.Sprintf(" user %s (%s)", cfg.User, pw)
+	}
+	return s
+}
+
+func smtpShow(e *env, args []string) error {
+	fs := e.newFlags("smtp show", true)
+	projName := fs.String("project", "", "project name")
+	if _, err := parse(fs, args, smtpUsage, 0, 0); err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(smtpUsage, "--project is required")
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, err := st.Project(*projName)
+	if err != nil {
+		return fmt.Errorf("project %q: %w", *projName, err)
+	}
+	if p.SMTP.Host == "" {
+		return fmt.Errorf("project %q has no SMTP settings (set them with: mailferry smtp set --project %q ...)", p.Name, p.Name)
+	}
+	if e.json {
+		return writeJSON(e.stdout, newProjectView(p, 0).SMTP)
+	}
+	fmt.Fprintf(e.stdout, "SMTP of project %q: %s\n", p.Name, describeSMTP(p.SMTP))
+	return nil
+}
+
+// smtpTest sends one test message through the project's SMTP settings.
+func smtpTest(e *env, args []string) error {
+	fs := e.newFlags("smtp test", false)
+	projName := fs.String("project", "", "project name")
+	to := fs.String("to", "", "recipient of the test message")
+	if _, err := parse(fs, args, smtpUsage, 0, 0); err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(smtpUsage, "--project is required")
+	}
+	if *to == "" {
+		return usagef(smtpUsage, "--to is required")
+	}
+	addr, err := mail.ParseAddress(*to)
+	if err != nil {
+		return usagef(smtpUsage, "--to %q is not an email address", *to)
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	p, pw, err := notify.LoadSMTP(st, *projName)
+	if err != nil {
+		return err
+	}
+	cust := p.Customer
+	if cust == "" {
+		cust = p.Name
+	}
+	msg := notify.Message{
+		To:      addr.Address,
+		Subject: "MailFerry test message (" + cust + ")",
+		Body: fmt.Sprintf("This is a test message from MailFerry, project %q, sent %s.\n\n"+
+			"If you can read it, the project's SMTP settings work: user notifications\n"+
+			"and credential-request links will be delivered the same way.\n",
+			p.Name, time.Now().Format(time.RFC1123)),
+	}
+	res, err := notify.Send(e.ctx, p.SMTP, pw, []notify.Message{msg}, &notify.Options{Logger: e.warnLogger()})
+	if err != nil {
+		return fmt.Errorf("SMTP test via %s:%d: %w", p.SMTP.Host, p.SMTP.Port, err)
+	}
+	if reason, failed := res.Failed[addr.Address]; failed {
+		return fmt.Errorf("SMTP test via %s:%d: the server refused %s: %s", p.SMTP.Host, p.SMTP.Port, addr.Address, reason)
+	}
+	fmt.Fprintf(e.stdout, "sent a test message to %s via %s\n", addr.Address, describeSMTP(p.SMTP))
+	return nil
+}
+
+// warnLogger logs warnings and errors of the core packages on stderr.
+func (e *env) warnLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
