@@ -1,0 +1,178 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// ErrNoCredentials means the user has no password and the endpoint no
+// admin login: the user must give a password (credential request).
+var ErrNoCredentials = errors.New("no credentials: the user has no password and the endpoint no admin login")
+
+// Credentials is what a factory logs in with. It is imapconn.Credentials
+// (User, Password, Admin, Template) so that every protocol reads the same
+// fields; EWS/Graph factories use User as the mailbox address to act on.
+type Credentials = imapconn.Credentials
+
+// Login is everything a factory needs besides the endpoint.
+type Login struct {
+	Cred  Credentials
+	Email string // the mailbox's email address on this side
+}
+
+// SourceFactory opens a source of one endpoint type.
+type SourceFactory func(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Source, error)
+
+// DestFactory opens a destination of one endpoint type.
+type DestFactory func(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destination, error)
+
+var (
+	mu      sync.RWMutex
+	sources = map[project.EndpointType]SourceFactory{}
+	dests   = map[project.EndpointType]DestFactory{}
+)
+
+// RegisterSource makes OpenSource use f for endpoints of type t.
+func RegisterSource(t project.EndpointType, f SourceFactory) {
+	mu.Lock()
+	defer mu.Unlock()
+	sources[t] = f
+}
+
+// RegisterDest makes OpenDest use f for endpoints of type t.
+func RegisterDest(t project.EndpointType, f DestFactory) {
+	mu.Lock()
+	defer mu.Unlock()
+	dests[t] = f
+}
+
+// Types lists the registered endpoint types of a side, sorted.
+func Types(side project.Side) []project.EndpointType {
+	mu.RLock()
+	defer mu.RUnlock()
+	var out []project.EndpointType
+	if side == project.SideSource {
+		for t := range sources {
+			out = append(out, t)
+		}
+	} else {
+		for t := range dests {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// LoginFor resolves the credentials of user u on one side of project p.
+// The user's own password wins; else the endpoint's admin with its login
+// template; else ErrNoCredentials.
+func LoginFor(st *store.Store, p project.Project, u project.User, side project.Side) (Login, error) {
+	ep, email, login, ref := p.Source, u.SourceEmail, u.SourceLogin, u.SourcePasswordRef
+	if side == project.SideDest {
+		ep, email, login, ref = p.Dest, u.DestEmail, u.DestLogin, u.DestPasswordRef
+		if email == "" {
+			email = u.SourceEmail
+		}
+	}
+	if login == "" {
+		login = email
+	}
+	l := Login{Email: email, Cred: Credentials{User: login}}
+	switch {
+	case ref != "":
+		pw, err := st.Secret(ref)
+		if err != nil {
+			return l, fmt.Errorf("%s password of %s: %w", side, u.ID(), err)
+		}
+		l.Cred.Password = string(pw)
+	case ep.AdminUser != "" && ep.PasswordRef != "":
+		pw, err := st.Secret(ep.PasswordRef)
+		if err != nil {
+			return l, fmt.Errorf("%s admin password: %w", side, err)
+		}
+		l.Cred.Password = string(pw)
+		l.Cred.Admin = ep.AdminUser
+		l.Cred.Template = ep.LoginTemplate
+		if l.Cred.Template == "" {
+			// An admin without a template acts through SASL PLAIN's
+			// authorization identity (the most widely supported form).
+			l.Cred.Template = imapconn.TemplateAuthzid
+		}
+	default:
+		return l, fmt.Errorf("%s of %s: %w", side, u.ID(), ErrNoCredentials)
+	}
+	return l, nil
+}
+
+// OpenSource logs in to the project's source as user u.
+func OpenSource(ctx context.Context, st *store.Store, p project.Project, u project.User) (mailbox.Source, error) {
+	mu.RLock()
+	f := sources[p.Source.Type]
+	mu.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("source: endpoint type %q is not supported", p.Source.Type)
+	}
+	l, err := LoginFor(st, p, u, project.SideSource)
+	if err != nil {
+		return nil, err
+	}
+	src, err := f(ctx, p.Source, l)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", l.Cred.String(), err)
+	}
+	return src, nil
+}
+
+// OpenDest logs in to the project's destination as user u.
+func OpenDest(ctx context.Context, st *store.Store, p project.Project, u project.User) (mailbox.Destination, error) {
+	mu.RLock()
+	f := dests[p.Dest.Type]
+	mu.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("destination: endpoint type %q is not supported yet", p.Dest.Type)
+	}
+	l, err := LoginFor(st, p, u, project.SideDest)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := f(ctx, p.Dest, l)
+	if err != nil {
+		return nil, fmt.Errorf("destination %s: %w", l.Cred.String(), err)
+	}
+	return dst, nil
+}
+
+// Verify logs in to both sides for a user of a project and logs out; the
+// error says which side failed and why.
+func Verify(ctx context.Context, st *store.Store, projectName, userID string) error {
+	p, err := st.Project(projectName)
+	if err != nil {
+		return err
+	}
+	u, err := st.User(projectName, userID)
+	if err != nil {
+		return err
+	}
+	src, err := OpenSource(ctx, st, p, u)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if _, err := src.Folders(ctx); err != nil {
+		return fmt.Errorf("source: listing folders: %w", err)
+	}
+	dst, err := OpenDest(ctx, st, p, u)
+	if err != nil {
+		return err
+	}
+	return dst.Close()
+}

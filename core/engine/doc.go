@@ -1,0 +1,95 @@
+// Package engine runs MailFerry's migration passes (DESIGN §2, §3): it
+// schedules users, drives each user's source → destination pipeline,
+// writes checkpoints to the store's journal and emits progress events.
+//
+// # API (used by the CLI and the GUI)
+//
+//	e := engine.New(st, engine.Options{})             // st *store.Store
+//	events, unsubscribe := e.Subscribe()              // <-chan engine.Event
+//	defer unsubscribe()
+//	sum, err := e.Run(ctx, "Acme", project.PassFull, []string{"a@acme.com"}, engine.PassOptions{})
+//	// cancel ctx to Stop: users end as Stopped, the journal stays consistent.
+//	e.Latest("Acme")                                  // newest Event per user (for late subscribers)
+//	rows, err := e.Plan(ctx, "Acme", "a@acme.com")    // []mapping.PlanRow: source → destination tree
+//	st.Journal().FailedItems("Acme", "a@acme.com")    // error details (folder, subject, date, size, reason, hint)
+//	st.Journal().Passes("Acme", "a@acme.com")         // pass history with counters
+//	stats.Collect(st, "Acme", true)                   // aggregated statistics (core/stats)
+//
+// A user already being run by the same Engine is left alone by a second
+// Run (its summary says so).
+//
+// Run blocks until every selected user (all users when the list is empty)
+// has ended, at most Options.MaxConcurrentUsers of the project at a time.
+// Its error is for the run as a whole (unknown project, user or pass,
+// endpoints not set); each user's outcome is in Summary.Users and in the
+// store (User.Status, User.LastPass), with these statuses (DESIGN §1.4):
+// Queued when Run accepts it, Running while it moves, then Completed,
+// Completed With Errors (some items failed), Failed (login refused,
+// connection lost after the retries, more failed items than
+// MaxErrorsPerUser), Stopped (ctx cancelled) or Waiting For End User (no
+// password and no admin login: the credential request must run first).
+// Failed items, pass history and counters are in store.Journal
+// (FailedItems, Passes, Folders); core/stats aggregates them.
+//
+// Events: one whenever a user's status changes or a folder starts, and at
+// most every Options.EventInterval (default 250ms) while items move. Each
+// carries the user's folders done/total, items done/total (items already
+// migrated by earlier passes count as done), failed items, bytes written
+// in this pass and MB/h. A subscriber that falls 1024 events behind loses
+// events; Latest always has each user's newest state.
+//
+// # Passes
+//
+//   - verify: log in to both sides and list the source folders; no data.
+//   - trial: the whole folder tree, plus at most TrialItemsPerFolder (10)
+//     items per folder and TrialMaxBytes (5 MB) in total.
+//   - prestage: items whose INTERNALDATE is before PassOptions.PrestageBefore
+//     (default: now minus the project's PrestageDays, 90 if unset).
+//   - full: everything not yet done (the delta pass).
+//   - retry: only the items currently recorded as failed (an item leaves
+//     the failed set when a later pass writes it), i.e. those that failed
+//     in the last pass that tried them.
+//
+// Every pass writes the folder tree (mapping.Plan: rules, filter,
+// sanitising, collisions) and counts items it writes as done; a done item is
+// never sent again, whatever the pass. The project's DateFrom/DateTo bound
+// every pass.
+//
+// # Exactly once
+//
+// For each folder the engine lists metadata only (UID, flags, size, date,
+// the four content-key headers), loads the folder's journal in one read
+// transaction, and drops the keys already done. Only if something is left
+// does it ask the destination what it holds (Destination.Existing, content
+// key → count, once per folder per run) and drops as many messages per
+// content key as the destination holds beyond what the journal accounts
+// for — so after the local database is lost a rerun creates no duplicates,
+// and a no-op pass never fetches a body. When a folder's UIDVALIDITY has
+// changed, the journal's content keys stand in for the old UID keys.
+//
+// The whole destination folder tree is created first; then
+// Limits.Concurrency folders are migrated at a time, largest first (servers
+// serialise appends into one folder, so parallelism comes from writing
+// several folders). In each folder the rest is fetched (streamed by the
+// source in bounded chunks), cut into batches by the destination's Limits
+// (BatchSize, BatchBytes) and written while the next batch is fetched. A
+// per-user byte budget (6×BatchBytes of bodies) bounds what all folders
+// hold at once, so memory stays flat however large the mailbox (a single
+// message larger than the budget goes through alone). Each batch's outcome (done keys with destination ids, failed
+// items) is committed to the journal in one transaction right after its Put
+// returns: a kill -9 redoes at most the batches in flight, and destination
+// dedup catches even those on the next pass.
+//
+// # Errors
+//
+// Connection failures (imapconn.ErrConnection, network errors) are retried
+// with exponential back-off and jitter (Options.Retry) by decorators around
+// the source and destination; a retried Put first asks the destination what
+// the failed attempt already wrote and sends only the rest. A refused login
+// (ErrAuth), a security failure, or a connection that stays down fails
+// only that user. Per-item errors — larger than the maximum item size
+// (the user's MaxItemSizeMB support option, else the project's
+// MaxItemSizeMB, and never above the destination's Limits.MaxItemSize),
+// refused by the server, malformed — are recorded with folder, subject,
+// date, size, reason and hint and never stop the other items.
+package engine

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+)
+
+// RetryPolicy says how connection failures are retried: exponential
+// back-off from Base, doubling up to Max, with full jitter, at most
+// Attempts retries after the first try.
+type RetryPolicy struct {
+	Attempts int
+	Base     time.Duration
+	Max      time.Duration
+}
+
+// DefaultRetry is the policy used when Options.Retry is zero.
+var DefaultRetry = RetryPolicy{Attempts: 6, Base: 500 * time.Millisecond, Max: 30 * time.Second}
+
+// Retryable reports whether err is a connection failure worth a reconnect
+// and a retry (not a refused login, not a server's NO to one item, not a
+// cancellation).
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, imapconn.ErrAuth) || errors.Is(err, imapconn.ErrSecurity) {
+		return false
+	}
+	if errors.Is(err, imapconn.ErrConnection) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// retrier runs an operation with the retry policy.
+type retrier struct {
+	pol RetryPolicy
+	log *slog.Logger
+	// onRetry is told about each retry (for events); may be nil.
+	onRetry func(op string, attempt int, err error, wait time.Duration)
+}
+
+func (r retrier) backoff(attempt int) time.Duration {
+	d := r.pol.Base << min(attempt, 20)
+	if d <= 0 || d > r.pol.Max {
+		d = r.pol.Max
+	}
+	// Full jitter, but never less than half the step.
+	return d/2 + rand.N(d/2+1)
+}
+
+// do runs fn until it succeeds, fails with a non-retryable error, or the
+// attempts are used up. before, if not nil, runs before each retry (to
+// reconcile what a failed attempt may have done); its error ends the loop.
+func (r retrier) do(ctx context.Context, op string, fn func() error, before func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || !Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= r.pol.Attempts {
+			return fmt.Errorf("%s: gave up after %d attempts: %w", op, attempt+1, err)
+		}
+		wait := r.backoff(attempt)
+		if r.log != nil {
+			r.log.Warn("retrying after connection failure", "op", op, "attempt", attempt+1, "wait", wait, "err", err)
+		}
+		if r.onRetry != nil {
+			r.onRetry(op, attempt+1, err, wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		if before != nil {
+			if err := before(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// retrySource is a mailbox.Source that retries connection failures (the
+// IMAP source's pool reconnects underneath).
+type retrySource struct {
+	mailbox.Source
+	r retrier
+}
+
+func (s retrySource) Folders(ctx context.Context) (fs []mailbox.Folder, err error) {
+	err = s.r.do(ctx, "list folders", func() (e error) { fs, e = s.Source.Folders(ctx); return }, nil)
+	return
+}
+
+func (s retrySource) List(ctx context.Context, f mailbox.Folder, flt mailbox.Filter) (ms []mailbox.Meta, uv uint32, err error) {
+	err = s.r.do(ctx, "list "+f.Name, func() (e error) { ms, uv, e = s.Source.List(ctx, f, flt); return }, nil)
+	return
+}
+
+// Fetch retries with only the UIDs not yet delivered to fn.
+func (s retrySource) Fetch(ctx context.Context, f mailbox.Folder, uids []uint32, fn func(mailbox.Message) error) error {
+	delivered := make(map[uint32]bool, len(uids))
+	remaining := uids
+	return s.r.do(ctx, "fetch from "+f.Name, func() error {
+		return s.Source.Fetch(ctx, f, remaining, func(m mailbox.Message) error {
+			if delivered[m.UID] {
+				return nil
+			}
+			delivered[m.UID] = true
+			return fn(m)
+		})
+	}, func() error {
+		rest := remaining[:0:0]
+		for _, u := range remaining {
+			if !delivered[u] {
+				rest = append(rest, u)
+			}
+		}
+		remaining = rest
+		return nil
+	})
+}
+
+// retryDest is a mailbox.Destination whose folder and dedup operations
+// retry connection failures. Put is retried by the pipeline (putBatch),
+// which must reconcile a half-written batch with Existing first.
+type retryDest struct {
+	mailbox.Destination
+	r retrier
+}
+
+func (d retryDest) EnsureFolder(ctx context.Context, path []string, role string, subscribe bool) (ref mailbox.FolderRef, err error) {
+	err = d.r.do(ctx, fmt.Sprintf("create folder %q", path), func() (e error) {
+		ref, e = d.Destination.EnsureFolder(ctx, path, role, subscribe)
+		return
+	}, nil)
+	return
+}
+
+func (d retryDest) Existing(ctx context.Context, f mailbox.FolderRef) (m map[mailbox.ContentKey]int, err error) {
+	err = d.r.do(ctx, fmt.Sprintf("list existing in %q", f.Path), func() (e error) { m, e = d.Destination.Existing(ctx, f); return }, nil)
+	return
+}

@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/mapping"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// userRun is one user's pass.
+type userRun struct {
+	e      *Engine
+	p      project.Project
+	u      project.User
+	id     string
+	pass   project.Pass
+	po     PassOptions
+	seq    uint64
+	log    *slog.Logger
+	src    mailbox.Source
+	dst    mailbox.Destination
+	limits mailbox.Limits
+	// maxItem is the effective maximum item size and where it comes from.
+	maxItem       int64
+	maxItemSource string
+	cancel        context.CancelCauseFunc
+	mem           *budget // bytes of bodies held in the pipeline
+
+	mu           sync.Mutex
+	start        time.Time
+	lastEvent    time.Time
+	folder       string
+	foldersDone  int
+	foldersTotal int
+	itemsDone    int64
+	itemsTotal   int64
+	failed       int64
+	skipped      int64
+	migrated     int64
+	bytes        int64
+	trialBytes   int64
+}
+
+func (e *Engine) runUser(ctx context.Context, p project.Project, u project.User, pass project.Pass, po PassOptions) UserSummary {
+	r := &userRun{e: e, p: p, u: u, id: u.ID(), pass: pass, po: po, start: e.opts.Now(),
+		log: e.log.With("project", p.Name, "user", u.ID(), "pass", pass)}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+
+	e.setStatus(p.Name, r.id, pass, project.StatusRunning, "")
+	seq, err := e.j.BeginPass(p.Name, r.id, pass, r.start)
+	if err != nil {
+		return r.finish(ctx, err)
+	}
+	r.seq = seq
+	err = r.run(ctx)
+	return r.finish(ctx, err)
+}
+
+// finish decides the final status, records it and builds the summary.
+func (r *userRun) finish(ctx context.Context, err error) UserSummary {
+	status := project.StatusCompleted
+	msg := ""
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errTooManyErrors):
+		status, msg = project.StatusFailed, fmt.Sprintf("stopped after %d failed items (max errors per user is %d)", r.failed, r.p.Options.MaxErrorsPerUser)
+	case ctx.Err() != nil:
+		status, msg = project.StatusStopped, "stopped"
+	case errors.Is(err, connect.ErrNoCredentials):
+		status, msg = project.StatusWaitingForEndUser, err.Error()
+	case err != nil:
+		status, msg = project.StatusFailed, err.Error()
+	case r.failed > 0:
+		status = project.StatusCompletedWithErrors
+		msg = fmt.Sprintf("%d items failed", r.failed)
+	}
+	if err != nil && status != project.StatusFailed && status != project.StatusWaitingForEndUser && !errors.Is(err, context.Canceled) {
+		msg += ": " + err.Error()
+	}
+	end := r.e.opts.Now()
+	if r.seq != 0 {
+		if jerr := r.e.j.EndPass(r.p.Name, r.id, r.seq, end, status, msg); jerr != nil {
+			r.log.Error("recording end of pass", "err", jerr)
+		}
+	}
+	if status == project.StatusFailed {
+		r.log.Error("user failed", "reason", msg)
+	} else {
+		r.log.Info("user ended", "status", status, "migrated", r.migrated, "skipped", r.skipped, "failed", r.failed)
+	}
+	r.mu.Lock()
+	r.folder = ""
+	r.mu.Unlock()
+	r.progress(true, "")
+	r.e.setStatus(r.p.Name, r.id, r.pass, status, msg)
+	return UserSummary{User: r.id, Status: status, ItemsMigrated: r.migrated, BytesMigrated: r.bytes,
+		ItemsSkipped: r.skipped, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg}
+}
+
+// progress emits a progress event (always when force, else rate-limited).
+func (r *userRun) progress(force bool, msg string) {
+	r.mu.Lock()
+	now := r.e.opts.Now()
+	if !force && now.Sub(r.lastEvent) < r.e.opts.EventInterval {
+		r.mu.Unlock()
+		return
+	}
+	r.lastEvent = now
+	ev := Event{Project: r.p.Name, User: r.id, Pass: r.pass, Status: project.StatusRunning, Folder: r.folder,
+		FoldersDone: r.foldersDone, FoldersTotal: r.foldersTotal, ItemsDone: r.itemsDone, ItemsTotal: r.itemsTotal,
+		ItemsFailed: r.failed, Bytes: r.bytes, Message: msg, Time: now}
+	if h := now.Sub(r.start).Hours(); h > 0 {
+		ev.MBPerHour = float64(r.bytes) / (1 << 20) / h
+	}
+	r.mu.Unlock()
+	r.e.emit(ev)
+}
+
+func (r *userRun) retrier() retrier {
+	return retrier{pol: r.e.opts.Retry, log: r.log, onRetry: func(op string, attempt int, err error, wait time.Duration) {
+		r.progress(true, fmt.Sprintf("%s: connection lost (%v); retry %d in %s", op, err, attempt, wait.Round(time.Millisecond)))
+	}}
+}
+
+func (r *userRun) open(ctx context.Context) error {
+	var src mailbox.Source
+	var dst mailbox.Destination
+	err := r.retrier().do(ctx, "log in", func() (e error) {
+		src, dst, e = r.e.opts.Open(ctx, r.e.st, r.p, r.u)
+		return
+	}, nil)
+	if err != nil {
+		return err
+	}
+	rt := r.retrier()
+	r.src = retrySource{Source: src, r: rt}
+	r.dst = retryDest{Destination: dst, r: rt}
+	return nil
+}
+
+func (r *userRun) close() {
+	if r.src != nil {
+		r.src.Close()
+	}
+	if r.dst != nil {
+		r.dst.Close()
+	}
+}
+
+func (r *userRun) run(ctx context.Context) error {
+	rules, err := mapping.CompileFor(r.p, r.u)
+	if err != nil {
+		return err
+	}
+	so, _ := project.ParseSupportOptions(r.u.SupportOptions) // validated by CompileUser
+	if err := r.open(ctx); err != nil {
+		return err
+	}
+	defer r.close()
+	folders, err := r.src.Folders(ctx)
+	if err != nil {
+		return err
+	}
+	if r.pass == project.PassVerify {
+		return nil
+	}
+
+	r.limits = r.dst.Limits()
+	if r.limits.BatchSize < 1 {
+		r.limits.BatchSize = 50
+	}
+	if r.limits.BatchBytes < 1 {
+		r.limits.BatchBytes = 8 << 20
+	}
+	if r.limits.Concurrency < 1 {
+		r.limits.Concurrency = 1
+	}
+	// Bodies in flight: a few batches, whatever the number of folders.
+	r.mem = newBudget(6 * r.limits.BatchBytes)
+	switch {
+	case so.MaxItemSizeMB > 0:
+		r.maxItem, r.maxItemSource = int64(so.MaxItemSizeMB)<<20, "the user's MaxItemSizeMB support option"
+	case r.p.Options.MaxItemSizeMB > 0:
+		r.maxItem, r.maxItemSource = int64(r.p.Options.MaxItemSizeMB)<<20, "the project's max item size"
+	}
+	if l := r.limits.MaxItemSize; l > 0 && (r.maxItem == 0 || l < r.maxItem) {
+		r.maxItem, r.maxItemSource = l, "the destination's limit"
+	}
+
+	plan := mapping.Plan(folders, rules)
+	r.mu.Lock()
+	for _, row := range plan {
+		if !row.Skipped {
+			r.foldersTotal++
+			r.itemsTotal += int64(row.Folder.Messages)
+		}
+	}
+	r.mu.Unlock()
+	r.progress(true, "")
+
+	return r.folders(ctx, plan)
+}
+
+// folders creates the whole destination tree (in plan order, parents
+// first), then migrates the selectable folders, Limits.Concurrency at a
+// time, largest first. Folders run in parallel rather than batches of one
+// folder, because servers serialise appends into one folder (Dovecot: 4
+// connections appending to one folder are no faster than one).
+func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
+	type work struct {
+		row       mapping.PlanRow
+		ref       mailbox.FolderRef
+		ensureErr error
+	}
+	var todo []work
+	refs := map[string]mailbox.FolderRef{}
+	for _, row := range plan {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if row.Skipped {
+			r.log.Info("folder skipped", "folder", row.Source, "reason", row.Reason)
+			continue
+		}
+		destKey := strings.Join(row.Dest, "\x00")
+		ref, ok := refs[destKey]
+		var ensureErr error
+		if !ok {
+			ref, ensureErr = r.dst.EnsureFolder(ctx, row.Dest, row.Folder.Role, row.Folder.Subscribed)
+			if ensureErr == nil {
+				refs[destKey] = ref
+			} else if ctx.Err() != nil || Retryable(ensureErr) || errors.Is(ensureErr, imapconn.ErrAuth) {
+				return ensureErr
+			} else {
+				r.log.Warn("destination folder cannot be created", "folder", row.Source, "dest", row.Dest, "err", ensureErr)
+			}
+		}
+		if row.Folder.NoSelect {
+			r.mu.Lock()
+			r.foldersDone++
+			r.mu.Unlock()
+			continue
+		}
+		todo = append(todo, work{row, ref, ensureErr})
+	}
+	sort.SliceStable(todo, func(i, j int) bool { return todo[i].row.Folder.Messages > todo[j].row.Folder.Messages })
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+	)
+	next := make(chan work)
+	for range min(r.limits.Concurrency, max(len(todo), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				r.mu.Lock()
+				r.folder = w.row.Folder.Name
+				r.mu.Unlock()
+				r.progress(true, "")
+				if err := r.folderPass(ctx, w.row, w.ref, w.ensureErr); err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
+					cancel(err)
+					continue
+				}
+				r.mu.Lock()
+				r.foldersDone++
+				r.mu.Unlock()
+			}
+		}()
+	}
+	for _, w := range todo {
+		select {
+		case next <- w:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// countFailed counts failed items and fails the user once more than
+// MaxErrorsPerUser (when not 0) have failed.
+func (r *userRun) countFailed(n int) {
+	if n == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.failed += int64(n)
+	over := r.p.Options.MaxErrorsPerUser > 0 && r.failed > int64(r.p.Options.MaxErrorsPerUser)
+	r.mu.Unlock()
+	if over {
+		r.cancel(errTooManyErrors)
+	}
+}
+
+func (r *userRun) commit(b store.Batch) error {
+	b.PassSeq = r.seq
+	return r.e.j.Commit(r.p.Name, r.id, b)
+}
+
+type mappingRow = mapping.PlanRow
