@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"fyne.io/fyne/v2/app"
 
@@ -17,6 +18,12 @@ import (
 )
 
 func main() {
+	// Keep the heap (and so RSS) flat while large messages stream through:
+	// a soft limit makes the GC work harder instead of growing, unless the
+	// user set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 	args := os.Args[1:]
 	switch {
 	case len(args) == 0:

@@ -255,7 +255,15 @@ func (o *optionsPanel) updatePreview() {
 		o.previewInfo.SetText(err.Error())
 		return
 	}
-	rules, err := mapping.CompileUser(opts, usr)
+	p, err := o.u.st.Project(o.u.project)
+	if err != nil {
+		o.previewInfo.SetText(err.Error())
+		return
+	}
+	// The options being edited, with the rules adapted to the destination
+	// type exactly as the engine's passes adapt them.
+	p.Options = opts
+	rules, err := mapping.CompileFor(p, usr)
 	if err != nil {
 		o.previewInfo.SetText(err.Error())
 		return

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/connect"
 	"github.com/mailferry/mailferry/core/dest/ews"
+	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
@@ -136,8 +137,48 @@ func endpointTest(e *env, args []string) error {
 		if !e.json {
 			printEWSReport(e, v, r)
 		}
+	case project.TypeGraph:
+		if ep.SecretRef == "" {
+			return fmt.Errorf("project %q: the Graph endpoint has no client secret (mailferry endpoint set --side dest --type graph ... --secret-env VAR)", p.Name)
+		}
+		secret, err := st.Secret(ep.SecretRef)
+		if err != nil {
+			return fmt.Errorf("client secret: %w", err)
+		}
+		mbx := *userS
+		if mbx == "" {
+			users, err := st.Users(p.Name)
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				mbx = u.DestEmail
+				if mbx == "" {
+					mbx = u.SourceEmail
+				}
+				break
+			}
+		}
+		if mbx == "" {
+			return fmt.Errorf("project %q has no users: give --user EMAIL to test a mailbox", p.Name)
+		}
+		r := graph.Test(e.ctx, ep, string(secret), mbx, graph.Options{})
+		v.Addr, v.OK, v.Login = graph.DefaultBaseURL, r.OK, ep.ClientID
+		for _, s := range r.Steps {
+			sv := testStepView{Name: s.Name, OK: s.Err == nil, Detail: s.Detail, DurationMS: float64(s.Took.Microseconds()) / 1000}
+			if s.Err != nil {
+				sv.Error = s.Err.Error()
+			}
+			v.Steps = append(v.Steps, sv)
+		}
+		if r.Err != nil {
+			v.Error = r.Err.Error()
+		}
+		if !e.json {
+			fmt.Fprint(e.stdout, r.String())
+		}
 	default:
-		return fmt.Errorf("testing a %s endpoint is not supported yet", ep.Type)
+		return fmt.Errorf("testing a %s endpoint is not supported", ep.Type)
 	}
 	if e.json {
 		if err := writeJSON(e.stdout, v); err != nil {

@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mailferry/mailferry/core/connect"
-	"github.com/mailferry/mailferry/core/mapping"
+	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -58,20 +57,12 @@ func plan(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("project %q, user %s: %w", p.Name, *email, err)
 	}
-	rules, err := mapping.CompileUser(p.Options, u)
+	// The engine's own Plan: the same rules (adapted to the destination
+	// type) and the same source listing the passes use.
+	rows, err := engine.New(st, engine.Options{}).Plan(e.ctx, p.Name, u.ID())
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	src, err := connect.OpenSource(e.ctx, st, p, u)
-	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	folders, err := src.Folders(e.ctx)
-	src.Close()
-	if err != nil {
-		return fmt.Errorf("plan: listing the source folders of %s: %w", u.ID(), err)
-	}
-	rows := mapping.Plan(folders, rules)
 	v := planView{Project: p.Name, User: u.ID(), Rows: []planRowView{}}
 	for _, r := range rows {
 		v.Rows = append(v.Rows, planRowView{Source: r.Source, Dest: r.Dest, Skipped: r.Skipped, Reason: r.Reason,

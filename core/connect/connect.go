@@ -88,6 +88,18 @@ func LoginFor(st *store.Store, p project.Project, u project.User, side project.S
 	}
 	l := Login{Email: email, Cred: Credentials{User: login}}
 	switch {
+	case ep.Type == project.TypeGraph:
+		// Exchange Online is reached as an app (client credentials): the
+		// app's client secret acts on every user's mailbox.
+		if ep.SecretRef == "" {
+			return l, fmt.Errorf("%s client secret of the Graph app: %w", side, ErrNoCredentials)
+		}
+		pw, err := st.Secret(ep.SecretRef)
+		if err != nil {
+			return l, fmt.Errorf("%s client secret of the Graph app: %w", side, err)
+		}
+		l.Cred.Password = string(pw)
+		l.Cred.Admin = ep.ClientID
 	case ref != "":
 		pw, err := st.Secret(ref)
 		if err != nil {

@@ -59,10 +59,12 @@ func MakeContentKey(messageID, date, from, subject string, size int64) ContentKe
 	return ContentKey("c:" + hex.EncodeToString(h.Sum(nil)[:16]))
 }
 
+var lineBreaks = strings.NewReplacer("\r\n", "", "\n", "", "\r", "")
+
 // NormalizeHeader unfolds a header value and trims it, so that the same
 // header read through different servers/APIs yields the same string.
 func NormalizeHeader(s string) string {
-	s = strings.NewReplacer("\r\n", "", "\n", "", "\r", "").Replace(s)
+	s = lineBreaks.Replace(s)
 	return strings.Join(strings.Fields(s), " ")
 }
 
