@@ -6,13 +6,16 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"fyne.io/fyne/v2/app"
 
 	"github.com/mailferry/mailferry/core/cli"
 	_ "github.com/mailferry/mailferry/core/cli/localefix" // before Fyne's init: see its doc
+	"github.com/mailferry/mailferry/core/logging"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/gui"
 )
@@ -24,14 +27,37 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(128 << 20)
 	}
-	args := os.Args[1:]
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if closeLog := setupLog(); closeLog != nil {
+		defer closeLog()
+	}
 	switch {
 	case len(args) == 0:
-		os.Exit(runGUI(false))
+		return runGUI(false)
 	case len(args) == 1 && args[0] == "demo":
-		os.Exit(runGUI(true))
+		return runGUI(true)
 	}
-	os.Exit(cli.Main(args, os.Stdin, os.Stdout, os.Stderr))
+	return cli.Main(args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// setupLog sends slog to the rotating, redacting log file in the user's
+// config directory (<config>/MailFerry/logs/mailferry.log). Without a
+// config directory logging stays on stderr's default handler.
+func setupLog() func() {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return nil
+	}
+	logger, closer, err := logging.Setup(filepath.Join(dir, "MailFerry"), slog.LevelInfo)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mailferry: log file: %v\n", err)
+		return nil
+	}
+	slog.SetDefault(logger)
+	return func() { closer.Close() }
 }
 
 // runGUI opens the store ($MAILFERRY_DB or the default path) and runs the
