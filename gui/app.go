@@ -59,6 +59,7 @@ type UI struct {
 	users      *usersTab
 	migrations *migrationsTab
 	statistics *statisticsTab
+	mail       *mailState // SMTP settings, Notify Users, credential request, cutover (smtp.go)
 }
 
 // Run builds the window on a and runs the app until the window closes.
@@ -124,6 +125,10 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 	u.users = newUsersTab(u)
 	u.migrations = newMigrationsTab(u)
 	u.statistics = newStatisticsTab(u)
+	u.mail = newMailState(u)
+	u.mail.addControls()
+	// The Users tab shows statuses live too (same engine, its own bridge).
+	startBridge(u.ctx, u.migrations.run.eng, u.users.applyEvents)
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Endpoints", theme.StorageIcon(), u.endpoints.content),
 		container.NewTabItemWithIcon("Users", theme.AccountIcon(), u.users.content),
@@ -447,9 +452,11 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	exportItem := fyne.NewMenuItem("Export Project…", u.exportProjectDialog)
 	csvItem := fyne.NewMenuItem("Import Users CSV…", func() { u.tabs.SelectIndex(1); u.users.openCSVDialog() })
 	csvItem.Shortcut = shortcutImportCSV
-	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem)
+	smtpItem := fyne.NewMenuItem("Email Settings…", func() { u.mail.smtpDialog() })
+	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem, smtpItem)
 	menus := []*fyne.Menu{file}
 	if m := u.migrations.menu(); m != nil {
+		m.Items = append(append(m.Items, fyne.NewMenuItemSeparator()), u.mail.mailMenu()...)
 		menus = append(menus, m)
 	}
 	return fyne.NewMainMenu(menus...)

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -21,6 +22,7 @@ const (
 	ucolDest
 	ucolStatus
 	ucolPass
+	ucolNotified
 	ucolOptions
 	ucolCount
 )
@@ -29,7 +31,7 @@ var userColumns = [ucolCount]struct {
 	title string
 	width float32
 }{
-	{"", 44}, {"Source email", 300}, {"Destination email", 300}, {"Status", 190}, {"Last pass", 100}, {"Options", 80},
+	{"", 44}, {"Source email", 270}, {"Destination email", 270}, {"Status", 190}, {"Last pass", 100}, {"Notified", 130}, {"Options", 80},
 }
 
 // usersTab lists the project's users (virtualised), filters them with a
@@ -50,6 +52,10 @@ type usersTab struct {
 
 	// preview is the open CSV preview dialog, if any (tests drive it).
 	preview *csvPreview
+
+	// seen, if set, is called with each batch of engine events applied
+	// to the table during a pass (users_live.go); tests hook it.
+	seen func([]engine.Event)
 }
 
 func newUsersTab(u *UI) *usersTab {
@@ -157,6 +163,10 @@ func (t *usersTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		imp = statusImportance(usr.Status)
 	case ucolPass:
 		s = passLabel(usr.LastPass)
+	case ucolNotified:
+		if !usr.Notified.IsZero() {
+			s = usr.Notified.Local().Format("2 Jan 15:04")
+		}
 	case ucolOptions:
 		if n := countOptions(usr.SupportOptions); n > 0 {
 			s = fmt.Sprintf("%d  ✎", n)

@@ -1,0 +1,292 @@
+package gui
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/credreq"
+	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// defaultCredAddr serves the LAN: users open the links from their own
+// machines.
+const defaultCredAddr = "0.0.0.0:8443"
+
+// credServer is the window's credential-request server: started once,
+// closed with the window.
+type credServer struct {
+	srv *credreq.Server
+	// onReady is called (UI goroutine) after a user's password was
+	// confirmed and the views were refreshed; tests hook it.
+	onReady func(projectName, userID string)
+}
+
+// credForm is the Request Passwords dialog.
+type credForm struct {
+	m   *mailState
+	ids []string // users to email; nil = every user without a password
+
+	addr, hosts *widget.Entry
+	startBtn    *widget.Button
+	url, fp     *widget.Label
+	tmpl        *templateEditor
+	sendBtn     *widget.Button
+	activity    *widget.Activity
+	status      *widget.Label
+	results     *widget.Label
+	d           dialog.Dialog
+
+	// done is called (UI goroutine) when sending the links ended.
+	done func(notify.Result, error)
+}
+
+// needsPassword reports whether usr was imported without a source
+// password (the users a credential request is for).
+func needsPassword(usr project.User) bool {
+	return usr.AddressesOnly || usr.SourcePasswordRef == ""
+}
+
+// credreqDialog opens Request Passwords for the selected users that have
+// no password (ids empty: every such user).
+func (m *mailState) credreqDialog(ids []string) *credForm {
+	u := m.u
+	if u.project == "" {
+		dialog.ShowInformation("Request passwords", "Create or select a project first.", u.win)
+		return nil
+	}
+	var want []string
+	n := 0
+	if len(ids) > 0 {
+		sel := map[string]bool{}
+		for _, id := range ids {
+			sel[id] = true
+		}
+		for _, usr := range u.migrations.users {
+			if sel[usr.ID()] && needsPassword(usr) {
+				want = append(want, usr.ID())
+			}
+		}
+		n = len(want)
+		if n == 0 {
+			dialog.ShowInformation("Request passwords",
+				"None of the selected users was imported without a password.", u.win)
+			return nil
+		}
+	} else {
+		for _, usr := range u.migrations.users {
+			if needsPassword(usr) {
+				n++
+			}
+		}
+		if n == 0 {
+			dialog.ShowInformation("Request passwords", "Every user of the project has a password.", u.win)
+			return nil
+		}
+	}
+
+	f := &credForm{m: m, ids: want}
+	f.addr = widget.NewEntry()
+	f.addr.SetText(defaultCredAddr)
+	f.hosts = widget.NewEntry()
+	f.hosts.SetPlaceHolder("names or addresses users reach this computer by, comma-separated (default: this computer's name)")
+	f.startBtn = widget.NewButtonWithIcon("Start server", theme.MediaPlayIcon(), func() { f.startServer() })
+	f.url = widget.NewLabel("")
+	f.url.Selectable = true
+	f.fp = widget.NewLabel("")
+	f.fp.Selectable = true
+	f.tmpl = newTemplateEditor(u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), credreq.LinkPlaceholders)
+	f.activity = widget.NewActivity()
+	f.activity.Hide()
+	f.status = widget.NewLabel("")
+	f.status.Wrapping = fyne.TextWrapWord
+	f.results = widget.NewLabel("")
+	f.results.Wrapping = fyne.TextWrapWord
+	f.sendBtn = widget.NewButtonWithIcon("Send links", theme.MailSendIcon(), func() { f.send() })
+	f.sendBtn.Importance = widget.HighImportance
+	f.tmpl.onValid = func(bool) { f.updateButtons() }
+	f.tmpl.check()
+	f.showServer()
+
+	to := fmt.Sprintf("%d selected users without a password get a one-time link at their source address.", n)
+	if len(ids) == 0 {
+		to = fmt.Sprintf("All %d users without a password (none selected) get a one-time link at their source address.", n)
+	}
+	server := widget.NewForm(
+		widget.NewFormItem("Listen on", container.NewBorder(nil, nil, nil, f.startBtn, f.addr)),
+		widget.NewFormItem("Host names", f.hosts),
+		widget.NewFormItem("Link base", f.url),
+		widget.NewFormItem("Certificate SHA-256", f.fp),
+	)
+	top := container.NewVBox(widget.NewLabelWithStyle(to, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), server, widget.NewSeparator())
+	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
+	bottom := container.NewVBox(f.status, resultsBox(f.results), container.NewHBox(f.sendBtn, f.activity, closeBtn))
+	body := container.NewBorder(top, bottom, nil, nil, f.tmpl.content)
+	f.d = dialog.NewCustomWithoutButtons("Request passwords — "+u.project, body, u.win)
+	f.d.Resize(fyne.NewSize(900, 680))
+	f.d.Show()
+	m.lastCred = f
+	return f
+}
+
+// showServer shows the running server's URL and fingerprint, if any.
+func (f *credForm) showServer() {
+	c := f.m.cred
+	if c == nil {
+		f.url.SetText("(server not started)")
+		f.fp.SetText("—")
+		f.status.SetText("Start the server, then send the links. It runs until MailFerry closes.")
+		f.addr.Enable()
+		f.hosts.Enable()
+		f.startBtn.Enable()
+	} else {
+		f.url.SetText(c.srv.URL())
+		// Two lines of 16 bytes, as browsers show it.
+		fp := fingerprintColons(c.srv.Fingerprint())
+		if len(fp) > 48 {
+			fp = fp[:47] + "\n" + fp[48:]
+		}
+		f.fp.SetText(fp)
+		f.addr.SetText(c.srv.Addr())
+		f.addr.Disable()
+		f.hosts.Disable()
+		f.startBtn.Disable()
+		f.startBtn.SetText("Running")
+	}
+	f.updateButtons()
+}
+
+func (f *credForm) updateButtons() {
+	if f.m.cred != nil && f.tmpl.template().Check(f.tmpl.allowed) == nil {
+		f.sendBtn.Enable()
+	} else {
+		f.sendBtn.Disable()
+	}
+}
+
+// startServer starts the window's credential-request server.
+func (f *credForm) startServer() {
+	m := f.m
+	u := m.u
+	if m.cred != nil {
+		f.showServer()
+		return
+	}
+	p, err := u.st.Project(u.project)
+	if err != nil {
+		f.status.SetText(err.Error())
+		return
+	}
+	if p.Source.Type != project.TypeIMAP {
+		f.status.SetText("The project needs an IMAP source (Endpoints tab): passwords are checked by logging in to it.")
+		return
+	}
+	var hosts []string
+	for _, h := range strings.Split(f.hosts.Text, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	c := &credServer{}
+	srv, err := credreq.Start(u.st, credreq.Config{
+		Addr:     strings.TrimSpace(f.addr.Text),
+		Hosts:    hosts,
+		Verifier: credreq.IMAPVerifier(nil),
+		OnReady: func(projectName, userID string) {
+			u.do(func() { m.userReady(projectName, userID) })
+		},
+	})
+	if err != nil {
+		f.status.SetText(fmt.Sprintf("Starting the server: %v", err))
+		return
+	}
+	c.srv = srv
+	m.cred = c
+	u.closers = append(u.closers, func() {
+		if err := srv.Close(); err != nil {
+			slog.Warn("stopping the credential-request server", "err", err)
+		}
+	})
+	f.status.SetText("Server running until MailFerry closes. Tell users to expect the certificate fingerprint below if their browser warns.")
+	f.showServer()
+}
+
+// send issues and emails the links in a goroutine.
+func (f *credForm) send() {
+	u := f.m.u
+	c := f.m.cred
+	if c == nil {
+		f.status.SetText("Start the server first.")
+		return
+	}
+	if err := f.tmpl.check(); err != nil {
+		f.status.SetText("Fix the template first.")
+		return
+	}
+	tmpl := f.tmpl.template()
+	u.saveTemplate("credreq", tmpl)
+	f.sendBtn.Disable()
+	f.activity.Show()
+	f.activity.Start()
+	f.results.SetText("")
+	f.status.SetText("Sending links…")
+	proj, ids, opts := u.project, f.ids, f.m.options()
+	go func() {
+		res, err := c.srv.SendLinks(u.ctx, proj, ids, tmpl, opts)
+		u.do(func() {
+			f.activity.Stop()
+			f.activity.Hide()
+			f.updateButtons()
+			f.status.SetText(fmt.Sprintf("Links sent %d, failed %d. Users wait in “Waiting For End User” until they confirm their password.",
+				len(res.Sent), len(res.Failed)))
+			if err != nil {
+				f.status.SetText(f.status.Text + "  " + err.Error())
+			}
+			f.results.SetText(resultLines(res))
+			u.usersChanged()
+			if f.done != nil {
+				f.done(res, err)
+			}
+		})
+	}()
+}
+
+// userReady shows a user whose password was just confirmed as Queued.
+func (m *mailState) userReady(projectName, userID string) {
+	u := m.u
+	if projectName == u.project {
+		u.usersChanged()
+		// The stored status (Queued) replaces an older live one such as
+		// Waiting For End User from an earlier pass.
+		if lp := u.migrations.live[userID]; lp != nil {
+			lp.Status = ""
+			u.migrations.table.Refresh()
+			u.migrations.updateSummary()
+		}
+		u.status.SetText(fmt.Sprintf("%s confirmed their password and is queued: Start runs them.", userID))
+	}
+	if m.cred != nil && m.cred.onReady != nil {
+		m.cred.onReady(projectName, userID)
+	}
+}
+
+// fingerprintColons writes a hex fingerprint as colon-separated byte
+// pairs, the way browsers show it.
+func fingerprintColons(hex string) string {
+	hex = strings.ToUpper(strings.ReplaceAll(hex, ":", ""))
+	var b strings.Builder
+	for i := 0; i < len(hex); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(hex[i:min(i+2, len(hex))])
+	}
+	return b.String()
+}

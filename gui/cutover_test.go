@@ -1,0 +1,244 @@
+package gui
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"github.com/miekg/dns"
+
+	"github.com/mailferry/mailferry/core/cutover"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// dnsZone is a real DNS server on 127.0.0.1 (UDP and TCP) answering
+// authoritatively from a record list, following CNAMEs inside the zone;
+// unknown names get NXDOMAIN.
+type dnsZone struct {
+	rrs  map[string][]dns.RR
+	addr string
+}
+
+func startZone(t *testing.T, records []string) *dnsZone {
+	t.Helper()
+	z := &dnsZone{rrs: map[string][]dns.RR{}}
+	for _, s := range records {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatalf("record %q: %v", s, err)
+		}
+		name := strings.ToLower(rr.Header().Name)
+		z.rrs[name] = append(z.rrs[name], rr)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.addr = pc.LocalAddr().String()
+	ln, err := net.Listen("tcp", z.addr)
+	if err != nil {
+		pc.Close()
+		t.Fatal(err)
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: z}
+	tcp := &dns.Server{Listener: ln, Handler: z}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return z
+}
+
+func (z *dnsZone) resolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, z.addr)
+	}}
+}
+
+func (z *dnsZone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	if len(r.Question) == 1 {
+		q := r.Question[0]
+		name := strings.ToLower(q.Name)
+		if z.rrs[name] == nil {
+			m.Rcode = dns.RcodeNameError
+		} else {
+			m.Answer = z.answer(name, q.Qtype, 0)
+		}
+	}
+	w.WriteMsg(m)
+}
+
+func (z *dnsZone) answer(name string, qtype uint16, depth int) []dns.RR {
+	var out []dns.RR
+	for _, rr := range z.rrs[name] {
+		if rr.Header().Rrtype == qtype {
+			out = append(out, rr)
+		}
+	}
+	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
+		return out
+	}
+	for _, rr := range z.rrs[name] {
+		if c, ok := rr.(*dns.CNAME); ok {
+			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
+		}
+	}
+	return nil
+}
+
+var cutoverZone = []string{
+	"exch.hoster.example. 300 IN A 192.0.2.10",
+	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
+	"mx1.hoster.example. 300 IN A 192.0.2.20",
+	"mx.oldhost.example. 300 IN A 198.51.100.5",
+	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
+	// ready.example: cut over.
+	"ready.example. 300 IN MX 10 mx1.hoster.example.",
+	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
+	// notyet.example: still at the old host.
+	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
+	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
+	// partial.example: one MX moved, no Autodiscover at all.
+	"partial.example. 300 IN MX 10 mx1.hoster.example.",
+	"partial.example. 300 IN MX 20 mx.oldhost.example.",
+}
+
+// cutoverProject stores project "Cut" (EWS destination at the hoster)
+// with one user per domain.
+func cutoverProject(t *testing.T, st *store.Store, domains ...string) {
+	t.Helper()
+	p := project.Project{Name: "Cut", Options: project.DefaultOptions(), Created: time.Now(),
+		Dest: project.Endpoint{Type: project.TypeEWS, URL: "https://exch.hoster.example/EWS/Exchange.asmx",
+			Access: project.AccessDelegation, Auth: "basic", AdminUser: "admin@hoster.example"}}
+	if err := st.CreateProject(p); err != nil {
+		t.Fatal(err)
+	}
+	var users []project.User
+	for _, d := range domains {
+		users = append(users, project.User{SourceEmail: "ann@" + d, DestEmail: "ann@" + d})
+	}
+	if err := st.PutUsers("Cut", users); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// labelsIn returns the visible labels under o.
+func labelsIn(o fyne.CanvasObject) []*widget.Label {
+	if o == nil || !o.Visible() {
+		return nil
+	}
+	switch w := o.(type) {
+	case *widget.Label:
+		return []*widget.Label{w}
+	case *fyne.Container:
+		var out []*widget.Label
+		for _, c := range w.Objects {
+			out = append(out, labelsIn(c)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// waitCutover waits for the dialog's check to end.
+func waitCutover(t *testing.T, ch chan []cutover.DomainReport) []cutover.DomainReport {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cutover check did not finish")
+	}
+	return nil
+}
+
+func TestCutoverDialogShowsVerdicts(t *testing.T) {
+	st := openStore(t)
+	cutoverProject(t, st, "ready.example", "notyet.example", "partial.example")
+	u, _ := newTestUI(t, st, Options{})
+	z := startZone(t, cutoverZone)
+	u.mail.resolver = z.resolver()
+	ch := make(chan []cutover.DomainReport, 2)
+	u.mail.cutoverDone = func(r []cutover.DomainReport, err error) {
+		if err != nil {
+			t.Errorf("check: %v", err)
+		}
+		ch <- r
+	}
+
+	// The Migrations tab's Cutover check button opens the dialog and runs it.
+	test.Tap(u.mail.cutBtn)
+	f := u.mail.lastCutover
+	if f == nil {
+		t.Fatal("Cutover check opened no dialog")
+	}
+	reports := waitCutover(t, ch)
+	if len(reports) != 3 {
+		t.Fatalf("%d reports", len(reports))
+	}
+	ready, total := cutover.Ready(reports)
+	if ready || !strings.Contains(total, "1 of 3") || !strings.Contains(f.overall.Text, total) || f.overall.Importance != widget.WarningImportance {
+		t.Errorf("overall %q (importance %v)", f.overall.Text, f.overall.Importance)
+	}
+	// One view per domain, in report order, with each record's verdict in
+	// its colour.
+	if len(f.results.Objects) != 3 {
+		t.Fatalf("%d domain views", len(f.results.Objects))
+	}
+	wantMX := map[string]struct {
+		text string
+		imp  widget.Importance
+	}{
+		"notyet.example":  {"✘ elsewhere", widget.DangerImportance},
+		"partial.example": {"◐ partial", widget.WarningImportance},
+		"ready.example":   {"✔ destination", widget.SuccessImportance},
+	}
+	for i, r := range reports {
+		ls := labelsIn(f.results.Objects[i])
+		if len(ls) < 3 || ls[0].Text != r.Domain {
+			t.Fatalf("view %d does not start with %s", i, r.Domain)
+		}
+		state := ls[1]
+		if r.Ready != (state.Importance == widget.SuccessImportance) {
+			t.Errorf("%s: ready %v shown as %q (%v)", r.Domain, r.Ready, state.Text, state.Importance)
+		}
+		w := wantMX[r.Domain]
+		found := false
+		for j, l := range ls {
+			if l.Text == cutover.KindMX && j+1 < len(ls) {
+				found = true
+				if v := ls[j+1]; v.Text != w.text || v.Importance != w.imp {
+					t.Errorf("%s MX verdict %q (%v), want %q (%v)", r.Domain, v.Text, v.Importance, w.text, w.imp)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no MX row", r.Domain)
+		}
+	}
+	if !reports[2].Ready || reports[0].Ready {
+		t.Errorf("ready flags %v %v", reports[0].Ready, reports[2].Ready)
+	}
+
+	// The DNS server field: the same server named by address gives the
+	// same answer, and is remembered.
+	u.mail.resolver = nil
+	f.dns.SetText(z.addr)
+	test.Tap(f.checkBtn)
+	again := waitCutover(t, ch)
+	if ok, text := cutover.Ready(again); ok || text != total {
+		t.Errorf("through the DNS server field: %v %q", ok, text)
+	}
+	if s, _ := st.Setting(settingDNS); s != z.addr {
+		t.Errorf("DNS server setting %q", s)
+	}
+}
