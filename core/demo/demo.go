@@ -12,12 +12,15 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
 )
 
-// Name and customer of the demo project.
+// Name and customer of the demo project, and the destination's admin
+// account (FullAccess on the demo mailboxes: the delegation access mode).
 const (
 	ProjectName = "Demo"
 	Customer    = "Demo Company"
+	AdminUser   = "migration-admin@newco.example.com"
 )
 
 // ErrNotDemo means a project called "Demo" exists but is the user's own
@@ -39,12 +42,13 @@ var Users = []User{
 	{"carol@oldco.example.com", "carol@newco.example.com", testsrv.CorpusSpec{Messages: 60, Seed: 303, MaxSize: 16 << 10}},
 }
 
-// Demo is a running demo: an in-memory source server filled with the demo
-// mailboxes and an empty in-memory destination server, both on 127.0.0.1.
+// Demo is a running demo on 127.0.0.1: an in-memory IMAP source filled
+// with the demo mailboxes and an EWS emulator (Hosted Exchange) holding the
+// empty destination mailboxes, so the demo is an IMAP → Exchange migration.
 type Demo struct {
 	Project string
 	Source  *testsrv.MemIMAP
-	Dest    *testsrv.MemIMAP
+	Dest    *ewssrv.Server
 }
 
 // Close stops both servers.
@@ -54,7 +58,11 @@ func (d *Demo) Close() error {
 
 // Start starts the demo servers, fills the source mailboxes and creates or
 // refreshes the project "Demo" in st so its endpoints point at the servers'
-// current ports and its users carry freshly sealed passwords.
+// current ports, the destination pins the emulator's new certificate, and
+// the users (source side) and the destination admin carry freshly sealed
+// passwords. The destination is Hosted Exchange (EWS) reached by
+// delegation: AdminUser has FullAccess on every demo mailbox, and the users
+// have no destination password of their own.
 //
 // The servers keep their mail in memory, so every Start begins with full
 // sources and empty destinations. An existing demo project is therefore
@@ -71,20 +79,31 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		return nil, fmt.Errorf("demo: %w", ErrNotDemo)
 	}
 
-	srcUsers, dstUsers := map[string]string{}, map[string]string{}
+	srcUsers := map[string]string{}
+	var dstBoxes []string
 	for _, u := range Users {
 		if srcUsers[u.Source], err = password(); err != nil {
 			return nil, err
 		}
-		if dstUsers[u.Dest], err = password(); err != nil {
-			return nil, err
-		}
+		dstBoxes = append(dstBoxes, u.Dest)
+	}
+	adminPW, err := password()
+	if err != nil {
+		return nil, err
 	}
 	d := &Demo{Project: ProjectName}
 	if d.Source, err = testsrv.NewMemIMAP(srcUsers); err != nil {
 		return nil, fmt.Errorf("demo: source server: %w", err)
 	}
-	if d.Dest, err = testsrv.NewMemIMAP(dstUsers); err != nil {
+	// HTTPS with a self-signed certificate that the project pins (the path
+	// a real server with its own certificate takes); no schema validation,
+	// so the application works without the schema files of a source tree.
+	if d.Dest, err = ewssrv.New(ewssrv.Options{
+		Users:      []ewssrv.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
+		Mailboxes:  dstBoxes,
+		Validation: ewssrv.ValidateOff,
+		Logger:     slog.Default(),
+	}); err != nil {
 		d.Source.Close()
 		return nil, fmt.Errorf("demo: destination server: %w", err)
 	}
@@ -106,7 +125,8 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		Demo:     true,
 		Options:  project.DefaultOptions(),
 		Source:   project.Endpoint{Type: project.TypeIMAP, Host: d.Source.Host, Port: d.Source.Port, Security: project.SecurityNone},
-		Dest:     project.Endpoint{Type: project.TypeIMAP, Host: d.Dest.Host, Port: d.Dest.Port, Security: project.SecurityNone},
+		Dest: project.Endpoint{Type: project.TypeEWS, URL: d.Dest.EWSURL(), TrustFingerprint: d.Dest.CertFingerprint(),
+			AdminUser: AdminUser, Access: project.AccessDelegation},
 	}
 	support := map[string][]string{}
 	if exists {
@@ -132,6 +152,12 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 			}
 		}
 	}
+	aref, err := st.SetSecret([]byte(adminPW))
+	if err != nil {
+		return nil, fmt.Errorf("demo: seal password: %w", err)
+	}
+	refs = append(refs, aref)
+	p.Dest.PasswordRef = aref
 	for _, u := range Users {
 		sref, err := st.SetSecret([]byte(srcUsers[u.Source]))
 		if err != nil {
@@ -139,19 +165,12 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 			return nil, fmt.Errorf("demo: seal password: %w", err)
 		}
 		refs = append(refs, sref)
-		dref, err := st.SetSecret([]byte(dstUsers[u.Dest]))
-		if err != nil {
-			dropRefs()
-			return nil, fmt.Errorf("demo: seal password: %w", err)
-		}
-		refs = append(refs, dref)
+		// No destination password: the admin writes every mailbox.
 		nu := project.User{
 			SourceEmail:       u.Source,
 			SourceLogin:       u.Source,
 			SourcePasswordRef: sref,
 			DestEmail:         u.Dest,
-			DestLogin:         u.Dest,
-			DestPasswordRef:   dref,
 			Status:            project.StatusNotSubmitted,
 		}
 		nu.SupportOptions = support[nu.ID()]
@@ -176,7 +195,7 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		return nil, fmt.Errorf("demo: users: %w", err)
 	}
 	ok = true
-	slog.Info("demo: started", "source", d.Source.Addr(), "dest", d.Dest.Addr(), "users", len(users))
+	slog.Info("demo: started", "source", d.Source.Addr(), "dest", d.Dest.EWSURL(), "users", len(users))
 	return d, nil
 }
 

@@ -3,20 +3,26 @@ package demo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/dest/ews"
+	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
 )
 
 func openStore(t *testing.T) *store.Store {
@@ -78,9 +84,26 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Demo || p.Customer != Customer || p.Source.Port != d.Source.Port || p.Dest.Port != d.Dest.Port ||
+	if !p.Demo || p.Customer != Customer || p.Source.Port != d.Source.Port ||
 		p.Source.Security != project.SecurityNone || p.Source.Host != "127.0.0.1" {
 		t.Fatalf("project %+v", p)
+	}
+	if p.Dest.Type != project.TypeEWS || p.Dest.URL != d.Dest.EWSURL() || !strings.HasPrefix(p.Dest.URL, "https://127.0.0.1:") ||
+		p.Dest.TrustFingerprint != d.Dest.CertFingerprint() || p.Dest.AdminUser != AdminUser ||
+		p.Dest.Access != project.AccessDelegation || p.Dest.PasswordRef == "" {
+		t.Fatalf("destination endpoint %+v", p.Dest)
+	}
+	// The admin's sealed password logs on, and delegation reaches every
+	// demo mailbox (ews.Test tries the access modes).
+	adminPW, err := st.Secret(p.Dest.PasswordRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range Users {
+		r := ews.Test(ctx(t), p.Dest, ews.Credentials{User: AdminUser, Password: string(adminPW), Mailbox: u.Dest}, ews.Options{})
+		if !r.OK || !r.CertTrusted || r.Delegation == nil || r.Delegation.Err != nil {
+			t.Errorf("endpoint test for %s:\n%s", u.Dest, r)
+		}
 	}
 	users, err := st.Users(ProjectName)
 	if err != nil || len(users) != len(Users) {
@@ -97,8 +120,10 @@ func TestStart(t *testing.T) {
 		if got != len(corpus.Messages) || got < 60 || got > 160 {
 			t.Errorf("%s has %d source messages, corpus %d", u.SourceEmail, got, len(corpus.Messages))
 		}
-		dst := login(t, st, p.Dest, u.DestLogin, u.DestPasswordRef)
-		if n := countMessages(t, dst); n != 0 {
+		if u.DestPasswordRef != "" {
+			t.Errorf("%s has a destination password; the demo uses the admin", u.DestEmail)
+		}
+		if n := d.Dest.ItemCount(u.DestEmail); n != 0 {
 			t.Errorf("%s has %d destination messages, want 0", u.DestEmail, n)
 		}
 	}
@@ -131,6 +156,8 @@ func TestRestartRefreshesProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldUsers, _ := st.Users(ProjectName)
+	oldP, _ := st.Project(ProjectName)
+	oldDest := oldP.Dest
 	d1.Close()
 
 	d2, err := Start(ctx(t), st)
@@ -142,8 +169,11 @@ func TestRestartRefreshesProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Source.Port != d2.Source.Port || p.Dest.Port != d2.Dest.Port {
-		t.Errorf("endpoints not updated: %+v vs %s %s", p, d2.Source.Addr(), d2.Dest.Addr())
+	if p.Source.Port != d2.Source.Port || p.Dest.URL != d2.Dest.EWSURL() || p.Dest.TrustFingerprint != d2.Dest.CertFingerprint() {
+		t.Errorf("endpoints not updated: %+v vs %s %s", p, d2.Source.Addr(), d2.Dest.EWSURL())
+	}
+	if _, err := st.Secret(oldDest.PasswordRef); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("old admin secret still stored (%v)", err)
 	}
 	if p.Options.MaxConcurrentUsers != 2 {
 		t.Errorf("options lost: %+v", p.Options)
@@ -203,4 +233,108 @@ func TestEnsureDemo(t *testing.T) {
 	if p, _ := mine.Project(ProjectName); p.Customer != "Mine" {
 		t.Fatalf("user's project changed: %+v", p)
 	}
+}
+
+// A Full pass through the engine moves every demo message into the EWS
+// emulator exactly once, as received items with the source's read state;
+// a second Full moves nothing.
+func TestDemoFullPassIntoExchange(t *testing.T) {
+	st := openStore(t)
+	d, err := Start(ctx(t), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e := engine.New(st, engine.Options{})
+	sum, err := e.Run(ctx(t), ProjectName, project.PassFull, nil, engine.PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Users) != len(Users) {
+		t.Fatalf("summary has %d users", len(sum.Users))
+	}
+	for i, us := range sum.Users {
+		want := Users[i]
+		corpus := testsrv.GenerateCorpus(want.Spec)
+		if us.Status != project.StatusCompleted || us.ItemsMigrated != int64(len(corpus.Messages)) || us.ItemsFailed != 0 {
+			t.Errorf("%s: %+v, want %d migrated", us.User, us, len(corpus.Messages))
+			continue
+		}
+		// What the source server holds (bare-LF messages arrive there as
+		// the server stored them), read with BODY.PEEK.
+		srcUser, _ := st.User(ProjectName, us.User)
+		p, _ := st.Project(ProjectName)
+		wantBodies, seen := sourceBodies(t, login(t, st, p.Source, srcUser.SourceLogin, srcUser.SourcePasswordRef))
+		var items []ewssrv.StoredItem
+		for _, path := range d.Dest.FolderPaths(want.Dest) {
+			items = append(items, d.Dest.Items(want.Dest, path)...)
+		}
+		read := 0
+		for _, it := range items {
+			wantBodies[sha256.Sum256(it.MIME)]--
+			if it.IsRead {
+				read++
+			}
+			if it.IsDraft && !strings.EqualFold(it.FolderPath[0], "Drafts") {
+				t.Errorf("%s: draft outside Drafts in %v", want.Dest, it.FolderPath)
+			}
+		}
+		for _, n := range wantBodies {
+			if n != 0 {
+				t.Fatalf("%s: %d items for %d corpus messages; bodies differ", want.Dest, len(items), len(corpus.Messages))
+			}
+		}
+		if read != seen {
+			t.Errorf("%s: %d read items, %d \\Seen messages", want.Dest, read, seen)
+		}
+		if n := len(d.Dest.Items(want.Dest, []string{"inbox"})); n == 0 {
+			t.Errorf("%s: nothing in the Inbox", want.Dest)
+		}
+	}
+	if n := d.Dest.ItemCount(AdminUser); n != 0 {
+		t.Errorf("the admin's own mailbox got %d items", n)
+	}
+	sum, err = e.Run(ctx(t), ProjectName, project.PassFull, nil, engine.PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, us := range sum.Users {
+		if us.Status != project.StatusCompleted || us.ItemsMigrated != 0 {
+			t.Errorf("second Full for %s: %+v", us.User, us)
+		}
+	}
+}
+
+// sourceBodies returns the multiset of SHA-256 of every message of the
+// mailbox and how many carry \Seen.
+func sourceBodies(t *testing.T, c *imapclient.Client) (map[[32]byte]int, int) {
+	t.Helper()
+	boxes, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	out, seen := map[[32]byte]int{}, 0
+	for _, b := range boxes {
+		sel, err := c.Select(b.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil {
+			t.Fatalf("examine %q: %v", b.Mailbox, err)
+		}
+		if sel.NumMessages == 0 {
+			continue
+		}
+		bs := &imap.FetchItemBodySection{Peek: true}
+		var all imap.SeqSet
+		all.AddRange(1, 0)
+		msgs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
+		if err != nil {
+			t.Fatalf("fetch %q: %v", b.Mailbox, err)
+		}
+		for _, m := range msgs {
+			out[sha256.Sum256(m.FindBodySection(bs))]++
+			if slices.Contains(m.Flags, imap.FlagSeen) {
+				seen++
+			}
+		}
+	}
+	return out, seen
 }
