@@ -52,37 +52,5 @@ func openEWS(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destina
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
-	return &EWSDest{d}, nil
-}
-
-// EWSDest is the *ews.Destination OpenDest returns for EWS endpoints (its
-// URL, Access and Attempts are promoted). It makes a failed Put explicit
-// about which messages are not confirmed.
-//
-// ews.Destination.Put returns its full results slice with a batch error
-// (a stop, a connection that stays down): the messages CreateItem
-// confirmed carry their ItemId, the ones never sent or whose outcome was
-// lost carry a zero Result. The engine reads a nil Result.Err next to a
-// batch error as "written", so those messages would be journaled as done
-// without being at the destination. Put marks every result that has
-// neither an id nor an error with the batch error, so they are retried —
-// and dedup by the source-key stamp covers a message that was stored after
-// all.
-type EWSDest struct {
-	*ews.Destination
-}
-
-var _ mailbox.Destination = (*EWSDest)(nil)
-
-// Put implements mailbox.Destination.
-func (d *EWSDest) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
-	res, err := d.Destination.Put(ctx, f, msgs)
-	if err != nil {
-		for i := range res {
-			if res[i].Err == nil && res[i].DestID == "" {
-				res[i].Err = fmt.Errorf("not confirmed by the server: %w", err)
-			}
-		}
-	}
-	return res, err
+	return d, nil
 }

@@ -154,7 +154,10 @@ type Destination interface {
 	// duplicates.
 	Existing(ctx context.Context, f FolderRef) (map[ContentKey]int, error)
 	// Put writes msgs into f; results are per message, in order. A non-nil
-	// error means the whole batch failed (connection lost...).
+	// error means the batch did not complete (connection lost, stopped):
+	// the results it returns with it still count, so every message not
+	// known to be written must carry an error there — a nil Err means
+	// "written" to the engine, which journals it as done.
 	Put(ctx context.Context, f FolderRef, msgs []Message) ([]Result, error)
 	Limits() Limits
 	Close() error

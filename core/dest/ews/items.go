@@ -174,6 +174,16 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		batch, batchBytes = nil, 0
 		return err
 	}
+	// On a batch error every message that was neither confirmed nor
+	// refused carries that error, so no caller can take it as written.
+	fail := func(err error) ([]mailbox.Result, error) {
+		for i := range results {
+			if results[i].DestID == "" && results[i].Err == nil {
+				results[i].Err = err
+			}
+		}
+		return results, err
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + itoa(i)
@@ -191,14 +201,14 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		sz := encodedSize(m)
 		if len(batch) > 0 && (len(batch) >= d.limits.BatchSize || batchBytes+sz > maxBytes) {
 			if err := flush(); err != nil {
-				return results, err
+				return fail(err)
 			}
 		}
 		batch = append(batch, i)
 		batchBytes += sz
 	}
 	if err := flush(); err != nil {
-		return results, err
+		return fail(err)
 	}
 	return results, nil
 }

@@ -2,6 +2,8 @@ package ews
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,6 +142,11 @@ func (r *retryDoer) classify(c *soapCall, err error, attempt int, faults *int) (
 			}
 		}
 	case errors.As(err, &te):
+		if isCertError(err) {
+			// An untrusted or mismatched certificate stays so: fail at
+			// once with the reason instead of backing off for minutes.
+			return false, 0, false
+		}
 		if te.unsent || c.idempotent {
 			return false, r.policy.backoff(attempt), true
 		}
@@ -163,4 +170,15 @@ var permanentFault = map[string]bool{
 	"ErrorInvalidExchangeImpersonationHeaderData": true,
 	"ErrorInvalidSmtpAddress":                     true,
 	"ErrorUnsupportedMimeConversion":              true,
+}
+
+// isCertError reports whether err comes from verifying the server's
+// certificate (unknown authority, wrong host name, expired; a pin that
+// does not match wraps the verification error).
+func isCertError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
