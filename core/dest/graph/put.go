@@ -75,6 +75,11 @@ func (d *Destination) scanStamps(ctx context.Context, folderID string, fn func(i
 		if err := json.Unmarshal(b, &p); err != nil {
 			return fmt.Errorf("unexpected message listing: %w", err)
 		}
+		if p.Value == nil {
+			// "null", "{}": not a listing. Taking it for an empty folder
+			// would make the next Put create duplicates.
+			return fmt.Errorf("unexpected message listing: no \"value\" list in %.80q", b)
+		}
 		for i := range p.Value {
 			if s, ok := p.stamp(i); ok {
 				fn(p.Value[i].ID, s)
@@ -168,7 +173,12 @@ func (d *Destination) findStamps(ctx context.Context, folderID string, stamps []
 				return all, err
 			}
 			var p stampPage
-			if err := json.Unmarshal(r.Body, &p); err == nil && len(p.Value) > 0 {
+			if err := json.Unmarshal(r.Body, &p); err != nil || p.Value == nil {
+				// An answer we cannot read says nothing about whether the
+				// message exists: resending it could make a duplicate.
+				return nil, fmt.Errorf("unreadable stamp lookup answer %.80q", r.Body)
+			}
+			if len(p.Value) > 0 {
 				found[s] = p.Value[0].ID
 			}
 		}
@@ -185,7 +195,22 @@ const maxPutRounds = 8
 // after Retry-After; after a failure whose outcome is unknown (a broken
 // connection, a 5xx) the stamps are looked up first and only the missing
 // messages are sent again, so a rerun creates no duplicates.
+//
+// With an error, every message that was neither confirmed nor refused
+// carries it, so no caller takes it as written.
 func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
+	results, err := d.put(ctx, f, msgs)
+	if err != nil {
+		for i := range results {
+			if results[i].DestID == "" && results[i].Err == nil {
+				results[i].Err = err
+			}
+		}
+	}
+	return results, err
+}
+
+func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
 	results := make([]mailbox.Result, len(msgs))
 	nonce := make([]byte, 6)
 	if _, err := rand.Read(nonce); err != nil {
