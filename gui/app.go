@@ -383,32 +383,7 @@ func (u *UI) deleteProject(name string) error {
 	return u.reloadProjects("")
 }
 
-func (u *UI) exportProjectDialog() {
-	if u.project == "" {
-		return
-	}
-	name := u.project
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			u.showError(err)
-			return
-		}
-		defer w.Close()
-		data, err := u.st.ExportProject(name, false)
-		if err == nil {
-			_, err = w.Write(data)
-		}
-		if err != nil {
-			u.showError(fmt.Errorf("exporting project %q: %w", name, err))
-			return
-		}
-		u.status.SetText(fmt.Sprintf("Exported %q to %s (without passwords).", name, w.URI().Path()))
-	}, u.win)
-	d.SetFileName(name + ".mailferry.json")
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
-	d.Resize(fyne.NewSize(900, 600))
-	d.Show()
-}
+func (u *UI) exportProjectDialog() { u.exportProjectForm() }
 
 func (u *UI) importProjectDialog() {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
@@ -431,12 +406,11 @@ func (u *UI) importProjectDialog() {
 	d.Show()
 }
 
+// importProject imports an export document; one holding sealed passwords
+// opens the passphrase dialog (project_export.go).
 func (u *UI) importProject(data []byte) error {
-	p, err := u.st.ImportProject(data)
-	if err != nil {
-		return fmt.Errorf("importing project: %w", err)
-	}
-	return u.reloadProjects(p.Name)
+	_, err := u.importProjectData(data)
+	return err
 }
 
 // Keyboard shortcuts, shown in the menus.

@@ -40,6 +40,7 @@ type statisticsTab struct {
 	table   *widget.Table
 	csvBtn  *widget.Button
 	htmlBtn *widget.Button
+	mailBtn *widget.Button // "Email report…" (statistics_email.go)
 	content fyne.CanvasObject
 
 	loaded func() // called after a refresh was applied (tests hook it)
@@ -80,10 +81,11 @@ func newStatisticsTab(u *UI) *statisticsTab {
 	}
 	t.csvBtn = widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), func() { t.exportDialog("csv") })
 	t.htmlBtn = widget.NewButtonWithIcon("Export HTML report…", theme.DocumentSaveIcon(), func() { t.exportDialog("html") })
+	t.mailBtn = widget.NewButtonWithIcon("Email report…", theme.MailSendIcon(), func() { t.emailDialog() })
 	refresh := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), t.refresh)
 
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, nil, container.NewHBox(refresh, t.csvBtn, t.htmlBtn), t.totals),
+		container.NewBorder(nil, nil, nil, container.NewHBox(refresh, t.csvBtn, t.htmlBtn, t.mailBtn), t.totals),
 		container.NewGridWithColumns(2, t.items, t.folders),
 		t.info,
 	)
@@ -177,10 +179,12 @@ func (t *statisticsTab) apply() {
 		t.table.Refresh()
 		t.csvBtn.Disable()
 		t.htmlBtn.Disable()
+		t.mailBtn.Disable()
 		return
 	}
 	t.csvBtn.Enable()
 	t.htmlBtn.Enable()
+	t.mailBtn.Enable()
 	var st []string
 	for _, s := range sortedStatuses(ps) {
 		st = append(st, fmt.Sprintf("%s %d", s.name, s.n))

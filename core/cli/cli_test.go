@@ -255,9 +255,10 @@ func TestProjectExportImport(t *testing.T) {
 
 	// With secrets, to standard output, then imported from standard input.
 	ok(t, db, "endpoint", "set", "--project", "P1", "--side", "source", "--admin-user", "admin", "--password-env", "MF_TEST_PW")
-	exp := ok(t, db, "project", "export", "P1", "-", "--with-secrets")
+	t.Setenv("MF_TEST_PASSPHRASE", "export-Passphrase-9")
+	exp := ok(t, db, "project", "export", "P1", "-", "--with-secrets", "--passphrase-env", "MF_TEST_PASSPHRASE")
 	ok(t, db, "project", "delete", "P1")
-	r = mf(t, db, exp.stdout, "project", "import", "-")
+	r = mf(t, db, exp.stdout, "project", "import", "-", "--passphrase-env", "MF_TEST_PASSPHRASE")
 	expect(t, r, 0)
 	show = decode[map[string]any](t, ok(t, db, "project", "show", "P1", "--json").stdout)
 	if src, _ := show["source"].(map[string]any); src["password_set"] != true {

@@ -42,8 +42,10 @@
 //	project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
 //	        [--folder-mapping RULE ...] [--clear-folder-mapping] [--folder-filter REGEX]
 //	        [--max-item-size-mb N] [--prestage-days N] [--date-from D] [--date-to D]
-//	project export NAME FILE [--with-secrets]        FILE "-" = stdout; file mode 0600
-//	project import FILE                              FILE "-" = stdin
+//	project export NAME FILE [--with-secrets (--passphrase-env VAR | --passphrase-stdin)]
+//	        FILE "-" = stdout; file mode 0600
+//	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
+//	        FILE "-" = stdin
 //	endpoint set --project P --side source|dest --type imap|ews|graph ...
 //	endpoint test --project P --side source|dest [--user EMAIL] [--json]
 //	users import --project P FILE.csv [--addresses-only] [--accept-valid]
@@ -53,7 +55,8 @@
 //	migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
 //	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
 //	status --project P [--users a,b] [--errors] [--json]
-//	stats --project P [--json | --csv FILE | --html FILE] [--errors]   FILE "-" = stdout
+//	stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2]] [--errors]
+//	        FILE "-" = stdout
 //	smtp set --project P --host H [--port N] [--security ssl|starttls|none] --from ADDR
 //	        [--user U (--password-env VAR | --password-stdin)]
 //	smtp show --project P [--json]
@@ -120,7 +123,24 @@
 //
 // stats aggregates the journal with core/stats: a summary and a per-user
 // table, or the JSON, the CSV (one row per user and a TOTAL row) or the
-// self-contained HTML report (with each failed item).
+// self-contained HTML report (with each failed item). stats --email sends
+// that HTML report as the body of one message (a plain-text summary as its
+// alternative, the CSV attached) to the recipients (separated by commas or
+// semicolons) through the project's SMTP settings (notify.EmailStats, the
+// same TLS rules as smtp test); a recipient the server refuses is exit 1.
+//
+// project export writes the project and its users as JSON (format
+// version 2) without any password. With --with-secrets the passwords are
+// included encrypted: scrypt derives a key from the passphrase (at least 8
+// characters, given like a password: --passphrase-env VAR or
+// --passphrase-stdin) and a random salt, AES-256-GCM seals them, bound to
+// the project and users in the file so that an altered file is refused.
+// --with-secrets without a passphrase is exit 2: passwords are never
+// written in clear. project import of a file with sealed passwords needs
+// the same passphrase (exit 1 "this export contains passwords: give the
+// passphrase" without one, "wrong passphrase" for another one), or
+// --without-secrets to import the project and users without passwords.
+// Version 1 files (passwords in clear, from older versions) still import.
 //
 // smtp set changes the project's SMTP settings (core/notify) in place:
 // flags not given keep their values. Defaults: --security starttls, --port

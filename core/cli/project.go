@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
 )
 
 const projectUsage = `  mailferry project create NAME [--customer C]
@@ -18,8 +20,12 @@ const projectUsage = `  mailferry project create NAME [--customer C]
   mailferry project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
         [--folder-mapping 'REGEX->REPLACEMENT' ...] [--clear-folder-mapping] [--folder-filter REGEX]
         [--max-item-size-mb N] [--prestage-days N] [--date-from YYYY-MM-DD] [--date-to YYYY-MM-DD]
-  mailferry project export NAME FILE [--with-secrets]     (FILE "-" = standard output)
-  mailferry project import FILE                           (FILE "-" = standard input)
+  mailferry project export NAME FILE [--with-secrets --passphrase-env VAR | --passphrase-stdin]
+        (FILE "-" = standard output; passwords are only exported encrypted with a passphrase
+        of at least 8 characters, never in clear)
+  mailferry project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
+        (FILE "-" = standard input; the passphrase opens the passwords of an export made
+        --with-secrets; --without-secrets imports the project and users without them)
 `
 
 func init() {
@@ -168,39 +174,71 @@ func projectDelete(e *env, args []string) error {
 
 func projectExport(e *env, args []string) error {
 	fs := e.newFlags("project export", false)
-	withSecrets := fs.Bool("with-secrets", false, "include the passwords (in clear) in the file")
+	withSecrets := fs.Bool("with-secrets", false, "include the passwords, encrypted with a passphrase")
+	pass := addSecretFlags(fs, "passphrase", "passphrase that encrypts the passwords")
 	pos, err := parse(fs, args, projectUsage, 2, 2)
 	if err != nil {
 		return err
+	}
+	if *withSecrets && !pass.given() {
+		return usagef(projectUsage, "--with-secrets needs a passphrase (--passphrase-env VAR or --passphrase-stdin): "+
+			"MailFerry never writes passwords in clear, it encrypts them with the passphrase")
+	}
+	if !*withSecrets && pass.given() {
+		return usagef(projectUsage, "a passphrase only protects passwords: add --with-secrets, or drop the passphrase")
+	}
+	var phrase []byte
+	if *withSecrets {
+		if phrase, err = pass.read(e, projectUsage); err != nil {
+			return err
+		}
+		defer clear(phrase)
+		if len(phrase) < store.MinPassphraseLen {
+			return fmt.Errorf("export project %q: the passphrase must be at least %d characters long", pos[0], store.MinPassphraseLen)
+		}
 	}
 	st, err := e.open()
 	if err != nil {
 		return err
 	}
-	data, err := st.ExportProject(pos[0], *withSecrets)
+	var data []byte
+	if *withSecrets {
+		data, err = st.ExportProjectSealed(pos[0], phrase)
+	} else {
+		data, err = st.ExportProject(pos[0], false)
+	}
 	if err != nil {
 		return fmt.Errorf("export project %q: %w", pos[0], err)
-	}
-	if *withSecrets {
-		fmt.Fprintln(e.stderr, "warning: the export holds the project's passwords in clear; keep it safe and delete it after use")
 	}
 	if pos[1] == "-" {
 		_, err := e.stdout.Write(data)
 		return err
 	}
-	// 0600: an export may hold passwords, and always holds addresses.
+	// 0600: an export always holds addresses (and maybe sealed passwords).
 	if err := os.WriteFile(pos[1], data, 0o600); err != nil {
 		return fmt.Errorf("export project %q: %w", pos[0], err)
 	}
-	fmt.Fprintf(e.stdout, "exported project %q to %s\n", pos[0], pos[1])
+	if *withSecrets {
+		fmt.Fprintf(e.stdout, "exported project %q with its passwords, encrypted with the passphrase, to %s\n", pos[0], pos[1])
+	} else {
+		fmt.Fprintf(e.stdout, "exported project %q (without passwords) to %s\n", pos[0], pos[1])
+	}
 	return nil
 }
 
 func projectImport(e *env, args []string) error {
 	fs := e.newFlags("project import", false)
+	pass := addSecretFlags(fs, "passphrase", "passphrase the export was made with")
+	without := fs.Bool("without-secrets", false, "import the project and users without their passwords")
 	pos, err := parse(fs, args, projectUsage, 1, 1)
 	if err != nil {
 		return err
+	}
+	if pos[0] == "-" && pass.stdin {
+		return usagef(projectUsage, "the file and the passphrase cannot both come from standard input: use --passphrase-env VAR")
+	}
+	if *without && pass.given() {
+		return usagef(projectUsage, "--without-secrets needs no passphrase")
 	}
 	var data []byte
 	if pos[0] == "-" {
@@ -211,15 +249,31 @@ func projectImport(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("import project: %w", err)
 	}
+	phrase, err := pass.read(e, projectUsage)
+	if err != nil {
+		return err
+	}
+	defer clear(phrase)
 	st, err := e.open()
 	if err != nil {
 		return err
 	}
-	p, err := st.ImportProject(data)
-	if err != nil {
+	p, err := st.ImportProjectWith(data, store.ImportOptions{Passphrase: phrase, WithoutSecrets: *without})
+	switch {
+	case errors.Is(err, store.ErrPassphraseRequired):
+		return fmt.Errorf("import project from %s: %w\n(give it with --passphrase-env VAR or --passphrase-stdin, or use --without-secrets)", pos[0], err)
+	case err != nil:
 		return fmt.Errorf("import project from %s: %w", pos[0], err)
 	}
-	fmt.Fprintf(e.stdout, "imported project %q\n", p.Name)
+	if info, ierr := store.InspectExport(data); ierr == nil && info.ClearSecrets && !*without && pos[0] != "-" {
+		fmt.Fprintf(e.stderr, "warning: %s is an old export with the passwords in clear: delete it "+
+			"(export again with --with-secrets and a passphrase if you need a copy with passwords)\n", pos[0])
+	}
+	if *without {
+		fmt.Fprintf(e.stdout, "imported project %q without passwords\n", p.Name)
+	} else {
+		fmt.Fprintf(e.stdout, "imported project %q\n", p.Name)
+	}
 	return nil
 }
 

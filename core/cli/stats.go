@@ -4,14 +4,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/stats"
+	"github.com/mailferry/mailferry/core/store"
 )
 
-const statsUsage = `  mailferry stats --project P [--json | --csv FILE | --html FILE] [--errors]
-        (items and bytes migrated / skipped / failed per user and pass, MB/h; FILE "-" = stdout)
+const statsUsage = `  mailferry stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2...]] [--errors]
+        (items and bytes migrated / skipped / failed per user and pass, MB/h; FILE "-" = stdout;
+        --email sends the HTML report with the CSV attached via the project's SMTP settings)
 `
 
 func init() { register("stats", statsUsage, statsCmd) }
@@ -21,6 +25,7 @@ func statsCmd(e *env, args []string) error {
 	projName := fs.String("project", "", "project name")
 	csvFile := fs.String("csv", "", "write the statistics as CSV to `FILE`")
 	htmlFile := fs.String("html", "", "write the HTML report to `FILE`")
+	emailTo := fs.String("email", "", "email the report to `TO[,TO2...]` via the project's SMTP settings")
 	withErrors := fs.Bool("errors", false, "include each failed item (JSON; the HTML report always has them)")
 	if _, err := parse(fs, args, statsUsage, 0, 0); err != nil {
 		return err
@@ -30,13 +35,20 @@ func statsCmd(e *env, args []string) error {
 		return usagef(statsUsage, "--project is required")
 	}
 	modes := 0
-	for _, m := range []bool{e.json, set["csv"], set["html"]} {
+	for _, m := range []bool{e.json, set["csv"], set["html"], set["email"]} {
 		if m {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return usagef(statsUsage, "use only one of --json, --csv and --html")
+		return usagef(statsUsage, "use only one of --json, --csv, --html and --email")
+	}
+	var recipients []string
+	if set["email"] {
+		var err error
+		if recipients, err = notify.ParseRecipients(*emailTo); err != nil {
+			return usagef(statsUsage, "--email: %v", err)
+		}
 	}
 	if (set["csv"] && *csvFile == "") || (set["html"] && *htmlFile == "") {
 		return usagef(statsUsage, "--csv and --html need a file name (\"-\" for standard output)")
@@ -44,6 +56,9 @@ func statsCmd(e *env, args []string) error {
 	st, err := e.open()
 	if err != nil {
 		return err
+	}
+	if set["email"] {
+		return e.emailStats(st, *projName, recipients)
 	}
 	ps, err := stats.Collect(st, *projName, *withErrors || set["html"])
 	if err != nil {
@@ -95,5 +110,27 @@ func (e *env) writeReport(file, what string, render func(io.Writer) error) error
 		return fmt.Errorf("write %s to %s: %w", what, file, err)
 	}
 	fmt.Fprintf(e.stdout, "wrote the %s to %s\n", what, file)
+	return nil
+}
+
+// emailStats sends the project's report to the recipients via its SMTP
+// settings; a recipient the server refused makes the command fail.
+func (e *env) emailStats(st *store.Store, projName string, to []string) error {
+	res, err := notify.EmailStats(e.ctx, st, projName, to, &notify.Options{Logger: e.warnLogger()})
+	if err != nil {
+		return err
+	}
+	if len(res.Sent) > 0 {
+		fmt.Fprintf(e.stdout, "emailed the statistics report of %q to %s\n", projName, strings.Join(res.Sent, ", "))
+	}
+	if len(res.Failed) > 0 {
+		var refused []string
+		for _, a := range to {
+			if why, ok := res.Failed[a]; ok {
+				refused = append(refused, a+" ("+why+")")
+			}
+		}
+		return fmt.Errorf("the SMTP server refused %s", strings.Join(refused, "; "))
+	}
 	return nil
 }

@@ -205,7 +205,7 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("reading CSV: %w", err)
 	}
 	comma := detectComma(br)
-	cr := csv.NewReader(br)
+	cr := csv.NewReader(crToLF{br})
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = false
@@ -256,6 +256,8 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 		switch {
 		case u.SourceEmail == "":
 			bad(fSrcEmail, "the source email address is empty")
+		case len(u.SourceEmail) > maxAddressLen:
+			bad(fSrcEmail, "the address is %d characters long; an email address has at most %d", len(u.SourceEmail), maxAddressLen)
 		case !project.ValidEmail(u.SourceEmail):
 			bad(fSrcEmail, "%q is not an email address", u.SourceEmail)
 		default:
@@ -269,8 +271,18 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 			switch {
 			case u.DestEmail == "":
 				bad(fDstEmail, "the destination email address is empty")
+			case len(u.DestEmail) > maxAddressLen:
+				bad(fDstEmail, "the address is %d characters long; an email address has at most %d", len(u.DestEmail), maxAddressLen)
 			case !project.ValidEmail(u.DestEmail):
 				bad(fDstEmail, "%q is not an email address", u.DestEmail)
+			}
+		}
+		for _, fv := range []struct {
+			f field
+			v string
+		}{{fSrcLogin, u.SourceLogin}, {fDstLogin, u.DestLogin}, {fUserRoot, u.UserRoot}, {fFlags, u.Flags}} {
+			if hasControl(fv.v) {
+				bad(fv.f, "contains control characters (%q)", fv.v)
 			}
 		}
 		if opts.AddressesOnly {

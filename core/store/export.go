@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,9 +13,28 @@ import (
 )
 
 // ExportFormat and ExportVersion identify a project export document.
+// Version 1 held the secrets in clear (base64) under "secrets"; it is still
+// read, never written. Version 2 holds them sealed under "sealed_secrets"
+// (see sealedSecrets).
 const (
 	ExportFormat  = "mailferry-project"
-	ExportVersion = 1
+	ExportVersion = 2
+)
+
+// MinPassphraseLen is the shortest passphrase ExportProjectSealed accepts.
+const MinPassphraseLen = 8
+
+// Errors of the export and import of projects, for errors.Is.
+var (
+	// ErrPassphraseRequired: passwords are to be exported without a
+	// passphrase, or an export holding sealed passwords is imported
+	// without one.
+	ErrPassphraseRequired = errors.New("passphrase required")
+	// ErrWrongPassphrase: the passphrase does not open the export.
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	// ErrExportDamaged: the export was altered or damaged after it was
+	// written (its sealed passwords no longer match the document).
+	ErrExportDamaged = errors.New("the export was altered or damaged")
 )
 
 // exportDoc is the JSON document ExportProject writes.
@@ -22,39 +42,68 @@ type exportDoc struct {
 	Format   string          `json:"format"`
 	Version  int             `json:"version"`
 	Exported time.Time       `json:"exported"`
-	Project  project.Project `json:"project"`
-	Users    []project.User  `json:"users"`
-	// Secrets maps the refs used in Project and Users to the plaintext
-	// secrets (base64 in JSON). Present only in exports made with secrets.
+	Project  json.RawMessage `json:"project"`
+	Users    json.RawMessage `json:"users"`
+	// Secrets (version 1 only, read-compat) maps the refs used in Project
+	// and Users to the plaintext secrets (base64 in JSON).
 	Secrets map[string][]byte `json:"secrets,omitempty"`
-	Note    string            `json:"note,omitempty"`
+	// Sealed (version 2) holds the secrets encrypted with the passphrase.
+	Sealed *sealedSecrets `json:"sealed_secrets,omitempty"`
+	Note   string         `json:"note,omitempty"`
 }
 
-const secretsNote = "This file contains the passwords of the project in clear (base64). Keep it safe and delete it after use."
+const sealedNote = "This file holds the project's passwords encrypted with a passphrase (scrypt, AES-256-GCM). " +
+	"Importing them needs that passphrase; the file can also be imported without the passwords."
 
 // ExportProject returns the project and its users as a JSON document
-// {"format":"mailferry-project","version":1,"project":…,"users":[…]}.
-// Without withSecrets every secret ref is blanked, so the file holds no
-// credentials. With withSecrets the plaintext secrets are included under
-// "secrets" — NOT encrypted yet: protecting them with a passphrase is a
-// later issue.
+// {"format":"mailferry-project","version":2,"project":…,"users":[…]} with
+// every secret ref blanked, so the file holds no credentials.
+// withSecrets must be false: passwords are only exported sealed with a
+// passphrase (ExportProjectSealed); true returns ErrPassphraseRequired.
 func (s *Store) ExportProject(name string, withSecrets bool) ([]byte, error) {
-	doc := exportDoc{Format: ExportFormat, Version: ExportVersion, Exported: time.Now().UTC().Truncate(time.Second)}
+	if withSecrets {
+		return nil, fmt.Errorf("exporting project %q with its passwords: %w (MailFerry never writes passwords in clear; use a passphrase)", name, ErrPassphraseRequired)
+	}
+	return s.export(name, nil)
+}
+
+// ExportProjectSealed is ExportProject with the project's passwords
+// included, encrypted with a key derived from passphrase (at least
+// MinPassphraseLen bytes) by scrypt with a random salt, under AES-256-GCM.
+// The whole document is authenticated: altering the project or its users
+// makes the import fail.
+func (s *Store) ExportProjectSealed(name string, passphrase []byte) ([]byte, error) {
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("exporting project %q with its passwords: %w", name, ErrPassphraseRequired)
+	}
+	if len(passphrase) < MinPassphraseLen {
+		return nil, fmt.Errorf("exporting project %q with its passwords: the passphrase is shorter than %d characters", name, MinPassphraseLen)
+	}
+	return s.export(name, passphrase)
+}
+
+// export writes the document; passphrase nil = without secrets.
+func (s *Store) export(name string, passphrase []byte) ([]byte, error) {
+	withSecrets := passphrase != nil
+	var (
+		p     project.Project
+		users = []project.User{}
+	)
 	sealed := map[string][]byte{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		p, b, err := getProject(tx, name)
+	err := view(s.db, func(tx *bbolt.Tx) error {
+		var b *bbolt.Bucket
+		var err error
+		p, b, err = getProject(tx, name)
 		if err != nil {
 			return err
 		}
-		doc.Project = p
-		doc.Users = []project.User{}
 		if ub := b.Bucket(bucketUsers); ub != nil {
 			err := ub.ForEach(func(k, v []byte) error {
 				var u project.User
 				if err := json.Unmarshal(v, &u); err != nil {
 					return fmt.Errorf("project %q: user %q: decoding: %w", name, k, err)
 				}
-				doc.Users = append(doc.Users, u)
+				users = append(users, u)
 				return nil
 			})
 			if err != nil {
@@ -64,7 +113,7 @@ func (s *Store) ExportProject(name string, withSecrets bool) ([]byte, error) {
 		if withSecrets {
 			sb := tx.Bucket(bucketSecrets)
 			refs := projectRefs(p)
-			for _, u := range doc.Users {
+			for _, u := range users {
 				refs = append(refs, userRefs(u)...)
 			}
 			for _, r := range refs {
@@ -78,25 +127,40 @@ func (s *Store) ExportProject(name string, withSecrets bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if withSecrets {
-		doc.Secrets = make(map[string][]byte, len(sealed))
-		for r, v := range sealed {
-			pt, err := s.sealer.Open(v)
-			if err != nil {
-				return nil, fmt.Errorf("exporting project %q: secret %s: %w", name, r, err)
-			}
-			doc.Secrets[r] = pt
+	secrets := make(map[string][]byte, len(sealed))
+	for r, v := range sealed {
+		pt, err := s.sealer.Open(v)
+		if err != nil {
+			return nil, fmt.Errorf("exporting project %q: secret %s: %w", name, r, err)
 		}
-		doc.Note = secretsNote
+		secrets[r] = pt
 	}
 	// Refs without a secret (dangling, or all refs when exporting without
 	// secrets) are blanked.
-	keep := func(ref *string) {
-		if _, ok := doc.Secrets[*ref]; !ok {
+	forEachRef(&p, users, func(ref *string) {
+		if _, ok := secrets[*ref]; !ok {
 			*ref = ""
 		}
+	})
+	doc := exportDoc{Format: ExportFormat, Version: ExportVersion, Exported: time.Now().UTC().Truncate(time.Second)}
+	if doc.Project, err = json.Marshal(p); err != nil {
+		return nil, fmt.Errorf("exporting project %q: %w", name, err)
 	}
-	forEachRef(&doc.Project, doc.Users, keep)
+	if doc.Users, err = json.Marshal(users); err != nil {
+		return nil, fmt.Errorf("exporting project %q: %w", name, err)
+	}
+	if withSecrets {
+		ad, err := exportAD(&doc)
+		if err != nil {
+			return nil, fmt.Errorf("exporting project %q: %w", name, err)
+		}
+		doc.Sealed, err = sealSecrets(secrets, passphrase, ad)
+		clear(secrets)
+		if err != nil {
+			return nil, fmt.Errorf("exporting project %q: %w", name, err)
+		}
+		doc.Note = sealedNote
+	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("exporting project %q: %w", name, err)
@@ -104,26 +168,96 @@ func (s *Store) ExportProject(name string, withSecrets bool) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// ImportProject stores a project exported by ExportProject under its
-// exported name (ErrExists if that name is taken). Secrets in the document
-// are sealed again under new refs; refs without a secret are blanked.
-func (s *Store) ImportProject(data []byte) (project.Project, error) {
+// ImportOptions tune ImportProjectWith.
+type ImportOptions struct {
+	// Passphrase opens the sealed passwords of a version 2 export.
+	Passphrase []byte
+	// WithoutSecrets imports the project and users without any password
+	// (every ref blank), whatever the file holds; no passphrase needed.
+	WithoutSecrets bool
+}
+
+// ExportInfo describes an export document without importing it.
+type ExportInfo struct {
+	Project string // the exported project's name
+	Version int
+	// Sealed: the file holds passwords that need the passphrase.
+	Sealed bool
+	// ClearSecrets: an old (version 1) file with passwords in clear.
+	ClearSecrets bool
+	Users        int
+}
+
+// InspectExport checks that data is a MailFerry project export this
+// version reads, and says what it holds (e.g. whether a passphrase will be
+// needed).
+func InspectExport(data []byte) (ExportInfo, error) {
+	doc, p, users, err := parseExport(data)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	return ExportInfo{Project: p.Name, Version: doc.Version, Sealed: doc.Sealed != nil,
+		ClearSecrets: len(doc.Secrets) > 0, Users: len(users)}, nil
+}
+
+func parseExport(data []byte) (exportDoc, project.Project, []project.User, error) {
 	var doc exportDoc
+	var p project.Project
+	var users []project.User
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return project.Project{}, fmt.Errorf("importing project: not a MailFerry project file: %w", err)
+		return doc, p, nil, fmt.Errorf("importing project: not a MailFerry project file: %w", err)
 	}
 	if doc.Format != ExportFormat {
-		return project.Project{}, fmt.Errorf("importing project: format %q is not %q", doc.Format, ExportFormat)
+		return doc, p, nil, fmt.Errorf("importing project: format %q is not %q", doc.Format, ExportFormat)
 	}
 	if doc.Version < 1 || doc.Version > ExportVersion {
-		return project.Project{}, fmt.Errorf("importing project: file version %d is not supported (this MailFerry reads up to %d)", doc.Version, ExportVersion)
+		return doc, p, nil, fmt.Errorf("importing project: file version %d is not supported (this MailFerry reads up to %d)", doc.Version, ExportVersion)
 	}
-	p := doc.Project
+	switch {
+	case doc.Version == 1 && doc.Sealed != nil:
+		return doc, p, nil, fmt.Errorf("importing project: a version 1 file cannot hold sealed secrets: %w", ErrExportDamaged)
+	case doc.Version >= 2 && doc.Secrets != nil:
+		return doc, p, nil, fmt.Errorf("importing project: a version %d file never holds passwords in clear: %w", doc.Version, ErrExportDamaged)
+	}
+	if len(doc.Project) > 0 && !bytes.Equal(doc.Project, []byte("null")) {
+		if err := json.Unmarshal(doc.Project, &p); err != nil {
+			return doc, p, nil, fmt.Errorf("importing project: project: %w", err)
+		}
+	}
+	if len(doc.Users) > 0 && !bytes.Equal(doc.Users, []byte("null")) {
+		if err := json.Unmarshal(doc.Users, &users); err != nil {
+			return doc, p, nil, fmt.Errorf("importing project %q: users: %w", p.Name, err)
+		}
+	}
+	return doc, p, users, nil
+}
+
+// ImportProject stores a project exported by ExportProject under its
+// exported name (ErrExists if that name is taken). It is
+// ImportProjectWith without options: a file holding sealed passwords
+// fails with ErrPassphraseRequired; an old version 1 file's clear secrets
+// are imported.
+func (s *Store) ImportProject(data []byte) (project.Project, error) {
+	return s.ImportProjectWith(data, ImportOptions{})
+}
+
+// ImportProjectWith stores a project exported by ExportProject or
+// ExportProjectSealed under its exported name (ErrExists if that name is
+// taken). Secrets in the document are sealed again (at rest) under new
+// refs; refs without a secret are blanked. A file with sealed passwords
+// needs opt.Passphrase (ErrPassphraseRequired without, ErrWrongPassphrase
+// when it does not open them, ErrExportDamaged when the document was
+// altered) unless opt.WithoutSecrets.
+func (s *Store) ImportProjectWith(data []byte, opt ImportOptions) (project.Project, error) {
+	doc, p, users, err := parseExport(data)
+	if err != nil {
+		return project.Project{}, err
+	}
 	if err := p.Validate(); err != nil {
 		return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
 	}
 	seen := map[string]int{}
-	for i, u := range doc.Users {
+	for i, u := range users {
 		if err := u.Validate(); err != nil {
 			return project.Project{}, fmt.Errorf("importing project %q: user %d (%s): %w", p.Name, i+1, u.SourceEmail, err)
 		}
@@ -132,10 +266,40 @@ func (s *Store) ImportProject(data []byte) (project.Project, error) {
 		}
 		seen[u.ID()] = i
 		if u.Status == "" {
-			doc.Users[i].Status = project.StatusNotSubmitted
+			users[i].Status = project.StatusNotSubmitted
 		}
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	// A name clash is reported before any passphrase is asked for (and
+	// checked again below, in the transaction that imports).
+	err = view(s.db, func(tx *bbolt.Tx) error {
+		if other := findProjectFold(tx, p.Name, ""); other != "" {
+			return fmt.Errorf("importing project %q: %w (as %q)", p.Name, ErrExists, other)
+		}
+		return nil
+	})
+	if err != nil {
+		return project.Project{}, err
+	}
+	var secrets map[string][]byte
+	switch {
+	case opt.WithoutSecrets:
+	case doc.Sealed != nil:
+		if len(opt.Passphrase) == 0 {
+			return project.Project{}, fmt.Errorf("importing project %q: this export contains passwords: give the passphrase it was exported with (or import it without the passwords): %w", p.Name, ErrPassphraseRequired)
+		}
+		ad, err := exportAD(&doc)
+		if err != nil {
+			return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
+		}
+		secrets, err = openSecrets(doc.Sealed, opt.Passphrase, ad)
+		if err != nil {
+			return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
+		}
+		defer clearAll(secrets)
+	default:
+		secrets = doc.Secrets // version 1
+	}
+	err = update(s.db, func(tx *bbolt.Tx) error {
 		if other := findProjectFold(tx, p.Name, ""); other != "" {
 			return fmt.Errorf("importing project %q: %w (as %q)", p.Name, ErrExists, other)
 		}
@@ -149,7 +313,7 @@ func (s *Store) ImportProject(data []byte) (project.Project, error) {
 				*ref = nr
 				return
 			}
-			pt, ok := doc.Secrets[*ref]
+			pt, ok := secrets[*ref]
 			if !ok {
 				*ref = ""
 				return
@@ -162,7 +326,7 @@ func (s *Store) ImportProject(data []byte) (project.Project, error) {
 			newRef[*ref] = nr
 			*ref = nr
 		}
-		forEachRef(&p, doc.Users, remap)
+		forEachRef(&p, users, remap)
 		if sealErr != nil {
 			return fmt.Errorf("importing project %q: %w", p.Name, sealErr)
 		}
@@ -177,7 +341,7 @@ func (s *Store) ImportProject(data []byte) (project.Project, error) {
 		if err := putProject(b, p); err != nil {
 			return err
 		}
-		for _, u := range doc.Users {
+		for _, u := range users {
 			if err := putUser(ub, u); err != nil {
 				return fmt.Errorf("importing project %q: %w", p.Name, err)
 			}

@@ -28,7 +28,7 @@ func (s *Store) CreateProject(p project.Project) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("project %q: %w", p.Name, err)
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		if other := findProjectFold(tx, p.Name, ""); other != "" {
 			return fmt.Errorf("project %q: %w (as %q)", p.Name, ErrExists, other)
 		}
@@ -46,7 +46,7 @@ func (s *Store) CreateProject(p project.Project) error {
 // Project returns the project called name (exact match).
 func (s *Store) Project(name string) (project.Project, error) {
 	var p project.Project
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		var err error
 		p, _, err = getProject(tx, name)
 		return err
@@ -57,7 +57,7 @@ func (s *Store) Project(name string) (project.Project, error) {
 // Projects returns every project, sorted by name (case-insensitively).
 func (s *Store) Projects() ([]project.Project, error) {
 	var ps []project.Project
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		c := tx.Cursor()
 		for k, _ := c.Seek(projPrefix); k != nil && bytes.HasPrefix(k, projPrefix); k, _ = c.Next() {
 			p, _, err := getProject(tx, string(k[len(projPrefix):]))
@@ -83,7 +83,7 @@ func (s *Store) Projects() ([]project.Project, error) {
 // written. fn must not change the name (use RenameProject). Secrets that
 // the project referenced before and nothing references after are deleted.
 func (s *Store) UpdateProject(name string, fn func(*project.Project) error) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		old, b, err := getProject(tx, name)
 		if err != nil {
 			return err
@@ -115,7 +115,7 @@ func (s *Store) RenameProject(oldName, newName string) error {
 		_, err := s.Project(oldName)
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		p, src, err := getProject(tx, oldName)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (s *Store) RenameProject(oldName, newName string) error {
 // of sibling packages (checkpoints, errors, stats) and the secrets its
 // endpoints and users referenced.
 func (s *Store) DeleteProject(name string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		p, b, err := getProject(tx, name)
 		if err != nil {
 			return err

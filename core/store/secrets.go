@@ -12,7 +12,7 @@ import (
 // hex), which the caller keeps in a project or user instead of the secret.
 func (s *Store) SetSecret(plaintext []byte) (string, error) {
 	var ref string
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := update(s.db, func(tx *bbolt.Tx) error {
 		var err error
 		ref, err = s.putSecret(tx, plaintext)
 		return err
@@ -23,7 +23,7 @@ func (s *Store) SetSecret(plaintext []byte) (string, error) {
 // Secret opens the secret stored under ref.
 func (s *Store) Secret(ref string) ([]byte, error) {
 	var sealed []byte
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketSecrets).Get([]byte(ref))
 		if v == nil || ref == "" {
 			return fmt.Errorf("secret %q: %w", ref, ErrNotFound)
@@ -43,7 +43,7 @@ func (s *Store) Secret(ref string) ([]byte, error) {
 
 // DeleteSecret deletes the secret stored under ref (ErrNotFound if none).
 func (s *Store) DeleteSecret(ref string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketSecrets)
 		if ref == "" || b.Get([]byte(ref)) == nil {
 			return fmt.Errorf("secret %q: %w", ref, ErrNotFound)

@@ -11,7 +11,7 @@ import (
 // is "" with a nil error.
 func (s *Store) Setting(key string) (string, error) {
 	var v string
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		v = string(tx.Bucket(bucketSettings).Get([]byte(key)))
 		return nil
 	})
@@ -24,7 +24,7 @@ func (s *Store) SetSetting(key, value string) error {
 	if key == "" {
 		return errors.New("setting: empty key")
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketSettings)
 		var err error
 		if value == "" {

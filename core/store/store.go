@@ -107,7 +107,7 @@ func (s *Store) SealerInfo() secret.Info { return s.sealerInfo }
 // secretCount is the number of sealed secrets in the database.
 func (s *Store) secretCount() int {
 	n := 0
-	_ = s.db.View(func(tx *bbolt.Tx) error {
+	_ = view(s.db, func(tx *bbolt.Tx) error {
 		if b := tx.Bucket(bucketSecrets); b != nil {
 			n = b.Stats().KeyN
 		}
@@ -145,11 +145,12 @@ func open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating database directory: %w", err)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	db, err := openBolt(path)
 	switch {
 	case errors.Is(err, bbolt.ErrTimeout):
 		return nil, fmt.Errorf("database %s is in use by another running MailFerry (close it first): %w", path, ErrLocked)
-	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrChecksum), errors.Is(err, bbolt.ErrVersionMismatch):
+	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrChecksum), errors.Is(err, bbolt.ErrVersionMismatch),
+		err != nil && notADatabase(err):
 		return nil, fmt.Errorf("opening %s: the file is not a database (%v): %w", path, err, ErrNotMailFerry)
 	case err != nil:
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
@@ -163,8 +164,26 @@ func open(path string) (*Store, error) {
 }
 
 // initSchema checks the magic, initialises a new file and runs migrations.
+// A database that is already current is not written to, so opening a
+// file that turns out to be damaged or foreign leaves it as it was.
 func (s *Store) initSchema() error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	current := false
+	if err := view(s.db, func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		v, err := strconv.Atoi(string(meta.Get(keySchema)))
+		current = err == nil && v == currentSchema && bytes.Equal(meta.Get(keyMagic), []byte(magic)) &&
+			tx.Bucket(bucketSettings) != nil && tx.Bucket(bucketSecrets) != nil
+		return nil
+	}); err != nil {
+		return err
+	}
+	if current {
+		return nil
+	}
+	return update(s.db, func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			empty := true
@@ -224,7 +243,7 @@ func (s *Store) initSchema() error {
 // SchemaVersion is the schema version of the open database.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		var err error
 		v, err = strconv.Atoi(string(tx.Bucket(bucketMeta).Get(keySchema)))
 		return err

@@ -761,7 +761,7 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withSecrets, err := s.ExportProject("secretive", true)
+	withSecrets, err := s.ExportProjectSealed("secretive", []byte("export-passphrase-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -781,6 +781,9 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 		if bytes.Contains(export, n) {
 			t.Fatalf("export without secrets contains %q", n)
 		}
+		if bytes.Contains(withSecrets, n) {
+			t.Fatalf("export with sealed secrets contains %q", n)
+		}
 	}
 	if bytes.Contains(export, []byte(p.Source.PasswordRef)) || bytes.Contains(export, []byte(`"secrets"`)) {
 		t.Fatal("export without secrets still names secret refs")
@@ -798,9 +801,16 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 	if got, err := s.Secret(u.DestPasswordRef); err != nil || string(got) != plainPW {
 		t.Fatalf("stored secret reads back as %q, %v", got, err)
 	}
-	// … and the export with secrets carries them (base64), as documented.
-	if !bytes.Contains(withSecrets, []byte(base64.StdEncoding.EncodeToString([]byte(plainPW)))) {
-		t.Fatal("export with secrets lacks the secret")
+	// … and the sealed export carries them (opened with the passphrase).
+	if err := s.DeleteProject("secretive"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ImportProjectWith(withSecrets, ImportOptions{Passphrase: []byte("export-passphrase-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, err := s.Secret(got.Dest.PasswordRef); err != nil || string(pw) != plainPW {
+		t.Fatalf("secret from the sealed export reads back as %q, %v", pw, err)
 	}
 }
 
@@ -820,7 +830,8 @@ func TestExportImport(t *testing.T) {
 	if err := s.PutUsers("Acme", users); err != nil {
 		t.Fatal(err)
 	}
-	withSecrets, err := s.ExportProject("Acme", true)
+	pass := ImportOptions{Passphrase: []byte("acme-export-pass")}
+	withSecrets, err := s.ExportProjectSealed("Acme", pass.Passphrase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -828,16 +839,16 @@ func TestExportImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(without, []byte(`"format": "mailferry-project"`)) || !bytes.Contains(without, []byte(`"version": 1`)) {
+	if !bytes.Contains(without, []byte(`"format": "mailferry-project"`)) || !bytes.Contains(without, []byte(`"version": 2`)) {
 		t.Fatalf("export header:\n%s", without)
 	}
-	if _, err := s.ImportProject(withSecrets); !errors.Is(err, ErrExists) {
+	if _, err := s.ImportProjectWith(withSecrets, pass); !errors.Is(err, ErrExists) {
 		t.Fatalf("import over existing: %v", err)
 	}
 	if err := s.DeleteProject("Acme"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ImportProject(withSecrets)
+	got, err := s.ImportProjectWith(withSecrets, pass)
 	if err != nil {
 		t.Fatal(err)
 	}

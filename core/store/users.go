@@ -26,7 +26,7 @@ func (s *Store) PutUsers(projectName string, users []project.User) error {
 		}
 		seen[u.ID()] = true
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		ub, err := usersBucket(tx, projectName)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (s *Store) PutUsers(projectName string, users []project.User) error {
 // Users returns the project's users sorted by ID.
 func (s *Store) Users(projectName string) ([]project.User, error) {
 	var us []project.User
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		ub, err := usersBucket(tx, projectName)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Store) Users(projectName string) ([]project.User, error) {
 // User returns one user by ID (the source email, compared case-insensitively).
 func (s *Store) User(projectName, id string) (project.User, error) {
 	var u project.User
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := view(s.db, func(tx *bbolt.Tx) error {
 		ub, err := usersBucket(tx, projectName)
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func (s *Store) User(projectName, id string) (project.User, error) {
 // (ErrExists if the new ID is taken). If fn returns an error nothing is
 // written.
 func (s *Store) UpdateUser(projectName, id string, fn func(*project.User) error) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		ub, err := usersBucket(tx, projectName)
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func (s *Store) UpdateUser(projectName, id string, fn func(*project.User) error)
 // DeleteUsers deletes users by ID with their secrets, all or nothing: an
 // unknown ID is ErrNotFound and nothing is deleted.
 func (s *Store) DeleteUsers(projectName string, ids []string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return update(s.db, func(tx *bbolt.Tx) error {
 		ub, err := usersBucket(tx, projectName)
 		if err != nil {
 			return err

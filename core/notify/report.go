@@ -1,0 +1,206 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// Attachment is a file attached to a RichMessage.
+type Attachment struct {
+	Filename    string // e.g. "statistics.csv"
+	ContentType string // e.g. "text/csv"; default application/octet-stream
+	Data        []byte
+}
+
+// RichMessage is one email with an HTML body (and its plain-text
+// alternative) and attachments, to one or more recipients, e.g. the
+// statistics report.
+type RichMessage struct {
+	To          []string // bare addresses
+	Subject     string
+	Text        string // plain-text alternative (UTF-8); may be empty
+	HTML        string // the HTML body (UTF-8)
+	Attachments []Attachment
+}
+
+// ComposeRich builds m as an RFC 5322 message: multipart/mixed with a
+// multipart/alternative (text/plain, text/html) and one part per
+// attachment (base64).
+func ComposeRich(from *mail.Address, m RichMessage) ([]byte, error) {
+	if len(m.To) == 0 {
+		return nil, errors.New("composing mail: no recipient")
+	}
+	var to []*mail.Address
+	for _, t := range m.To {
+		a, err := mail.ParseAddress(t)
+		if err != nil {
+			return nil, fmt.Errorf("recipient %q: %w", t, err)
+		}
+		to = append(to, a)
+	}
+	var h mail.Header
+	h.SetDate(time.Now())
+	h.SetAddressList("From", []*mail.Address{from})
+	h.SetAddressList("To", to)
+	h.SetSubject(m.Subject)
+	if err := h.GenerateMessageID(); err != nil {
+		return nil, fmt.Errorf("message id: %w", err)
+	}
+	h.Set("Auto-Submitted", "auto-generated")
+	var buf bytes.Buffer
+	mw, err := mail.CreateWriter(&buf, h)
+	if err != nil {
+		return nil, fmt.Errorf("composing mail: %w", err)
+	}
+	iw, err := mw.CreateInline()
+	if err != nil {
+		return nil, fmt.Errorf("composing mail: %w", err)
+	}
+	write := func(ct, body string) error {
+		var ph mail.InlineHeader
+		ph.SetContentType(ct, map[string]string{"charset": "utf-8"})
+		ph.Set("Content-Transfer-Encoding", "quoted-printable")
+		pw, err := iw.CreatePart(ph)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(pw, body); err != nil {
+			pw.Close()
+			return err
+		}
+		return pw.Close()
+	}
+	if m.Text != "" {
+		if err := write("text/plain", m.Text); err != nil {
+			return nil, fmt.Errorf("composing mail: text part: %w", err)
+		}
+	}
+	if err := write("text/html", m.HTML); err != nil {
+		return nil, fmt.Errorf("composing mail: HTML part: %w", err)
+	}
+	if err := iw.Close(); err != nil {
+		return nil, fmt.Errorf("composing mail: %w", err)
+	}
+	for _, a := range m.Attachments {
+		var ah mail.AttachmentHeader
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		ah.SetContentType(ct, nil)
+		ah.SetFilename(a.Filename)
+		ah.Set("Content-Transfer-Encoding", "base64")
+		aw, err := mw.CreateAttachment(ah)
+		if err != nil {
+			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
+		}
+		if _, err := aw.Write(a.Data); err != nil {
+			aw.Close()
+			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
+		}
+		if err := aw.Close(); err != nil {
+			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, fmt.Errorf("composing mail: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// SendRich delivers m as one message to all its recipients through cfg's
+// server, with the same security rules as Send. Result lists each
+// recipient the server accepted (Sent) or refused (Failed); when the
+// server refuses every recipient, or the message itself, the error says
+// why. Errors never contain password.
+func SendRich(ctx context.Context, cfg project.SMTP, password string, m RichMessage, opt *Options) (Result, error) {
+	res := Result{Failed: map[string]string{}}
+	if err := ValidateSMTP(cfg); err != nil {
+		return res, err
+	}
+	from, _ := mail.ParseAddress(cfg.From)
+	data, err := ComposeRich(from, m)
+	if err != nil {
+		return res, err
+	}
+	o := Options{}
+	if opt != nil {
+		o = *opt
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LocalName == "" {
+		o.LocalName, _ = os.Hostname()
+		if o.LocalName == "" || strings.ContainsAny(o.LocalName, " \r\n") {
+			o.LocalName = "localhost"
+		}
+	}
+	c, err := dial(ctx, cfg, password, &o)
+	if err != nil {
+		return res, redact(err, password)
+	}
+	defer c.Close()
+	// ctx cancels a send in progress by closing the connection.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	log := o.Logger.With("smtp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+
+	if err := c.Mail(from.Address, nil); err != nil {
+		return res, fmt.Errorf("MAIL FROM:<%s>: %w", from.Address, redact(err, password))
+	}
+	var accepted []string
+	for _, t := range m.To {
+		a, _ := mail.ParseAddress(t) // checked by ComposeRich
+		if err := c.Rcpt(a.Address, nil); err != nil {
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) {
+				return res, fmt.Errorf("RCPT TO:<%s>: %w", a.Address, redact(err, password))
+			}
+			res.Failed[a.Address] = redact(err, password).Error()
+			log.Warn("recipient refused", "to", a.Address, "err", err)
+			continue
+		}
+		accepted = append(accepted, a.Address)
+	}
+	if len(accepted) == 0 {
+		return res, fmt.Errorf("the SMTP server refused every recipient (%s)", strings.Join(m.To, ", "))
+	}
+	w, err := c.Data()
+	if err != nil {
+		return res, fmt.Errorf("DATA: %w", redact(err, password))
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return res, fmt.Errorf("DATA: %w", redact(err, password))
+	}
+	if err := w.Close(); err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("sending mail: %w", ctx.Err())
+		}
+		return res, fmt.Errorf("DATA: %w", redact(err, password))
+	}
+	res.Sent = accepted
+	log.Info("mail sent", "to", strings.Join(accepted, ","), "subject", m.Subject, "bytes", len(data))
+	if err := c.Quit(); err != nil {
+		log.Debug("smtp quit", "err", err)
+	}
+	return res, nil
+}

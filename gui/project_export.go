@@ -1,0 +1,252 @@
+package gui
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// exportForm is the Export Project dialog: the project is written
+// without passwords, or with them encrypted under a passphrase typed
+// twice (store.ExportProjectSealed).
+type exportForm struct {
+	u    *UI
+	name string
+
+	withPW            *widget.Check
+	passphrase, again *widget.Entry
+	msg               *widget.Label
+	exportBtn         *widget.Button
+	d                 dialog.Dialog
+
+	// save writes the finished document (default: a file-save dialog);
+	// tests replace it.
+	save func(data []byte, withPW bool)
+}
+
+// exportProjectForm opens the Export Project dialog for the selected
+// project.
+func (u *UI) exportProjectForm() *exportForm {
+	if u.project == "" {
+		return nil
+	}
+	f := &exportForm{u: u, name: u.project}
+	f.save = f.saveFile
+	f.passphrase = widget.NewPasswordEntry()
+	f.passphrase.SetPlaceHolder(fmt.Sprintf("at least %d characters", store.MinPassphraseLen))
+	f.again = widget.NewPasswordEntry()
+	f.again.SetPlaceHolder("the same passphrase again")
+	f.msg = widget.NewLabel("")
+	f.msg.Wrapping = fyne.TextWrapWord
+	f.exportBtn = widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { f.submit() })
+	f.exportBtn.Importance = widget.HighImportance
+	passForm := widget.NewForm(
+		widget.NewFormItem("Passphrase", f.passphrase),
+		widget.NewFormItem("Repeat passphrase", f.again),
+	)
+	f.withPW = widget.NewCheck("Include passwords (encrypted with a passphrase)", func(on bool) {
+		if on {
+			passForm.Show()
+		} else {
+			passForm.Hide()
+		}
+		f.validate()
+	})
+	passForm.Hide()
+	f.passphrase.OnChanged = func(string) { f.validate() }
+	f.again.OnChanged = func(string) { f.validate() }
+	f.validate()
+	info := widget.NewLabel("The file holds the project's settings and its users. Passwords are left out " +
+		"unless you include them; then they are encrypted, and importing them needs the passphrase.")
+	info.Wrapping = fyne.TextWrapWord
+	closeBtn := widget.NewButton("Cancel", func() { f.d.Hide() })
+	body := container.NewVBox(info, f.withPW, passForm, f.msg, container.NewHBox(f.exportBtn, closeBtn))
+	f.d = dialog.NewCustomWithoutButtons("Export project — "+f.name, body, u.win)
+	f.d.Resize(fyne.NewSize(560, 300))
+	f.d.Show()
+	return f
+}
+
+// validate checks the passphrase fields, shows why export is not
+// possible yet, and enables the Export button accordingly.
+func (f *exportForm) validate() error {
+	var err error
+	if f.withPW.Checked {
+		switch {
+		case utf8.RuneCountInString(f.passphrase.Text) < store.MinPassphraseLen:
+			err = fmt.Errorf("the passphrase needs at least %d characters", store.MinPassphraseLen)
+		case f.again.Text != f.passphrase.Text:
+			err = errors.New("the two passphrases differ")
+		}
+	}
+	switch {
+	case err != nil:
+		f.msg.Importance = widget.WarningImportance
+		f.msg.SetText("To include the passwords, " + err.Error() + ".")
+		f.exportBtn.Disable()
+	case f.withPW.Checked:
+		f.msg.Importance = widget.MediumImportance
+		f.msg.SetText("Keep the passphrase: without it the passwords cannot be imported (the rest can).")
+		f.exportBtn.Enable()
+	default:
+		f.msg.Importance = widget.MediumImportance
+		f.msg.SetText("")
+		f.exportBtn.Enable()
+	}
+	return err
+}
+
+// document returns the export as the form says.
+func (f *exportForm) document() ([]byte, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	if !f.withPW.Checked {
+		return f.u.st.ExportProject(f.name, false)
+	}
+	phrase := []byte(f.passphrase.Text)
+	defer clear(phrase)
+	return f.u.st.ExportProjectSealed(f.name, phrase)
+}
+
+func (f *exportForm) submit() {
+	data, err := f.document()
+	if err != nil {
+		f.msg.Importance = widget.DangerImportance
+		f.msg.SetText(fmt.Sprintf("Exporting %q: %v", f.name, err))
+		return
+	}
+	withPW := f.withPW.Checked
+	f.passphrase.SetText("")
+	f.again.SetText("")
+	f.d.Hide()
+	f.save(data, withPW)
+}
+
+// saveFile asks where to write data and writes it.
+func (f *exportForm) saveFile(data []byte, withPW bool) {
+	u := f.u
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			u.showError(err)
+			return
+		}
+		defer w.Close()
+		if _, err := w.Write(data); err != nil {
+			u.showError(fmt.Errorf("exporting project %q: %w", f.name, err))
+			return
+		}
+		what := "without passwords"
+		if withPW {
+			what = "with its passwords, encrypted with the passphrase"
+		}
+		u.status.SetText(fmt.Sprintf("Exported %q to %s (%s).", f.name, w.URI().Path(), what))
+	}, u.win)
+	d.SetFileName(f.name + ".mailferry.json")
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// importPassForm asks for the passphrase of an export holding sealed
+// passwords, or imports it without them.
+type importPassForm struct {
+	u    *UI
+	data []byte
+	info store.ExportInfo
+
+	passphrase *widget.Entry
+	msg        *widget.Label
+	importBtn  *widget.Button
+	withoutBtn *widget.Button
+	d          dialog.Dialog
+
+	// done is called (UI goroutine) after a successful import; tests hook it.
+	done func(project.Project)
+}
+
+// importProjectData imports an export document: at once when it holds no
+// sealed passwords, else through the passphrase dialog it returns.
+func (u *UI) importProjectData(data []byte) (*importPassForm, error) {
+	info, err := store.InspectExport(data)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Sealed {
+		p, err := u.st.ImportProject(data)
+		if err != nil {
+			return nil, fmt.Errorf("importing project: %w", err)
+		}
+		return nil, u.reloadProjects(p.Name)
+	}
+	f := &importPassForm{u: u, data: data, info: info}
+	f.passphrase = widget.NewPasswordEntry()
+	f.passphrase.SetPlaceHolder("the passphrase given when exporting")
+	f.msg = widget.NewLabel("")
+	f.msg.Wrapping = fyne.TextWrapWord
+	f.importBtn = widget.NewButtonWithIcon("Import", theme.DocumentIcon(), func() { f.submit(false) })
+	f.importBtn.Importance = widget.HighImportance
+	f.withoutBtn = widget.NewButton("Import without passwords", func() { f.submit(true) })
+	f.passphrase.OnSubmitted = func(string) { f.submit(false) }
+	closeBtn := widget.NewButton("Cancel", func() { f.d.Hide() })
+	head := widget.NewLabel(fmt.Sprintf("This export of project %q (%d users) contains passwords, encrypted with a passphrase. "+
+		"Give the passphrase to import them, or import the project without passwords.", info.Project, info.Users))
+	head.Wrapping = fyne.TextWrapWord
+	body := container.NewVBox(head, widget.NewForm(widget.NewFormItem("Passphrase", f.passphrase)), f.msg,
+		container.NewHBox(f.importBtn, f.withoutBtn, closeBtn))
+	f.d = dialog.NewCustomWithoutButtons("Import project", body, u.win)
+	f.d.Resize(fyne.NewSize(560, 260))
+	f.d.Show()
+	u.win.Canvas().Focus(f.passphrase)
+	return f, nil
+}
+
+// submit imports with the typed passphrase, or without the passwords.
+// A wrong passphrase keeps the dialog open with the reason.
+func (f *importPassForm) submit(without bool) {
+	opt := store.ImportOptions{WithoutSecrets: without}
+	if !without {
+		if f.passphrase.Text == "" {
+			f.msg.Importance = widget.WarningImportance
+			f.msg.SetText("This export contains passwords: give the passphrase, or import without passwords.")
+			return
+		}
+		opt.Passphrase = []byte(f.passphrase.Text)
+		defer clear(opt.Passphrase)
+	}
+	p, err := f.u.st.ImportProjectWith(f.data, opt)
+	switch {
+	case errors.Is(err, store.ErrWrongPassphrase):
+		f.msg.Importance = widget.DangerImportance
+		f.msg.SetText("Wrong passphrase. Try again, or import without passwords.")
+		f.passphrase.SetText("")
+		return
+	case err != nil:
+		f.msg.Importance = widget.DangerImportance
+		f.msg.SetText(err.Error())
+		return
+	}
+	f.passphrase.SetText("")
+	f.d.Hide()
+	if err := f.u.reloadProjects(p.Name); err != nil {
+		f.u.showError(err)
+	}
+	what := ""
+	if without {
+		what = " without passwords"
+	}
+	f.u.status.SetText(fmt.Sprintf("Imported project %q%s.", p.Name, what))
+	if f.done != nil {
+		f.done(p)
+	}
+}
