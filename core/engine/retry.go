@@ -68,8 +68,19 @@ func (r retrier) backoff(attempt int) time.Duration {
 // attempts are used up. before, if not nil, runs before each retry (to
 // reconcile what a failed attempt may have done); its error ends the loop.
 func (r retrier) do(ctx context.Context, op string, fn func() error, before func() error) error {
+	return r.doProgress(ctx, op, fn, before, nil)
+}
+
+// doProgress is do, except that an attempt after which progressed reports
+// true starts the count of attempts over: a long transfer over a
+// connection that drops every few MB keeps going as long as each
+// connection moves something.
+func (r retrier) doProgress(ctx context.Context, op string, fn func() error, before func() error, progressed func() bool) error {
 	for attempt := 0; ; attempt++ {
 		err := fn()
+		if err != nil && progressed != nil && progressed() {
+			attempt = 0
+		}
 		if err == nil || !Retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -119,12 +130,15 @@ func (s retrySource) List(ctx context.Context, f mailbox.Folder, flt mailbox.Fil
 func (s retrySource) Fetch(ctx context.Context, f mailbox.Folder, uids []uint32, fn func(mailbox.Message) error) error {
 	delivered := make(map[uint32]bool, len(uids))
 	remaining := uids
-	return s.r.do(ctx, "fetch from "+f.Name, func() error {
+	moved := false
+	return s.r.doProgress(ctx, "fetch from "+f.Name, func() error {
+		moved = false
 		return s.Source.Fetch(ctx, f, remaining, func(m mailbox.Message) error {
 			if delivered[m.UID] {
 				return nil
 			}
 			delivered[m.UID] = true
+			moved = true
 			return fn(m)
 		})
 	}, func() error {
@@ -136,7 +150,7 @@ func (s retrySource) Fetch(ctx context.Context, f mailbox.Folder, uids []uint32,
 		}
 		remaining = rest
 		return nil
-	})
+	}, func() bool { return moved })
 }
 
 // retryDest is a mailbox.Destination whose folder and dedup operations

@@ -37,10 +37,14 @@ var (
 type IMAPOptions struct {
 	Conn imapconn.Options
 	// Connections is how many connections List/Fetch calls may use in
-	// parallel (default 2).
+	// parallel (default 4: the engine migrates Limits.Concurrency folders
+	// at once, 4 with an IMAP destination, each holding one connection
+	// for its Fetch).
 	Connections int
 	// ChunkBytes and ChunkMessages bound one UID FETCH of bodies
-	// (defaults 8 MiB and 500); a single larger message is its own chunk.
+	// (defaults 2 MiB and 500); a single larger message is its own chunk.
+	// Small chunks keep the read-ahead (at most three chunks per Fetch)
+	// small next to the engine's own budget of fetched bodies.
 	ChunkBytes    int64
 	ChunkMessages int
 }
@@ -73,10 +77,10 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 		o = *opt
 	}
 	if o.Connections < 1 {
-		o.Connections = 2
+		o.Connections = 4
 	}
 	if o.ChunkBytes <= 0 {
-		o.ChunkBytes = 8 << 20
+		o.ChunkBytes = 2 << 20
 	}
 	if o.ChunkMessages <= 0 {
 		o.ChunkMessages = 500
@@ -444,6 +448,14 @@ func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []ui
 		for _, chunk := range chunks {
 			msgs, err := s.fetchChunk(rctx, c, folder.Name, uv, chunk, l)
 			if err != nil {
+				// Hand over the messages that arrived whole before the
+				// failure, so a retry fetches only the rest.
+				if len(msgs) > 0 {
+					select {
+					case ch <- msgs:
+					case <-rctx.Done():
+					}
+				}
 				readErr = err
 				return
 			}
@@ -597,10 +609,10 @@ func (s *IMAPSource) fetchChunk(ctx context.Context, c *imapconn.Conn, name stri
 		}
 		return cmd.Close()
 	})
-	if err != nil {
-		return nil, err
-	}
 	slices.SortFunc(out, func(a, b mailbox.Message) int { return cmp.Compare(a.UID, b.UID) })
+	if err != nil {
+		return out, err // the complete messages received before the failure
+	}
 	return out, nil
 }
 
