@@ -25,7 +25,7 @@ func main() {
 	// a soft limit makes the GC work harder instead of growing, unless the
 	// user set GOMEMLIMIT.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(128 << 20)
+		debug.SetMemoryLimit(96 << 20)
 	}
 	os.Exit(run(os.Args[1:]))
 }

@@ -278,7 +278,8 @@ const (
 )
 
 type guard struct {
-	c       *Conn
+	kill    func()
+	timeout time.Duration
 	mu      sync.Mutex
 	timer   *time.Timer
 	stopCtx func() bool
@@ -287,10 +288,15 @@ type guard struct {
 }
 
 func (c *Conn) watch(ctx context.Context) *guard {
-	g := &guard{c: c}
+	return newGuard(ctx, c.opt.CommandTimeout, c.kill)
+}
+
+// newGuard calls kill when ctx ends or timeout passes without a touch.
+func newGuard(ctx context.Context, timeout time.Duration, kill func()) *guard {
+	g := &guard{kill: kill, timeout: timeout}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.timer = time.AfterFunc(c.opt.CommandTimeout, func() { g.fire(firedTimeout) })
+	g.timer = time.AfterFunc(timeout, func() { g.fire(firedTimeout) })
 	g.stopCtx = context.AfterFunc(ctx, func() { g.fire(firedCtx) })
 	return g
 }
@@ -303,13 +309,13 @@ func (g *guard) fire(why int) {
 	}
 	g.fired = why
 	g.mu.Unlock()
-	g.c.kill()
+	g.kill()
 }
 
 func (g *guard) touch() {
 	g.mu.Lock()
 	if !g.done && g.fired == firedNone {
-		g.timer.Reset(g.c.opt.CommandTimeout)
+		g.timer.Reset(g.timeout)
 	}
 	g.mu.Unlock()
 }

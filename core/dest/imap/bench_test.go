@@ -91,7 +91,8 @@ func copyParallel(ctx context.Context, tb testing.TB, src mailbox.Source, dst ma
 
 // BenchmarkCopy copies 2,000 generated messages from one Dovecot to
 // another through IMAPSource and Destination, with 2, 4 and 8 destination
-// connections.
+// connections, through go-imap's APPEND (fast=false) and the MULTIAPPEND/
+// LITERAL+ path (fast=true).
 func BenchmarkCopy(b *testing.B) {
 	ctx := context.Background()
 	users := map[string]string{"alice": "alicepw"}
@@ -102,8 +103,17 @@ func BenchmarkCopy(b *testing.B) {
 		b.Fatal(err)
 	}
 	cred := imapconn.Credentials{User: "alice", Password: "alicepw"}
-	for _, conns := range []int{2, 4, 8} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+	for _, fast := range []bool{false, true} {
+		for _, conns := range []int{2, 4, 8} {
+			benchCopy(b, sd, dd, cred, st.Messages, fast, conns)
+		}
+	}
+}
+
+func benchCopy(b *testing.B, sd, dd *testsrv.Dovecot, cred imapconn.Credentials, want int, fast bool, conns int) {
+	ctx := context.Background()
+	{
+		b.Run(fmt.Sprintf("fast=%v/conns=%d", fast, conns), func(b *testing.B) {
 			var elapsed time.Duration
 			var msgs int
 			var bytes int64
@@ -116,7 +126,7 @@ func BenchmarkCopy(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				dst, err := Dial(ctx, dovecotEP(dd), cred, &Options{Connections: conns})
+				dst, err := Dial(ctx, dovecotEP(dd), cred, &Options{Connections: conns, NoFastAppend: !fast})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -126,8 +136,8 @@ func BenchmarkCopy(b *testing.B) {
 				elapsed += time.Since(start)
 				msgs += n
 				bytes += by
-				if n != st.Messages {
-					b.Fatalf("copied %d of %d messages", n, st.Messages)
+				if n != want {
+					b.Fatalf("copied %d of %d messages", n, want)
 				}
 			}
 			b.ReportMetric(float64(msgs)/elapsed.Seconds(), "msgs/s")

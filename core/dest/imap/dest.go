@@ -36,12 +36,16 @@ type Options struct {
 	// default 4.
 	Connections int
 	// BatchSize and BatchBytes are the Limits the engine batches by;
-	// defaults 50 messages and 8 MiB.
+	// defaults 100 messages (one MULTIAPPEND command) and 4 MiB (the
+	// engine holds (Concurrency+2)*BatchBytes of fetched bodies at most).
 	BatchSize  int
 	BatchBytes int64
 	// MaxItemSize refuses larger messages without sending them; 0 = the
 	// server's APPENDLIMIT if it advertises one, else no limit.
 	MaxItemSize int64
+	// NoFastAppend makes Put use go-imap's client for APPEND even when the
+	// server offers MULTIAPPEND or LITERAL+ (see the package doc).
+	NoFastAppend bool
 }
 
 // Destination is an IMAP mailbox.Destination. It is safe for concurrent
@@ -49,6 +53,7 @@ type Options struct {
 type Destination struct {
 	opt   Options
 	pool  *imapconn.Pool
+	raw   *rawPool // APPEND connections of the fast path
 	log   *slog.Logger
 	delim rune
 	caps  imap.CapSet
@@ -74,10 +79,10 @@ func Dial(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, o
 		o.Connections = 4
 	}
 	if o.BatchSize < 1 {
-		o.BatchSize = 50
+		o.BatchSize = 100
 	}
 	if o.BatchBytes <= 0 {
-		o.BatchBytes = 8 << 20
+		o.BatchBytes = 4 << 20
 	}
 	log := o.Conn.Logger
 	if log == nil {
@@ -105,6 +110,9 @@ func Dial(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, o
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
 	d.pool.Add(c)
+	d.raw = newRawPool(o.Connections, func(ctx context.Context) (*imapconn.RawConn, error) {
+		return imapconn.DialRaw(ctx, ep, cred, &o.Conn)
+	})
 	return d, nil
 }
 
@@ -173,7 +181,10 @@ func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 func (d *Destination) Delimiter() rune { return d.delim }
 
 // Close logs out all connections.
-func (d *Destination) Close() error { return d.pool.Close() }
+func (d *Destination) Close() error {
+	d.raw.close()
+	return d.pool.Close()
+}
 
 // Limits: batches of BatchSize messages / BatchBytes, Connections Puts in
 // parallel, and the server's APPENDLIMIT (or Options.MaxItemSize).

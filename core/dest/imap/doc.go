@@ -27,8 +27,18 @@
 //     server).
 //   - APPENDUID (UIDPLUS) becomes Result.DestID as "UIDVALIDITY:UID".
 //
-// Speed: go-imap v2.0.0-beta.8 sends synchronizing literals for messages
-// over 4 KiB even with LITERAL+ (it waits for "+" per APPEND), but never
-// waits for the tagged answer before the next APPEND; parallelism comes
-// from Limits().Concurrency connections that Put may use at once.
+// Speed: when the server offers MULTIAPPEND or LITERAL+, Put writes on
+// its own connections (imapconn.RawConn), because go-imap v2.0.0-beta.8
+// sends a synchronizing literal (and waits for "+") for every message over
+// 4 KiB even with LITERAL+, and has no MULTIAPPEND. A Put's messages go in
+// MULTIAPPEND commands of up to 200 messages / 32 MiB (else one APPEND per
+// message) with non-synchronizing literals, every command written before
+// any answer is read. MULTIAPPEND is all-or-nothing (RFC 3502): when the
+// server refuses one, nothing of it was stored, and its messages are sent
+// again one per APPEND so that only the refused message fails. On a
+// connection drop, every message written but not answered is reported with
+// ErrConnection (it may or may not be stored: Existing tells). Servers
+// without either extension, or Options.NoFastAppend, use go-imap's APPEND,
+// pipelined on one connection. Limits().Concurrency connections append in
+// parallel (default 4; the engine migrates that many folders at once).
 package imapdest

@@ -46,11 +46,22 @@ func (s *droppingSession) Append(mbox string, r imap.LiteralReader, o *imap.Appe
 
 func TestPutResumesAfterConnectionDrop(t *testing.T) {
 	for _, readFirst := range []bool{false, true} {
-		t.Run(fmt.Sprintf("readFirst=%v", readFirst), func(t *testing.T) { testPutDrop(t, readFirst) })
+		t.Run(fmt.Sprintf("readFirst=%v", readFirst), func(t *testing.T) { testPutDrop(t, readFirst, false) })
 	}
 }
 
-func testPutDrop(t *testing.T, readFirst bool) {
+// TestPutFastConnectionDrop: on the fast path every APPEND is written
+// before any answer is read, so all messages from the dropped one on are in
+// flight: they are reported with ErrConnection (Existing tells the engine
+// what was stored), those answered before keep their DestIDs, and nothing
+// is written twice.
+func TestPutFastConnectionDrop(t *testing.T) {
+	for _, readFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("readFirst=%v", readFirst), func(t *testing.T) { testPutDrop(t, readFirst, true) })
+	}
+}
+
+func testPutDrop(t *testing.T, readFirst, fast bool) {
 	user := imapmemserver.NewUser("dave", "pw")
 	if err := user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
@@ -72,7 +83,7 @@ func testPutDrop(t *testing.T, readFirst bool) {
 	defer srv.Close()
 	ep := project.Endpoint{Type: project.TypeIMAP, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Security: project.SecurityNone}
 	ctx := context.Background()
-	dst, err := Dial(ctx, ep, imapconn.Credentials{User: "dave", Password: "pw"}, &Options{Connections: 1})
+	dst, err := Dial(ctx, ep, imapconn.Credentials{User: "dave", Password: "pw"}, &Options{Connections: 1, NoFastAppend: !fast})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +99,24 @@ func testPutDrop(t *testing.T, readFirst bool) {
 		body := fmt.Sprintf("Subject: %d\r\n\r\n%s\r\n", i, strings.Repeat("x", 5000))
 		msgs = append(msgs, mailbox.Message{Body: []byte(body)})
 	}
+	if dst.fast() != fast {
+		t.Fatalf("fast path %v, want %v", dst.fast(), fast)
+	}
 	res, err := dst.Put(ctx, ref, msgs)
+	if fast {
+		if !errors.Is(err, ErrConnection) {
+			t.Fatalf("Put: %v %+v; want ErrConnection", err, res)
+		}
+		for i, r := range res {
+			if (i >= 2) != (r.Err != nil) || (i < 2 && r.DestID == "") {
+				t.Errorf("result %d: %+v; want DestIDs for 0-1 and errors for 2-5 (in flight)", i, r)
+			}
+		}
+		if inbox, err := dst.Existing(ctx, ref); err != nil || len(inbox) != 2 {
+			t.Errorf("INBOX holds %d distinct messages, %v; want 2", len(inbox), err)
+		}
+		return
+	}
 	// If the message in flight may have reached the server (always when it
 	// read it first; when it did not, depending on whether the client had
 	// already written it), that one is reported with ErrConnection; every

@@ -135,7 +135,13 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		if todo == 0 {
 			break
 		}
-		progress, err := d.putOnce(ctx, f, msgs, results, state)
+		var progress bool
+		var err error
+		if d.fast() {
+			progress, err = d.putFast(ctx, f, msgs, results, state)
+		} else {
+			progress, err = d.putOnce(ctx, f, msgs, results, state)
+		}
 		if err == nil {
 			continue
 		}

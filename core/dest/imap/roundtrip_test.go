@@ -271,7 +271,7 @@ func TestPutPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	if l := dst.Limits(); l.MaxItemSize != 1000 || l.BatchSize != 50 || l.BatchBytes != 8<<20 || l.Concurrency != 4 {
+	if l := dst.Limits(); l.MaxItemSize != 1000 || l.BatchSize != 100 || l.BatchBytes != 4<<20 || l.Concurrency != 4 {
 		t.Errorf("Limits %+v", l)
 	}
 	ref, err := dst.EnsureFolder(ctx, []string{"A/B", "*%C\x01", ""}, "", true)

@@ -1,0 +1,441 @@
+package imapdest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/mailbox"
+)
+
+// Limits of one MULTIAPPEND command; a Put's messages beyond them go in
+// further commands on the same connection.
+const (
+	multiMaxMessages = 200
+	multiMaxBytes    = 32 << 20
+)
+
+// rawStaleAfter is how long an idle RawConn may sit before get checks it
+// with NOOP (servers drop idle connections).
+const rawStaleAfter = 2 * time.Minute
+
+// dateTimeLayout is IMAP's date-time (RFC 3501 §9) for APPEND.
+const dateTimeLayout = "_2-Jan-2006 15:04:05 -0700"
+
+// fast reports whether Put uses the raw APPEND path: the server offers
+// MULTIAPPEND or LITERAL+ (go-imap's client uses neither) and
+// Options.NoFastAppend is not set.
+func (d *Destination) fast() bool {
+	return !d.opt.NoFastAppend && (d.caps.Has(imap.CapMultiAppend) || d.caps.Has(imap.CapLiteralPlus))
+}
+
+// rawPool holds the RawConns used for APPEND, at most Connections.
+type rawPool struct {
+	dial func(ctx context.Context) (*imapconn.RawConn, error)
+	sem  chan struct{}
+
+	mu     sync.Mutex
+	idle   []*imapconn.RawConn
+	closed bool
+}
+
+func newRawPool(max int, dial func(ctx context.Context) (*imapconn.RawConn, error)) *rawPool {
+	return &rawPool{dial: dial, sem: make(chan struct{}, max)}
+}
+
+func (p *rawPool) get(ctx context.Context) (*imapconn.RawConn, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			<-p.sem
+			return nil, fmt.Errorf("imap pool closed: %w", ErrConnection)
+		}
+		var c *imapconn.RawConn
+		if n := len(p.idle); n > 0 {
+			c, p.idle = p.idle[n-1], p.idle[:n-1]
+		}
+		p.mu.Unlock()
+		if c == nil {
+			break
+		}
+		if c.Broken() {
+			c.Close()
+			continue
+		}
+		if c.IdleFor() > rawStaleAfter {
+			if err := c.Noop(ctx); err != nil {
+				c.Close()
+				if ctx.Err() != nil {
+					<-p.sem
+					return nil, ctx.Err()
+				}
+				continue
+			}
+		}
+		return c, nil
+	}
+	c, err := p.dial(ctx)
+	if err != nil {
+		<-p.sem
+		return nil, err
+	}
+	return c, nil
+}
+
+func (p *rawPool) put(c *imapconn.RawConn) {
+	p.mu.Lock()
+	if p.closed || c.Broken() {
+		p.mu.Unlock()
+		c.Close()
+	} else {
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
+	}
+	<-p.sem
+}
+
+func (p *rawPool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range idle {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Close() }()
+	}
+	wg.Wait()
+}
+
+// putFast appends the unsent messages on one RawConn: MULTIAPPEND commands
+// of up to multiMaxMessages/multiMaxBytes where offered (else one APPEND
+// per message), with LITERAL+ literals where offered, all commands written
+// before their answers are read. A MULTIAPPEND the server refuses is
+// all-or-nothing (RFC 3502: nothing of it was stored), so its messages are
+// then sent one per APPEND to find the one that is refused. Same contract
+// as putOnce.
+func (d *Destination) putFast(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message, results []mailbox.Result, state []int) (progress bool, err error) {
+	pol, err := d.cachedPolicy(ctx, f.ID)
+	if err != nil {
+		return false, err
+	}
+	c, err := d.raw.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer d.raw.put(c)
+	var todo []int
+	for i := range msgs {
+		if state[i] == unsent {
+			todo = append(todo, i)
+		}
+	}
+	multi := c.Caps().Has(imap.CapMultiAppend)
+	mbox := encodeMailbox(f.ID)
+	var folderErr error
+	err = c.Run(ctx, fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
+		for len(todo) > 0 && folderErr == nil {
+			groups := group(todo, msgs, multi)
+			var retry []int
+			var connFail error
+			p, ferr, err := d.appendGroups(c, mbox, f, pol, groups, msgs, results, state, touch, &retry)
+			progress = progress || p
+			folderErr = ferr
+			if err != nil {
+				connFail = err
+			}
+			if connFail != nil {
+				return connFail
+			}
+			todo = retry
+			multi = false // refused groups go again one by one
+		}
+		return nil
+	})
+	if folderErr != nil {
+		d.forget(f.ID)
+		if err == nil {
+			err = folderErr
+		}
+	}
+	return progress, err
+}
+
+// cachedPolicy returns the folder's flag policy, selecting it on a pooled
+// connection the first time.
+func (d *Destination) cachedPolicy(ctx context.Context, name string) (*flagPolicy, error) {
+	d.mu.Lock()
+	p := d.flags[name]
+	d.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	c, err := d.pool.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer d.pool.Put(c)
+	p, err = d.policy(ctx, c, name)
+	if err != nil {
+		if ie, ok := imapconn.ServerError(err); ok && (ie.Code == imap.ResponseCodeNonExistent || ie.Code == imap.ResponseCodeTryCreate) {
+			d.forget(name)
+			return nil, fmt.Errorf("folder %q does not exist on the destination: %w", name, err)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// group cuts todo into commands: runs of messages within the MULTIAPPEND
+// limits, or single messages.
+func group(todo []int, msgs []mailbox.Message, multi bool) [][]int {
+	if !multi {
+		out := make([][]int, len(todo))
+		for k, i := range todo {
+			out[k] = []int{i}
+		}
+		return out
+	}
+	var out [][]int
+	var cur []int
+	n := 0
+	for _, i := range todo {
+		sz := len(msgs[i].Body)
+		if len(cur) > 0 && (len(cur) >= multiMaxMessages || n+sz > multiMaxBytes) {
+			out = append(out, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, i)
+		n += sz
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// appendGroups sends one APPEND command per group and reads the answers.
+// With non-synchronizing literals every command is written before any
+// answer is read; otherwise each command waits for the server's
+// continuation requests and its answer before the next. Groups of several
+// messages that the server refuses (not for a missing folder) are added
+// to retry. err is a connection failure: messages of commands that were
+// written but not answered stay "sent", those never started go back to
+// "unsent".
+func (d *Destination) appendGroups(c *imapconn.RawConn, mbox string, f mailbox.FolderRef, pol *flagPolicy, groups [][]int,
+	msgs []mailbox.Message, results []mailbox.Result, state []int, touch func(), retry *[]int) (progress bool, folderErr, err error) {
+	nonSync := true
+	for _, g := range groups {
+		for _, i := range g {
+			if !c.NonSyncLiteral(len(msgs[i].Body)) {
+				nonSync = false
+			}
+		}
+	}
+	answer := func(g []int, r *imapconn.Response) {
+		touch()
+		switch {
+		case r.Type == "OK":
+			uidv, uids := appendUIDs(r, len(g))
+			for k, i := range g {
+				state[i] = final
+				if uids != nil {
+					results[i].DestID = fmt.Sprintf("%d:%d", uidv, uids[k])
+				}
+			}
+			progress = true
+		case r.Code == string(imap.ResponseCodeTryCreate) || r.Code == string(imap.ResponseCodeNonExistent):
+			folderErr = fmt.Errorf("folder %q does not exist on the destination: %w", f.ID, r.Err())
+			for _, i := range g {
+				state[i] = unsent
+			}
+		case len(g) > 1:
+			for _, i := range g {
+				state[i] = unsent
+			}
+			*retry = append(*retry, g...)
+		default:
+			ie, _ := imapconn.ServerError(r.Err())
+			if ie == nil {
+				ie = &imap.Error{Type: imap.StatusResponseTypeNo, Text: r.Line}
+			}
+			state[g[0]] = final
+			results[g[0]].Err = itemError(ie, len(msgs[g[0]].Body))
+			progress = true
+		}
+	}
+	type sentCmd struct {
+		tag string
+		g   []int
+	}
+	var pending []sentCmd
+	readAnswers := func() error {
+		for len(pending) > 0 {
+			r, err := c.ReadResponse()
+			if err != nil {
+				return err
+			}
+			if r.Tag == "*" || r.Tag == "+" {
+				if r.Type == "BYE" {
+					return fmt.Errorf("server closed the connection: %s", r.Text)
+				}
+				continue
+			}
+			k := -1
+			for j, p := range pending {
+				if p.tag == r.Tag {
+					k = j
+					break
+				}
+			}
+			if k < 0 {
+				return fmt.Errorf("answer with unknown tag: %q", r.Line)
+			}
+			answer(pending[k].g, r)
+			pending = append(pending[:k], pending[k+1:]...)
+		}
+		return nil
+	}
+	for gi, g := range groups {
+		if folderErr != nil {
+			break
+		}
+		tag := c.Tag()
+		c.WriteString(tag + " APPEND " + mbox)
+		for _, i := range g {
+			state[i] = sent
+		}
+		var refused *imapconn.Response
+		var werr error
+		for _, i := range g {
+			m := msgs[i]
+			var b strings.Builder
+			b.WriteByte(' ')
+			if fl := pol.filter(m.Flags); len(fl) > 0 {
+				b.WriteByte('(')
+				for k, x := range fl {
+					if k > 0 {
+						b.WriteByte(' ')
+					}
+					b.WriteString(string(x))
+				}
+				b.WriteString(") ")
+			}
+			if !m.InternalDate.IsZero() {
+				b.WriteString(`"` + m.InternalDate.Format(dateTimeLayout) + `" `)
+			}
+			c.WriteString(b.String())
+			refused, werr = c.WriteLiteral(m.Body, touch)
+			if refused != nil || werr != nil {
+				break
+			}
+		}
+		if werr != nil {
+			// Nothing answered after this point is known; what was not
+			// started is unsent.
+			markUnstarted(groups[gi+1:], state)
+			return progress, folderErr, werr
+		}
+		if refused != nil {
+			answer(g, refused)
+			continue
+		}
+		c.WriteString("\r\n")
+		pending = append(pending, sentCmd{tag, g})
+		if !nonSync {
+			if err := c.Flush(); err != nil {
+				markUnstarted(groups[gi+1:], state)
+				return progress, folderErr, err
+			}
+			if err := readAnswers(); err != nil {
+				markUnstarted(groups[gi+1:], state)
+				return progress, folderErr, err
+			}
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return progress, folderErr, err
+	}
+	if err := readAnswers(); err != nil {
+		return progress, folderErr, err
+	}
+	return progress, folderErr, nil
+}
+
+// markUnstarted puts the messages of groups (commands not started) back
+// to unsent.
+func markUnstarted(groups [][]int, state []int) {
+	for _, g := range groups {
+		for _, i := range g {
+			if state[i] == sent {
+				state[i] = unsent
+			}
+		}
+	}
+}
+
+// appendUIDs parses [APPENDUID uidvalidity uid-set] for n messages; nil
+// when absent or not n UIDs.
+func appendUIDs(r *imapconn.Response, n int) (uint32, []uint32) {
+	if r.Code != "APPENDUID" {
+		return 0, nil
+	}
+	f := strings.Fields(r.CodeArgs)
+	if len(f) != 2 {
+		return 0, nil
+	}
+	uv, err := strconv.ParseUint(f[0], 10, 32)
+	if err != nil {
+		return 0, nil
+	}
+	var uids []uint32
+	for _, part := range strings.Split(f[1], ",") {
+		a, b, isRange := strings.Cut(part, ":")
+		lo, err := strconv.ParseUint(a, 10, 32)
+		if err != nil {
+			return 0, nil
+		}
+		hi := lo
+		if isRange {
+			if hi, err = strconv.ParseUint(b, 10, 32); err != nil {
+				return 0, nil
+			}
+		}
+		if hi < lo {
+			lo, hi = hi, lo
+		}
+		if hi-lo >= uint64(n) {
+			return 0, nil
+		}
+		for u := lo; u <= hi; u++ {
+			uids = append(uids, uint32(u))
+		}
+		if len(uids) > n {
+			return 0, nil
+		}
+	}
+	if len(uids) != n {
+		return 0, nil
+	}
+	return uint32(uv), uids
+}
+
+// encodeMailbox is the mailbox name on the wire: modified UTF-7, quoted.
+func encodeMailbox(name string) string {
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	return imapconn.Quote(imapconn.EncodeMailboxName(name))
+}
