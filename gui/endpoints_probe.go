@@ -3,47 +3,14 @@ package gui
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/mailferry/mailferry/assets"
 	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 )
-
-// providers is the embedded Hosted Exchange catalog.
-var providers = func() []ews.Provider {
-	ps, err := ews.ParseProviders(assets.Providers)
-	if err != nil {
-		slog.Warn("provider catalog", "err", err)
-	}
-	return ps
-}()
-
-func providerNames() []string {
-	names := make([]string, len(providers))
-	for i, p := range providers {
-		names[i] = p.Name
-	}
-	return names
-}
-
-// providerChosen fills the EWS URL from the catalog entry.
-func (f *endpointForm) providerChosen(name string) {
-	for _, p := range providers {
-		if p.Name != name {
-			continue
-		}
-		if u, err := p.URL(); err == nil {
-			f.url.SetText(u)
-		}
-		f.status.SetText(p.Notes)
-		return
-	}
-}
 
 // testResult is what a connection test found, for display.
 type testResult struct {
@@ -168,7 +135,7 @@ func imapTest(ctx context.Context, ep project.Endpoint, password string) testRes
 // ewsTest runs core/dest/ews's endpoint test against the first user's
 // mailbox (when there is one).
 func ewsTest(ctx context.Context, ep project.Endpoint, password, mailbox string) testResult {
-	r := ews.Test(ctx, ep, ews.Credentials{User: ep.AdminUser, Password: password, Mailbox: mailbox}, ews.Options{Providers: providers})
+	r := ews.Test(ctx, ep, ews.Credentials{User: ep.AdminUser, Password: password, Mailbox: mailbox}, ews.Options{Providers: loadCatalog().Providers()})
 	res := testResult{ok: r.OK}
 	if r.URL != "" {
 		res.lines = append(res.lines, "EWS URL  "+r.URL)

@@ -2,14 +2,14 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
-	"github.com/mailferry/mailferry/assets"
 	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
+	provcat "github.com/mailferry/mailferry/core/providers"
 )
 
 // The Hosted Exchange destination (EWS).
@@ -17,11 +17,21 @@ func init() {
 	RegisterDest(project.TypeEWS, openEWS)
 }
 
-// providers is the embedded Hosted Exchange provider catalog, parsed once;
-// endpoints that name a provider (Endpoint.Provider) resolve through it.
-var providers = sync.OnceValues(func() ([]ews.Provider, error) {
-	return ews.ParseProviders(assets.Providers)
-})
+// providers is the Hosted Exchange provider catalog that endpoints naming
+// a provider (Endpoint.Provider) resolve through: the embedded catalog
+// merged with the user's providers.json (core/providers), read at each use
+// so that edits apply without a restart. Bad entries are logged and
+// skipped; it fails only when nothing usable is left.
+func providers() ([]ews.Provider, error) {
+	c, errs := provcat.Load("")
+	for _, err := range errs {
+		slog.Warn("provider catalog", "err", err)
+	}
+	if len(c.Items) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c.Providers(), nil
+}
 
 // EWSCredentials are the credentials an EWS destination logs on with for l:
 // with the endpoint's admin (LoginFor set Cred.Admin), the admin's logon
