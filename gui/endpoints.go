@@ -60,6 +60,11 @@ type endpointForm struct {
 	password *widget.Entry
 	template *widget.Entry
 	provider *widget.Select
+
+	// "Edit providers…" and its last dialog (gui/providers.go)
+	editProviders *widget.Button
+	provEditor    *providerEditor
+
 	url      *widget.Entry
 	owaURL   *widget.Entry
 	autodisc *widget.Entry
@@ -68,6 +73,12 @@ type endpointForm struct {
 	tenant   *widget.Entry
 	clientID *widget.Entry
 	secret   *widget.Entry
+	// Graph credential: a client secret, or a certificate credential
+	// (a PEM file with the certificate and its private key, sealed as the
+	// endpoint's secret).
+	credKind *widget.RadioGroup
+	certPath *widget.Entry
+	certInfo *widget.Label
 
 	saved project.Endpoint // as stored: keeps the secret refs
 
@@ -133,13 +144,19 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.tenant = entry("contoso.onmicrosoft.com or tenant id")
 	f.clientID = entry("application (client) id")
 	f.secret = widget.NewPasswordEntry()
+	f.credKind = widget.NewRadioGroup(credKindLabels, func(string) { f.showType() })
+	f.credKind.Horizontal = true
+	f.credKind.Required = true
+	f.certPath = entry("PEM file with the certificate and its private key")
+	f.certInfo = widget.NewLabel("")
+	f.certInfo.Wrapping = fyne.TextWrapWord
 
 	title := "Source (IMAP)"
 	if side == project.SideDest {
 		title = "Destination"
 		f.typ = widget.NewSelect(destTypeLabels, func(string) { f.showType() })
 		f.fields.add("type", "Type", f.typ)
-		f.fields.add("provider", "Provider", f.provider)
+		f.fields.add("provider", "Provider", f.providerRow())
 	}
 	f.fields.add("host", "Host", f.host)
 	f.fields.add("port", "Port", f.port)
@@ -151,7 +168,10 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 		f.fields.add("autodiscover_email", "Autodiscover email", f.autodisc)
 		f.fields.add("tenant", "Tenant", f.tenant)
 		f.fields.add("client_id", "Client ID", f.clientID)
+		f.fields.add("credential", "Credential", f.credKind)
 		f.fields.add("secret", "Client secret", f.secret)
+		choose := widget.NewButton("Choose…", f.chooseCertificate)
+		f.fields.add("certificate", "Certificate", container.NewVBox(container.NewBorder(nil, nil, nil, choose, f.certPath), f.certInfo))
 	}
 	f.fields.add("admin_user", "Admin user", f.admin)
 	f.fields.add("password", "Admin password", f.password)
@@ -215,7 +235,9 @@ func (f *endpointForm) showType() {
 	f.fields.show(imap || ews, "trust_fingerprint")
 	if f.side == project.SideDest {
 		f.fields.show(ews, "provider", "url", "owa_url", "autodiscover_email", "access", "auth")
-		f.fields.show(graph, "tenant", "client_id", "secret")
+		f.fields.show(graph, "tenant", "client_id", "credential")
+		f.fields.show(graph && !f.certMode(), "secret")
+		f.fields.show(graph && f.certMode(), "certificate")
 		f.fields.show(!graph, "admin_user", "password")
 	}
 }
@@ -267,6 +289,7 @@ func (f *endpointForm) load(e project.Endpoint) {
 	f.secret.SetText("")
 	f.password.SetPlaceHolder(storedPlaceholder(e.PasswordRef))
 	f.secret.SetPlaceHolder(storedPlaceholder(e.SecretRef))
+	f.loadGraphCredential(e)
 	f.fields.setError(nil)
 	f.status.SetText("")
 	f.result.SetText("")
@@ -342,8 +365,23 @@ func (f *endpointForm) saveEndpoint() error {
 		}
 		e.PasswordRef = ref
 	}
-	if s := f.secret.Text; s != "" && e.Type == project.TypeGraph {
-		ref, err := st.SetSecret([]byte(s))
+	certPEM, err := f.typedCertificate()
+	if err != nil && e.Type == project.TypeGraph {
+		f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
+		f.status.SetText("Not saved: fix the fields marked in red.")
+		return validationError{err}
+	}
+	var newSecret []byte // the Graph credential typed or chosen
+	switch {
+	case e.Type != project.TypeGraph:
+	case f.certMode():
+		newSecret = certPEM
+	case f.secret.Text != "":
+		newSecret = []byte(f.secret.Text)
+	}
+	if newSecret != nil {
+		ref, err := st.SetSecret(newSecret)
+		clear(newSecret)
 		if err != nil {
 			return fmt.Errorf("sealing the client secret: %w", err)
 		}
@@ -377,6 +415,17 @@ func (f *endpointForm) saveEndpoint() error {
 // typedOrStored returns the secret typed in e, or else the sealed one
 // named by ref ("" when there is none).
 func (f *endpointForm) typedOrStored(e *widget.Entry, ref string) (string, error) {
+	if e == f.secret && f.certMode() {
+		// A chosen certificate file replaces the stored credential.
+		b, err := f.typedCertificate()
+		if err != nil {
+			return "", err
+		}
+		if b != nil {
+			return string(b), nil
+		}
+		return f.storedSecret(ref)
+	}
 	if e.Text != "" {
 		return e.Text, nil
 	}

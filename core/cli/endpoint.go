@@ -2,8 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
+	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -15,7 +18,7 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
         [--admin-user U (--password-env VAR | --password-stdin)]
         [--access delegation|impersonation] [--auth basic|ntlm] [--trust-fingerprint SHA256]
   mailferry endpoint set --project P --side dest --type graph --tenant T --client-id ID
-        (--secret-env VAR | --secret-stdin)
+        (--secret-env VAR | --secret-stdin | --cert-file PEM)
   mailferry endpoint test --project P --side source|dest [--user EMAIL] [--json]
 `
 
@@ -32,7 +35,7 @@ func init() {
 var flagsByType = map[project.EndpointType][]string{
 	project.TypeIMAP:  {"host", "port", "security", "trust-fingerprint", "login-template"},
 	project.TypeEWS:   {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
-	project.TypeGraph: {"tenant", "client-id", "secret-env", "secret-stdin"},
+	project.TypeGraph: {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file"},
 }
 
 // defaultPort is the IMAP port for a security mode.
@@ -79,11 +82,12 @@ func endpointSet(e *env, args []string) error {
 		url      = fs.String("url", "", "EWS URL")
 		owa      = fs.String("owa-url", "", "OWA URL")
 		autod    = fs.String("autodiscover", "", "email address for Autodiscover")
-		provider = fs.String("provider", "", "provider name from the catalog")
+		provider = fs.String("provider", "", "provider name from the catalog (mailferry providers list)")
 		access   = fs.String("access", "", "delegation or impersonation")
 		auth     = fs.String("auth", "", "basic or ntlm")
 		tenant   = fs.String("tenant", "", "Entra ID tenant")
 		clientID = fs.String("client-id", "", "application (client) id")
+		certFile = fs.String("cert-file", "", "PEM `file` with the app's certificate and its RSA private key (instead of a client secret)")
 	)
 	password := addSecretFlags(fs, "password", "admin password")
 	clientSecret := addSecretFlags(fs, "secret", "client secret")
@@ -173,8 +177,12 @@ func endpointSet(e *env, args []string) error {
 		if set["autodiscover"] {
 			ep.AutodiscoverEmail = *autod
 		}
-		if set["provider"] {
-			ep.Provider = *provider
+		if set["provider"] && strings.TrimSpace(*provider) != "" {
+			name, err := catalogProvider(e, strings.TrimSpace(*provider))
+			if err != nil {
+				return err
+			}
+			ep.Provider = name
 		}
 		if set["access"] {
 			ep.Access = project.Access(strings.ToLower(*access))
@@ -200,7 +208,20 @@ func endpointSet(e *env, args []string) error {
 		ep.AdminUser = *admin
 	}
 	if password.given() && typ == project.TypeGraph {
-		return usagef(endpointUsage, "a graph endpoint takes --secret-env or --secret-stdin, not a password")
+		return usagef(endpointUsage, "a graph endpoint takes --secret-env, --secret-stdin or --cert-file, not a password")
+	}
+	// A Graph certificate credential is sealed as the endpoint's secret:
+	// the PEM bundle itself (graph.IsCertificateCredential tells it from a
+	// client secret by content).
+	var certPEM []byte
+	if set["cert-file"] {
+		if clientSecret.given() {
+			return usagef(endpointUsage, "use either --cert-file or --secret-env/--secret-stdin, not both")
+		}
+		if certPEM, err = readGraphCertificate(*certFile); err != nil {
+			return err
+		}
+		defer clear(certPEM)
 	}
 	if password.given() && ep.AdminUser == "" {
 		return usagef(endpointUsage, "a password needs --admin-user")
@@ -236,6 +257,15 @@ func endpointSet(e *env, args []string) error {
 		dropSecrets(st, newRefs)
 		return err
 	}
+	if certPEM != nil {
+		ref, err := st.SetSecret(certPEM)
+		if err != nil {
+			dropSecrets(st, newRefs)
+			return fmt.Errorf("seal certificate: %w", err)
+		}
+		newRefs = append(newRefs, ref)
+		ep.SecretRef = ref
+	}
 	err = st.UpdateProject(p.Name, func(q *project.Project) error {
 		*endpointOf(q, side) = ep
 		return nil
@@ -249,6 +279,25 @@ func endpointSet(e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "note: no admin password stored (give --password-env VAR or --password-stdin)")
 	}
 	return nil
+}
+
+// readGraphCertificate reads and checks a Graph certificate credential
+// file (certificate and unencrypted RSA private key, PEM).
+func readGraphCertificate(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cert-file: %w", err)
+	}
+	c, err := graph.ParseCertificateCredential(b)
+	if err != nil {
+		clear(b)
+		return nil, fmt.Errorf("--cert-file %s: %w", path, err)
+	}
+	if time.Now().After(c.Cert.NotAfter) {
+		clear(b)
+		return nil, fmt.Errorf("--cert-file %s: the certificate expired on %s", path, c.Cert.NotAfter.Format(time.DateOnly))
+	}
+	return b, nil
 }
 
 type secretDeleter interface{ DeleteSecret(ref string) error }

@@ -15,8 +15,10 @@ func init() {
 }
 
 // openGraph is the DestFactory of project.TypeGraph: LoginFor put the
-// app's client secret in l.Cred.Password; the mailbox is the user's
-// destination address.
+// app's sealed secret in l.Cred.Password, which is either the client
+// secret or a certificate credential (a PEM bundle of the certificate and
+// its private key; graph.Dial tells them apart by content); the mailbox
+// is the user's destination address.
 func openGraph(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destination, error) {
 	d, err := graph.Dial(ctx, ep, l.Cred.Password, l.Email, graph.Options{Logger: slog.Default()})
 	if err != nil {

@@ -52,6 +52,7 @@ type gAttachment struct {
 	ContentBytes string `json:"contentBytes"`
 	ContentID    string `json:"contentId,omitempty"`
 	IsInline     bool   `json:"isInline"`
+	raw          []byte // the decoded content (for the large-message path)
 }
 
 // gMessage is the JSON message MailFerry creates.
@@ -225,7 +226,7 @@ func attachment(h *message.Header, ct, name string, b []byte, n int) gAttachment
 	}
 	return gAttachment{
 		Type: "#microsoft.graph.fileAttachment", Name: name, ContentType: ct,
-		ContentBytes: base64.StdEncoding.EncodeToString(b), ContentID: cid, IsInline: cid != "",
+		ContentBytes: base64.StdEncoding.EncodeToString(b), ContentID: cid, IsInline: cid != "", raw: b,
 	}
 }
 

@@ -38,8 +38,12 @@ const (
 	// MaxRequestBytes is the request size Graph accepts (4 MB: S/MIME
 	// payloads, upload-session chunks; attachments in one POST must be
 	// under 3 MB, 4 MB once base64-encoded).
-	MaxRequestBytes    = 4 << 20
-	DefaultMaxItemSize = MaxRequestBytes
+	MaxRequestBytes = 4 << 20
+	// DefaultMaxItemSize is the largest source message Put takes: 150 MB,
+	// the most Exchange Online accepts (the mailbox's own limit, 35 MB by
+	// default, is reported per message). Messages over the request limit
+	// are created in steps (see doc.go).
+	DefaultMaxItemSize = 150 << 20
 	// DefaultBatchSize is the JSON batching limit (20 requests).
 	DefaultBatchSize   = 20
 	DefaultBatchBytes  = MaxRequestBytes
@@ -71,6 +75,9 @@ type Options struct {
 	// MaxInFlight caps requests in flight per app and mailbox, shared by
 	// all Destinations (default 4).
 	MaxInFlight int
+	// AssertionAlg signs client assertions of certificate credentials:
+	// AlgRS256 (default) or AlgPS256.
+	AssertionAlg string
 }
 
 // Destination writes one Exchange Online mailbox through Microsoft Graph.
@@ -97,6 +104,11 @@ var _ mailbox.Destination = (*Destination)(nil)
 
 // Dial prepares a Destination for mailboxUPN and gets a token (so that a
 // wrong tenant, client id or secret fails here, clearly).
+//
+// clientSecret is the sealed Graph secret of the endpoint: either a client
+// secret, or a certificate credential, i.e. a PEM bundle holding the
+// certificate and its RSA private key (see IsCertificateCredential), with
+// which a signed client assertion replaces the secret.
 func Dial(ctx context.Context, ep project.Endpoint, clientSecret, mailboxUPN string, opts Options) (*Destination, error) {
 	d, err := newDestination(ep, clientSecret, mailboxUPN, opts)
 	if err != nil {
@@ -118,9 +130,13 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	case strings.TrimSpace(ep.ClientID) == "":
 		return nil, errors.New("graph: no application (client) id")
 	case clientSecret == "":
-		return nil, errors.New("graph: no client secret")
+		return nil, errors.New("graph: no client secret or certificate")
 	case !strings.Contains(mailboxUPN, "@"):
 		return nil, fmt.Errorf("graph: %q is not a mailbox address (user principal name)", mailboxUPN)
+	}
+	cred, err := newCredential(clientSecret, opts.AssertionAlg)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
 	}
 	hc, err := httpClient(opts)
 	if err != nil {
@@ -157,7 +173,7 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	}
 	d := &Destination{
 		base: base + "/v1.0", user: url.PathEscape(mailboxUPN), upn: mailboxUPN, hc: hc,
-		tokens:   sharedTokenSource(hc, tokenURL, strings.TrimSpace(ep.ClientID), clientSecret),
+		tokens:   sharedTokenSource(hc, tokenURL, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg, cred),
 		lim:      sharedLimiter(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
 		log:      log,
 		limits:   lim,

@@ -1,8 +1,25 @@
 // Package graph is the Exchange Online destination: it writes mail into
 // Microsoft 365 mailboxes through Microsoft Graph (v1.0), authenticated as
 // an app registration with the OAuth 2.0 client credentials grant (tenant
-// id, application id, client secret) and the Mail.ReadWrite application
-// permission.
+// id, application id, and a client secret or a certificate) and the
+// Mail.ReadWrite application permission.
+//
+// # Credentials: client secret or certificate
+//
+// The endpoint's sealed secret (project.Endpoint.SecretRef) holds either
+// a client secret or a certificate credential; the kind is told by
+// content (IsCertificateCredential: a PEM bundle contains "-----BEGIN",
+// Entra ID client secrets never do), so no project field was added. A
+// certificate credential is the PEM of the X.509 certificate and its
+// unencrypted RSA private key (PKCS#8 or PKCS#1); only the certificate's
+// public part is uploaded to the app registration. Each token request
+// then carries, instead of client_secret, client_assertion_type
+// urn:ietf:params:oauth:client-assertion-type:jwt-bearer and a
+// client_assertion: a JWT signed RS256 (or PS256, Options.AssertionAlg)
+// whose header names the certificate by x5t#S256 and x5t, with aud = the
+// token endpoint, iss = sub = the client id, a random jti, and nbf/exp
+// 10 minutes either side of now. It is built with the standard library
+// only (crypto/rsa, crypto/x509, encoding/pem).
 //
 // # How messages are created, and why
 //
@@ -42,10 +59,33 @@
 // alternative of an HTML message, S/MIME signatures and encryption (the
 // signed content is kept as parts, the signature becomes an attachment),
 // and nesting of attached messages (an attached message/rfc822 becomes an
-// .eml file attachment). Messages whose JSON form exceeds Graph's 4 MB
-// request limit (in practice: attachments over about 3 MB) fail with a
-// per-item error naming the limit; Graph takes those only through upload
-// sessions, which this package does not use yet.
+// .eml file attachment).
+//
+// # Large messages
+//
+// A message whose JSON form exceeds Graph's 4 MB request limit is created
+// in steps, outside the batches: (1) the message with its body, the small
+// attachments, all extended properties (so it is a received item with its
+// dates, read state and flags from the start) and a stamp marked pending;
+// (2) each remaining attachment, largest ones taken out first: under
+// 3,000,000 bytes with a POST on .../messages/{id}/attachments, else
+// through an upload session (POST .../attachments/createUploadSession,
+// then PUTs of 3.75 MB, a multiple of 320 KiB, with Content-Range to the
+// pre-authenticated uploadUrl, without the bearer token, until the last
+// one answers 201; a range whose answer is lost is resumed from the
+// session's nextExpectedRanges); (3) a PATCH that writes the real stamp.
+// Graph documents adding attachments to an existing message ("You can add
+// an attachment to an existing message by posting to its attachments
+// collection"; upload sessions attach "to the specified Outlook item"),
+// with no restriction to drafts, so the message is never a draft. Until
+// step 3 the pending stamp keeps the item from counting as migrated
+// (Existing ignores it); a failure after step 1 deletes the incomplete
+// message, so Retry Errors starts over cleanly. A message whose body alone
+// exceeds 4 MB still fails with a permanent per-item error, and so does
+// one over the mailbox's size limit (ErrorMessageSizeExceeded, 35 MB by
+// default). If the process dies between steps 1 and 3, the incomplete
+// message (with its pending stamp) stays in the folder and the message is
+// created again on the next run.
 //
 // # Transport
 //

@@ -53,7 +53,11 @@ func (p *stampPage) stamp(i int) (string, bool) {
 // messages with only the stamp property expanded and counts content keys.
 func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[mailbox.ContentKey]int, error) {
 	out := map[mailbox.ContentKey]int{}
-	err := d.scanStamps(ctx, f.ID, func(id, stamp string) { out[StampKey(stamp)]++ })
+	err := d.scanStamps(ctx, f.ID, func(id, stamp string) {
+		if !strings.HasPrefix(stamp, pendingPrefix) { // an incomplete large message
+			out[StampKey(stamp)]++
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("graph: listing %q: %w", strings.Join(f.Path, "/"), err)
 	}
@@ -190,7 +194,8 @@ const maxPutRounds = 8
 
 // Put implements mailbox.Destination. Each message becomes a JSON message
 // with extended properties (see convert); messages are created through
-// $batch, up to 20 per request and within the 4 MB request limit. Results
+// $batch, up to 20 per request and within the 4 MB request limit; those
+// over the limit are created afterwards in steps (see putLarge). Results
 // are per message, in order. Requests Graph throttled (429) are sent again
 // after Retry-After; after a failure whose outcome is unknown (a broken
 // connection, a 5xx) the stamps are looked up first and only the missing
@@ -219,7 +224,8 @@ func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 	stamps := make([]string, len(msgs))
 	bodies := make([]json.RawMessage, len(msgs))
 	inDrafts := d.isDrafts(f.ID)
-	var todo []int
+	var todo, large []int
+	larges := map[int]*gMessage{}
 	for i := range msgs {
 		m := &msgs[i]
 		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + strconv.Itoa(i)
@@ -238,7 +244,9 @@ func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 			continue
 		}
 		if int64(len(b))+1024 > MaxRequestBytes {
-			results[i].Err = tooLarge(m, len(b))
+			// Created in steps after the batches (see putLarge).
+			large = append(large, i)
+			larges[i] = g
 			continue
 		}
 		bodies[i] = b
@@ -341,6 +349,13 @@ func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		}
 		todo = retry
 	}
+	for _, i := range large {
+		r, err := d.putLarge(ctx, f, &msgs[i], larges[i], stamps[i])
+		if err != nil {
+			return results, err
+		}
+		results[i] = r
+	}
 	return results, nil
 }
 
@@ -364,8 +379,8 @@ func header(h map[string]string, name string) string {
 
 func tooLarge(m *mailbox.Message, jsonLen int) *mailbox.ItemError {
 	return &mailbox.ItemError{
-		Reason: fmt.Sprintf("message of %s is %s as a Graph JSON request, over Graph's 4 MB request limit", human(int64(len(m.Body))), human(int64(jsonLen))),
-		Hint: "Microsoft Graph takes attachments over 3 MB only through upload sessions, which MailFerry does not use yet. " +
+		Reason: fmt.Sprintf("Graph refused the %s JSON request for a message of %s as too large (HTTP 413)", human(int64(jsonLen)), human(int64(len(m.Body)))),
+		Hint: "Graph refused the request as too large although it was within the documented 4 MB. " +
 			"Move this message with another tool (Outlook, an IMAP migration batch in Exchange Online), or leave it behind.",
 		Permanent: true,
 	}

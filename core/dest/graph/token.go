@@ -42,6 +42,12 @@ func (e *AuthError) Hint() string {
 		return "the client secret is wrong; paste the secret's Value (not its Secret ID) from Entra ID > App registrations > Certificates & secrets"
 	case "AADSTS7000222":
 		return "the client secret has expired; create a new one in Entra ID > App registrations > Certificates & secrets"
+	case "AADSTS700027":
+		return "the certificate was refused: upload its public part (.cer/.pem) to Entra ID > App registrations > Certificates & secrets > Certificates, or check that the PEM file holds that certificate's private key"
+	case "AADSTS700024":
+		return "the client assertion was outside its valid time range; check this computer's clock"
+	case "AADSTS700021":
+		return "the client assertion was made for another application id; check the client id"
 	case "AADSTS700016":
 		return "no application with this Application (client) ID in the tenant; check the client id and the tenant id"
 	case "AADSTS90002", "AADSTS900023":
@@ -50,7 +56,7 @@ func (e *AuthError) Hint() string {
 		return "the scope was refused; MailFerry asks for https://graph.microsoft.com/.default"
 	}
 	if e.Code == "invalid_client" {
-		return "the client credentials were refused; check the client id and secret"
+		return "the client credentials were refused; check the client id and the secret or certificate"
 	}
 	return ""
 }
@@ -58,7 +64,8 @@ func (e *AuthError) Hint() string {
 // tokenSource gets and caches app-only tokens (client credentials grant).
 type tokenSource struct {
 	hc                 *http.Client
-	url, id, secret    string
+	url, id            string
+	cred               credential
 	mu                 sync.Mutex
 	tok                string
 	exp                time.Time
@@ -73,7 +80,7 @@ var (
 
 // sharedTokenSource returns the token cache of one app registration, so
 // that all mailboxes of a migration share one token.
-func sharedTokenSource(hc *http.Client, tokenURL, id, secret string) *tokenSource {
+func sharedTokenSource(hc *http.Client, tokenURL, id, secret string, cred credential) *tokenSource {
 	h := sha256.Sum256([]byte(secret))
 	key := tokenURL + "\x00" + strings.ToLower(id) + "\x00" + hex.EncodeToString(h[:])
 	tokensMu.Lock()
@@ -81,7 +88,7 @@ func sharedTokenSource(hc *http.Client, tokenURL, id, secret string) *tokenSourc
 	if t := tokens[key]; t != nil {
 		return t
 	}
-	t := &tokenSource{hc: hc, url: tokenURL, id: id, secret: secret, refreshBeforeExpir: 5 * time.Minute}
+	t := &tokenSource{hc: hc, url: tokenURL, id: id, cred: cred, refreshBeforeExpir: 5 * time.Minute}
 	tokens[key] = t
 	return t
 }
@@ -95,10 +102,13 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 		return t.tok, nil
 	}
 	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {t.id},
-		"client_secret": {t.secret},
-		"scope":         {Scope},
+		"grant_type": {"client_credentials"},
+		"client_id":  {t.id},
+		"scope":      {Scope},
+	}
+	// A certificate credential signs a fresh assertion for every request.
+	if err := t.cred.form(form, t.url, t.id); err != nil {
+		return "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, strings.NewReader(form.Encode()))
 	if err != nil {

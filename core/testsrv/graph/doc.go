@@ -4,14 +4,25 @@
 // It serves, over HTTPS on 127.0.0.1 with a self-signed certificate:
 //
 //   - the Microsoft Entra ID token endpoint /{tenant}/oauth2/v2.0/token for
-//     the OAuth 2.0 client credentials grant with a client secret (scope
-//     https://graph.microsoft.com/.default), answering errors with the
-//     Entra ID JSON shape (error, error_description with AADSTS codes);
+//     the OAuth 2.0 client credentials grant with a client secret or with a
+//     client assertion (a JWT signed RS256/PS256 by a certificate
+//     registered in App.Certificates, found by x5t#S256 or x5t; aud, iss,
+//     sub, nbf/exp and jti replay are checked; NewAppCertificate makes one)
+//     (scope https://graph.microsoft.com/.default), answering errors with
+//     the Entra ID JSON shape (error, error_description with AADSTS codes,
+//     e.g. AADSTS700027 for an unregistered certificate, AADSTS700024 for
+//     an expired assertion);
 //   - /v1.0 and /beta: users/{id|userPrincipalName}/mailFolders (list with
 //     $top/$skip/@odata.nextLink, childFolders, create, well-known names),
 //     messages (create from JSON or from base64 MIME, list with the
 //     documented singleValueExtendedProperties $filter and $expand, $select,
-//     paging), the beta mailFolder importMime action, and JSON $batch.
+//     paging, PATCH — only reader-changeable properties and extended
+//     properties on a message that is not a draft — and DELETE), file
+//     attachments on an existing message (POST under 3 MB, and
+//     attachments/createUploadSession for 3 MB to 150 MB, whose uploadUrl
+//     on the same server takes in-order Content-Range PUTs without an
+//     Authorization header and answers 201 with a Location when complete),
+//     the beta mailFolder importMime action, and JSON $batch.
 //
 // Behaviour follows the public Microsoft Graph documentation where it
 // speaks (see the comments naming each source): a message created through
@@ -27,7 +38,8 @@
 // missing, unknown or expired) and the app's application permissions
 // (Mail.ReadWrite, Mail-Advanced.ReadWrite.All for importMime). Tests can
 // make it throttle (429 with Retry-After, 503, 504), cut connections before
-// or after processing, add latency, and limit request and message sizes;
+// or after processing (CutUploadRanges for upload ranges), add latency,
+// and limit request and message sizes;
 // Items and Folders read back what was stored.
 //
 // The package is named graphsrv so that it does not clash with the client

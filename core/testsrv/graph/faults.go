@@ -47,6 +47,27 @@ type faults struct {
 	cDone    int
 	lat      time.Duration
 	inFlight map[string]int
+	// upload ranges to store and then answer by cutting the connection
+	upCut int
+}
+
+// CutUploadRanges makes the next n byte ranges PUT to upload URLs be
+// stored and then answered by closing the connection (the answer is
+// lost, the bytes are not).
+func (s *Server) CutUploadRanges(n int) {
+	s.faults.mu.Lock()
+	s.faults.upCut = n
+	s.faults.mu.Unlock()
+}
+
+func (f *faults) cutUpload() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.upCut > 0 {
+		f.upCut--
+		return true
+	}
+	return false
 }
 
 // SetThrottle replaces the throttling rule and resets its counters.

@@ -101,6 +101,8 @@ func (s *Server) route(rec *response, r *req) {
 			s.messageCollection(rec, r, f)
 		case n == 4 && r.segs[2] == "messages" && r.method == http.MethodGet:
 			s.getMessage(rec, r, r.segs[3])
+		case n >= 4 && r.segs[2] == "messages":
+			s.messageItem(rec, r, r.segs[3], r.segs[4:])
 		case importMime && r.method == http.MethodPost:
 			s.createFromMIME(rec, r, f, true)
 		default:
@@ -117,6 +119,8 @@ func (s *Server) route(rec *response, r *req) {
 		s.messageCollection(rec, r, drafts)
 	case n == 2 && r.segs[0] == "messages" && r.method == http.MethodGet:
 		s.getMessage(rec, r, r.segs[1])
+	case n >= 2 && r.segs[0] == "messages":
+		s.messageItem(rec, r, r.segs[1], r.segs[2:])
 	default:
 		rec.err(gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '%s'.", strings.Join(r.segs, "/")))
 	}

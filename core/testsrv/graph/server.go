@@ -55,7 +55,11 @@ const (
 // App is an app registration in the emulated tenant.
 type App struct {
 	ClientID string
-	Secret   string
+	// Secret is the client secret ("" = none registered).
+	Secret string
+	// Certificates are the certificate credentials (public parts) the app
+	// accepts client assertions from; see NewAppCertificate.
+	Certificates []*x509.Certificate
 	// Roles are the application permissions granted with admin consent;
 	// nil means {Mail.ReadWrite}.
 	Roles []string
@@ -97,6 +101,8 @@ type Server struct {
 	mu        sync.RWMutex
 	apps      map[string]*App // by client id (lower-case)
 	tokens    map[string]*token
+	jtis      map[string]time.Time // client assertion ids seen (replay check)
+	uploads   map[string]*uploadSession
 	mailboxes map[string]*mailbox // by lower-case UPN and by id
 	seq       uint64
 
@@ -359,6 +365,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 		return
 	}
+	if strings.HasPrefix(path, "/upload/") {
+		s.serveUpload(w, r)
+		return
+	}
 	version, rest, ok := splitVersion(r.URL.Path)
 	if !ok {
 		writeError(w, gerr(http.StatusBadRequest, "BadRequest", "Invalid version."))
@@ -478,14 +488,19 @@ func (r *response) writeTo(w http.ResponseWriter) {
 
 // Stats counts what the server saw.
 type Stats struct {
-	Requests        int // HTTP requests, token requests included
-	TokenRequests   int
-	TokensIssued    int
-	Batches         int
-	BatchedRequests int
-	MessagesCreated int
-	Throttled       int // 429/503/504 answers, concurrency included
-	MaxInFlight     int // highest number of concurrent requests on one app+mailbox
+	Requests      int // HTTP requests, token requests included
+	TokenRequests int
+	TokensIssued  int
+	// AssertionsAccepted counts token requests authenticated with a
+	// certificate's client assertion.
+	AssertionsAccepted int
+	Batches            int
+	BatchedRequests    int
+	MessagesCreated    int
+	UploadSessions     int // attachment upload sessions created
+	UploadChunks       int // byte ranges accepted on upload URLs
+	Throttled          int // 429/503/504 answers, concurrency included
+	MaxInFlight        int // highest number of concurrent requests on one app+mailbox
 }
 
 // Stats returns a copy of the counters.

@@ -3,6 +3,7 @@ package graphsrv
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -45,7 +46,8 @@ func entraError(w http.ResponseWriter, status int, code string, aadsts int, msg 
 }
 
 // serveToken is POST /{tenant}/oauth2/v2.0/token (client credentials with
-// a client secret, in the form body or as HTTP Basic).
+// a client secret, in the form body or as HTTP Basic, or with a signed
+// client assertion of a registered certificate).
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *Stats) { st.TokenRequests++ })
 	tenant := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/oauth2/v2.0/token")
@@ -95,20 +97,37 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	app := s.apps[strings.ToLower(id)]
 	var roles []string
 	var appSecret string
+	var appCerts []*x509.Certificate
 	if app != nil {
 		roles = append(roles, app.Roles...)
 		appSecret = app.Secret
+		appCerts = append(appCerts, app.Certificates...)
 	}
 	s.mu.RUnlock()
 	if app == nil {
 		entraError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", id, tenant))
 		return
 	}
-	if secret == "" {
+	assertion, assertionType := f.Get("client_assertion"), f.Get("client_assertion_type")
+	switch {
+	case assertion != "" || assertionType != "":
+		if secret != "" {
+			entraError(w, http.StatusBadRequest, "invalid_request", 9002313, "Invalid request. Request is malformed or invalid: both client_secret and client_assertion were given.")
+			return
+		}
+		if assertionType != ClientAssertionType {
+			entraError(w, http.StatusBadRequest, "invalid_request", 700023, fmt.Sprintf("Invalid client assertion type '%s'; expected '%s'.", assertionType, ClientAssertionType))
+			return
+		}
+		if ae := s.verifyAssertion(assertion, id, "https://"+r.Host+r.URL.Path, appCerts); ae != nil {
+			entraError(w, ae.status, "invalid_client", ae.aadsts, ae.msg)
+			return
+		}
+		s.count(func(st *Stats) { st.AssertionsAccepted++ })
+	case secret == "":
 		entraError(w, http.StatusBadRequest, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
-	}
-	if subtle.ConstantTimeCompare([]byte(secret), []byte(appSecret)) != 1 {
+	case appSecret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(appSecret)) != 1:
 		entraError(w, http.StatusUnauthorized, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+id+"'.")
 		return
 	}

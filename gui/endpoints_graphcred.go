@@ -1,0 +1,118 @@
+package gui
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+
+	"github.com/mailferry/mailferry/core/dest/graph"
+	"github.com/mailferry/mailferry/core/project"
+)
+
+// The Graph form's credential choice.
+var credKindLabels = []string{"Client secret", "Certificate (PEM file…)"}
+
+// certMode reports whether the Graph form uses a certificate credential.
+func (f *endpointForm) certMode() bool {
+	return f.credKind != nil && f.credKind.Selected == credKindLabels[1]
+}
+
+// loadGraphCredential selects the credential kind of a stored Graph
+// endpoint: its sealed secret is a certificate credential when it is a
+// PEM bundle (graph.IsCertificateCredential).
+func (f *endpointForm) loadGraphCredential(e project.Endpoint) {
+	f.certPath.SetText("")
+	f.certInfo.SetText("")
+	kind := credKindLabels[0]
+	if e.Type == project.TypeGraph && e.SecretRef != "" && f.t.u.st != nil {
+		if b, err := f.t.u.st.Secret(e.SecretRef); err == nil {
+			if graph.IsCertificateCredential(string(b)) {
+				kind = credKindLabels[1]
+				f.certInfo.SetText("Stored: " + describeCertificate(b) + ". Choose a file to replace it.")
+			}
+			clear(b)
+		}
+	}
+	f.credKind.SetSelected(kind)
+}
+
+// describeCertificate names a certificate credential for the admin (no
+// secret in it: subject, thumbprint, expiry).
+func describeCertificate(pemData []byte) string {
+	c, err := graph.ParseCertificateCredential(pemData)
+	if err != nil {
+		return "unreadable certificate (" + err.Error() + ")"
+	}
+	return fmt.Sprintf("%s, thumbprint %s, expires %s", c.Cert.Subject.CommonName, c.Thumbprint(), c.Cert.NotAfter.Format(time.DateOnly))
+}
+
+// typedCertificate reads and checks the chosen certificate file: nil
+// when the form is not in certificate mode or no file was chosen.
+func (f *endpointForm) typedCertificate() ([]byte, error) {
+	path := strings.TrimSpace(f.certPath.Text)
+	if !f.certMode() || path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the certificate file: %w", err)
+	}
+	c, err := graph.ParseCertificateCredential(b)
+	if err != nil {
+		clear(b)
+		return nil, err
+	}
+	if time.Now().After(c.Cert.NotAfter) {
+		clear(b)
+		return nil, fmt.Errorf("the certificate expired on %s", c.Cert.NotAfter.Format(time.DateOnly))
+	}
+	return b, nil
+}
+
+// storedSecret unseals ref ("" when there is none).
+func (f *endpointForm) storedSecret(ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	b, err := f.t.u.st.Secret(ref)
+	if err != nil {
+		return "", fmt.Errorf("reading the stored secret: %w", err)
+	}
+	return string(b), nil
+}
+
+// chooseCertificate picks the PEM file of a certificate credential and
+// shows what it holds.
+func (f *endpointForm) chooseCertificate() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			if err != nil {
+				f.t.u.showError(err)
+			}
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		f.setCertificateFile(path)
+	}, f.t.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".PEM", ".crt", ".key", ".txt"}))
+	d.Show()
+}
+
+// setCertificateFile selects a certificate file and checks it at once.
+func (f *endpointForm) setCertificateFile(path string) {
+	f.credKind.SetSelected(credKindLabels[1])
+	f.certPath.SetText(path)
+	b, err := f.typedCertificate()
+	if err != nil {
+		f.certInfo.SetText("✘ " + err.Error())
+		return
+	}
+	f.certInfo.SetText("✔ " + describeCertificate(b) + ". Upload this certificate (without its key) to the app registration.")
+	clear(b)
+}
