@@ -313,7 +313,16 @@ func (fr *folderRun) putBatch(ctx context.Context, batch []mailbox.Message) erro
 	}
 	var results []mailbox.Result
 	pending := batch
-	err := r.retrier().do(ctx, fmt.Sprintf("write to %q", fr.ref.Path), func() (e error) {
+	// An attempt that got messages written (confirmed, or found written
+	// when reconciling) starts the count of attempts over: a destination
+	// connection that drops every few MB keeps going while it moves mail.
+	doneBefore := 0
+	progressed := func() bool {
+		p := len(done) > doneBefore
+		doneBefore = len(done)
+		return p
+	}
+	err := r.retrier().doProgress(ctx, fmt.Sprintf("write to %q", fr.ref.Path), func() (e error) {
 		if len(pending) == 0 {
 			results = nil
 			return nil
@@ -364,7 +373,7 @@ func (fr *folderRun) putBatch(ctx context.Context, batch []mailbox.Message) erro
 		r.log.Debug("reconciled a broken batch", "folder", fr.f.Name, "unconfirmed", len(pending), "found written", len(pending)-len(kept))
 		pending = kept
 		return nil
-	})
+	}, progressed)
 	switch {
 	case err == nil:
 		if len(results) != len(pending) {

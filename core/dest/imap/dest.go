@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -58,6 +59,9 @@ type Destination struct {
 	delim rune
 	caps  imap.CapSet
 	ext   bool // LIST-EXTENDED: subscription state is known
+
+	// slowNext sends the next Put one message at a time (see Put).
+	slowNext atomic.Bool
 
 	mu      sync.Mutex
 	exists  map[string]bool

@@ -125,6 +125,12 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		}
 	}
 	var lastErr error
+	// After a MULTIAPPEND lost to a dropped connection with nothing to
+	// show for it, the caller's retry (once it has checked what arrived)
+	// goes one message at a time; a Put that completes that way returns
+	// to the fast path.
+	slow := !d.fast() || d.slowNext.Load()
+	moved := false // a one-at-a-time attempt wrote something
 	for attempt := 0; attempt < 5; attempt++ {
 		todo := 0
 		for _, s := range state {
@@ -137,19 +143,34 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		}
 		var progress bool
 		var err error
-		if d.fast() {
-			progress, err = d.putFast(ctx, f, msgs, results, state)
-		} else {
+		wasSlow := slow
+		if slow {
 			progress, err = d.putOnce(ctx, f, msgs, results, state)
+		} else {
+			progress, err = d.putFast(ctx, f, msgs, results, state)
 		}
+		moved = moved || (wasSlow && (progress || err == nil))
 		if err == nil {
 			continue
 		}
 		lastErr = err
-		if ctx.Err() != nil || !errors.Is(err, ErrConnection) || !progress {
+		if ctx.Err() != nil || !errors.Is(err, ErrConnection) {
 			break
 		}
+		if !progress {
+			if slow {
+				break
+			}
+			d.slowNext.Store(true)
+			// A MULTIAPPEND is all or nothing: over a connection that
+			// drops before one completes, send the rest one message at a
+			// time so that every connection moves something.
+			slow = true
+		}
 		d.log.Debug("destination APPEND: connection lost, resuming", "folder", f.ID, "err", err)
+	}
+	if slow && moved {
+		d.slowNext.Store(false)
 	}
 	failed := false
 	for i := range results {
