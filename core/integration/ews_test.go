@@ -116,10 +116,9 @@ func TestIMAPToEWSThrottlingAndCuts(t *testing.T) {
 			ewssrv.Cut{Every: 11}},
 		{"uma", ewssrv.Throttle{Kind: ewssrv.ThrottleHTTP503, Every: 4, Count: 4},
 			ewssrv.Cut{Every: 5, AfterProcessing: true, Count: 6}},
-		// Per-item ErrorServerBusy: core/dest/ews resends the busy items up
-		// to 6 rounds, then records them as failed (for Retry Errors); a
-		// rule that throttles every 2nd CreateItem without end exhausts
-		// that now and then, so this one is bounded.
+		// Per-item ErrorServerBusy: core/dest/ews resends the busy items
+		// after the server's back-off (up to 30 rounds, then they fail for
+		// Retry Errors), so 10 throttled CreateItems must cost nothing.
 		{"vic", ewssrv.Throttle{Kind: ewssrv.ThrottleServerBusyItems, Every: 3, Count: 10, BackOff: 20 * time.Millisecond, Operations: []string{"CreateItem"}},
 			ewssrv.Cut{Every: 4, AfterProcessing: true, Count: 4}},
 	} {

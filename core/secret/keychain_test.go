@@ -61,7 +61,8 @@ func roundTrip(t *testing.T, s Sealer, pt string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(sealed, []byte(pt)) {
+	// (A plaintext of a few bytes turns up in random ciphertext by chance.)
+	if len(pt) >= 8 && bytes.Contains(sealed, []byte(pt)) {
 		t.Fatal("sealed blob contains the plaintext")
 	}
 	got, err := s.Open(sealed)

@@ -215,10 +215,17 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 
 const maxPutRounds = 6
 
+// maxBusyRounds bounds how often items Exchange answers ErrorServerBusy
+// for are sent again within one Put (each time after the back-off the
+// server asks for): throttling is not an error, so this is generous; past
+// it the items fail for Retry Errors.
+const maxBusyRounds = 30
+
 // putBatch sends msgs[idx] in one CreateItem and fills their results.
 func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message, idx []int, stamps []string, results []mailbox.Result) error {
 	todo := idx
 	policy := d.call.(*retryDoer).policy
+	busyRounds := 0
 	for round := 1; len(todo) > 0; round++ {
 		env, err := d.soap(ctx, "CreateItem", false, func(w *xw) { d.createItem(w, f, msgs, todo, stamps) })
 		if err != nil {
@@ -280,7 +287,7 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 					r.DestID = m.Items.List[0].ItemID.ID
 				}
 				results[i] = r
-			case m.Code == "ErrorServerBusy" && round < maxPutRounds:
+			case m.Code == "ErrorServerBusy" && busyRounds < maxBusyRounds:
 				busy = append(busy, i)
 				wait = max(wait, m.MessageXML.backOff())
 			default:
@@ -289,6 +296,7 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 		}
 		todo = busy
 		if len(busy) > 0 {
+			busyRounds++
 			d.lim.throttle()
 			if wait <= 0 {
 				wait = policy.backoff(round)
