@@ -155,10 +155,10 @@ func printSummary(e *env, sum engine.Summary) {
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSKIPPED\tFAILED\tSIZE\tDURATION\tERROR")
+	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSKIPPED\tFLAGS UPDATED\tFAILED\tSIZE\tDURATION\tERROR")
 	for _, u := range sum.Users {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", u.User, u.Status, u.ItemsMigrated, u.ItemsSkipped,
-			u.ItemsFailed, mb(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", u.User, u.Status, u.ItemsMigrated, u.ItemsSkipped,
+			u.ItemsUpdated, u.ItemsFailed, mb(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
 	}
 	tw.Flush()
 }
@@ -169,6 +169,7 @@ type runUserView struct {
 	ItemsMigrated int64          `json:"items_migrated"`
 	BytesMigrated int64          `json:"bytes_migrated"`
 	ItemsSkipped  int64          `json:"items_skipped"`
+	ItemsUpdated  int64          `json:"items_updated"` // flags set on items migrated earlier
 	ItemsFailed   int64          `json:"items_failed"`
 	Seconds       float64        `json:"duration_seconds"`
 	Error         string         `json:"error"`
@@ -188,7 +189,7 @@ func newRunView(s engine.Summary) runView {
 	for _, u := range s.Users {
 		v.Users = append(v.Users, runUserView{
 			User: u.User, Status: u.Status, ItemsMigrated: u.ItemsMigrated, BytesMigrated: u.BytesMigrated,
-			ItemsSkipped: u.ItemsSkipped, ItemsFailed: u.ItemsFailed, Seconds: u.Duration.Seconds(), Error: u.Err,
+			ItemsSkipped: u.ItemsSkipped, ItemsUpdated: u.ItemsUpdated, ItemsFailed: u.ItemsFailed, Seconds: u.Duration.Seconds(), Error: u.Err,
 		})
 	}
 	return v

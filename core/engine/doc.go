@@ -80,6 +80,27 @@
 // returns: a kill -9 redoes at most the batches in flight, and destination
 // dedup catches even those on the next pass.
 //
+// # Flags of items already migrated
+//
+// The journal records, with each done item, the source flags it was
+// migrated with (store.FlagSet: a bitmask of \Seen \Answered \Flagged
+// \Draft plus keywords). Every pass that lists a folder compares the
+// listed flags of its done messages with that record — no extra source or
+// destination round trip. When they differ, the destination implements
+// mailbox.FlagUpdater and the journal has the message's destination id,
+// the new flag set is sent (UpdateFlags, 1000 per call, retried with
+// back-off like the other destination operations: setting flags is
+// idempotent) and recorded right after the destination answers, counted
+// as ItemsUpdated (UserSummary, PassRecord). A no-op pass with no changed
+// flags sends nothing. Updates the destination cannot apply (stale id,
+// refusal) keep their old record and are tried again by the next pass.
+// Destinations without FlagUpdater, and items done without a destination
+// id (dedup after a lost database, UIDVALIDITY fallback, servers without
+// UIDPLUS), keep the flags they were written with. Done items journaled
+// before flags were recorded (older MailFerry) have no record: the first
+// pass that lists them records their current flags without an update
+// (their destination flags are unknown), and changes from then on follow.
+//
 // # Errors
 //
 // Connection failures (imapconn.ErrConnection, network errors) are retried

@@ -93,6 +93,7 @@ type UserSummary struct {
 	ItemsMigrated int64
 	BytesMigrated int64
 	ItemsSkipped  int64 // already at the destination (dedup)
+	ItemsUpdated  int64 // already migrated; their changed source flags were set at the destination
 	ItemsFailed   int64
 	Duration      time.Duration
 	Err           string // why the user failed or stopped

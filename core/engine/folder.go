@@ -81,6 +81,8 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 		}
 		cands = append(cands, m)
 	}
+	// Flags changed on the source since the done messages were migrated.
+	firstFlags, flagUps := fr.flagChanges(st, done)
 	// Content keys of the done messages, needed only when something is
 	// left to decide (a no-op pass computes no hash at all).
 	doneCK := map[mailbox.ContentKey]int{}
@@ -99,7 +101,8 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 			if journalCK[ck] > 0 {
 				journalCK[ck]--
 				doneCK[ck]++
-				relabel = append(relabel, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaJournal})
+				relabel = append(relabel, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
+					Flags: store.MakeFlagSet(m.Flags)})
 				continue
 			}
 			kept = append(kept, m)
@@ -162,7 +165,8 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 			ck := m.ContentKey()
 			if avail[ck] > 0 {
 				avail[ck]--
-				dedup = append(dedup, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaDest})
+				dedup = append(dedup, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
+					Flags: store.MakeFlagSet(m.Flags)})
 				continue
 			}
 			if r.maxItem > 0 && m.Size > r.maxItem {
@@ -175,8 +179,8 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 		}
 		cands = kept
 	}
-	if len(relabel)+len(dedup)+len(failures) > 0 || st.UIDValidity != uv {
-		b := store.Batch{Folder: f.Name, UIDValidity: uv, Done: append(relabel, dedup...), Failed: failures}
+	if len(relabel)+len(dedup)+len(failures)+len(firstFlags) > 0 || st.UIDValidity != uv {
+		b := store.Batch{Folder: f.Name, UIDValidity: uv, Done: append(relabel, dedup...), Failed: failures, Flags: firstFlags}
 		if err := r.commit(b); err != nil {
 			return err
 		}
@@ -185,6 +189,11 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 		r.itemsDone += int64(len(failures) + len(dedup))
 		r.mu.Unlock()
 		r.countFailed(len(failures))
+	}
+	if len(flagUps) > 0 && ensureErr == nil {
+		if err := fr.updateFlags(ctx, flagUps); err != nil {
+			return err
+		}
 	}
 	tPlan := time.Since(t0)
 	if len(cands) > 0 {
@@ -308,7 +317,8 @@ func (fr *folderRun) putBatch(ctx context.Context, batch []mailbox.Message) erro
 	var failures []store.FailedItem
 	localDone := map[mailbox.ContentKey]int{}
 	markDone := func(m mailbox.Message, destID string) {
-		done = append(done, store.DoneItem{Key: m.Key, ContentKey: m.ContentKey, DestID: destID, Size: m.Size})
+		done = append(done, store.DoneItem{Key: m.Key, ContentKey: m.ContentKey, DestID: destID, Size: m.Size,
+			Flags: store.MakeFlagSet(m.Flags)})
 		localDone[m.ContentKey]++
 	}
 	var results []mailbox.Result

@@ -20,17 +20,19 @@ import (
 
 // userRun is one user's pass.
 type userRun struct {
-	e      *Engine
-	p      project.Project
-	u      project.User
-	id     string
-	pass   project.Pass
-	po     PassOptions
-	seq    uint64
-	log    *slog.Logger
-	src    mailbox.Source
-	dst    mailbox.Destination
-	limits mailbox.Limits
+	e    *Engine
+	p    project.Project
+	u    project.User
+	id   string
+	pass project.Pass
+	po   PassOptions
+	seq  uint64
+	log  *slog.Logger
+	src  mailbox.Source
+	dst  mailbox.Destination
+	// flagger is the destination's optional FlagUpdater (nil if none).
+	flagger mailbox.FlagUpdater
+	limits  mailbox.Limits
 	// maxItem is the effective maximum item size and where it comes from.
 	maxItem       int64
 	maxItemSource string
@@ -48,6 +50,7 @@ type userRun struct {
 	failed       int64
 	skipped      int64
 	migrated     int64
+	updated      int64 // already migrated items whose flags were updated
 	bytes        int64
 	trialBytes   int64
 }
@@ -99,7 +102,7 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	if status == project.StatusFailed {
 		r.log.Error("user failed", "reason", msg)
 	} else {
-		r.log.Info("user ended", "status", status, "migrated", r.migrated, "skipped", r.skipped, "failed", r.failed)
+		r.log.Info("user ended", "status", status, "migrated", r.migrated, "updated", r.updated, "skipped", r.skipped, "failed", r.failed)
 	}
 	r.mu.Lock()
 	r.folder = ""
@@ -107,7 +110,7 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	r.progress(true, "")
 	r.e.setStatus(r.p.Name, r.id, r.pass, status, msg)
 	return UserSummary{User: r.id, Status: status, ItemsMigrated: r.migrated, BytesMigrated: r.bytes,
-		ItemsSkipped: r.skipped, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg}
+		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg}
 }
 
 // progress emits a progress event (always when force, else rate-limited).
@@ -148,6 +151,9 @@ func (r *userRun) open(ctx context.Context) error {
 	rt := r.retrier()
 	r.src = retrySource{Source: src, r: rt}
 	r.dst = retryDest{Destination: dst, r: rt}
+	if fu, ok := dst.(mailbox.FlagUpdater); ok {
+		r.flagger = fu
+	}
 	return nil
 }
 

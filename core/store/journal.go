@@ -10,7 +10,10 @@ package store
 //	        folders/
 //	            <source folder>/
 //	                meta          JSON FolderMeta (UIDVALIDITY seen, counters)
-//	                done/         message Key → destination id ("" if unknown)
+//	                done/         message Key → destination id ("" if unknown),
+//	                              optionally followed by NUL and the flags
+//	                              as migrated (see FlagSet; absent in
+//	                              journals written before flags were kept)
 //	                cdone/        ContentKey → 4-byte big-endian count
 //	                failed/       message Key → JSON FailedItem
 //
@@ -85,7 +88,18 @@ type DoneItem struct {
 	ContentKey mailbox.ContentKey
 	DestID     string
 	Size       int64
-	Via        string // ViaSent, ViaDest or ViaJournal
+	Via        string  // ViaSent, ViaDest or ViaJournal
+	Flags      FlagSet // the source flags as migrated (zero = not recorded)
+}
+
+// FlagRecord records the flags of an item that is already done, without
+// touching any other counter: after its flags were updated at the
+// destination (Updated, counted in PassRecord.ItemsUpdated), or to record
+// them the first time a pass sees an item journaled without flags.
+type FlagRecord struct {
+	Key     mailbox.Key
+	Flags   FlagSet
+	Updated bool
 }
 
 // Batch is what one destination write (or dedup decision) changed.
@@ -95,6 +109,7 @@ type Batch struct {
 	UIDValidity uint32
 	Done        []DoneItem
 	Failed      []FailedItem
+	Flags       []FlagRecord // keys not done are ignored
 }
 
 // PassRecord is one pass of one user.
@@ -111,6 +126,7 @@ type PassRecord struct {
 	BytesSkipped  int64          `json:"bytes_skipped"`
 	ItemsFailed   int64          `json:"items_failed"`
 	BytesFailed   int64          `json:"bytes_failed"`
+	ItemsUpdated  int64          `json:"items_updated,omitempty"` // flags changed on already migrated items
 }
 
 // Duration of the pass (until now if it has not ended).
@@ -124,7 +140,10 @@ func (r PassRecord) Duration() time.Duration {
 // FolderState is a folder's journal loaded in one read transaction.
 type FolderState struct {
 	FolderMeta
-	Done        map[mailbox.Key]string
+	Done map[mailbox.Key]string // destination ids
+	// Flags holds the recorded flags of the done items that have them
+	// (items journaled before flags were kept have none).
+	Flags       map[mailbox.Key]FlagSet
 	ContentDone map[mailbox.ContentKey]int
 	Failed      map[mailbox.Key]FailedItem
 }
@@ -208,6 +227,7 @@ func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 func (j *Journal) Folder(proj, user, folder string) (*FolderState, error) {
 	st := &FolderState{
 		Done:        map[mailbox.Key]string{},
+		Flags:       map[mailbox.Key]FlagSet{},
 		ContentDone: map[mailbox.ContentKey]int{},
 		Failed:      map[mailbox.Key]FailedItem{},
 	}
@@ -224,7 +244,11 @@ func (j *Journal) Folder(proj, user, folder string) (*FolderState, error) {
 			return err
 		}
 		if err := b.Bucket(bucketDone).ForEach(func(k, v []byte) error {
-			st.Done[mailbox.Key(k)] = string(v)
+			id, fs := decodeDone(v)
+			st.Done[mailbox.Key(k)] = id
+			if fs.Known {
+				st.Flags[mailbox.Key(k)] = fs
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -283,7 +307,7 @@ func (j *Journal) Commit(proj, user string, b Batch) error {
 		}
 		done, cdone, failed := fb.Bucket(bucketDone), fb.Bucket(bucketCDone), fb.Bucket(bucketFailed)
 		for _, d := range b.Done {
-			if err := done.Put([]byte(d.Key), []byte(d.DestID)); err != nil {
+			if err := done.Put([]byte(d.Key), encodeDone(d.DestID, d.Flags)); err != nil {
 				return err
 			}
 			if err := failed.Delete([]byte(d.Key)); err != nil {
@@ -309,6 +333,19 @@ func (j *Journal) Commit(proj, user string, b Batch) error {
 			} else {
 				rec.ItemsMigrated++
 				rec.BytesMigrated += d.Size
+			}
+		}
+		for _, fr := range b.Flags {
+			v := done.Get([]byte(fr.Key))
+			if v == nil || !fr.Flags.Known {
+				continue
+			}
+			id, _ := decodeDone(v)
+			if err := done.Put([]byte(fr.Key), encodeDone(id, fr.Flags)); err != nil {
+				return err
+			}
+			if fr.Updated {
+				rec.ItemsUpdated++
 			}
 		}
 		for _, f := range b.Failed {

@@ -26,6 +26,13 @@
 //   - INTERNALDATE is sent with every APPEND (zero dates are left to the
 //     server).
 //   - APPENDUID (UIDPLUS) becomes Result.DestID as "UIDVALIDITY:UID".
+//   - Flag updates (mailbox.FlagUpdater, flags.go): UpdateFlags sets the
+//     exact flag set of messages written earlier with pipelined
+//     UID STORE uid FLAGS.SILENT (...), one command per distinct flag set
+//     (at most 500 UIDs each), after a fresh SELECT; the same flag policy
+//     as APPEND, so a \Deleted set on the destination is cleared. An id
+//     whose UIDVALIDITY is not the folder's (or a folder that cannot be
+//     selected) is reported as mailbox.ErrStaleDestID, not an error.
 //
 // Speed: when the server offers MULTIAPPEND or LITERAL+, Put writes on
 // its own connections (imapconn.RawConn), because go-imap v2.0.0-beta.8
