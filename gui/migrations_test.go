@@ -73,6 +73,11 @@ func runAndWait(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 	fn()
 	select {
 	case s := <-done:
+		// The test driver runs fyne.Do callbacks on the calling goroutine
+		// (the app serialises them on its main thread): let the bridges
+		// hand over the run's last events before the test touches
+		// widgets again, or both write the same widgets at once.
+		time.Sleep(3 * flushInterval)
 		return s
 	case <-time.After(60 * time.Second):
 		t.Fatal("the pass did not end within 60s")
