@@ -61,7 +61,7 @@
 //	        [--user U (--password-env VAR | --password-stdin)]
 //	smtp show --project P [--json]
 //	smtp test --project P --to ADDR
-//	notify --project P --when "YYYY-MM-DD HH:MM" [--users a,b] [--template FILE] [--json]
+//	notify --project P [--when "YYYY-MM-DD HH:MM"] [--users a,b] [--template FILE] [--json]
 //	credreq serve --project P [--addr HOST:PORT] [--host NAME ...] [--cert FILE --key FILE]
 //	        [--public-url URL] [--ttl 72h] [--send [--users a,b] [--template FILE]]
 //	cutover --project P [--dns-server HOST[:PORT]] [--json]
@@ -158,7 +158,8 @@
 // or --template FILE: JSON {"subject": ..., "body": ...} with the
 // placeholders {date} {time} {user} {email} {destination} {project}
 // {customer}) to each selected user's source address (default: every
-// user) for a migration at --when (local time; required), and records who
+// user) for a migration at --when (local time; without it a built-in message
+// announces the move without a date), and records who
 // was notified. One line per user ("sent    ID" / "failed  ID: reason")
 // and a total; exit 1 when a message failed or nothing could be sent.
 //

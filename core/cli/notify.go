@@ -10,7 +10,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 )
 
-const notifyUsage = `  mailferry notify --project P --when "YYYY-MM-DD HH:MM" [--users a,b]
+const notifyUsage = `  mailferry notify --project P [--when "YYYY-MM-DD HH:MM"] [--users a,b]
         [--template FILE (JSON {"subject","body"})] [--json]     (Notify Users email; exit 1 if one failed)
 `
 
@@ -22,7 +22,7 @@ const whenLayout = "2006-01-02 15:04"
 // notifyJSON is what notify --json prints.
 type notifyJSON struct {
 	Project string            `json:"project"`
-	When    time.Time         `json:"when"`
+	When    *time.Time        `json:"when,omitempty"` // absent when no date was given
 	Sent    []string          `json:"sent"`
 	Failed  map[string]string `json:"failed"`
 	Error   string            `json:"error,omitempty"`
@@ -56,14 +56,17 @@ func notifyCmd(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(notifyUsage, "--project is required")
 	}
-	if *whenS == "" {
-		return usagef(notifyUsage, "--when is required (the migration's date and time, e.g. \"2026-03-14 18:00\")")
+	// Without --when the built-in message announces the move without a
+	// date; a template that uses {date} or {time} then needs --when.
+	var when time.Time
+	var err error
+	tmpl := notify.UndatedNotifyTemplate()
+	if *whenS != "" {
+		if when, err = time.ParseInLocation(whenLayout, *whenS, time.Local); err != nil {
+			return usagef(notifyUsage, "--when %q: want YYYY-MM-DD HH:MM", *whenS)
+		}
+		tmpl = notify.DefaultNotifyTemplate()
 	}
-	when, err := time.ParseInLocation(whenLayout, *whenS, time.Local)
-	if err != nil {
-		return usagef(notifyUsage, "--when %q: want YYYY-MM-DD HH:MM", *whenS)
-	}
-	tmpl := notify.DefaultNotifyTemplate()
 	if *tmplFile != "" {
 		if tmpl, err = readTemplate(*tmplFile); err != nil {
 			return err
@@ -83,7 +86,10 @@ func notifyCmd(e *env, args []string) error {
 func (e *env) reportSends(projName string, when time.Time, res notify.Result, err error) error {
 	failed := sortedKeys(res.Failed)
 	if e.json {
-		v := notifyJSON{Project: projName, When: when, Sent: res.Sent, Failed: res.Failed}
+		v := notifyJSON{Project: projName, Sent: res.Sent, Failed: res.Failed}
+		if !when.IsZero() {
+			v.When = &when
+		}
 		if v.Sent == nil {
 			v.Sent = []string{}
 		}

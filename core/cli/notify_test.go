@@ -117,6 +117,20 @@ func TestNotify(t *testing.T) {
 	if !strings.HasPrefix(last.subject, "Acme Ltd: move at 07:30 ") || !strings.Contains(last.body, "Hi alice, see you on Wednesday, 1 April 2026.") {
 		t.Errorf("templated mail: %+v", last)
 	}
+
+	// Without --when (DESIGN §8: notify --project P [--users a,b]) the
+	// built-in message announces the move without promising a date; a
+	// template that uses {date} or {time} then needs --when.
+	r3 := ok(t, db, "notify", "--project", "P", "--users", "alice@src.example", "--json")
+	if v := decode[notifyResultJSON](t, r3.stdout); !v.When.IsZero() || len(v.Sent) != 1 {
+		t.Errorf("undated notify --json: %+v", v)
+	}
+	mails = receivedMails(t, srv)
+	last = mails[len(mails)-1]
+	if !strings.Contains(last.subject, "moving to alice@dst.example") || strings.Contains(last.body, "{") {
+		t.Errorf("undated mail: %+v", last)
+	}
+	expect(t, mf(t, db, "", "notify", "--project", "P", "--users", "alice@src.example", "--template", tmpl), 1, "uses them")
 }
 
 func TestNotifyErrors(t *testing.T) {
@@ -131,7 +145,6 @@ func TestNotifyErrors(t *testing.T) {
 		want []string
 	}{
 		{"no project", []string{"--when", "2026-03-14 18:00"}, 2, []string{"--project is required"}},
-		{"no when", []string{"--project", "P"}, 2, []string{"--when is required"}},
 		{"bad when", []string{"--project", "P", "--when", "14.3.2026 18:00"}, 2, []string{"want YYYY-MM-DD HH:MM"}},
 		{"unknown user", []string{"--project", "P", "--when", "2026-03-14 18:00", "--users", "carol@src.example"}, 1, []string{"carol@src.example"}},
 		{"unknown placeholders", []string{"--project", "P", "--when", "2026-03-14 18:00", "--template", bad}, 1, []string{"tme", "nope"}},

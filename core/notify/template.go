@@ -46,6 +46,33 @@ If you have questions, reply to this message.
 	}
 }
 
+// UndatedPlaceholders are the placeholders a message sent without a
+// migration date may use (NotifyPlaceholders less {date} and {time}).
+var UndatedPlaceholders = []string{"user", "email", "destination", "project", "customer"}
+
+// UndatedNotifyTemplate is the "Notify Users" message when no date and
+// time have been chosen yet: it announces the move without promising one.
+func UndatedNotifyTemplate() Template {
+	return Template{
+		Subject: "Your mailbox is moving to {destination}",
+		Body: `Hello {user},
+
+your mailbox {email} will soon be moved to its new home, {destination}.
+Your administrator will tell you the date and time.
+
+What this means for you:
+- Keep working as usual; your existing mail, folders and flags are copied for you.
+- You may need to set up your mail program or phone again after the move;
+  your administrator will tell you how.
+- Please do not delete or reorganise many folders while the move runs.
+
+If you have questions, reply to this message.
+
+{customer}
+`,
+	}
+}
+
 // Check reports placeholders of t that are not in allowed, naming all of
 // them, and unbalanced braces.
 func (t Template) Check(allowed []string) error {

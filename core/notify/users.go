@@ -111,7 +111,10 @@ func NotifyUsers(ctx context.Context, st *store.Store, projectName string, userI
 		return res, err
 	}
 	if when.IsZero() {
-		return res, errors.New("notify: the migration date and time are not set")
+		// Without a date the template may not promise one.
+		if err := tmpl.Check(UndatedPlaceholders); err != nil {
+			return res, fmt.Errorf("notify: the migration date and time are not set, but the template uses them: %w", err)
+		}
 	}
 	p, pw, err := LoadSMTP(st, projectName)
 	if err != nil {
