@@ -157,7 +157,7 @@ func TestKill9MigrateBinary(t *testing.T) {
 	start = time.Now()
 	c.must(migrate...)
 	overhead := min(time.Since(start), full)
-	work := full - overhead
+	aim := overhead + (full-overhead)/20
 	for _, l := range logins {
 		sameSnapshot(t, l+" after the calibration run", before[l], snapshot(t, src.Addr(), l, pw(l)))
 		exactlyOnce(t, l+" calibration run", snapSums(before[l]), imapSums(t, dst.Addr(), l, pw(l)))
@@ -174,22 +174,17 @@ func TestKill9MigrateBinary(t *testing.T) {
 	killed, midBatch, progressed := 0, 0, 0
 	var maxGap int64
 	var lastDone int64
-	var total int64
-	for _, l := range logins {
-		total += int64(snapSums(before[l]).total())
-	}
 	for k := range 20 {
 		// A quarter of the kills land during a run's fixed cost (start-up,
-		// login, listing: before any write). The others land after it,
-		// within the first 30% of the writing still to do, so that every
-		// kill hits a run that is moving mail however fast this machine is
-		// today, and the work left shrinks slowly over the 20 kills.
+		// login, listing: before any write). The others aim just past it,
+		// into the writing; the aim adapts to how fast this machine is
+		// today: shorter after a run that ended before its kill, longer
+		// after a kill that came before any write.
 		var delay time.Duration
 		if k%4 == 0 {
 			delay = time.Duration(rng.Int64N(int64(overhead) + 1))
 		} else {
-			rest := time.Duration(float64(work) * float64(total-lastDone) / float64(total))
-			delay = overhead + time.Duration(rng.Int64N(int64(rest*3/10)+1))
+			delay = time.Duration(float64(aim) * (0.8 + 0.4*rng.Float64()))
 		}
 		cmd := c.cmd(migrate...)
 		if err := cmd.Start(); err != nil {
@@ -226,6 +221,14 @@ func TestKill9MigrateBinary(t *testing.T) {
 		st.Close()
 		if done > lastDone {
 			progressed++
+		}
+		if k%4 != 0 {
+			switch {
+			case !wasKilled:
+				aim = aim * 6 / 10
+			case done == lastDone:
+				aim = aim * 13 / 10
+			}
 		}
 		lastDone = done
 		t.Logf("kill %2d after %-12v killed=%v journal=%d", k+1, delay.Round(time.Millisecond), wasKilled, done)
