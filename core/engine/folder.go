@@ -241,7 +241,7 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 		var first error
 		for b := range batches {
 			if first == nil && ctx.Err() == nil {
-				if err := fr.putBatch(ctx, b); err != nil {
+				if err := contain(r.log, "writing to "+fr.f.Name, func() error { return fr.putBatch(ctx, b) }); err != nil {
 					first = err
 					cancel(err)
 				}

@@ -68,7 +68,7 @@ func (e *Engine) runUser(ctx context.Context, p project.Project, u project.User,
 		return r.finish(ctx, err)
 	}
 	r.seq = seq
-	err = r.run(ctx)
+	err = contain(r.log, "migrating "+r.id, func() error { return r.run(ctx) })
 	return r.finish(ctx, err)
 }
 
@@ -284,7 +284,9 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 				r.folder = w.row.Folder.Name
 				r.mu.Unlock()
 				r.progress(true, "")
-				if err := r.folderPass(ctx, w.row, w.ref, w.ensureErr); err != nil {
+				if err := contain(r.log, "migrating folder "+w.row.Folder.Name, func() error {
+					return r.folderPass(ctx, w.row, w.ref, w.ensureErr)
+				}); err != nil {
 					errMu.Lock()
 					if firstErr == nil {
 						firstErr = err
