@@ -145,7 +145,7 @@ func (d *Destination) putFast(ctx context.Context, f mailbox.FolderRef, msgs []m
 	multi := c.Caps().Has(imap.CapMultiAppend)
 	mbox := encodeMailbox(f.ID)
 	var folderErr error
-	err = c.Run(ctx, fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
+	err = c.Run(finishInFlight(ctx), fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
 		for len(todo) > 0 && folderErr == nil {
 			groups := group(todo, msgs, multi)
 			var retry []int

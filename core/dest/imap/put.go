@@ -185,6 +185,16 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 	return results, nil
 }
 
+// finishInFlight is the context APPENDs run under: a Stop (ctx cancelled)
+// does not cut a batch the server is already storing — its answers are
+// read so the caller learns what was written, instead of the server
+// committing it after the next pass has checked what exists (a
+// duplicate). A server that stops answering is still cut off by the
+// command timeout.
+func finishInFlight(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
+}
+
 func (d *Destination) precheck(m mailbox.Message) error {
 	if len(m.Body) == 0 {
 		return &mailbox.ItemError{Reason: "the message is empty", Hint: "The source returned no content for this message; check it on the source.", Permanent: true}
@@ -216,7 +226,7 @@ func (d *Destination) putOnce(ctx context.Context, f mailbox.FolderRef, msgs []m
 		return false, err
 	}
 	var folderErr error
-	err = c.Run(ctx, fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
+	err = c.Run(finishInFlight(ctx), fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
 		type pending struct {
 			i   int
 			cmd *appendCmd
