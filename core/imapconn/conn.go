@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,55 +77,15 @@ type Conn struct {
 // ErrSecurity (TLS, STARTTLS) or ErrAuth (login refused, bad template).
 func Dial(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Options) (*Conn, error) {
 	o := opt.withDefaults()
-	if ep.Host == "" || ep.Port <= 0 {
-		return nil, fmt.Errorf("imap endpoint needs a host and a port")
-	}
-	method, err := cred.method()
+	dl, err := startDial(ctx, ep, cred, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
-	}
-	host := ep.Host
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(ep.Port))
-	log := o.Logger.With("imap", addr)
-
-	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
-	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(dctx, "tcp", addr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("dial %s: %w", addr, ctx.Err())
-		}
-		return nil, connErr("dial "+addr, err)
-	}
-	// Whatever blocks below (handshake, greeting, login) is cut short by
-	// closing the socket when the dial timeout or ctx expires.
-	var killed atomic.Bool
-	stop := context.AfterFunc(dctx, func() { killed.Store(true); raw.Close() })
-	fail := func(step string, err error) (*Conn, error) {
-		stop()
-		raw.Close()
-		switch {
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("%s %s: %w", step, addr, ctx.Err())
-		case killed.Load():
-			return nil, connErr(fmt.Sprintf("%s %s: no answer within %v", step, addr, o.DialTimeout), nil)
-		}
 		return nil, err
 	}
+	defer dl.cancel()
+	raw, addr, dctx, method, tlsCfg, stop := dl.conn, dl.addr, dl.dctx, dl.method, dl.tls, dl.stop
+	fail := func(step string, err error) (*Conn, error) { return nil, dl.fail(step, err) }
+	log := o.Logger.With("imap", addr)
 
-	tlsCfg := o.TLSConfig
-	if tlsCfg == nil {
-		tlsCfg = tlsConfig(ep, host)
-	} else {
-		tlsCfg = tlsCfg.Clone()
-		if tlsCfg.ServerName == "" {
-			tlsCfg.ServerName = host
-		}
-	}
 	copts := &imapclient.Options{TLSConfig: tlsCfg}
 
 	var client *imapclient.Client

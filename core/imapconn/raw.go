@@ -68,50 +68,13 @@ func (r *Response) Err() error {
 // DialRaw connects and logs in like Dial, for a RawConn.
 func DialRaw(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Options) (*RawConn, error) {
 	o := opt.withDefaults()
-	if ep.Host == "" || ep.Port <= 0 {
-		return nil, fmt.Errorf("imap endpoint needs a host and a port")
-	}
-	method, err := cred.method()
+	dl, err := startDial(ctx, ep, cred, o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
-	}
-	host := ep.Host
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(ep.Port))
-	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
-	defer cancel()
-	var d net.Dialer
-	tcp, err := d.DialContext(dctx, "tcp", addr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("dial %s: %w", addr, ctx.Err())
-		}
-		return nil, connErr("dial "+addr, err)
-	}
-	var killed atomic.Bool
-	stop := context.AfterFunc(dctx, func() { killed.Store(true); tcp.Close() })
-	fail := func(step string, err error) (*RawConn, error) {
-		stop()
-		tcp.Close()
-		switch {
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("%s %s: %w", step, addr, ctx.Err())
-		case killed.Load():
-			return nil, connErr(fmt.Sprintf("%s %s: no answer within %v", step, addr, o.DialTimeout), nil)
-		}
 		return nil, err
 	}
-	tlsCfg := o.TLSConfig
-	if tlsCfg == nil {
-		tlsCfg = tlsConfig(ep, host)
-	} else {
-		tlsCfg = tlsCfg.Clone()
-		if tlsCfg.ServerName == "" {
-			tlsCfg.ServerName = host
-		}
-	}
+	defer dl.cancel()
+	tcp, addr, dctx, method, tlsCfg, stop := dl.conn, dl.addr, dl.dctx, dl.method, dl.tls, dl.stop
+	fail := func(step string, err error) (*RawConn, error) { return nil, dl.fail(step, err) }
 	c := &RawConn{opt: o, log: o.Logger.With("imap", addr), addr: addr, used: time.Now()}
 	c.setConn(tcp)
 	switch ep.Security {
