@@ -333,5 +333,10 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// idleFor is how long the connection has not been used.
-func (c *Conn) idleFor() time.Duration { return time.Since(c.used) }
+// IdleFor is how long the connection has not been used.
+func (c *Conn) IdleFor() time.Duration { return time.Since(c.used) }
+
+// Noop checks that the connection still works.
+func (c *Conn) Noop(ctx context.Context) error {
+	return c.Run(ctx, "NOOP", func(func()) error { return c.client.Noop().Wait() })
+}

@@ -11,31 +11,42 @@ import (
 // checks it with NOOP (servers drop idle connections).
 const staleAfter = 2 * time.Minute
 
-// Pool hands out up to max logged-in connections, dialing lazily and
+// Pooled is what a pool needs of a connection: *Conn and *RawConn.
+type Pooled interface {
+	Broken() bool
+	IdleFor() time.Duration
+	Noop(ctx context.Context) error
+	Close() error
+}
+
+// ConnPool hands out up to max logged-in connections, dialing lazily and
 // reusing healthy ones. Broken connections are closed, never reused.
-type Pool struct {
-	dial func(ctx context.Context) (*Conn, error)
+type ConnPool[C Pooled] struct {
+	dial func(ctx context.Context) (C, error)
 	sem  chan struct{}
 
 	mu     sync.Mutex
-	idle   []*Conn
+	idle   []C
 	closed bool
 }
 
+// Pool is the pool of go-imap client connections.
+type Pool = ConnPool[*Conn]
+
 // NewPool returns a pool of at most max connections made by dial.
-func NewPool(max int, dial func(ctx context.Context) (*Conn, error)) *Pool {
+func NewPool[C Pooled](max int, dial func(ctx context.Context) (C, error)) *ConnPool[C] {
 	if max < 1 {
 		max = 1
 	}
-	return &Pool{dial: dial, sem: make(chan struct{}, max)}
+	return &ConnPool[C]{dial: dial, sem: make(chan struct{}, max)}
 }
 
 // Max is the pool's size.
-func (p *Pool) Max() int { return cap(p.sem) }
+func (p *ConnPool[C]) Max() int { return cap(p.sem) }
 
 // Add hands an already dialed connection to the pool (it counts against
 // max only while in use).
-func (p *Pool) Add(c *Conn) {
+func (p *ConnPool[C]) Add(c C) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -47,39 +58,38 @@ func (p *Pool) Add(c *Conn) {
 
 // Get returns a connection for the caller's exclusive use; give it back
 // with Put. It waits while max connections are in use.
-func (p *Pool) Get(ctx context.Context) (*Conn, error) {
+func (p *ConnPool[C]) Get(ctx context.Context) (C, error) {
+	var none C
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return none, ctx.Err()
 	}
 	for {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
 			<-p.sem
-			return nil, fmt.Errorf("imap pool closed: %w", ErrConnection)
+			return none, fmt.Errorf("imap pool closed: %w", ErrConnection)
 		}
-		var c *Conn
-		if n := len(p.idle); n > 0 {
-			c = p.idle[n-1]
-			p.idle = p.idle[:n-1]
-		}
-		p.mu.Unlock()
-		if c == nil {
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
 			break
 		}
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
 		if c.Broken() {
 			c.Close()
 			continue
 		}
-		if c.idleFor() > staleAfter {
-			err := c.Run(ctx, "NOOP", func(func()) error { return c.client.Noop().Wait() })
-			if err != nil {
+		if c.IdleFor() > staleAfter {
+			if err := c.Noop(ctx); err != nil {
 				c.Close()
 				if ctx.Err() != nil {
 					<-p.sem
-					return nil, ctx.Err()
+					return none, ctx.Err()
 				}
 				continue
 			}
@@ -89,16 +99,13 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 	c, err := p.dial(ctx)
 	if err != nil {
 		<-p.sem
-		return nil, err
+		return none, err
 	}
 	return c, nil
 }
 
 // Put returns c to the pool; a broken connection is closed instead.
-func (p *Pool) Put(c *Conn) {
-	if c == nil {
-		return
-	}
+func (p *ConnPool[C]) Put(c C) {
 	p.mu.Lock()
 	if p.closed || c.Broken() {
 		p.mu.Unlock()
@@ -112,7 +119,7 @@ func (p *Pool) Put(c *Conn) {
 
 // Close logs out idle connections; connections in use are closed when
 // they are Put back.
-func (p *Pool) Close() error {
+func (p *ConnPool[C]) Close() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil

@@ -54,7 +54,7 @@ type Options struct {
 type Destination struct {
 	opt   Options
 	pool  *imapconn.Pool
-	raw   *rawPool // APPEND connections of the fast path
+	raw   *imapconn.ConnPool[*imapconn.RawConn] // APPEND connections of the fast path
 	log   *slog.Logger
 	delim rune
 	caps  imap.CapSet
@@ -114,7 +114,7 @@ func Dial(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, o
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
 	d.pool.Add(c)
-	d.raw = newRawPool(o.Connections, func(ctx context.Context) (*imapconn.RawConn, error) {
+	d.raw = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.RawConn, error) {
 		return imapconn.DialRaw(ctx, ep, cred, &o.Conn)
 	})
 	return d, nil
@@ -186,7 +186,7 @@ func (d *Destination) Delimiter() rune { return d.delim }
 
 // Close logs out all connections.
 func (d *Destination) Close() error {
-	d.raw.close()
+	d.raw.Close()
 	return d.pool.Close()
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -21,10 +19,6 @@ const (
 	multiMaxBytes    = 32 << 20
 )
 
-// rawStaleAfter is how long an idle RawConn may sit before get checks it
-// with NOOP (servers drop idle connections).
-const rawStaleAfter = 2 * time.Minute
-
 // dateTimeLayout is IMAP's date-time (RFC 3501 §9) for APPEND.
 const dateTimeLayout = "_2-Jan-2006 15:04:05 -0700"
 
@@ -33,90 +27,6 @@ const dateTimeLayout = "_2-Jan-2006 15:04:05 -0700"
 // Options.NoFastAppend is not set.
 func (d *Destination) fast() bool {
 	return !d.opt.NoFastAppend && (d.caps.Has(imap.CapMultiAppend) || d.caps.Has(imap.CapLiteralPlus))
-}
-
-// rawPool holds the RawConns used for APPEND, at most Connections.
-type rawPool struct {
-	dial func(ctx context.Context) (*imapconn.RawConn, error)
-	sem  chan struct{}
-
-	mu     sync.Mutex
-	idle   []*imapconn.RawConn
-	closed bool
-}
-
-func newRawPool(max int, dial func(ctx context.Context) (*imapconn.RawConn, error)) *rawPool {
-	return &rawPool{dial: dial, sem: make(chan struct{}, max)}
-}
-
-func (p *rawPool) get(ctx context.Context) (*imapconn.RawConn, error) {
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	for {
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			<-p.sem
-			return nil, fmt.Errorf("imap pool closed: %w", ErrConnection)
-		}
-		var c *imapconn.RawConn
-		if n := len(p.idle); n > 0 {
-			c, p.idle = p.idle[n-1], p.idle[:n-1]
-		}
-		p.mu.Unlock()
-		if c == nil {
-			break
-		}
-		if c.Broken() {
-			c.Close()
-			continue
-		}
-		if c.IdleFor() > rawStaleAfter {
-			if err := c.Noop(ctx); err != nil {
-				c.Close()
-				if ctx.Err() != nil {
-					<-p.sem
-					return nil, ctx.Err()
-				}
-				continue
-			}
-		}
-		return c, nil
-	}
-	c, err := p.dial(ctx)
-	if err != nil {
-		<-p.sem
-		return nil, err
-	}
-	return c, nil
-}
-
-func (p *rawPool) put(c *imapconn.RawConn) {
-	p.mu.Lock()
-	if p.closed || c.Broken() {
-		p.mu.Unlock()
-		c.Close()
-	} else {
-		p.idle = append(p.idle, c)
-		p.mu.Unlock()
-	}
-	<-p.sem
-}
-
-func (p *rawPool) close() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle, p.closed = nil, true
-	p.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, c := range idle {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.Close() }()
-	}
-	wg.Wait()
 }
 
 // putFast appends the unsent messages on one RawConn: MULTIAPPEND commands
@@ -131,11 +41,11 @@ func (d *Destination) putFast(ctx context.Context, f mailbox.FolderRef, msgs []m
 	if err != nil {
 		return false, err
 	}
-	c, err := d.raw.get(ctx)
+	c, err := d.raw.Get(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer d.raw.put(c)
+	defer d.raw.Put(c)
 	var todo []int
 	for i := range msgs {
 		if state[i] == unsent {
