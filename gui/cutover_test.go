@@ -1,8 +1,6 @@
 package gui
 
 import (
-	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -10,90 +8,12 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
-	"github.com/miekg/dns"
 
 	"github.com/mailferry/mailferry/core/cutover"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/dnssrv"
 )
-
-// dnsZone is a real DNS server on 127.0.0.1 (UDP and TCP) answering
-// authoritatively from a record list, following CNAMEs inside the zone;
-// unknown names get NXDOMAIN.
-type dnsZone struct {
-	rrs  map[string][]dns.RR
-	addr string
-}
-
-func startZone(t *testing.T, records []string) *dnsZone {
-	t.Helper()
-	z := &dnsZone{rrs: map[string][]dns.RR{}}
-	for _, s := range records {
-		rr, err := dns.NewRR(s)
-		if err != nil {
-			t.Fatalf("record %q: %v", s, err)
-		}
-		name := strings.ToLower(rr.Header().Name)
-		z.rrs[name] = append(z.rrs[name], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	z.addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", z.addr)
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: z}
-	tcp := &dns.Server{Listener: ln, Handler: z}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return z
-}
-
-func (z *dnsZone) resolver() *net.Resolver {
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, z.addr)
-	}}
-}
-
-func (z *dnsZone) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	if len(r.Question) == 1 {
-		q := r.Question[0]
-		name := strings.ToLower(q.Name)
-		if z.rrs[name] == nil {
-			m.Rcode = dns.RcodeNameError
-		} else {
-			m.Answer = z.answer(name, q.Qtype, 0)
-		}
-	}
-	w.WriteMsg(m)
-}
-
-func (z *dnsZone) answer(name string, qtype uint16, depth int) []dns.RR {
-	var out []dns.RR
-	for _, rr := range z.rrs[name] {
-		if rr.Header().Rrtype == qtype {
-			out = append(out, rr)
-		}
-	}
-	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
-		return out
-	}
-	for _, rr := range z.rrs[name] {
-		if c, ok := rr.(*dns.CNAME); ok {
-			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
-		}
-	}
-	return nil
-}
 
 var cutoverZone = []string{
 	"exch.hoster.example. 300 IN A 192.0.2.10",
@@ -165,8 +85,8 @@ func TestCutoverDialogShowsVerdicts(t *testing.T) {
 	st := openStore(t)
 	cutoverProject(t, st, "ready.example", "notyet.example", "partial.example")
 	u, _ := newTestUI(t, st, Options{})
-	z := startZone(t, cutoverZone)
-	u.mail.resolver = z.resolver()
+	z := dnssrv.Start(t, cutoverZone)
+	u.mail.resolver = z.Resolver()
 	ch := make(chan []cutover.DomainReport, 2)
 	u.mail.cutoverDone = func(r []cutover.DomainReport, err error) {
 		if err != nil {
@@ -232,13 +152,13 @@ func TestCutoverDialogShowsVerdicts(t *testing.T) {
 	// The DNS server field: the same server named by address gives the
 	// same answer, and is remembered.
 	u.mail.resolver = nil
-	f.dns.SetText(z.addr)
+	f.dns.SetText(z.Addr)
 	test.Tap(f.checkBtn)
 	again := waitCutover(t, ch)
 	if ok, text := cutover.Ready(again); ok || text != total {
 		t.Errorf("through the DNS server field: %v %q", ok, text)
 	}
-	if s, _ := st.Setting(settingDNS); s != z.addr {
+	if s, _ := st.Setting(settingDNS); s != z.Addr {
 		t.Errorf("DNS server setting %q", s)
 	}
 }

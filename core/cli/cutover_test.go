@@ -1,83 +1,16 @@
 package cli_test
 
 import (
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
+	"github.com/mailferry/mailferry/core/testsrv/dnssrv"
 )
-
-// zoneServer is a real DNS server on 127.0.0.1 (UDP and TCP) answering
-// authoritatively from a record list: CNAMEs are followed inside the
-// zone, unknown names get NXDOMAIN.
-type zoneServer struct {
-	rrs map[string][]dns.RR // lower-case FQDN → records
-}
 
 // startDNS serves records and returns the server's address.
 func startDNS(t *testing.T, records ...string) string {
 	t.Helper()
-	z := &zoneServer{rrs: map[string][]dns.RR{}}
-	for _, s := range records {
-		rr, err := dns.NewRR(s)
-		if err != nil {
-			t.Fatalf("record %q: %v", s, err)
-		}
-		name := strings.ToLower(rr.Header().Name)
-		z.rrs[name] = append(z.rrs[name], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: z}
-	tcp := &dns.Server{Listener: ln, Handler: z}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return addr
-}
-
-func (z *zoneServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	m.RecursionAvailable = true
-	if len(r.Question) == 1 {
-		q := r.Question[0]
-		name := strings.ToLower(q.Name)
-		if z.rrs[name] == nil {
-			m.Rcode = dns.RcodeNameError
-		} else {
-			m.Answer = z.answer(name, q.Qtype, 0)
-		}
-	}
-	w.WriteMsg(m)
-}
-
-func (z *zoneServer) answer(name string, qtype uint16, depth int) []dns.RR {
-	var out []dns.RR
-	for _, rr := range z.rrs[name] {
-		if rr.Header().Rrtype == qtype {
-			out = append(out, rr)
-		}
-	}
-	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
-		return out
-	}
-	for _, rr := range z.rrs[name] {
-		if c, ok := rr.(*dns.CNAME); ok {
-			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
-		}
-	}
-	return nil
+	return dnssrv.Start(t, records).Addr
 }
 
 var cutoverZone = []string{

@@ -8,106 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/mailferry/mailferry/core/cutover"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/dnssrv"
 )
 
-// zoneServer is a real DNS server on 127.0.0.1 (UDP and TCP) answering
-// authoritatively from a record list: CNAMEs are followed inside the zone,
-// unknown names get NXDOMAIN, names in servfail get SERVFAIL.
-type zoneServer struct {
-	rrs      map[string][]dns.RR // lower-case FQDN → records
-	servfail map[string]bool
-	addr     string
-}
-
+// startDNS serves records and returns a resolver that asks only that
+// server; names in servfail get SERVFAIL.
 func startDNS(t *testing.T, records []string, servfail ...string) *net.Resolver {
 	t.Helper()
-	z := &zoneServer{rrs: map[string][]dns.RR{}, servfail: map[string]bool{}}
-	for _, s := range records {
-		rr, err := dns.NewRR(s)
-		if err != nil {
-			t.Fatalf("record %q: %v", s, err)
-		}
-		name := strings.ToLower(rr.Header().Name)
-		z.rrs[name] = append(z.rrs[name], rr)
-	}
-	for _, n := range servfail {
-		z.servfail[dns.Fqdn(n)] = true
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	z.addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", z.addr)
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
-	udp := &dns.Server{PacketConn: pc, Handler: z}
-	tcp := &dns.Server{Listener: ln, Handler: z}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, z.addr)
-		},
-	}
-}
-
-func (z *zoneServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.Authoritative = true
-	m.RecursionAvailable = true
-	if len(r.Question) == 1 {
-		q := r.Question[0]
-		name := strings.ToLower(q.Name)
-		switch {
-		case z.failing(name):
-			m.Rcode = dns.RcodeServerFailure
-		case z.rrs[name] == nil:
-			m.Rcode = dns.RcodeNameError
-		default:
-			m.Answer = z.answer(name, q.Qtype, 0)
-		}
-	}
-	w.WriteMsg(m)
-}
-
-// failing reports whether name is, or is under, a SERVFAIL name.
-func (z *zoneServer) failing(name string) bool {
-	for n := range z.servfail {
-		if name == n || strings.HasSuffix(name, "."+n) {
-			return true
-		}
-	}
-	return false
-}
-
-func (z *zoneServer) answer(name string, qtype uint16, depth int) []dns.RR {
-	var out []dns.RR
-	for _, rr := range z.rrs[name] {
-		if rr.Header().Rrtype == qtype {
-			out = append(out, rr)
-		}
-	}
-	if len(out) > 0 || qtype == dns.TypeCNAME || depth > 8 {
-		return out
-	}
-	for _, rr := range z.rrs[name] {
-		if c, ok := rr.(*dns.CNAME); ok {
-			return append([]dns.RR{c}, z.answer(strings.ToLower(c.Target), qtype, depth+1)...)
-		}
-	}
-	return nil
+	return dnssrv.Start(t, records, servfail...).Resolver()
 }
 
 var zone = []string{
