@@ -34,22 +34,35 @@ func Start(tb testing.TB, records []string, servfail ...string) *Zone {
 	for _, n := range servfail {
 		z.servfail[strings.ToLower(dns.Fqdn(n))] = true
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listen()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	z.Addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", z.Addr)
-	if err != nil {
-		pc.Close()
-		tb.Fatal(err)
-	}
 	udp := &dns.Server{PacketConn: pc, Handler: z}
 	tcp := &dns.Server{Listener: ln, Handler: z}
 	go udp.ActivateAndServe()
 	go tcp.ActivateAndServe()
 	tb.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
 	return z
+}
+
+// listen takes a free UDP port on 127.0.0.1 and the same port for TCP;
+// another process may hold that TCP port, so it tries a few ports.
+func listen() (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 20 {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			return nil, nil, err
+		}
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, err
 }
 
 // Resolver is a resolver that asks only this server.
