@@ -1,7 +1,7 @@
 // Command mailferry moves mailboxes from an IMAP host to Exchange or
 // another IMAP server. Without arguments it opens the GUI; `mailferry demo`
 // opens the GUI on the demo project; anything else is the headless CLI
-// (see core/cli), which never starts Fyne and runs without a display.
+// (see cli/), which never starts Fyne and runs without a display.
 package main
 
 import (
@@ -13,11 +13,11 @@ import (
 
 	"fyne.io/fyne/v2/app"
 
-	"github.com/mailferry/mailferry/core/cli"
-	_ "github.com/mailferry/mailferry/core/cli/localefix" // before Fyne's init: see its doc
+	"github.com/mailferry/mailferry/cli"
 	"github.com/mailferry/mailferry/core/logging"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/gui"
+	_ "github.com/mailferry/mailferry/gui/localefix" // before Fyne's init: see its doc
 )
 
 func main() {

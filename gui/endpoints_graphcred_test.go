@@ -8,7 +8,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
-	graphsrv "github.com/mailferry/mailferry/core/testsrv/graph"
+	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
 
 // TestGraphFormCertificateCredential: the Graph form stores a chosen

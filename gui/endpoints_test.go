@@ -13,7 +13,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // tlsFront serves TLS with a self-signed certificate on a free port and

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/connect"
-	destimap "github.com/mailferry/mailferry/core/dest/imap"
+	"github.com/mailferry/mailferry/core/dest/imapdest"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
@@ -211,7 +211,7 @@ func badRouteOpener(badAddr string, side project.Side) engine.Opener {
 			src.Close()
 			return nil, nil, err
 		}
-		dst, err := destimap.Dial(ctx, dep, dl.Cred, &destimap.Options{Conn: shortTimeouts})
+		dst, err := imapdest.Dial(ctx, dep, dl.Cred, &imapdest.Options{Conn: shortTimeouts})
 		if err != nil {
 			src.Close()
 			return nil, nil, err

@@ -166,7 +166,7 @@ func TestKill9MigrateBinary(t *testing.T) {
 	t.Logf("an uninterrupted full run takes %v, a run with nothing to do %v", full, overhead)
 
 	// Redone work bound: the IMAP destination's batch size times its
-	// parallel Puts per user (core/dest/imap defaults: 100 messages, 4
+	// parallel Puts per user (core/dest/imapdest defaults: 100 messages, 4
 	// connections).
 	const batch, concurrency = 100, 4
 	c = newCLI()

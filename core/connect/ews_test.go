@@ -14,7 +14,7 @@ import (
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 const (

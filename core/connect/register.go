@@ -3,7 +3,7 @@ package connect
 import (
 	"context"
 
-	destimap "github.com/mailferry/mailferry/core/dest/imap"
+	"github.com/mailferry/mailferry/core/dest/imapdest"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/source"
@@ -20,7 +20,7 @@ func init() {
 		return s, nil
 	})
 	RegisterDest(project.TypeIMAP, func(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destination, error) {
-		d, err := destimap.Dial(ctx, ep, l.Cred, nil)
+		d, err := imapdest.Dial(ctx, ep, l.Cred, nil)
 		if err != nil {
 			return nil, err
 		}

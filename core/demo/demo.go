@@ -12,7 +12,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // Name and customer of the demo project, and the destination's admin

@@ -22,7 +22,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 func openStore(t *testing.T) *store.Store {

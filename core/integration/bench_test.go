@@ -7,7 +7,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // BenchmarkIMAPToEWS measures a Full pass from a private Dovecot into the

@@ -1,6 +1,6 @@
 // Package integration holds MailFerry's end-to-end tests and benchmarks
 // with real servers: a private Dovecot (core/testsrv) as the IMAP source and
-// the EWS emulator (core/testsrv/ews, schema validation on) as the Hosted
+// the EWS emulator (core/testsrv/ewssrv, schema validation on) as the Hosted
 // Exchange destination, driven through core/engine and core/connect exactly
 // as the CLI and the GUI drive them (endpoints and sealed passwords from a
 // store, TLS verified with pinned certificates on both sides).

@@ -10,7 +10,7 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // Dovecot → EWS emulator (schema validation on), by delegation and by

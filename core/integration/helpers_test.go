@@ -23,7 +23,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // Accounts of the EWS emulator: admin has FullAccess on every destination

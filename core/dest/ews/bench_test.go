@@ -8,7 +8,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // BenchmarkPut measures messages/s written through CreateItem batches

@@ -18,7 +18,7 @@ import (
 	"github.com/mailferry/mailferry/core/dest/ews/ntlm"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 const (

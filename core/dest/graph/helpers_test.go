@@ -11,7 +11,7 @@ import (
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
-	graphsrv "github.com/mailferry/mailferry/core/testsrv/graph"
+	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
 
 const (

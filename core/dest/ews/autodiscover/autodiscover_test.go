@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	ewssrv "github.com/mailferry/mailferry/core/testsrv/ews"
+	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // basicAuth adds credentials, as the ews package's transport does.

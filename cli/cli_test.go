@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailferry/mailferry/core/cli"
+	"github.com/mailferry/mailferry/cli"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -271,13 +271,13 @@ func TestProjectExportImport(t *testing.T) {
 }
 
 // TestNoFyne guards the rule that the CLI runs without a display: nothing
-// core/cli depends on may be a Fyne package.
+// cli depends on may be a Fyne package.
 func TestNoFyne(t *testing.T) {
 	gobin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	out, err := exec.Command(gobin, "list", "-deps", "-test", "github.com/mailferry/mailferry/core/cli").CombinedOutput()
+	out, err := exec.Command(gobin, "list", "-deps", "-test", "github.com/mailferry/mailferry/cli").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -285,7 +285,7 @@ func TestNoFyne(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		n++
 		if strings.HasPrefix(dep, "fyne.io/") || strings.Contains(dep, "/gui") && strings.HasPrefix(dep, "github.com/mailferry/") {
-			t.Errorf("core/cli depends on %s", dep)
+			t.Errorf("cli depends on %s", dep)
 		}
 	}
 	if n < 10 {

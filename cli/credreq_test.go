@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/core/cli"
+	"github.com/mailferry/mailferry/cli"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/testsrv"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/store"
-	graphsrv "github.com/mailferry/mailferry/core/testsrv/graph"
+	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
 
 // TestEndpointSetGraphCertificate: --cert-file seals the PEM bundle as the

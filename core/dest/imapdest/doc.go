@@ -1,8 +1,8 @@
 // Package imapdest writes mailboxes to an IMAP server: it implements
 // mailbox.Destination with CREATE/SUBSCRIBE for folders, a header scan for
 // dedup (Existing) and pipelined APPENDs with flags and INTERNALDATE
-// (Put). The directory is core/dest/imap; the package is named imapdest so
-// that it does not shadow go-imap's imap package.
+// (Put). It is named imapdest so that it does not shadow go-imap's imap
+// package.
 //
 // Documented policies:
 //

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailferry/mailferry/core/cli"
+	"github.com/mailferry/mailferry/cli"
 )
 
 // childEnv, when set, makes the test binary run the CLI with its

@@ -16,7 +16,7 @@
 // package imports only os and strings (initialised long before), and its
 // path sorts before github.com/nicksnyder/go-i18n, which fyne/v2/lang
 // imports, so its init always runs first. main imports it for that side
-// effect; TestNoFyneNoise in core/cli checks the result on the real binary.
+// effect; TestNoFyneNoise in cli checks the result on the real binary.
 package localefix
 
 import (

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	graphsrv "github.com/mailferry/mailferry/core/testsrv/graph"
+	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
 
 // putRange sends one byte range to an upload URL, with an Authorization

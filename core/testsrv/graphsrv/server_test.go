@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	graphsrv "github.com/mailferry/mailferry/core/testsrv/graph"
+	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mailferry/mailferry/core/cli"
+	"github.com/mailferry/mailferry/cli"
 )
 
 // onRunning is a stderr that calls fire (once) when a progress line says a
