@@ -248,7 +248,20 @@ type limiter struct {
 var (
 	limitersMu sync.Mutex
 	limiters   = map[string]*limiter{}
+	slotPools  = map[string]slotPool{}
 )
+
+// sharedSlots returns the pending-marker slots of one app and mailbox.
+func sharedSlots(key string) slotPool {
+	limitersMu.Lock()
+	defer limitersMu.Unlock()
+	p := slotPools[key]
+	if p == nil {
+		p = newSlotPool()
+		slotPools[key] = p
+	}
+	return p
+}
 
 func sharedLimiter(key string, n int) *limiter {
 	limitersMu.Lock()

@@ -78,6 +78,9 @@ type Options struct {
 	// AssertionAlg signs client assertions of certificate credentials:
 	// AlgRS256 (default) or AlgPS256.
 	AssertionAlg string
+	// NoImportMime keeps Put on the JSON path even when the app has
+	// Mail-Advanced.ReadWrite.All.
+	NoImportMime bool
 }
 
 // Destination writes one Exchange Online mailbox through Microsoft Graph.
@@ -93,6 +96,14 @@ type Destination struct {
 	limits   mailbox.Limits
 	policy   RetryPolicy
 	pageSize int
+
+	betaBase  string   // e.g. https://graph.microsoft.com/beta
+	slots     slotPool // pending-marker slots, shared per app and mailbox
+	forceJSON string   // why importMime must not be used ("" = decide by roles)
+
+	pmu        sync.Mutex
+	path       string // PathImportMime or PathJSON once decided
+	pathReason string
 
 	fmu     sync.Mutex
 	nodes   map[string]*folderNode // by folder id ("" never)
@@ -175,6 +186,8 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		base: base + "/v1.0", user: url.PathEscape(mailboxUPN), upn: mailboxUPN, hc: hc,
 		tokens:   sharedTokenSource(hc, tokenURL, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg, cred),
 		lim:      sharedLimiter(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
+		betaBase: base + "/beta",
+		slots:    sharedSlots(base + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + strings.ToLower(mailboxUPN)),
 		log:      log,
 		limits:   lim,
 		policy:   opts.Retry.withDefaults(),
@@ -182,6 +195,9 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		nodes:    map[string]*folderNode{},
 		wkIDs:    map[string]string{},
 		topRole:  map[string]string{},
+	}
+	if opts.NoImportMime {
+		d.forceJSON = "importMime is turned off for this endpoint"
 	}
 	if d.pageSize <= 0 || d.pageSize > 1000 {
 		d.pageSize = 500

@@ -29,14 +29,53 @@
 //     (Content-Type text/plain). It keeps the MIME, but Graph documents that
 //     it always creates a draft ("Create a draft of a new message in either
 //     JSON or MIME format"), and a MIME body cannot carry extended
-//     properties, so the item stays a draft dated at import time.
-//  2. POST .../mailFolders/{id}/importMime (beta only, permission
-//     Mail-Advanced.ReadWrite.All) creates a non-draft message from MIME,
-//     but Microsoft says beta APIs are not supported in production, and its
-//     handling of dates, read state and flags is not documented.
+//     properties, so the item stays a draft dated at import time. Not used.
+//  2. The importMime action (PathImportMime), used when the token's roles
+//     hold Mail-Advanced.ReadWrite.All. Facts from Microsoft's reference,
+//     https://learn.microsoft.com/en-us/graph/api/mailfolder-importmime?view=graph-rest-beta
+//     (read December 2026):
+//     - beta only ("APIs under the /beta version in Microsoft Graph are
+//     subject to change. Use of these APIs in production applications is
+//     not supported");
+//     - HTTP request: POST /users/{usersId}/mailFolders/{mailFolderId}/importMime,
+//     {mailFolderId} a folder id or a well-known name;
+//     - permission: Mail-Advanced.ReadWrite.All (Application),
+//     Mail-Advanced.ReadWrite (Delegated); personal accounts unsupported;
+//     - request: header Content-Type: text/plain; "the entire request body
+//     is the Base64-encoded MIME content, with no JSON envelope or
+//     parameters"; it "doesn't support editing or updating MIME
+//     properties individually";
+//     - response: 201 Created with a message object whose isDraft is false;
+//     - it "creates the message in a final, non-draft state. The message
+//     appears in the destination folder as if it was delivered; however,
+//     it doesn't go through transport, isn't stamped as sent, and never
+//     appears in the Sent Items folder. The action preserves the full MIME
+//     content, including internet message headers, body parts, and
+//     attachments";
+//     - national clouds: available in the global service only, not in US
+//     Government L4/L5 (DOD) nor China operated by 21Vianet (the page's
+//     "API availability" table), so other clouds use the JSON path.
+//     Not documented, so not relied on: how read state, received date and
+//     flags of an imported item are set, and any size limit of its own.
+//     MailFerry therefore sends each message's exact source bytes, then in
+//     the same Put one $batch of PATCHes sets isRead (\Seen), flag
+//     (\Flagged), categories (keywords), PR_MESSAGE_DELIVERY_TIME (0x0E06)
+//     = INTERNALDATE, PR_FLAG_STATUS, PR_LAST_VERB_EXECUTED (\Answered,
+//     $Forwarded) and the stamp. Per batch of up to 20 messages that is 3
+//     requests: a marker PATCH (below), the import $batch (to /beta/$batch,
+//     since a batch runs against one version) and the PATCH $batch.
+//     Whether Exchange Online moves receivedDateTime when
+//     PR_MESSAGE_DELIVERY_TIME is written on an existing item is not
+//     documented and cannot be checked without a tenant; the emulator
+//     assumes it does.
+//     The general request limit applies (4 MB, see Large messages): a
+//     message whose base64 form does not fit in one request is created
+//     through the JSON path in steps, which reaches 150 MB.
+//     Fallback: a 403 (not an application access policy's), a 404, a 501
+//     or a 400 naming importMime switches the Destination to the JSON path
+//     for the rest of the run (CreationPath says which path and why).
 //  3. POST .../mailFolders/{id}/messages with a JSON message plus
-//     singleValueExtendedProperties (v1.0, GA). This is what this package
-//     does: PR_MESSAGE_FLAGS (0x0E07) set at creation without MSGFLAG_UNSENT
+//     singleValueExtendedProperties (v1.0, GA), PathJSON: PR_MESSAGE_FLAGS (0x0E07) set at creation without MSGFLAG_UNSENT
 //     makes a received message, not a draft, and carries the read state;
 //     PR_MESSAGE_DELIVERY_TIME (0x0E06) = INTERNALDATE becomes
 //     receivedDateTime; PR_CLIENT_SUBMIT_TIME (0x0039) = the Date header
@@ -45,6 +84,22 @@
 //     \Answered / $Forwarded; and a named string property
 //     {6cd0e70f-46d0-4100-8cf7-da19d89fe8fa} MailFerrySourceKey (the same
 //     one the EWS destination writes) stamps the source content key.
+//
+// # Exactly once on the importMime path
+//
+// importMime cannot carry the stamp, so an item exists unstamped between
+// the import and its PATCH. Before each import batch Put writes a pending
+// marker on the folder: a named string property MailFerryPending{0..7}
+// (one slot per Put running on the mailbox; extended properties on a
+// mailFolder are documented at
+// https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties)
+// holding, per message, its stamp, Message-ID, subject and the PATCH that
+// finishes it. After an unknown outcome (a cut connection, a 5xx) Put, and
+// after a kill or a lost database Existing, read the markers, adopt the
+// folder's unstamped items created since the marker that match by
+// Message-ID (subject when there is none), one item per entry, PATCH them,
+// and import only what is missing. A PATCH Exchange refuses deletes the
+// imported copy and reports the message, so no unstamped copy is left.
 //
 // # Fidelity lost compared with the EWS MIME import
 //

@@ -123,6 +123,22 @@ func (s *Server) patchMessage(rec *response, r *req, id string) {
 	for c, v := range canon {
 		m.ExtendedProperties[c] = v // PR_MESSAGE_FLAGS' unsent bit is fixed at creation
 	}
+	// Assumption (not documented by Microsoft, see core/dest/graph/doc.go):
+	// PR_MESSAGE_DELIVERY_TIME written on an existing item becomes its
+	// receivedDateTime, and PR_FLAG_STATUS its flag, as at creation.
+	if v, ok := canon[propDeliveryTime]; ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			m.Received = t
+		}
+	}
+	if v, ok := canon[propFlagStatus]; ok {
+		switch v {
+		case "2":
+			m.FlagStatus = "flagged"
+		case "1":
+			m.FlagStatus = "complete"
+		}
+	}
 	if in.IsRead != nil {
 		m.IsRead = *in.IsRead
 	}

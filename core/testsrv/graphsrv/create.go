@@ -268,6 +268,12 @@ func (s *Server) createFromMIME(rec *response, r *req, f *folder, imported bool)
 		return
 	}
 	h := mr.Header
+	if imported {
+		// MIME conversion takes sentDateTime from the Date header.
+		if d, err := h.Date(); err == nil && !d.IsZero() {
+			m.Sent = d.UTC()
+		}
+	}
 	m.Subject, _ = h.Subject()
 	m.InternetMessageID, _ = h.MessageID()
 	if m.InternetMessageID != "" {

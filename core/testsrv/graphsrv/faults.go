@@ -26,6 +26,9 @@ type Throttle struct {
 	Batch bool
 	// Methods limits throttling to these HTTP methods (empty: all).
 	Methods []string
+	// PathContains limits throttling to requests whose path holds this
+	// text (empty: all), e.g. "/messages/" for requests on one message.
+	PathContains string
 }
 
 // Cut makes the server drop connections without answering.
@@ -130,11 +133,11 @@ func (f *faults) cutNow() (cut, after bool) {
 
 // throttleCheck decides whether a request is throttled; batch says whether
 // it is a $batch request as a whole.
-func (s *Server) throttleCheck(batch bool, method string) *graphError {
+func (s *Server) throttleCheck(batch bool, method, path string) *graphError {
 	f := &s.faults
 	f.mu.Lock()
 	t := f.throttle
-	if t.Status == 0 || t.Batch != batch || (t.Count > 0 && f.tDone >= t.Count) {
+	if t.Status == 0 || t.Batch != batch || (t.Count > 0 && f.tDone >= t.Count) || (t.PathContains != "" && !strings.Contains(path, t.PathContains)) {
 		f.mu.Unlock()
 		return nil
 	}

@@ -25,7 +25,7 @@ type req struct {
 
 // serveGraph runs one request against the store.
 func (s *Server) serveGraph(rec *response, ac *authCtx, version, method, path, rawQuery, ctype string, body []byte, inBatch bool) {
-	if th := s.throttleCheck(false, method); th != nil {
+	if th := s.throttleCheck(false, method, path); th != nil {
 		rec.err(th)
 		return
 	}
@@ -67,7 +67,7 @@ func (s *Server) route(rec *response, r *req) {
 	}
 	importMime := len(r.segs) == 3 && r.segs[0] == "mailFolders" && r.segs[2] == "importMime"
 	if importMime {
-		if r.version != "beta" {
+		if r.version != "beta" || s.opts.NoImportMime {
 			rec.err(gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment 'importMime'."))
 			return
 		}
@@ -75,6 +75,10 @@ func (s *Server) route(rec *response, r *req) {
 	}
 	if !r.ac.has(need) && !(need == PermMailRead && r.ac.has(PermMailReadWrite)) {
 		rec.err(gerr(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
+		return
+	}
+	if !s.policyAllows(r.ac.app, r.mbx.upn) {
+		rec.err(gerr(http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled: Blocked by tenant configured AppOnly AccessPolicy settings."))
 		return
 	}
 	n := len(r.segs)
@@ -92,9 +96,18 @@ func (s *Server) route(rec *response, r *req) {
 		}
 		switch {
 		case n == 2 && r.method == http.MethodGet:
+			exp, all, ge := parseExpand(r.query.Get("$expand"))
+			if ge != nil {
+				rec.err(ge)
+				return
+			}
 			s.mu.RLock()
-			rec.json(http.StatusOK, s.folderJSON(r, f))
+			out := s.folderJSON(r, f)
+			addProps(out, f.props, exp, all)
+			rec.json(http.StatusOK, out)
 			s.mu.RUnlock()
+		case n == 2 && r.method == http.MethodPatch:
+			s.patchFolder(rec, r, f)
 		case n == 3 && r.segs[2] == "childFolders":
 			s.folderCollection(rec, r, f)
 		case n == 3 && r.segs[2] == "messages":
@@ -441,23 +454,29 @@ func messageJSON(m *Message, sel, exp map[string]bool, all bool) map[string]any 
 		}
 	}
 	out["@odata.etag"] = `W/"CQAAABYAAAA"`
-	if exp != nil || all {
-		var props []any
-		keys := make([]string, 0, len(m.ExtendedProperties))
-		for k := range m.ExtendedProperties {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if all || exp[k] {
-				props = append(props, map[string]any{"id": k, "value": m.ExtendedProperties[k]})
-			}
-		}
-		if len(props) > 0 {
-			out["singleValueExtendedProperties"] = props
+	addProps(out, m.ExtendedProperties, exp, all)
+	return out
+}
+
+// addProps adds the expanded singleValueExtendedProperties to out.
+func addProps(out map[string]any, ep map[string]string, exp map[string]bool, all bool) {
+	if exp == nil && !all {
+		return
+	}
+	var props []any
+	keys := make([]string, 0, len(ep))
+	for k := range ep {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if all || exp[k] {
+			props = append(props, map[string]any{"id": k, "value": ep[k]})
 		}
 	}
-	return out
+	if len(props) > 0 {
+		out["singleValueExtendedProperties"] = props
+	}
 }
 
 func ts(t time.Time) any {

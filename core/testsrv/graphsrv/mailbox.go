@@ -33,6 +33,9 @@ type folder struct {
 	id, name, wellKnown string
 	parent              *folder
 	children            []*folder
+	// props are the folder's single-value extended properties by
+	// canonical id (Graph documents them on mailFolder as on message).
+	props map[string]string
 }
 
 func (f *folder) path() string {

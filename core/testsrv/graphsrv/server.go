@@ -63,6 +63,11 @@ type App struct {
 	// Roles are the application permissions granted with admin consent;
 	// nil means {Mail.ReadWrite}.
 	Roles []string
+	// AllowedMailboxes, when set, is an Exchange Online application access
+	// policy (RestrictAccess): the app reaches only these mailboxes; any
+	// other answers 403 ErrorAccessDenied "Access to OData is disabled:
+	// Blocked by tenant configured AppOnly AccessPolicy settings."
+	AllowedMailboxes []string
 }
 
 // Options configure a Server. The zero value is usable.
@@ -81,6 +86,11 @@ type Options struct {
 	// MaxConcurrency is the limit of requests in flight per app and
 	// mailbox (default 4; negative: no limit).
 	MaxConcurrency int
+
+	// NoImportMime makes the beta importMime action unavailable (as in the
+	// national clouds, where Microsoft documents it is not deployed):
+	// it answers 400 "Resource not found for the segment 'importMime'".
+	NoImportMime bool
 
 	Addr   string // listen address for New (default 127.0.0.1:0)
 	Logger *slog.Logger
@@ -401,7 +411,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rest == "$batch" {
-		if th := s.throttleCheck(true, r.Method); th != nil {
+		if th := s.throttleCheck(true, r.Method, r.URL.Path); th != nil {
 			writeError(w, th)
 			return
 		}
