@@ -1,13 +1,13 @@
 package cli
 
 import (
+	"errors"
+	"flag"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
-	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 const endpointUsage = `  mailferry endpoint set --project P --side source|dest --type imap
@@ -63,241 +63,229 @@ func endpointOf(p *project.Project, side project.Side) *project.Endpoint {
 	return &p.Dest
 }
 
-// endpointSet creates or changes an endpoint. When the endpoint already
-// has the given type, flags not given keep their stored values; a new type
-// starts from an empty endpoint. The admin password is kept unless a new
-// one is given (or --admin-user changes without one: then it is dropped).
-func endpointSet(e *env, args []string) error {
+// endpointFlags are the flags of `endpoint set`.
+type endpointFlags struct {
+	fs                                          *flag.FlagSet
+	project, side, typ, host, security, trustFP *string
+	template, admin, url, owa, autod, provider  *string
+	access, auth, tenant, clientID, certFile    *string
+	port                                        *int
+	password, secret                            *secretFlags
+	set                                         map[string]bool // the flags given
+}
+
+func newEndpointFlags(e *env) *endpointFlags {
 	fs := e.newFlags("endpoint set", false)
-	var (
-		projName = fs.String("project", "", "project name")
-		sideS    = fs.String("side", "", "source or dest")
-		typeS    = fs.String("type", "", "imap, ews or graph")
-		host     = fs.String("host", "", "IMAP host name or address")
-		port     = fs.Int("port", 0, "IMAP port (default 993 with ssl, else 143)")
-		security = fs.String("security", "", "ssl, starttls or none (default ssl)")
-		trustFP  = fs.String("trust-fingerprint", "", "trust a self-signed certificate with this SHA-256 fingerprint")
-		template = fs.String("login-template", "", "admin login template, e.g. {user}*{admin}")
-		admin    = fs.String("admin-user", "", "admin login")
-		url      = fs.String("url", "", "EWS URL")
-		owa      = fs.String("owa-url", "", "OWA URL")
-		autod    = fs.String("autodiscover", "", "email address for Autodiscover")
-		provider = fs.String("provider", "", "provider name from the catalog (mailferry providers list)")
-		access   = fs.String("access", "", "delegation or impersonation")
-		auth     = fs.String("auth", "", "basic or ntlm")
-		tenant   = fs.String("tenant", "", "Entra ID tenant")
-		clientID = fs.String("client-id", "", "application (client) id")
-		certFile = fs.String("cert-file", "", "PEM `file` with the app's certificate and its RSA private key (instead of a client secret)")
-	)
-	password := addSecretFlags(fs, "password", "admin password")
-	clientSecret := addSecretFlags(fs, "secret", "client secret")
-	if _, err := parse(fs, args, endpointUsage, 0, 0); err != nil {
+	return &endpointFlags{
+		fs:       fs,
+		project:  fs.String("project", "", "project name"),
+		side:     fs.String("side", "", "source or dest"),
+		typ:      fs.String("type", "", "imap, ews or graph"),
+		host:     fs.String("host", "", "IMAP host name or address"),
+		port:     fs.Int("port", 0, "IMAP port (default 993 with ssl, else 143)"),
+		security: fs.String("security", "", "ssl, starttls or none (default ssl)"),
+		trustFP:  fs.String("trust-fingerprint", "", "trust a self-signed certificate with this SHA-256 fingerprint"),
+		template: fs.String("login-template", "", "admin login template, e.g. {user}*{admin}"),
+		admin:    fs.String("admin-user", "", "admin login"),
+		url:      fs.String("url", "", "EWS URL"),
+		owa:      fs.String("owa-url", "", "OWA URL"),
+		autod:    fs.String("autodiscover", "", "email address for Autodiscover"),
+		provider: fs.String("provider", "", "provider name from the catalog (mailferry providers list)"),
+		access:   fs.String("access", "", "delegation or impersonation"),
+		auth:     fs.String("auth", "", "basic or ntlm"),
+		tenant:   fs.String("tenant", "", "Entra ID tenant"),
+		clientID: fs.String("client-id", "", "application (client) id"),
+		certFile: fs.String("cert-file", "", "PEM `file` with the app's certificate and its RSA private key (instead of a client secret)"),
+		password: addSecretFlags(fs, "password", "admin password"),
+		secret:   addSecretFlags(fs, "secret", "client secret"),
+	}
+}
+
+// endpointSet creates or changes an endpoint through usecase.SaveEndpoint.
+// When the endpoint already has the given type, flags not given keep their
+// stored values; a new type starts from an empty endpoint. The admin
+// password is kept unless a new one is given (or --admin-user changes
+// without one: then it is dropped).
+func endpointSet(e *env, args []string) error {
+	f := newEndpointFlags(e)
+	if _, err := parse(f.fs, args, endpointUsage, 0, 0); err != nil {
 		return err
 	}
-	set := given(fs)
-	if *projName == "" {
-		return usagef(endpointUsage, "--project is required")
-	}
-	side, err := parseSide(endpointUsage, *sideS)
+	f.set = given(f.fs)
+	side, err := f.checkUsage()
 	if err != nil {
 		return err
 	}
-	var urlFlags []string
-	for _, f := range []string{"url", "owa-url", "autodiscover", "provider"} {
-		if set[f] {
-			urlFlags = append(urlFlags, "--"+f)
-		}
-	}
-	if len(urlFlags) > 1 {
-		return usagef(endpointUsage, "use only one of %s", strings.Join(urlFlags, ", "))
-	}
-
 	st, err := e.open()
 	if err != nil {
 		return err
 	}
-	p, err := st.Project(*projName)
+	p, err := st.Project(*f.project)
 	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
+		return fmt.Errorf("project %q: %w", *f.project, err)
 	}
-	old := *endpointOf(&p, side)
-	typ := project.EndpointType(strings.ToLower(*typeS))
+	ep, err := f.endpoint(*endpointOf(&p, side))
+	if err != nil {
+		return err
+	}
+	c := usecase.EndpointChange{Project: p.Name, Side: side, Endpoint: ep}
+	if err := f.readSecrets(e, &c); err != nil {
+		return err
+	}
+	defer clear(c.Password)
+	defer clear(c.Secret)
+	saved, err := usecase.SaveEndpoint(st, c)
+	if err != nil {
+		return reportInvalid(e, err)
+	}
+	fmt.Fprintf(e.stdout, "%s endpoint of project %q: %s\n", side, p.Name, describeEndpoint(saved))
+	if saved.Type == project.TypeIMAP && saved.AdminUser != "" && saved.PasswordRef == "" {
+		fmt.Fprintln(e.stderr, "note: no admin password stored (give --password-env VAR or --password-stdin)")
+	}
+	return nil
+}
+
+// checkUsage checks the flags that need no stored project.
+func (f *endpointFlags) checkUsage() (project.Side, error) {
+	if *f.project == "" {
+		return "", usagef(endpointUsage, "--project is required")
+	}
+	side, err := parseSide(endpointUsage, *f.side)
+	if err != nil {
+		return "", err
+	}
+	if urls := f.urlFlags(); len(urls) > 1 {
+		return "", usagef(endpointUsage, "use only one of %s", strings.Join(urls, ", "))
+	}
+	if f.set["cert-file"] && f.secret.given() {
+		return "", usagef(endpointUsage, "use either --cert-file or --secret-env/--secret-stdin, not both")
+	}
+	return side, nil
+}
+
+// urlFlags lists the given flags that say where an EWS server is.
+func (f *endpointFlags) urlFlags() []string {
+	var out []string
+	for _, n := range []string{"url", "owa-url", "autodiscover", "provider"} {
+		if f.set[n] {
+			out = append(out, "--"+n)
+		}
+	}
+	return out
+}
+
+// endpoint applies the flags to the stored endpoint old.
+func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error) {
+	typ := project.EndpointType(strings.ToLower(*f.typ))
 	if typ == "" {
 		typ = old.Type
 	}
 	if typ == "" {
-		return usagef(endpointUsage, "--type is required (imap, ews or graph)")
+		return old, usagef(endpointUsage, "--type is required (imap, ews or graph)")
 	}
 	// Flags of another endpoint type are a mistake, not something to ignore.
 	for t, names := range flagsByType {
-		if t == typ {
-			continue
-		}
 		for _, n := range names {
-			if set[n] && !contains(flagsByType[typ], n) {
-				return usagef(endpointUsage, "--%s does not apply to a %s endpoint", n, typ)
+			if t != typ && f.set[n] && !contains(flagsByType[typ], n) {
+				return old, usagef(endpointUsage, "--%s does not apply to a %s endpoint", n, typ)
 			}
 		}
 	}
-
+	if f.password.given() && typ == project.TypeGraph {
+		return old, usagef(endpointUsage, "a graph endpoint takes --secret-env, --secret-stdin or --cert-file, not a password")
+	}
 	ep := project.Endpoint{Type: typ}
 	if old.Type == typ {
 		ep = old
 	}
 	switch typ {
 	case project.TypeIMAP:
-		oldSec := ep.Security
-		if set["host"] {
-			ep.Host = strings.TrimSpace(*host)
-		}
-		if set["security"] {
-			ep.Security = project.Security(strings.ToLower(*security))
-		} else if ep.Security == "" {
-			ep.Security = project.SecuritySSL
-		}
-		switch {
-		case set["port"]:
-			ep.Port = *port
-		case ep.Port == 0 || (oldSec != "" && ep.Port == defaultPort(oldSec)):
-			ep.Port = defaultPort(ep.Security)
-		}
-		if set["login-template"] {
-			ep.LoginTemplate = *template
-		}
+		f.applyIMAP(&ep)
 	case project.TypeEWS:
-		if len(urlFlags) == 1 {
-			ep.URL, ep.OWAURL, ep.AutodiscoverEmail, ep.Provider = "", "", "", ""
-		}
-		if set["url"] {
-			ep.URL = *url
-		}
-		if set["owa-url"] {
-			ep.OWAURL = *owa
-		}
-		if set["autodiscover"] {
-			ep.AutodiscoverEmail = *autod
-		}
-		if set["provider"] && strings.TrimSpace(*provider) != "" {
-			name, err := catalogProvider(e, strings.TrimSpace(*provider))
-			if err != nil {
-				return err
-			}
-			ep.Provider = name
-		}
-		if set["access"] {
-			ep.Access = project.Access(strings.ToLower(*access))
-		}
-		if set["auth"] {
-			ep.Auth = strings.ToLower(*auth)
-		}
+		f.applyEWS(&ep)
 	case project.TypeGraph:
-		if set["tenant"] {
-			ep.Tenant = *tenant
-		}
-		if set["client-id"] {
-			ep.ClientID = *clientID
-		}
+		setString(f.set["tenant"], &ep.Tenant, *f.tenant)
+		setString(f.set["client-id"], &ep.ClientID, *f.clientID)
 	}
-	if set["trust-fingerprint"] {
-		ep.TrustFingerprint = project.NormalizeFingerprint(*trustFP)
+	if f.set["trust-fingerprint"] {
+		ep.TrustFingerprint = project.NormalizeFingerprint(*f.trustFP)
 	}
-	if set["admin-user"] {
-		if *admin != ep.AdminUser && !password.given() {
-			ep.PasswordRef = "" // a password belongs to its login
-		}
-		ep.AdminUser = *admin
+	setString(f.set["admin-user"], &ep.AdminUser, *f.admin)
+	if f.password.given() && ep.AdminUser == "" {
+		return old, usagef(endpointUsage, "a password needs --admin-user")
 	}
-	if password.given() && typ == project.TypeGraph {
-		return usagef(endpointUsage, "a graph endpoint takes --secret-env, --secret-stdin or --cert-file, not a password")
-	}
-	// A Graph certificate credential is sealed as the endpoint's secret:
-	// the PEM bundle itself (graph.IsCertificateCredential tells it from a
-	// client secret by content).
-	var certPEM []byte
-	if set["cert-file"] {
-		if clientSecret.given() {
-			return usagef(endpointUsage, "use either --cert-file or --secret-env/--secret-stdin, not both")
-		}
-		if certPEM, err = readGraphCertificate(*certFile); err != nil {
-			return err
-		}
-		defer clear(certPEM)
-	}
-	if password.given() && ep.AdminUser == "" {
-		return usagef(endpointUsage, "a password needs --admin-user")
-	}
-
-	// Validate before sealing anything.
-	check := p
-	*endpointOf(&check, side) = ep
-	if err := check.Validate(); err != nil {
-		reportFieldErrors(e.stderr, err)
-		return errReported
-	}
-
-	var newRefs []string
-	seal := func(s *secretFlags, into *string) error {
-		v, err := s.read(e, endpointUsage)
-		if err != nil || v == nil {
-			return err
-		}
-		ref, err := st.SetSecret(v)
-		clear(v)
-		if err != nil {
-			return fmt.Errorf("seal secret: %w", err)
-		}
-		newRefs = append(newRefs, ref)
-		*into = ref
-		return nil
-	}
-	if err := seal(password, &ep.PasswordRef); err != nil {
-		return err
-	}
-	if err := seal(clientSecret, &ep.SecretRef); err != nil {
-		dropSecrets(st, newRefs)
-		return err
-	}
-	if certPEM != nil {
-		ref, err := st.SetSecret(certPEM)
-		if err != nil {
-			dropSecrets(st, newRefs)
-			return fmt.Errorf("seal certificate: %w", err)
-		}
-		newRefs = append(newRefs, ref)
-		ep.SecretRef = ref
-	}
-	err = st.UpdateProject(p.Name, func(q *project.Project) error {
-		*endpointOf(q, side) = ep
-		return nil
-	})
-	if err != nil {
-		dropSecrets(st, newRefs)
-		return fmt.Errorf("save %s endpoint: %w", side, err)
-	}
-	fmt.Fprintf(e.stdout, "%s endpoint of project %q: %s\n", side, p.Name, describeEndpoint(ep))
-	if typ == project.TypeIMAP && ep.AdminUser != "" && ep.PasswordRef == "" {
-		fmt.Fprintln(e.stderr, "note: no admin password stored (give --password-env VAR or --password-stdin)")
-	}
-	return nil
+	return ep, nil
 }
 
-// readGraphCertificate reads and checks a Graph certificate credential
-// file (certificate and unencrypted RSA private key, PEM).
-func readGraphCertificate(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--cert-file: %w", err)
+func (f *endpointFlags) applyIMAP(ep *project.Endpoint) {
+	oldSec := ep.Security
+	if f.set["host"] {
+		ep.Host = strings.TrimSpace(*f.host)
 	}
-	c, err := graph.ParseCertificateCredential(b)
-	if err != nil {
-		clear(b)
-		return nil, fmt.Errorf("--cert-file %s: %w", path, err)
+	if f.set["security"] {
+		ep.Security = project.Security(strings.ToLower(*f.security))
+	} else if ep.Security == "" {
+		ep.Security = project.SecuritySSL
 	}
-	if time.Now().After(c.Cert.NotAfter) {
-		clear(b)
-		return nil, fmt.Errorf("--cert-file %s: the certificate expired on %s", path, c.Cert.NotAfter.Format(time.DateOnly))
+	switch {
+	case f.set["port"]:
+		ep.Port = *f.port
+	case ep.Port == 0 || (oldSec != "" && ep.Port == defaultPort(oldSec)):
+		ep.Port = defaultPort(ep.Security)
 	}
-	return b, nil
+	setString(f.set["login-template"], &ep.LoginTemplate, *f.template)
+}
+
+func (f *endpointFlags) applyEWS(ep *project.Endpoint) {
+	if len(f.urlFlags()) == 1 {
+		ep.URL, ep.OWAURL, ep.AutodiscoverEmail, ep.Provider = "", "", "", ""
+	}
+	setString(f.set["url"], &ep.URL, *f.url)
+	setString(f.set["owa-url"], &ep.OWAURL, *f.owa)
+	setString(f.set["autodiscover"], &ep.AutodiscoverEmail, *f.autod)
+	setString(f.set["provider"], &ep.Provider, strings.TrimSpace(*f.provider))
+	if f.set["access"] {
+		ep.Access = project.Access(strings.ToLower(*f.access))
+	}
+	if f.set["auth"] {
+		ep.Auth = strings.ToLower(*f.auth)
+	}
+}
+
+func setString(given bool, into *string, v string) {
+	if given {
+		*into = v
+	}
+}
+
+// readSecrets reads the admin password and the Graph credential (client
+// secret or certificate file) the flags ask for.
+func (f *endpointFlags) readSecrets(e *env, c *usecase.EndpointChange) error {
+	var err error
+	if c.Password, err = f.password.read(e, endpointUsage); err != nil {
+		return err
+	}
+	if f.set["cert-file"] {
+		b, _, err := usecase.ReadGraphCertificate(*f.certFile)
+		if err != nil {
+			return fmt.Errorf("--cert-file: %w", err)
+		}
+		c.Secret = b
+		return nil
+	}
+	c.Secret, err = f.secret.read(e, endpointUsage)
+	return err
+}
+
+// reportInvalid prints the field errors of a refused change as
+// "invalid: field: reason" lines; other errors are returned as they are.
+func reportInvalid(e *env, err error) error {
+	var fe *project.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	reportFieldErrors(e.stderr, err)
+	return errReported
 }
 
 type secretDeleter interface{ DeleteSecret(ref string) error }

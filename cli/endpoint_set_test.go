@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/mailferry/mailferry/core/project"
 )
 
 func endpointJSON(t *testing.T, db, proj, side string) map[string]any {
@@ -123,4 +126,31 @@ func TestEndpointSetErrors(t *testing.T) {
 	if ep := endpointJSON(t, db, "P", "source"); ep != nil {
 		t.Errorf("a failed set saved the endpoint: %v", ep)
 	}
+}
+
+// A plain-http EWS URL is refused when the endpoint is saved (not at
+// migrate time), with the same reason the GUI shows (usecase.SaveEndpoint),
+// and no password is sealed for it.
+func TestEndpointSetRefusesPlainHTTPEWS(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	t.Setenv("MF_PW", "pw")
+	const u = "http://mail.host.example/EWS/Exchange.asmx"
+	want := httpReason(t, u)
+	r := mf(t, db, "", "endpoint", "set", "--project", "P", "--side", "dest", "--type", "ews",
+		"--url", u, "--admin-user", "admin", "--password-env", "MF_PW")
+	expect(t, r, 1, "invalid: dest: url: "+want)
+	if ep := endpointJSON(t, db, "P", "dest"); ep != nil && ep["type"] != nil {
+		t.Errorf("refused endpoint stored: %v", ep)
+	}
+}
+
+// httpReason is the reason core gives for a plain-http EWS URL.
+func httpReason(t *testing.T, u string) string {
+	t.Helper()
+	var fe *project.FieldError
+	if err := (project.Endpoint{Type: project.TypeEWS, URL: u}).Validate(); !errors.As(err, &fe) || !strings.Contains(fe.Reason, "https://") {
+		t.Fatalf("core accepts %s: %v", u, err)
+	}
+	return fe.Reason
 }

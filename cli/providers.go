@@ -166,17 +166,3 @@ func providersRemove(e *env, args []string) error {
 	}
 	return nil
 }
-
-// catalogProvider resolves an EWS endpoint's --provider against the merged
-// catalog and returns the catalog's spelling of the name.
-func catalogProvider(e *env, name string) (string, error) {
-	c, errs := providers.Load("")
-	if it, ok := c.Find(name); ok {
-		return it.Name, nil
-	}
-	for _, err := range errs {
-		fmt.Fprintf(e.stderr, "warning: %v\n", err)
-	}
-	fmt.Fprintf(e.stderr, "invalid: provider: %q is not in the catalog; known providers: %s\n", name, strings.Join(c.Names(), ", "))
-	return "", errReported
-}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // Labels of the security and destination-type selects.
@@ -338,78 +339,59 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 	return e, nil
 }
 
-// saveEndpoint validates the form and stores the endpoint; a validation
-// failure is shown inline and returned as a validationError.
+// saveEndpoint stores the endpoint through usecase.SaveEndpoint; a
+// validation failure is shown inline and returned as a validationError.
 func (f *endpointForm) saveEndpoint() error {
 	name := f.t.u.project
 	if name == "" {
 		return errors.New("no project selected")
 	}
 	e, err := f.endpoint()
-	if err == nil {
-		err = e.Validate()
-	}
 	if f.fields.setError(err) > 0 {
 		f.status.SetText("Not saved: fix the fields marked in red.")
 		return validationError{err}
 	}
-	st := f.t.u.st
-	var oldRefs []string
+	c := usecase.EndpointChange{Project: name, Side: f.side, Endpoint: e}
 	if pw := f.password.Text; pw != "" && e.Type != project.TypeGraph {
-		ref, err := st.SetSecret([]byte(pw))
-		if err != nil {
-			return fmt.Errorf("sealing the password: %w", err)
-		}
-		if e.PasswordRef != "" {
-			oldRefs = append(oldRefs, e.PasswordRef)
-		}
-		e.PasswordRef = ref
+		c.Password = []byte(pw)
 	}
-	certPEM, err := f.typedCertificate()
-	if err != nil && e.Type == project.TypeGraph {
-		f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
+	if e.Type == project.TypeGraph {
+		if c.Secret, err = f.typedGraphCredential(); err != nil {
+			f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
+			f.status.SetText("Not saved: fix the fields marked in red.")
+			return validationError{err}
+		}
+	}
+	saved, err := usecase.SaveEndpoint(f.t.u.st, c)
+	clear(c.Password)
+	clear(c.Secret)
+	var fe *project.FieldError
+	if errors.As(err, &fe) {
+		f.fields.setError(err)
 		f.status.SetText("Not saved: fix the fields marked in red.")
 		return validationError{err}
 	}
-	var newSecret []byte // the Graph credential typed or chosen
-	switch {
-	case e.Type != project.TypeGraph:
-	case f.certMode():
-		newSecret = certPEM
-	case f.secret.Text != "":
-		newSecret = []byte(f.secret.Text)
-	}
-	if newSecret != nil {
-		ref, err := st.SetSecret(newSecret)
-		clear(newSecret)
-		if err != nil {
-			return fmt.Errorf("sealing the client secret: %w", err)
-		}
-		if e.SecretRef != "" {
-			oldRefs = append(oldRefs, e.SecretRef)
-		}
-		e.SecretRef = ref
-	}
-	err = st.UpdateProject(name, func(p *project.Project) error {
-		if f.side == project.SideSource {
-			p.Source = e
-		} else {
-			p.Dest = e
-		}
-		return nil
-	})
 	if err != nil {
-		f.fields.setError(err)
 		f.status.SetText("Not saved.")
-		return validationError{fmt.Errorf("saving the %s endpoint: %w", f.side, err)}
+		return err
 	}
-	for _, ref := range oldRefs {
-		_ = st.DeleteSecret(ref)
-	}
-	f.load(e)
+	f.load(saved)
 	f.status.SetText("Saved.")
 	f.t.u.updateStatus()
 	return nil
+}
+
+// typedGraphCredential is the Graph credential typed or chosen in the
+// form: the certificate file in certificate mode, else the client secret
+// (nil when none was given).
+func (f *endpointForm) typedGraphCredential() ([]byte, error) {
+	if f.certMode() {
+		return f.typedCertificate()
+	}
+	if f.secret.Text != "" {
+		return []byte(f.secret.Text), nil
+	}
+	return nil, nil
 }
 
 // typedOrStored returns the secret typed in e, or else the sealed one

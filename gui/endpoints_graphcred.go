@@ -2,7 +2,6 @@ package gui
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // The Graph form's credential choice.
@@ -58,20 +58,8 @@ func (f *endpointForm) typedCertificate() ([]byte, error) {
 	if !f.certMode() || path == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the certificate file: %w", err)
-	}
-	c, err := graph.ParseCertificateCredential(b)
-	if err != nil {
-		clear(b)
-		return nil, err
-	}
-	if time.Now().After(c.Cert.NotAfter) {
-		clear(b)
-		return nil, fmt.Errorf("the certificate expired on %s", c.Cert.NotAfter.Format(time.DateOnly))
-	}
-	return b, nil
+	b, _, err := usecase.ReadGraphCertificate(path)
+	return b, err
 }
 
 // storedSecret unseals ref ("" when there is none).

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -161,5 +162,32 @@ func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
 	}
 	if strings.Contains(d.result.Text, "svc-pw") {
 		t.Error("the password appears in the result")
+	}
+}
+
+// A plain-http EWS URL is refused on Save with core's reason under the URL
+// field (the CLI prints the same reason: cli TestEndpointSetRefusesPlainHTTPEWS).
+func TestEndpointFormRefusesPlainHTTPEWS(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	const url = "http://mail.host.example/EWS/Exchange.asmx"
+	d.url.SetText(url)
+	d.admin.SetText("admin")
+	d.password.SetText("pw")
+	var fe *project.FieldError
+	if err := (project.Endpoint{Type: project.TypeEWS, URL: url}).Validate(); !errors.As(err, &fe) {
+		t.Fatalf("core accepts %s: %v", url, err)
+	}
+	if err := d.saveEndpoint(); err == nil || !isValidation(err) {
+		t.Fatalf("save: %v", err)
+	}
+	if got := d.fields.fieldError("url"); got != fe.Reason || !strings.Contains(got, "https://") {
+		t.Errorf("inline error %q, want %q", got, fe.Reason)
+	}
+	if p, _ := st.Project("Alpha"); !p.Dest.IsZero() {
+		t.Errorf("refused endpoint stored: %+v", p.Dest)
 	}
 }

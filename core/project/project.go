@@ -125,7 +125,11 @@ func (e Endpoint) Validate() error {
 			bad("url", "one of EWS URL, OWA URL, Autodiscover email or provider is required")
 		}
 		for _, u := range []struct{ f, v string }{{"url", e.URL}, {"owa_url", e.OWAURL}} {
-			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
+			switch {
+			case u.v == "" || strings.HasPrefix(strings.ToLower(u.v), "https://"):
+			case strings.HasPrefix(strings.ToLower(u.v), "http://"):
+				bad(u.f, "%q uses plain http, which would send the password in clear: use the https:// address", u.v)
+			default:
 				bad(u.f, "%q must start with https://", u.v)
 			}
 		}
