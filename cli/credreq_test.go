@@ -158,12 +158,12 @@ func TestCredreqServe(t *testing.T) {
 	if p.code != http.StatusOK || cm == nil {
 		t.Fatalf("GET link: %d\n%s", p.code, p.body)
 	}
-	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "password": {wrongPW}})
-	if p.code != http.StatusOK || !strings.Contains(p.body, "did not accept that password") {
+	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "login": {"alice"}, "password": {wrongPW}})
+	if p.code != http.StatusOK || !strings.Contains(p.body, "did not accept that login name and password") {
 		t.Fatalf("wrong password: %d\n%s", p.code, p.body)
 	}
 	cm = csrfFormRE.FindStringSubmatch(p.body)
-	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "password": {alicePW}})
+	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "login": {"alice"}, "password": {alicePW}})
 	if p.code != http.StatusOK || !strings.Contains(p.body, "Thank you") {
 		t.Fatalf("right password: %d\n%s", p.code, p.body)
 	}

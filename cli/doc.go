@@ -54,6 +54,7 @@
 //	plan --project P --user EMAIL [--json]
 //	migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
 //	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
+//	        [--request-credentials [--credreq-addr HOST:PORT] [--public-url URL] [--wait DURATION]]
 //	status --project P [--users a,b] [--errors] [--json]
 //	stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2]] [--errors]
 //	        FILE "-" = stdout
@@ -112,6 +113,27 @@
 // --prestage-before only go with --pass prestage (default cutoff: the
 // project's prestage_days).
 //
+// migrate --request-credentials is the credential request as part of
+// the pass (core/credreq.PassRunner, the same use case as the GUI's
+// Start): each selected user without a source password (and no source
+// admin login) is emailed a one-time link through the project's SMTP
+// settings — unless a link sent earlier from the same address still works
+// (it is not sent again) — and printed on stdout as
+//
+//	bob@example.com: Waiting For End User (link sent, valid until 2026-03-17 18:00)
+//
+// The others start at once. The command serves the page itself on
+// --credreq-addr (default 127.0.0.1:0, loopback only; e.g. 0.0.0.0:8443
+// for the LAN; links name this address, or --public-url), prints the link
+// base and the certificate's SHA-256 fingerprint, and migrates each
+// waiting user in the same pass the moment the page has verified their
+// login name and password. It returns when every selected user has ended,
+// or when --wait ran out (or their links expired): users who did not
+// confirm stay Waiting For End User (summary status and exit 0; a later
+// migrate --request-credentials or credreq serve at the same address
+// still answers their link). Users without a password but no SMTP
+// settings: exit 1 before anything starts, saying to run smtp set.
+//
 // plan logs in to the source as the user, lists the folders and prints
 // source → destination for each (mapping rules, filter, sanitising,
 // collisions: core/mapping); nothing is written anywhere.
@@ -167,8 +189,13 @@
 // or SIGTERM: it serves the HTTPS password page on --addr (default
 // 127.0.0.1:0, a free port on loopback only; use e.g. 0.0.0.0:8443 for the
 // LAN) with a self-signed certificate for the --host names (or --cert and
-// --key), checks each password by an IMAP login to the project's source,
-// stores it sealed and queues the user. It prints the link base URL and
+// --key), asks for the login name (pre-filled with the CSV's source login
+// name, else the address) and the password, checks both by an IMAP login
+// to the project's source, stores the password sealed and the login name
+// with the user, and queues the user. A refused login says the login name
+// or the password was wrong without telling which; an unreachable server
+// or a setup error (TLS, configuration) is never told as a wrong password
+// and not counted against the 5 attempts. It prints the link base URL and
 // the certificate's SHA-256 fingerprint (to tell users), then with --send
 // emails a one-time link (valid for --ttl) to each selected user (default:
 // the users without a source password) through the project's SMTP

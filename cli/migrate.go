@@ -1,20 +1,27 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 )
 
 const migrateUsage = `  mailferry migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
         [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
-        (waits; progress on stderr; exit 1 if a user Failed or the run was stopped)
+        [--request-credentials [--credreq-addr HOST:PORT] [--public-url URL] [--wait DURATION]]
+        (waits; progress on stderr; exit 1 if a user Failed or the run was stopped;
+        --request-credentials emails users without a password a one-time link, serves the
+        page and migrates each of them as soon as they confirm)
 `
 
 func init() { register("migrate", migrateUsage, migrate) }
@@ -23,50 +30,80 @@ func init() { register("migrate", migrateUsage, migrate) }
 // (status changes are always printed).
 const progressEvery = time.Second
 
-func migrate(e *env, args []string) error {
+// migrateArgs are the parsed flags of migrate.
+type migrateArgs struct {
+	project   string
+	pass      project.Pass
+	users     []string
+	po        engine.PassOptions
+	request   bool   // --request-credentials
+	addr      string // --credreq-addr
+	publicURL string
+	wait      time.Duration // 0 = until every user ended or their links expired
+}
+
+func parseMigrate(e *env, args []string) (migrateArgs, error) {
+	var a migrateArgs
 	fs := e.newFlags("migrate", true)
 	projName := fs.String("project", "", "project name")
 	passS := fs.String("pass", "", "verify, trial, prestage, full or retry")
 	usersS := fs.String("users", "", "comma-separated source emails (default: all users)")
 	days := fs.Int("prestage-days", 0, "pre-stage: items older than N days")
 	before := fs.String("prestage-before", "", "pre-stage: items before this date (YYYY-MM-DD, local time)")
+	fs.BoolVar(&a.request, "request-credentials", false, "email users without a password a one-time link and migrate each as soon as they confirm")
+	fs.StringVar(&a.addr, "credreq-addr", credreq.DefaultAddr, "with --request-credentials: listen address of the page; e.g. 0.0.0.0:8443 to serve the LAN")
+	fs.StringVar(&a.publicURL, "public-url", "", "with --request-credentials: base of the links, e.g. https://mf.example:8443")
+	fs.DurationVar(&a.wait, "wait", 0, "with --request-credentials: stop waiting for users after this long (default: until their links expire)")
 	if _, err := parse(fs, args, migrateUsage, 0, 0); err != nil {
-		return err
+		return a, err
 	}
 	set := given(fs)
 	if *projName == "" {
-		return usagef(migrateUsage, "--project is required")
+		return a, usagef(migrateUsage, "--project is required")
 	}
-	pass := project.Pass(strings.ToLower(*passS))
-	switch pass {
+	a.project, a.users = *projName, splitList(*usersS)
+	a.pass = project.Pass(strings.ToLower(*passS))
+	switch a.pass {
 	case project.PassVerify, project.PassTrial, project.PassPrestage, project.PassFull, project.PassRetry:
 	case "":
-		return usagef(migrateUsage, "--pass is required")
+		return a, usagef(migrateUsage, "--pass is required")
 	default:
-		return usagef(migrateUsage, "--pass %q: want verify, trial, prestage, full or retry", *passS)
+		return a, usagef(migrateUsage, "--pass %q: want verify, trial, prestage, full or retry", *passS)
 	}
-	var po engine.PassOptions
-	if set["prestage-days"] || set["prestage-before"] {
-		switch {
-		case pass != project.PassPrestage:
-			return usagef(migrateUsage, "--prestage-days and --prestage-before only apply to --pass prestage")
-		case set["prestage-days"] && set["prestage-before"]:
-			return usagef(migrateUsage, "use either --prestage-days or --prestage-before, not both")
-		case set["prestage-days"]:
-			if *days < 1 {
-				return usagef(migrateUsage, "--prestage-days must be at least 1")
-			}
-			po.PrestageBefore = time.Now().AddDate(0, 0, -*days)
-		default:
-			t, err := time.ParseInLocation("2006-01-02", *before, time.Local)
-			if err != nil {
-				return usagef(migrateUsage, "--prestage-before %q: want a date as YYYY-MM-DD", *before)
-			}
-			po.PrestageBefore = t
+	if (set["credreq-addr"] || set["public-url"] || set["wait"]) && !a.request {
+		return a, usagef(migrateUsage, "--credreq-addr, --public-url and --wait only apply with --request-credentials")
+	}
+	if set["wait"] && a.wait <= 0 {
+		return a, usagef(migrateUsage, "--wait must be positive")
+	}
+	if !set["prestage-days"] && !set["prestage-before"] {
+		return a, nil
+	}
+	switch {
+	case a.pass != project.PassPrestage:
+		return a, usagef(migrateUsage, "--prestage-days and --prestage-before only apply to --pass prestage")
+	case set["prestage-days"] && set["prestage-before"]:
+		return a, usagef(migrateUsage, "use either --prestage-days or --prestage-before, not both")
+	case set["prestage-days"]:
+		if *days < 1 {
+			return a, usagef(migrateUsage, "--prestage-days must be at least 1")
 		}
+		a.po.PrestageBefore = time.Now().AddDate(0, 0, -*days)
+	default:
+		t, err := time.ParseInLocation("2006-01-02", *before, time.Local)
+		if err != nil {
+			return a, usagef(migrateUsage, "--prestage-before %q: want a date as YYYY-MM-DD", *before)
+		}
+		a.po.PrestageBefore = t
 	}
-	users := splitList(*usersS)
+	return a, nil
+}
 
+func migrate(e *env, args []string) error {
+	a, err := parseMigrate(e, args)
+	if err != nil {
+		return err
+	}
 	st, err := e.open()
 	if err != nil {
 		return err
@@ -78,9 +115,14 @@ func migrate(e *env, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		printProgress(e, *projName, events)
+		printProgress(e, a.project, events)
 	}()
-	sum, err := eng.Run(e.ctx, *projName, pass, users, po)
+	var sum engine.Summary
+	if a.request {
+		sum, err = migrateRequesting(e, a, eng, logger)
+	} else {
+		sum, err = eng.Run(e.ctx, a.project, a.pass, a.users, a.po)
+	}
 	unsubscribe()
 	wg.Wait()
 	if err != nil {
@@ -102,8 +144,81 @@ func migrate(e *env, args []string) error {
 	case c[project.StatusFailed] > 0:
 		fmt.Fprintf(e.stderr, "mailferry: %d user(s) failed\n", c[project.StatusFailed])
 		return errReported
+	case c[project.StatusWaitingForEndUser] > 0:
+		fmt.Fprintf(e.stderr, "mailferry: %d user(s) still Waiting For End User; their links keep working with "+
+			"`mailferry credreq serve --project %q` or the next migrate --request-credentials\n", c[project.StatusWaitingForEndUser], a.project)
 	}
 	return nil
+}
+
+// migrateRequesting is migrate --request-credentials: the credential page
+// is served while credreq.PassRunner sends the links, runs the users that
+// have credentials and migrates the others as they confirm.
+func migrateRequesting(e *env, a migrateArgs, eng *engine.Engine, logger *slog.Logger) (engine.Summary, error) {
+	st, _ := e.open()
+	srv, err := credreq.Start(st, credreq.Config{
+		Addr: a.addr, PublicURL: a.publicURL, Verifier: credreq.IMAPVerifier(nil),
+		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		return engine.Summary{}, err
+	}
+	defer func() {
+		if cerr := srv.Close(); cerr != nil {
+			fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
+		}
+	}()
+	runner := credreq.NewPassRunner(st, eng, srv, logger)
+	defer runner.Close()
+	run, err := runner.Start(e.ctx, credreq.PassRequest{Project: a.project, Pass: a.pass, Users: a.users,
+		Options: a.po, SMTP: &notify.Options{Logger: logger}})
+	if err != nil {
+		if errors.Is(err, credreq.ErrNoSMTP) {
+			err = fmt.Errorf("%w; set them with: mailferry smtp set --project %q --host H --from ADDR ...", err, a.project)
+		}
+		return engine.Summary{}, err
+	}
+	printLinks(e, run, srv)
+	if a.wait > 0 && len(run.Waiting()) > 0 {
+		t := time.AfterFunc(a.wait, func() {
+			if len(run.Waiting()) > 0 {
+				fmt.Fprintf(e.stderr, "mailferry: --wait %s ran out; no longer waiting for %s\n",
+					humanDuration(a.wait), strings.Join(sortedIDs(run.Waiting()), ", "))
+			}
+			run.StopWaiting()
+		})
+		defer t.Stop()
+	}
+	<-run.Done()
+	return run.Summary(), nil
+}
+
+// printLinks tells the admin where the page is and who waits.
+func printLinks(e *env, run *credreq.PassRun, srv *credreq.Server) {
+	if len(run.Links) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", run.Project, srv.URL())
+	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", fingerprintColons(srv.Fingerprint()))
+	for _, l := range run.Links {
+		switch {
+		case l.Sent:
+			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link sent, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
+		case l.Earlier:
+			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link sent earlier, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
+		default:
+			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link NOT sent: %s)\n", l.User, l.Err)
+		}
+	}
+	if n := len(run.Waiting()); n > 0 {
+		fmt.Fprintf(e.stdout, "waiting for %d user(s) to confirm; each is migrated as soon as they do (Ctrl-C stops)\n", n)
+	}
+}
+
+func sortedIDs(ids []string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	return out
 }
 
 // printProgress prints the events of projectName on stderr: every status

@@ -131,7 +131,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	if r.StatusCode != http.StatusOK || m == nil {
 		t.Fatalf("GET link: %d\n%s", r.StatusCode, page)
 	}
-	r, err = hc.PostForm(link, url.Values{"csrf": {m[1]}, "password": {alicePW}})
+	r, err = hc.PostForm(link, url.Values{"csrf": {m[1]}, "login": {alice}, "password": {alicePW}})
 	if err != nil {
 		t.Fatal(err)
 	}

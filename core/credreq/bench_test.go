@@ -32,7 +32,7 @@ func BenchmarkIssue(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv, err := credreq.Start(st, credreq.Config{
-		Verifier: func(context.Context, project.Project, project.User, string) error { return nil },
+		Verifier: func(context.Context, project.Project, project.User, string, string) error { return nil },
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

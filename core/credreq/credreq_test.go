@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -150,9 +150,9 @@ func get(t *testing.T, c *http.Client, link string) resp {
 	return resp{r.StatusCode, r.Header, string(b)}
 }
 
-func post(t *testing.T, c *http.Client, link, csrf, password string) resp {
+func post(t *testing.T, c *http.Client, link, csrf, login, password string) resp {
 	t.Helper()
-	r, err := c.PostForm(link, url.Values{"csrf": {csrf}, "password": {password}})
+	r, err := c.PostForm(link, url.Values{"csrf": {csrf}, "login": {login}, "password": {password}})
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
@@ -254,19 +254,19 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	csrf := csrfOf(t, r.body)
 
 	// A forged form is refused without checking the password.
-	if r := post(t, c, links[aliceAddr], "forged", alicePW); r.code != http.StatusForbidden {
+	if r := post(t, c, links[aliceAddr], "forged", aliceAddr, alicePW); r.code != http.StatusForbidden {
 		t.Fatalf("forged CSRF: %d", r.code)
 	}
 	// Wrong password: told, counted, nothing stored.
-	r = post(t, c, links[aliceAddr], csrf, wrongPW)
-	if r.code != http.StatusOK || !strings.Contains(r.body, "did not accept that password") || !strings.Contains(r.body, "Attempts left: 4") {
+	r = post(t, c, links[aliceAddr], csrf, aliceAddr, wrongPW)
+	if r.code != http.StatusOK || !strings.Contains(r.body, "did not accept that login name and password") || !strings.Contains(r.body, "Attempts left: 4") {
 		t.Fatalf("wrong password: %d\n%s", r.code, r.body)
 	}
 	if u := userOf(t, e.st, aliceAddr); u.SourcePasswordRef != "" || u.Status != project.StatusWaitingForEndUser {
 		t.Fatalf("after a wrong password: %+v", u)
 	}
 	// Right password: sealed, queued, callback.
-	r = post(t, c, links[aliceAddr], csrfOf(t, r.body), alicePW)
+	r = post(t, c, links[aliceAddr], csrfOf(t, r.body), aliceAddr, alicePW)
 	if r.code != http.StatusOK || !strings.Contains(r.body, "Thank you") {
 		t.Fatalf("right password: %d\n%s", r.code, r.body)
 	}
@@ -289,7 +289,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	if r := get(t, c, links[aliceAddr]); r.code != http.StatusGone || !strings.Contains(r.body, "already used") {
 		t.Fatalf("reused link GET: %d\n%s", r.code, r.body)
 	}
-	if r := post(t, c, links[aliceAddr], csrf, alicePW); r.code != http.StatusGone {
+	if r := post(t, c, links[aliceAddr], csrf, aliceAddr, alicePW); r.code != http.StatusGone {
 		t.Fatalf("reused link POST: %d", r.code)
 	}
 
@@ -297,7 +297,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	r = get(t, c, links[bobAddr])
 	csrf = csrfOf(t, r.body)
 	for i := 1; i <= credreq.DefaultMaxAttempts; i++ {
-		r = post(t, c, links[bobAddr], csrf, wrongPW)
+		r = post(t, c, links[bobAddr], csrf, bobAddr, wrongPW)
 		want := http.StatusOK
 		if i == credreq.DefaultMaxAttempts {
 			want = http.StatusTooManyRequests
@@ -306,7 +306,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 			t.Fatalf("wrong password %d: %d, want %d\n%s", i, r.code, want, r.body)
 		}
 	}
-	if r := post(t, c, links[bobAddr], csrf, bobPW); r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+	if r := post(t, c, links[bobAddr], csrf, bobAddr, bobPW); r.code != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("locked link, right password: %d (Retry-After %q)", r.code, r.header.Get("Retry-After"))
 	}
 	if r := get(t, c, links[bobAddr]); r.code != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many attempts") {
@@ -330,7 +330,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 		t.Fatalf("voided link: %d", r.code)
 	}
 	r = get(t, c, link2)
-	if r := post(t, c, link2, csrfOf(t, r.body), bobPW); r.code != http.StatusOK {
+	if r := post(t, c, link2, csrfOf(t, r.body), bobAddr, bobPW); r.code != http.StatusOK {
 		t.Fatalf("bob's new link: %d\n%s", r.code, r.body)
 	}
 	if u := userOf(t, e.st, bobAddr); u.Status != project.StatusQueued {
@@ -388,7 +388,7 @@ func TestExpiredLink(t *testing.T) {
 	if r := get(t, c, link); r.code != http.StatusGone || !strings.Contains(r.body, "expired") {
 		t.Fatalf("expired link GET: %d\n%s", r.code, r.body)
 	}
-	if r := post(t, c, link, csrf, alicePW); r.code != http.StatusGone {
+	if r := post(t, c, link, csrf, aliceAddr, alicePW); r.code != http.StatusGone {
 		t.Fatalf("expired link POST: %d", r.code)
 	}
 	if u := userOf(t, e.st, aliceAddr); u.SourcePasswordRef != "" {
@@ -399,9 +399,9 @@ func TestExpiredLink(t *testing.T) {
 func TestUnreachableSourceIsNotCounted(t *testing.T) {
 	e := setup(t)
 	calls := 0
-	srv := e.start(t, credreq.Config{MaxAttempts: 2, Verifier: func(ctx context.Context, p project.Project, u project.User, pw string) error {
+	srv := e.start(t, credreq.Config{MaxAttempts: 2, Verifier: func(ctx context.Context, p project.Project, u project.User, login, pw string) error {
 		calls++
-		return errors.New("dial tcp: connection refused")
+		return fmt.Errorf("dial tcp: connection refused: %w", imapconn.ErrConnection)
 	}})
 	link, err := srv.Issue(projName, aliceAddr)
 	if err != nil {
@@ -410,7 +410,7 @@ func TestUnreachableSourceIsNotCounted(t *testing.T) {
 	c := client(t, srv)
 	csrf := csrfOf(t, get(t, c, link).body)
 	for i := 0; i < 3; i++ {
-		r := post(t, c, link, csrf, alicePW)
+		r := post(t, c, link, csrf, aliceAddr, alicePW)
 		if r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, "could not reach your mail server") {
 			t.Fatalf("attempt %d: %d\n%s", i, r.code, r.body)
 		}

@@ -1,10 +1,22 @@
 // Package credreq runs the credential request: for users imported with
 // addresses only, MailFerry serves a small HTTPS page on the admin's
 // machine or LAN and emails each user a link carrying a one-time,
-// expiring, unguessable token. The user types their mailbox password; the
-// page checks it against the source server (a pluggable Verifier, by
-// default an IMAP login), stores it sealed in the store, marks the user
-// Queued and calls OnReady so the engine can start.
+// expiring, unguessable token. The user types their login name
+// (pre-filled with the CSV's source login name, else the address) and
+// password; the page checks both against the source server (a pluggable
+// Verifier, by default an IMAP login), stores the password sealed and the
+// login name with the user, marks the user Queued and calls OnReady and
+// the hooks of AddReadyHook. A refused login is told as "login name and
+// password not accepted" (never which half); an unreachable server or a
+// setup error is not counted and never told as a wrong password.
+//
+// PassRunner is the use case both faces call to start a pass: users
+// without a password (NeedsPassword) get the link — once per link
+// lifetime: a link of the same server address that still works is not
+// sent again — and wait as Waiting For End User (engine.MarkWaiting),
+// the others run at once, and each waiting user is migrated in that pass
+// as soon as the page verified their credentials. Without SMTP settings
+// such a Start fails with ErrNoSMTP before anything runs.
 //
 // Tokens are 32 random bytes (base64url, 43 characters). Only their
 // SHA-256 is kept, in the top-level bbolt bucket "credreq" of the store

@@ -13,6 +13,7 @@ type pageData struct {
 	Title    string
 	Customer string
 	Email    string
+	Login    string // pre-filled login name
 	CSRF     string
 	Form     bool   // show the password form
 	Error    string // shown above the form (wrong password, ...)
@@ -34,7 +35,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background
 main{max-width:26rem;margin:8vh auto;background:#fff;border-radius:10px;padding:2rem;box-shadow:0 2px 12px rgba(0,0,0,.08)}
 h1{font-size:1.3rem;margin:0 0 1rem}
 label{display:block;margin:1rem 0 .3rem;font-weight:600}
-input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #a9b4c2;border-radius:6px}
+input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #a9b4c2;border-radius:6px}
 button{margin-top:1.2rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:6px;background:#1f6feb;color:#fff;cursor:pointer}
 .err{background:#fde8e8;color:#8a1c1c;padding:.7rem;border-radius:6px}
 .small{color:#5b6777;font-size:.85rem}
@@ -47,10 +48,13 @@ button{margin-top:1.2rem;width:100%;padding:.7rem;font-size:1rem;border:0;border
 {{if .Message}}<p>{{.Message}}</p>{{end}}
 {{if .Form}}
 <p>{{.Customer}} is moving your mailbox <strong>{{.Email}}</strong> to a new server.
-To copy your mail, please confirm your current mailbox password.</p>
+To copy your mail, please confirm the login name and password of your current mailbox.</p>
 <form method="post" autocomplete="off">
 <input type="hidden" name="csrf" value="{{.CSRF}}">
-<label for="pw">Password for {{.Email}}</label>
+<label for="login">Login name</label>
+<input type="text" id="login" name="login" value="{{.Login}}" required autocomplete="username" autocapitalize="none" spellcheck="false">
+<p class="small">Usually your email address; some mail servers use a short name such as <em>carol</em> instead.</p>
+<label for="pw">Password</label>
 <input type="password" id="pw" name="password" required autofocus autocomplete="current-password">
 <button type="submit">Confirm</button>
 </form>

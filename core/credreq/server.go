@@ -17,7 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
+	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -33,14 +35,16 @@ const (
 )
 
 // ErrWrongPassword is what a Verifier wraps when the source refused the
-// password (as opposed to being unreachable).
-var ErrWrongPassword = errors.New("wrong password")
+// login name and password (as opposed to being unreachable or set up
+// wrongly).
+var ErrWrongPassword = errors.New("wrong login name or password")
 
-// Verifier checks password for user u of project p against the source; it
-// returns nil when the password works, an error wrapping ErrWrongPassword
-// when the source refuses it, and any other error when it could not tell
-// (server unreachable: the attempt is not counted).
-type Verifier func(ctx context.Context, p project.Project, u project.User, password string) error
+// Verifier checks the login name and password user u of project p typed
+// against the source; it returns nil when they work, an error wrapping
+// ErrWrongPassword when the source refuses them, and any other error when
+// it could not tell (server unreachable, a setup error: the attempt is not
+// counted and the user is not told their password is wrong).
+type Verifier func(ctx context.Context, p project.Project, u project.User, login, password string) error
 
 // Config configures a Server. Only Verifier is required.
 type Config struct {
@@ -84,9 +88,11 @@ type Server struct {
 	base string
 	key  [32]byte // CSRF key
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
-	done  chan struct{}
+	mu     sync.Mutex
+	locks  map[string]*sync.Mutex
+	hooks  map[int]func(projectName, userID string)
+	nextID int
+	done   chan struct{}
 }
 
 // Start listens on cfg.Addr and serves the credential-request pages over
@@ -116,7 +122,8 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, errors.New("credreq: give both a certificate file and a key file, or neither")
 	}
-	s := &Server{st: st, cfg: cfg, log: cfg.Logger.With("component", "credreq"), locks: map[string]*sync.Mutex{}, done: make(chan struct{})}
+	s := &Server{st: st, cfg: cfg, log: cfg.Logger.With("component", "credreq"), locks: map[string]*sync.Mutex{},
+		hooks: map[int]func(string, string){}, done: make(chan struct{})}
 	if _, err := rand.Read(s.key[:]); err != nil {
 		return nil, fmt.Errorf("credreq: %w", err)
 	}
@@ -217,6 +224,56 @@ func (s *Server) Close() error {
 	return err
 }
 
+// AddReadyHook registers fn to be called (in its own goroutine), like
+// Config.OnReady, after a user's password was verified and stored; remove
+// unregisters it.
+func (s *Server) AddReadyHook(fn func(projectName, userID string)) (remove func()) {
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	s.hooks[id] = fn
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.hooks, id)
+		s.mu.Unlock()
+	}
+}
+
+// ready runs OnReady and the hooks for a confirmed user.
+func (s *Server) ready(projectName, userID string) {
+	if s.cfg.OnReady != nil {
+		go s.cfg.OnReady(projectName, userID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hooks {
+		go h(projectName, userID)
+	}
+}
+
+// LiveLink reports whether the user holds a link of this server (same
+// link base) that still works: not used and not expired. A locked link
+// (too many wrong attempts) counts as live: it opens again after the
+// lockout window.
+func (s *Server) LiveLink(projectName, userID string) (expires time.Time, ok bool) {
+	recs, err := userRecords(s.st.Bolt(), projectName, normID(userID))
+	if err != nil {
+		s.log.Error("credreq reading links", "err", err)
+		return time.Time{}, false
+	}
+	now := time.Now()
+	for _, r := range recs {
+		if r.Base == s.base && r.Used.IsZero() && now.Before(r.Expires) {
+			return r.Expires, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// TTL is how long a new link stays valid.
+func (s *Server) TTL() time.Duration { return s.cfg.TTL }
+
 // Issue creates a one-time link for a user of a project (voiding any
 // earlier link of that user) and sets the user to Waiting For End User.
 // The link works until Config.TTL from now.
@@ -235,7 +292,7 @@ func (s *Server) issue(projectName, userID string) (string, time.Time, error) {
 		return "", time.Time{}, err
 	}
 	now := time.Now().UTC()
-	rec := record{Hash: hash, Project: projectName, User: u.ID(), Issued: now, Expires: now.Add(s.cfg.TTL)}
+	rec := record{Hash: hash, Project: projectName, User: u.ID(), Base: s.base, Issued: now, Expires: now.Add(s.cfg.TTL)}
 	if err := insert(s.st.Bolt(), rec, now); err != nil {
 		return "", time.Time{}, fmt.Errorf("credreq: storing the link of %s: %w", u.ID(), err)
 	}
@@ -319,10 +376,19 @@ func (s *Server) formData(rec record, p project.Project, u project.User, now tim
 	}
 	left := s.cfg.MaxAttempts - len(recentFails(rec.Fails, now, s.cfg.Window))
 	return pageData{
-		Title: "Confirm your mailbox password", Customer: cust, Email: u.SourceEmail,
+		Title: "Confirm your mailbox password", Customer: cust, Email: u.SourceEmail, Login: defaultLogin(u),
 		CSRF: s.csrf(rec.Hash), Form: true, Left: left, ShowLeft: left < s.cfg.MaxAttempts,
 		Expires: rec.Expires.Local().Format("Monday, 2 January 2006 15:04 MST"),
 	}
+}
+
+// defaultLogin pre-fills the login name: the source login name from the
+// CSV, else the source address.
+func defaultLogin(u project.User) string {
+	if u.SourceLogin != "" {
+		return u.SourceLogin
+	}
+	return u.SourceEmail
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
@@ -352,16 +418,25 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(rec.Hash))) {
+	login := strings.TrimSpace(r.PostFormValue("login"))
+	password := r.PostFormValue("password")
+	d := s.formData(rec, p, u, now)
+	d.Login = login
+	switch {
+	case !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(rec.Hash))):
 		s.log.Warn("credreq form without a valid CSRF token", "project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)
-		d := s.formData(rec, p, u, now)
 		d.Error = "This page has expired. Please type your password again."
 		render(w, http.StatusForbidden, d)
 		return
-	}
-	password := r.PostFormValue("password")
-	if password == "" {
-		d := s.formData(rec, p, u, now)
+	case login == "":
+		d.Error = "Please type your login name (often your email address)."
+		render(w, http.StatusOK, d)
+		return
+	case len(login) > 254 || strings.ContainsFunc(login, unicode.IsControl):
+		d.Error = "That login name cannot be right: it is too long or holds invisible characters. Please type it again."
+		render(w, http.StatusOK, d)
+		return
+	case password == "":
 		d.Error = "Please type your password."
 		render(w, http.StatusOK, d)
 		return
@@ -369,7 +444,32 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), VerifyTimeout)
 	defer cancel()
 	log := s.log.With("project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)
-	err = s.cfg.Verifier(ctx, p, u, password)
+	if err := s.cfg.Verifier(ctx, p, u, login, password); err != nil {
+		s.refused(w, r, log, rec, d, now, err)
+		return
+	}
+	if err := s.accept(rec, login, password); err != nil {
+		log.Error("credreq storing the password", "err", err)
+		render(w, http.StatusInternalServerError, pageData{Title: "Something went wrong",
+			Message: "Your password was correct but could not be saved. Please tell your administrator."})
+		return
+	}
+	log.Info("credreq password accepted; user queued")
+	s.ready(rec.Project, rec.User)
+	cust := p.Customer
+	if cust == "" {
+		cust = p.Name
+	}
+	render(w, http.StatusOK, pageData{Title: "Thank you",
+		Message: "Your password was confirmed. " + cust + " will now move your mailbox " + u.SourceEmail +
+			"; you can keep working as usual. You can close this page."})
+}
+
+// refused renders the answer to credentials the Verifier did not accept:
+// a wrong login name or password is counted (without saying which of the
+// two was wrong); an unreachable server or a setup error is not, and is
+// never reported as a wrong password.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec record, d pageData, now time.Time, err error) {
 	switch {
 	case errors.Is(err, ErrWrongPassword):
 		var fails int
@@ -382,49 +482,37 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 			log.Error("credreq recording a failed attempt", "err", uerr)
 		}
 		log.Warn("credreq wrong password", "attempts", fails, "max", s.cfg.MaxAttempts, "err", err)
-		rec.Fails = append(recentFails(rec.Fails, now, s.cfg.Window), now)
 		if fails >= s.cfg.MaxAttempts {
 			s.state(w, r, now) // renders the lockout page
 			return
 		}
-		d := s.formData(rec, p, u, now)
-		d.Error = "Your mail server did not accept that password. Please check it (and Caps Lock) and try again."
+		rec.Fails = append(recentFails(rec.Fails, now, s.cfg.Window), now)
+		left := s.cfg.MaxAttempts - len(recentFails(rec.Fails, now, s.cfg.Window))
+		d.Left, d.ShowLeft = left, true
+		d.Error = "Your mail server did not accept that login name and password. Please check both (and Caps Lock) and try again."
 		render(w, http.StatusOK, d)
-		return
-	case err != nil:
-		log.Warn("credreq could not check the password", "err", err)
-		d := s.formData(rec, p, u, now)
+	case errors.Is(err, imapconn.ErrConnection):
+		log.Warn("credreq could not reach the source to check the password", "err", err)
 		d.Error = "We could not reach your mail server to check the password. Please try again in a few minutes."
 		render(w, http.StatusServiceUnavailable, d)
-		return
+	default:
+		log.Error("credreq could not check the password: setup error", "err", err)
+		d.Error = "Your password could not be checked because the migration is not set up correctly yet. " +
+			"This is not a problem with your password: please tell your administrator and try again later."
+		render(w, http.StatusServiceUnavailable, d)
 	}
-	if err := s.accept(rec, password); err != nil {
-		log.Error("credreq storing the password", "err", err)
-		render(w, http.StatusInternalServerError, pageData{Title: "Something went wrong",
-			Message: "Your password was correct but could not be saved. Please tell your administrator."})
-		return
-	}
-	log.Info("credreq password accepted; user queued")
-	if s.cfg.OnReady != nil {
-		go s.cfg.OnReady(rec.Project, rec.User)
-	}
-	cust := p.Customer
-	if cust == "" {
-		cust = p.Name
-	}
-	render(w, http.StatusOK, pageData{Title: "Thank you",
-		Message: "Your password was confirmed. " + cust + " will now move your mailbox " + u.SourceEmail +
-			"; you can keep working as usual. You can close this page."})
 }
 
-// accept seals the password, queues the user and burns the token.
-func (s *Server) accept(rec record, password string) error {
+// accept seals the password, stores the login name, queues the user and
+// burns the token.
+func (s *Server) accept(rec record, login, password string) error {
 	ref, err := s.st.SetSecret([]byte(password))
 	if err != nil {
 		return err
 	}
 	err = s.st.UpdateUser(rec.Project, rec.User, func(u *project.User) error {
 		u.SourcePasswordRef = ref
+		u.SourceLogin = login
 		u.AddressesOnly = false
 		u.Status = project.StatusQueued
 		return nil

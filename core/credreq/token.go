@@ -24,7 +24,8 @@ const tokenBytes = 32
 type record struct {
 	Hash    string      `json:"hash"` // hex SHA-256 of the token (also the key)
 	Project string      `json:"project"`
-	User    string      `json:"user"` // User.ID()
+	User    string      `json:"user"`           // User.ID()
+	Base    string      `json:"base,omitempty"` // the link's base URL (server address)
 	Issued  time.Time   `json:"issued"`
 	Expires time.Time   `json:"expires"`
 	Used    time.Time   `json:"used,omitempty"`
@@ -156,4 +157,23 @@ func recentFails(fails []time.Time, now time.Time, window time.Duration) []time.
 		}
 	}
 	return out
+}
+
+// userRecords returns the records of one user of a project.
+func userRecords(db *bbolt.DB, projectName, userID string) ([]record, error) {
+	var out []record
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var r record
+			if json.Unmarshal(v, &r) == nil && r.Project == projectName && r.User == userID {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
 }

@@ -9,22 +9,21 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 )
 
-// IMAPVerifier checks a password by logging in to the project's IMAP
-// source as the user (User.SourceLogin, or the source address) with that
-// password, over the endpoint's security (TLS verified or pinned as for a
-// migration). A refused login is ErrWrongPassword; opt may be nil.
+// IMAPVerifier checks a login name and password by logging in to the
+// project's IMAP source with them, over the endpoint's security (TLS
+// verified or pinned as for a migration). A refused login is
+// ErrWrongPassword; opt may be nil.
 func IMAPVerifier(opt *imapconn.Options) Verifier {
-	return func(ctx context.Context, p project.Project, u project.User, password string) error {
+	return func(ctx context.Context, p project.Project, u project.User, login, password string) error {
 		if p.Source.Type != project.TypeIMAP {
 			return fmt.Errorf("project %q has no IMAP source to check passwords against", p.Name)
 		}
-		login := u.SourceLogin
-		if login == "" {
-			login = u.SourceEmail
-		}
 		c, err := imapconn.Dial(ctx, p.Source, imapconn.Credentials{User: login, Password: password}, opt)
 		if err != nil {
-			if errors.Is(err, imapconn.ErrAuth) {
+			// Only the server's own refusal (a NO to LOGIN/AUTHENTICATE)
+			// is a wrong password; anything decided before a login was
+			// sent is a setup error.
+			if _, refused := imapconn.ServerError(err); refused && errors.Is(err, imapconn.ErrAuth) {
 				return fmt.Errorf("%w: %w", ErrWrongPassword, err)
 			}
 			return err

@@ -228,6 +228,22 @@ func (e *Engine) setStatus(projectName, user string, pass project.Pass, s projec
 	e.emit(ev)
 }
 
+// MarkWaiting records that user of projectName waits for their own
+// credentials before pass can run for them (a credential request is out):
+// status Waiting For End User, stored and sent as an event with msg. A user
+// this engine is migrating now is left alone (false).
+func (e *Engine) MarkWaiting(projectName, user string, pass project.Pass, msg string) bool {
+	k := projectName + "\x00" + normID(user)
+	e.mu.Lock()
+	busy := e.busy[k]
+	e.mu.Unlock()
+	if busy {
+		return false
+	}
+	e.setStatus(projectName, normID(user), pass, project.StatusWaitingForEndUser, msg)
+	return true
+}
+
 // Run runs pass for users of the project (all users when users is empty)
 // and blocks until every user has ended. At most the project's
 // MaxConcurrentUsers run at once; the others wait as Queued. Cancelling ctx
