@@ -118,7 +118,7 @@ func Dial(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Optio
 		client.Close()
 		return fail("greeting from", connErr("greeting from "+addr, err))
 	}
-	if err := c.login(method, cred.Password); err != nil {
+	if err := c.login(method, dl.secret); err != nil {
 		client.Close()
 		return fail("login to", err)
 	}
@@ -143,6 +143,18 @@ func (c *Conn) login(m loginMethod, password string) error {
 	caps := cl.Caps()
 	var err error
 	switch {
+	case m.oauth:
+		mech, merr := oauthMech(caps, c.addr)
+		if merr != nil {
+			return merr
+		}
+		oc := c.newOAuthClient(mech, m, password)
+		err = cl.Authenticate(oc)
+		if err != nil {
+			if ie, ok := ServerError(err); ok && ie.Code != imap.ResponseCodeUnavailable {
+				return oc.refused(c.addr, m.provider, ie)
+			}
+		}
 	case m.plain:
 		err = cl.Authenticate(sasl.NewPlainClient(m.authzid, m.name, password))
 	case caps.Has(imap.CapLoginDisabled):

@@ -24,6 +24,8 @@ type dialing struct {
 	conn   net.Conn
 	tls    *tls.Config
 	method loginMethod
+	// secret is the password, or the access token of an OAuth login.
+	secret string
 	opt    Options
 	killed atomic.Bool
 	// stop disarms the watchdog; false means it already fired.
@@ -38,11 +40,22 @@ func startDial(ctx context.Context, ep project.Endpoint, cred Credentials, o Opt
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
 	}
+	secret := cred.Password
+	if cred.Token != nil {
+		// Before dialling: a token that is not issued is a setup error
+		// that the IMAP server has no part in.
+		if secret, err = cred.Token.AccessToken(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("getting an access token for %s: %w", cred.User, ctx.Err())
+			}
+			return nil, fmt.Errorf("%w for %s: %w", ErrToken, cred.User, err)
+		}
+	}
 	host := ep.Host
 	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
 	}
-	d := &dialing{ctx: ctx, host: host, addr: net.JoinHostPort(host, strconv.Itoa(ep.Port)), method: method, opt: o}
+	d := &dialing{ctx: ctx, host: host, addr: net.JoinHostPort(host, strconv.Itoa(ep.Port)), method: method, secret: secret, opt: o}
 	d.dctx, d.cancel = context.WithTimeout(ctx, o.DialTimeout)
 	var nd net.Dialer
 	d.conn, err = nd.DialContext(d.dctx, "tcp", d.addr)

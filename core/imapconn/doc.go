@@ -9,4 +9,16 @@
 // MULTIAPPEND commands with LITERAL+ itself (go-imap's client cannot). It
 // also holds the header parsing both sides use to compute content keys, so
 // that the source and the destination agree.
+//
+// OAuth 2 logins (Credentials.Token) use SASL OAUTHBEARER (RFC 7628) or
+// XOAUTH2 (Google's and Microsoft's), whichever CAPABILITY offers,
+// preferring the standard one. Their small clients are written here
+// (oauth.go) because go-sasl no longer ships XOAUTH2, and its OAUTHBEARER
+// client returns the server's error JSON as a Go error instead of sending
+// the 0x01 answer RFC 7628 requires, which leaves the exchange hanging and
+// loses the server's final answer. The error JSON a server sends in its
+// continuation request (status, scope) becomes an OAuthError that names
+// the fix: token expired or revoked, wrong scope, or (Microsoft 365, which
+// sends no JSON) admin consent or mailbox permission missing. A token that
+// cannot be obtained fails with ErrToken before any connection is made.
 package imapconn

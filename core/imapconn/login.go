@@ -36,6 +36,13 @@ type Credentials struct {
 	Password string // the user's password, or the admin's with Admin set
 	Admin    string // admin login for templates; "" = log in as User
 	Template string // project.Endpoint.LoginTemplate
+	// Token, when set, makes the login an OAuth 2 one: SASL OAUTHBEARER or
+	// XOAUTH2 (whichever the server offers) as User with the access token
+	// Token returns; Password, Admin and Template are not used.
+	Token TokenSource
+	// Provider names where the token comes from ("gworkspace",
+	// "m365-imap", "token") so that a refusal names the right fix.
+	Provider string
 }
 
 // String describes the login without the password, for logs and errors.
@@ -49,12 +56,17 @@ func (c Credentials) String() string {
 
 // loginMethod is a resolved login: LOGIN name, or SASL PLAIN with authzid.
 type loginMethod struct {
-	plain   bool   // AUTHENTICATE PLAIN
-	name    string // LOGIN name, or authcid for PLAIN
-	authzid string // PLAIN only
+	oauth    bool   // AUTHENTICATE OAUTHBEARER or XOAUTH2 as name
+	provider string // Credentials.Provider, oauth only
+	plain    bool   // AUTHENTICATE PLAIN
+	name     string // LOGIN name, or authcid for PLAIN
+	authzid  string // PLAIN only
 }
 
 func (m loginMethod) String() string {
+	if m.oauth {
+		return fmt.Sprintf("OAuth login as %q", m.name)
+	}
 	if m.plain {
 		return fmt.Sprintf("AUTHENTICATE PLAIN as %q for %q", m.name, m.authzid)
 	}
@@ -62,6 +74,12 @@ func (m loginMethod) String() string {
 }
 
 func (c Credentials) method() (loginMethod, error) {
+	if c.Token != nil {
+		if c.User == "" {
+			return loginMethod{}, fmt.Errorf("no login name for the OAuth login")
+		}
+		return loginMethod{oauth: true, name: c.User, provider: c.Provider}, nil
+	}
 	if c.Admin == "" || c.Template == "" {
 		if c.User == "" {
 			return loginMethod{}, fmt.Errorf("no login name")

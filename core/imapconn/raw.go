@@ -126,7 +126,7 @@ func DialRaw(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Op
 		}
 	}
 	if !preauth {
-		if err := c.login(method, cred.Password); err != nil {
+		if err := c.login(method, dl.secret); err != nil {
 			return fail("login to", err)
 		}
 	}
@@ -213,6 +213,8 @@ func (c *RawConn) login(m loginMethod, password string) error {
 	var r *Response
 	var err error
 	switch {
+	case m.oauth:
+		return c.loginOAuth(m, password)
 	case m.plain || c.caps.Has(imap.CapLoginDisabled):
 		if !m.plain && !c.caps.Has(imap.Cap("AUTH=PLAIN")) {
 			return fmt.Errorf("%s: server disabled LOGIN on this connection and offers no AUTH=PLAIN (use ssl or starttls): %w", c.addr, ErrSecurity)

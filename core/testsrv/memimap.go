@@ -29,6 +29,9 @@ type MemIMAP struct {
 
 	mu    sync.Mutex
 	users map[string]string
+	accts map[string]*imapmemserver.User
+	auth  *OAuthOptions // nil: go-imap's own LOGIN / AUTHENTICATE PLAIN
+	sasl  []SASLExchange
 
 	closeOnce sync.Once
 	closeErr  error
@@ -54,6 +57,10 @@ var MemIMAPCaps = imap.CapSet{
 // NewMemIMAP starts an in-memory IMAP server with the given users
 // (login → password), each with an empty INBOX. The caller must Close it.
 func NewMemIMAP(users map[string]string) (*MemIMAP, error) {
+	return newMemIMAP(users, nil)
+}
+
+func newMemIMAP(users map[string]string, auth *OAuthOptions) (*MemIMAP, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("memimap: listen: %w", err)
@@ -65,6 +72,8 @@ func NewMemIMAP(users map[string]string) (*MemIMAP, error) {
 		ln:     &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}},
 		served: make(chan struct{}),
 		users:  map[string]string{},
+		accts:  map[string]*imapmemserver.User{},
+		auth:   auth,
 	}
 	for u, p := range users {
 		if err := m.AddUser(u, p); err != nil {
@@ -74,6 +83,9 @@ func NewMemIMAP(users map[string]string) (*MemIMAP, error) {
 	}
 	m.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if m.auth != nil {
+				return &authSession{m: m}, nil, nil
+			}
 			return m.mem.NewSession(), nil, nil
 		},
 		Caps:         MemIMAPCaps,
@@ -124,6 +136,7 @@ func (m *MemIMAP) AddUser(login, password string) error {
 	}
 	m.mem.AddUser(u)
 	m.users[login] = password
+	m.accts[login] = u
 	return nil
 }
 

@@ -1,0 +1,216 @@
+package testsrv
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+)
+
+// OAuthRefusal is how the server refuses a bearer token: with JSON set,
+// the error JSON {"status","schemes","scope"} (base64) in a continuation
+// request, as Gmail does, then NO after the client's answer; without it,
+// a plain NO, as Microsoft 365 does.
+type OAuthRefusal struct {
+	JSON    bool
+	Status  string
+	Schemes string
+	Scope   string
+	Text    string // the tagged NO's text ("" = "Invalid credentials (Failure)")
+}
+
+// OAuthOptions make a MemIMAP log users in with bearer tokens.
+type OAuthOptions struct {
+	// Mechanisms offered (AUTH=...): any of XOAUTH2, OAUTHBEARER, PLAIN.
+	Mechanisms []string
+	// Verify accepts (nil) or refuses a user's token.
+	Verify func(user, token string) *OAuthRefusal
+	// NoLogin refuses the LOGIN command (basic authentication off).
+	NoLogin bool
+}
+
+// SASLExchange records one AUTHENTICATE as the server decoded it, for
+// byte-for-byte checks of what a client sent.
+type SASLExchange struct {
+	Mech      string
+	Initial   []byte   // the initial client response
+	Responses [][]byte // the answers to the server's challenges
+	User      string   // the user it named ("" if malformed)
+	Token     string
+	Host      string // OAUTHBEARER host=, port= ("" if absent)
+	Port      string
+	OK        bool
+}
+
+// StartOAuthIMAP starts an in-memory IMAP server whose users log in with
+// bearer tokens (opt.Verify decides); users maps login → password for
+// the helpers that fill mailboxes (Fill logs in with PLAIN when offered).
+func StartOAuthIMAP(tb testing.TB, users map[string]string, opt OAuthOptions) *MemIMAP {
+	tb.Helper()
+	m, err := newMemIMAP(users, &opt)
+	if err != nil {
+		tb.Fatalf("testsrv: %v", err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m
+}
+
+// SASL returns the AUTHENTICATE exchanges so far.
+func (m *MemIMAP) SASL() []SASLExchange {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]SASLExchange(nil), m.sasl...)
+}
+
+func (m *MemIMAP) record(x SASLExchange) {
+	m.mu.Lock()
+	m.sasl = append(m.sasl, x)
+	m.mu.Unlock()
+}
+
+// authSession is imapmemserver's session with the authentication of
+// OAuthOptions.
+type authSession struct {
+	*imapmemserver.UserSession // nil until logged in
+	m                          *MemIMAP
+}
+
+func (s *authSession) Close() error {
+	if s.UserSession == nil {
+		return nil
+	}
+	return s.UserSession.Close()
+}
+
+func (s *authSession) Login(user, password string) error {
+	if s.m.auth.NoLogin {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "LOGIN failed."}
+	}
+	return s.loginAs(user, &password)
+}
+
+// loginAs opens user's mailbox, checking password when not nil.
+func (s *authSession) loginAs(user string, password *string) error {
+	s.m.mu.Lock()
+	u, pw := s.m.accts[user], s.m.users[user]
+	s.m.mu.Unlock()
+	if u == nil {
+		return imapserver.ErrAuthFailed
+	}
+	if password != nil {
+		if err := u.Login(user, *password); err != nil {
+			return err
+		}
+	} else if err := u.Login(user, pw); err != nil {
+		return err
+	}
+	s.UserSession = imapmemserver.NewUserSession(u)
+	return nil
+}
+
+func (s *authSession) AuthenticateMechanisms() []string { return s.m.auth.Mechanisms }
+
+func (s *authSession) Authenticate(mech string) (sasl.Server, error) {
+	ok := false
+	for _, m := range s.m.auth.Mechanisms {
+		ok = ok || strings.EqualFold(m, mech)
+	}
+	if !ok {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported authentication mechanism."}
+	}
+	if mech == "PLAIN" {
+		return sasl.NewPlainServer(func(identity, user, password string) error {
+			if identity != "" && identity != user {
+				return imapserver.ErrAuthFailed
+			}
+			return s.loginAs(user, &password)
+		}), nil
+	}
+	return &bearerServer{s: s, x: SASLExchange{Mech: mech}}, nil
+}
+
+var (
+	xoauth2RE     = regexp.MustCompile("^user=([^\x01]+)\x01auth=Bearer ([^\x01 ]+)\x01\x01$")
+	oauthbearerRE = regexp.MustCompile("^n,a=([^,]*),(?:\x01host=([^\x01]*))?(?:\x01port=([0-9]+))?\x01auth=Bearer ([^\x01 ]+)\x01\x01$")
+)
+
+// bearerServer is the server side of XOAUTH2 and OAUTHBEARER, strict
+// about every byte: a malformed initial response is BAD, and after an
+// error challenge the client must answer exactly as the mechanism says
+// (XOAUTH2: empty; OAUTHBEARER: 0x01).
+type bearerServer struct {
+	s       *authSession
+	x       SASLExchange
+	refused *OAuthRefusal
+	step    int
+}
+
+func (b *bearerServer) Next(resp []byte) ([]byte, bool, error) {
+	b.step++
+	switch {
+	case b.step == 1 && resp == nil:
+		return nil, false, nil // no SASL-IR: ask for the initial response ("+ ")
+	case b.refused == nil && b.x.Initial == nil:
+		b.x.Initial = append([]byte{}, resp...)
+		return b.initial(resp)
+	}
+	b.x.Responses = append(b.x.Responses, append([]byte{}, resp...))
+	want := []byte{}
+	if b.x.Mech == "OAUTHBEARER" {
+		want = []byte{0x01}
+	}
+	b.s.m.record(b.x)
+	if string(resp) != string(want) {
+		return nil, true, &imap.Error{Type: imap.StatusResponseTypeBad, Text: fmt.Sprintf("%s: the answer to an error challenge must be %q, got %q", b.x.Mech, want, resp)}
+	}
+	return nil, true, b.no()
+}
+
+func (b *bearerServer) initial(resp []byte) ([]byte, bool, error) {
+	switch b.x.Mech {
+	case "XOAUTH2":
+		if g := xoauth2RE.FindSubmatch(resp); g != nil {
+			b.x.User, b.x.Token = string(g[1]), string(g[2])
+		}
+	case "OAUTHBEARER":
+		if g := oauthbearerRE.FindSubmatch(resp); g != nil {
+			user := strings.NewReplacer("=2C", ",", "=3D", "=").Replace(string(g[1]))
+			b.x.User, b.x.Host, b.x.Port, b.x.Token = user, string(g[2]), string(g[3]), string(g[4])
+		}
+	}
+	if b.x.User == "" {
+		b.s.m.record(b.x)
+		return nil, true, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid SASL argument."}
+	}
+	r := b.s.m.auth.Verify(b.x.User, b.x.Token)
+	if r == nil {
+		if err := b.s.loginAs(b.x.User, nil); err != nil {
+			b.s.m.record(b.x)
+			return nil, true, err
+		}
+		b.x.OK = true
+		b.s.m.record(b.x)
+		return nil, true, nil
+	}
+	b.refused = r
+	if !r.JSON {
+		b.s.m.record(b.x)
+		return nil, true, b.no()
+	}
+	j, _ := json.Marshal(map[string]string{"status": r.Status, "schemes": r.Schemes, "scope": r.Scope})
+	return j, false, nil
+}
+
+func (b *bearerServer) no() error {
+	text := b.refused.Text
+	if text == "" {
+		text = "Invalid credentials (Failure)"
+	}
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: text}
+}
