@@ -1,17 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/mailferry/mailferry/core/connect"
-	"github.com/mailferry/mailferry/core/dest/ews"
-	"github.com/mailferry/mailferry/core/dest/graph"
-	"github.com/mailferry/mailferry/core/imapconn"
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // JSON of `endpoint test --json`.
@@ -50,9 +46,10 @@ type testView struct {
 	EWSVersion   string         `json:"ews_version,omitempty"`
 }
 
-// endpointTest tests one side's endpoint step by step. The login is the
-// endpoint's admin (if it has a password), or with --user the login the
-// migration would use for that user.
+// endpointTest tests one side's endpoint step by step through
+// usecase.TestEndpoint. The login is the endpoint's admin (if it has a
+// password), or with --user the login the migration would use for that
+// user.
 func endpointTest(e *env, args []string) error {
 	fs := e.newFlags("endpoint test", true)
 	projName := fs.String("project", "", "project name")
@@ -72,118 +69,17 @@ func endpointTest(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := st.Project(*projName)
+	r, err := usecase.TestEndpoint(e.ctx, st, usecase.EndpointTest{Project: *projName, Side: side, User: *userS})
 	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
+		return withSetupHint(err, *projName, side)
 	}
-	ep := *endpointOf(&p, side)
-	if ep.IsZero() {
-		return fmt.Errorf("project %q has no %s endpoint (mailferry endpoint set --side %s ...)", p.Name, side, side)
-	}
-	v := testView{Project: p.Name, Side: side, Type: string(ep.Type), Security: string(ep.Security), Steps: []testStepView{}, Capabilities: []string{}}
-	switch ep.Type {
-	case project.TypeIMAP:
-		login, password, err := imapLogin(st, p, ep, side, *userS)
-		if err != nil {
-			return err
-		}
-		r := probe.TestIMAP(e.ctx, ep, login, password)
-		v.Addr, v.OK, v.Login = r.Addr, r.OK, login
-		for _, s := range r.Steps {
-			v.Steps = append(v.Steps, testStepView{Name: s.Name, OK: s.OK, Detail: s.Detail, Error: s.Err,
-				DurationMS: float64(s.Duration.Microseconds()) / 1000})
-			if !s.OK && v.Error == "" {
-				v.Error = s.Name + ": " + s.Err
-			}
-		}
-		if c := r.Cert; c != nil {
-			v.Cert = &certView{Subject: c.Subject, Issuer: c.Issuer, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
-				Names: c.Names, SHA256: c.SHA256, Verified: c.Verified, Pinned: c.Pinned, VerifyError: c.VerifyError}
-		}
-		if r.Capabilities != nil {
-			v.Capabilities = r.Capabilities
-		}
-		if !e.json {
-			fmt.Fprint(e.stdout, r.String())
-			if login == "" {
-				fmt.Fprintln(e.stdout, "Login not tested: no admin password (set one, or give --user EMAIL).")
-			}
-		}
-	case project.TypeEWS:
-		creds, err := ewsCreds(st, p, ep, *userS)
-		if err != nil {
-			return err
-		}
-		r := ews.Test(e.ctx, ep, creds, ews.Options{})
-		v.Addr, v.OK, v.Login = r.URL, r.OK, creds.User
-		if r.AuthOK {
-			v.EWSVersion = r.Version.String()
-		}
-		for _, s := range r.Steps {
-			sv := testStepView{Name: s.Name, OK: s.Err == nil, Detail: s.Detail, DurationMS: float64(s.Took.Microseconds()) / 1000}
-			if s.Err != nil {
-				sv.Error = s.Err.Error()
-			}
-			v.Steps = append(v.Steps, sv)
-		}
-		if r.Err != nil {
-			v.Error = r.Err.Error()
-		}
-		if r.CertFingerprint != "" {
-			v.Cert = &certView{Subject: r.CertSubject, Issuer: r.CertIssuer, NotAfter: r.CertNotAfter,
-				SHA256: r.CertFingerprint, Verified: r.CertTrusted && ep.TrustFingerprint == "",
-				Pinned: r.CertTrusted && ep.TrustFingerprint != "", Names: []string{}}
-		}
-		if !e.json {
-			printEWSReport(e, v, r)
-		}
-	case project.TypeGraph:
-		if ep.SecretRef == "" {
-			return fmt.Errorf("project %q: the Graph endpoint has no client secret (mailferry endpoint set --side dest --type graph ... --secret-env VAR)", p.Name)
-		}
-		secret, err := st.Secret(ep.SecretRef)
-		if err != nil {
-			return fmt.Errorf("client secret: %w", err)
-		}
-		mbx := *userS
-		if mbx == "" {
-			users, err := st.Users(p.Name)
-			if err != nil {
-				return err
-			}
-			for _, u := range users {
-				mbx = u.DestEmail
-				if mbx == "" {
-					mbx = u.SourceEmail
-				}
-				break
-			}
-		}
-		if mbx == "" {
-			return fmt.Errorf("project %q has no users: give --user EMAIL to test a mailbox", p.Name)
-		}
-		r := graph.Test(e.ctx, ep, string(secret), mbx, graph.Options{})
-		v.Addr, v.OK, v.Login = graph.DefaultBaseURL, r.OK, ep.ClientID
-		for _, s := range r.Steps {
-			sv := testStepView{Name: s.Name, OK: s.Err == nil, Detail: s.Detail, DurationMS: float64(s.Took.Microseconds()) / 1000}
-			if s.Err != nil {
-				sv.Error = s.Err.Error()
-			}
-			v.Steps = append(v.Steps, sv)
-		}
-		if r.Err != nil {
-			v.Error = r.Err.Error()
-		}
-		if !e.json {
-			fmt.Fprint(e.stdout, r.String())
-		}
-	default:
-		return fmt.Errorf("testing a %s endpoint is not supported", ep.Type)
-	}
+	v := newTestView(*projName, side, r)
 	if e.json {
 		if err := writeJSON(e.stdout, v); err != nil {
 			return err
 		}
+	} else {
+		printTestReport(e, v, r)
 	}
 	if !v.OK {
 		fmt.Fprintf(e.stderr, "mailferry: %s endpoint test failed: %s\n", side, dash(v.Error))
@@ -192,82 +88,49 @@ func endpointTest(e *env, args []string) error {
 	return nil
 }
 
-// imapLogin picks the LOGIN name and password for an IMAP endpoint test.
-func imapLogin(st *store.Store, p project.Project, ep project.Endpoint, side project.Side, userEmail string) (string, string, error) {
-	if userEmail == "" {
-		if ep.AdminUser == "" || ep.PasswordRef == "" {
-			return "", "", nil
-		}
-		pw, err := st.Secret(ep.PasswordRef)
-		if err != nil {
-			return "", "", fmt.Errorf("%s admin password: %w", side, err)
-		}
-		return ep.AdminUser, string(pw), nil
+// withSetupHint adds the command that fixes a setup error.
+func withSetupHint(err error, proj string, side project.Side) error {
+	if !errors.Is(err, project.ErrSetup) {
+		return err
 	}
-	u, err := st.User(p.Name, project.User{SourceEmail: userEmail}.ID())
-	if err != nil {
-		return "", "", fmt.Errorf("project %q, user %s: %w", p.Name, userEmail, err)
-	}
-	l, err := connect.LoginFor(st, p, u, side)
-	if err != nil {
-		return "", "", err
-	}
-	c := l.Cred
-	if c.Admin == "" || c.Template == "" {
-		return c.User, c.Password, nil
-	}
-	if strings.HasPrefix(c.Template, imapconn.AuthzidPrefix) {
-		// The probe speaks LOGIN; an authzid login is checked by
-		// `mailferry migrate --pass verify --users EMAIL`.
-		return c.Admin, c.Password, nil
-	}
-	name, err := imapconn.LoginName(c.Template, c.User, c.Admin)
-	if err != nil {
-		return "", "", fmt.Errorf("%s login of %s: %w", side, u.ID(), err)
-	}
-	return name, c.Password, nil
+	return fmt.Errorf("%w (mailferry endpoint set --project %q --side %s ..., or give --user EMAIL)", err, proj, side)
 }
 
-// ewsCreds picks the credentials of an EWS endpoint test: the admin (with
-// --user, acting on that user's destination mailbox), or the user's own.
-func ewsCreds(st *store.Store, p project.Project, ep project.Endpoint, userEmail string) (ews.Credentials, error) {
-	var c ews.Credentials
-	if userEmail != "" {
-		u, err := st.User(p.Name, project.User{SourceEmail: userEmail}.ID())
-		if err != nil {
-			return c, fmt.Errorf("project %q, user %s: %w", p.Name, userEmail, err)
-		}
-		l, err := connect.LoginFor(st, p, u, project.SideDest)
-		if err != nil {
-			return c, err
-		}
-		c.Mailbox = l.Email
-		c.User, c.Password = l.Cred.User, l.Cred.Password
-		if l.Cred.Admin != "" {
-			c.User = l.Cred.Admin
-		}
-		return c, nil
+func newTestView(proj string, side project.Side, r *usecase.TestReport) testView {
+	v := testView{Project: proj, Side: side, Type: string(r.Type), Addr: r.Addr, Security: string(r.Security),
+		Login: r.Login, OK: r.OK, Error: r.Err, Steps: []testStepView{}, Capabilities: []string{}, EWSVersion: r.EWSVersion}
+	for _, s := range r.Steps {
+		v.Steps = append(v.Steps, testStepView{Name: s.Name, OK: s.OK, Detail: s.Detail, Error: s.Err,
+			DurationMS: float64(s.Took.Microseconds()) / 1000})
 	}
-	if ep.AdminUser == "" || ep.PasswordRef == "" {
-		return c, fmt.Errorf("the dest endpoint has no admin login and password: set them, or give --user EMAIL")
+	if c := r.Cert; c != nil {
+		v.Cert = &certView{Subject: c.Subject, Issuer: c.Issuer, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
+			Names: c.Names, SHA256: c.SHA256, Verified: c.Verified, Pinned: c.Pinned, VerifyError: c.VerifyError}
+		if v.Cert.Names == nil {
+			v.Cert.Names = []string{}
+		}
 	}
-	pw, err := st.Secret(ep.PasswordRef)
-	if err != nil {
-		return c, fmt.Errorf("dest admin password: %w", err)
+	if r.Capabilities != nil {
+		v.Capabilities = r.Capabilities
 	}
-	c.User, c.Password = ep.AdminUser, string(pw)
-	return c, nil
+	return v
 }
 
-func printEWSReport(e *env, v testView, r *ews.TestReport) {
+// printTestReport prints a test report for people.
+func printTestReport(e *env, v testView, r *usecase.TestReport) {
 	verdict := "OK"
 	if !v.OK {
 		verdict = "FAILED"
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "EWS test of %s: %s\n", dash(v.Addr), verdict)
-	for _, a := range r.Attempts {
-		fmt.Fprintf(w, "  autodiscover: %v\n", a)
+	kind := strings.ToUpper(v.Type)
+	if v.Security != "" {
+		fmt.Fprintf(w, "%s test of %s (security %s): %s\n", kind, dash(v.Addr), v.Security, verdict)
+	} else {
+		fmt.Fprintf(w, "%s test of %s: %s\n", kind, dash(v.Addr), verdict)
+	}
+	for _, a := range r.Autodiscover {
+		fmt.Fprintf(w, "  autodiscover: %s\n", a)
 	}
 	for _, s := range v.Steps {
 		mark, text := "ok  ", s.Detail
@@ -276,11 +139,33 @@ func printEWSReport(e *env, v testView, r *ews.TestReport) {
 		}
 		fmt.Fprintf(w, "  [%s] %-28s %8.0fms  %s\n", mark, s.Name, s.DurationMS, text)
 	}
-	if c := v.Cert; c != nil {
-		fmt.Fprintf(w, "Certificate:\n  Subject:  %s\n  Issuer:   %s\n  Expires:  %s\n  SHA-256:  %s\n  Trusted:  %v\n",
-			c.Subject, c.Issuer, c.NotAfter.UTC().Format(time.DateTime), c.SHA256, c.Verified || c.Pinned)
+	if c := r.Cert; c != nil {
+		fmt.Fprintf(w, "Certificate:\n  Subject:  %s\n  Issuer:   %s\n  Expires:  %s\n  SHA-256:  %s\n",
+			c.Subject, c.Issuer, c.NotAfter.UTC().Format(time.DateTime), c.SHA256)
+		switch {
+		case c.Pinned:
+			fmt.Fprintln(w, "  Trust:    trusted by fingerprint")
+		case c.Verified:
+			fmt.Fprintln(w, "  Trust:    verified against the system roots")
+		default:
+			fmt.Fprintf(w, "  Trust:    NOT trusted: %s (trust it with --trust-fingerprint %s)\n", c.VerifyError, c.SHA256)
+		}
 	}
-	if r.AuthOK {
-		fmt.Fprintf(w, "Authentication: %s; server %s\n", r.AuthMethod, v.EWSVersion)
+	if len(r.Capabilities) > 0 {
+		fmt.Fprintf(w, "Capabilities: %s\n", strings.Join(r.Capabilities, " "))
+	}
+	if r.AuthMethod != "" {
+		fmt.Fprintf(w, "Authentication: %s; server %s\n", r.AuthMethod, r.EWSVersion)
+	}
+	if len(r.Roles) > 0 {
+		fmt.Fprintf(w, "Application permissions: %s\n", strings.Join(r.Roles, ", "))
+	}
+	for _, u := range r.Untested {
+		switch u {
+		case usecase.LoginUntested:
+			fmt.Fprintln(w, "Login not tested: no admin password (set one, or give --user EMAIL).")
+		case usecase.MailboxUntested:
+			fmt.Fprintln(w, "Mailbox access not tested: the project has no users (import them, or give --user EMAIL).")
+		}
 	}
 }

@@ -174,3 +174,32 @@ func TestEndpointTestEWS(t *testing.T) {
 	noSecret(t, db, "Ews-Admin-5", r, r2, r3)
 	noSecret(t, db, "not-the-password", r, r2, r3)
 }
+
+// `endpoint set --provider NAME` then `endpoint test` reaches the
+// provider's URL: both go through the same catalog (the test used to say
+// the provider "is not in the catalog").
+func TestEndpointTestProviderFromCatalog(t *testing.T) {
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	t.Setenv("HOME", cfg)
+	s := ewssrv.Start(t, ewssrv.Options{
+		Users:      []ewssrv.User{{Name: "admin", Password: "Ews-Admin-5", FullAccess: []string{"*"}}},
+		Mailboxes:  []string{"alice@dst.example"},
+		Validation: ewssrv.ValidateOff,
+	})
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	ok(t, "", "providers", "add", "--name", "Test Hoster", "--ews-url", s.EWSURL())
+	t.Setenv("MF_EWS_PW", "Ews-Admin-5")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--type", "ews", "--provider", "test hoster",
+		"--trust-fingerprint", s.CertFingerprint(), "--admin-user", "admin", "--password-env", "MF_EWS_PW")
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only",
+		writeFile(t, "u.csv", "EmailAddress,UserName,Password\r\nalice@dst.example,alice,\r\n"))
+	r := ok(t, db, "endpoint", "test", "--project", "P", "--side", "dest", "--json")
+	if rj := decode[testReportJSON](t, r.stdout); !rj.OK || rj.Addr != s.EWSURL() {
+		t.Errorf("provider endpoint test: %+v\n%s", rj, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "not in the catalog") {
+		t.Errorf("catalog not used:\n%s%s", r.stdout, r.stderr)
+	}
+}

@@ -394,33 +394,6 @@ func (f *endpointForm) typedGraphCredential() ([]byte, error) {
 	return nil, nil
 }
 
-// typedOrStored returns the secret typed in e, or else the sealed one
-// named by ref ("" when there is none).
-func (f *endpointForm) typedOrStored(e *widget.Entry, ref string) (string, error) {
-	if e == f.secret && f.certMode() {
-		// A chosen certificate file replaces the stored credential.
-		b, err := f.typedCertificate()
-		if err != nil {
-			return "", err
-		}
-		if b != nil {
-			return string(b), nil
-		}
-		return f.storedSecret(ref)
-	}
-	if e.Text != "" {
-		return e.Text, nil
-	}
-	if ref == "" {
-		return "", nil
-	}
-	b, err := f.t.u.st.Secret(ref)
-	if err != nil {
-		return "", fmt.Errorf("reading the stored secret: %w", err)
-	}
-	return string(b), nil
-}
-
 // trustCert stores the fingerprint offered by the last test.
 func (f *endpointForm) trustCert() {
 	if f.certFP == "" {

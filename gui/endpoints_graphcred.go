@@ -62,18 +62,6 @@ func (f *endpointForm) typedCertificate() ([]byte, error) {
 	return b, err
 }
 
-// storedSecret unseals ref ("" when there is none).
-func (f *endpointForm) storedSecret(ref string) (string, error) {
-	if ref == "" {
-		return "", nil
-	}
-	b, err := f.t.u.st.Secret(ref)
-	if err != nil {
-		return "", fmt.Errorf("reading the stored secret: %w", err)
-	}
-	return string(b), nil
-}
-
 // chooseCertificate picks the PEM file of a certificate credential and
 // shows what it holds.
 func (f *endpointForm) chooseCertificate() {

@@ -2,14 +2,13 @@ package gui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/mailferry/mailferry/core/dest/ews"
-	"github.com/mailferry/mailferry/core/dest/graph"
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // testResult is what a connection test found, for display.
@@ -21,7 +20,8 @@ type testResult struct {
 }
 
 // runTest tests the endpoint as the form shows it (unsaved values, typed
-// or stored password) in a goroutine, with a spinner.
+// or stored secrets) through usecase.TestEndpoint in a goroutine, with a
+// spinner.
 func (f *endpointForm) runTest() {
 	ep, err := f.endpoint()
 	if err == nil {
@@ -31,19 +31,16 @@ func (f *endpointForm) runTest() {
 		f.status.SetText("Fix the fields marked in red first.")
 		return
 	}
-	pw, err := f.typedOrStored(f.password, f.saved.PasswordRef)
-	if err != nil {
-		f.t.u.showError(err)
-		return
+	req := usecase.EndpointTest{Project: f.t.u.project, Side: f.side, Endpoint: &ep}
+	if f.password.Text != "" {
+		req.Password = []byte(f.password.Text)
 	}
-	secret, err := f.typedOrStored(f.secret, f.saved.SecretRef)
-	if err != nil {
-		f.t.u.showError(err)
-		return
-	}
-	mailbox := ""
-	if f.side == project.SideDest && len(f.t.u.users.all) > 0 {
-		mailbox = f.t.u.users.all[0].DestEmail
+	if ep.Type == project.TypeGraph {
+		if req.Secret, err = f.typedGraphCredential(); err != nil {
+			f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
+			f.status.SetText("Fix the fields marked in red first.")
+			return
+		}
 	}
 	f.test.Disable()
 	f.trustBtn.Hide()
@@ -55,17 +52,10 @@ func (f *endpointForm) runTest() {
 	go func() {
 		defer cancel()
 		start := time.Now()
-		var res testResult
-		switch ep.Type {
-		case project.TypeIMAP:
-			res = imapTest(ctx, ep, pw)
-		case project.TypeEWS:
-			res = ewsTest(ctx, ep, pw, mailbox)
-		case project.TypeGraph:
-			res = graphTest(ctx, ep, secret, mailbox)
-		default:
-			res = testResult{lines: []string{"No connection test for " + string(ep.Type) + " yet."}}
-		}
+		r, err := usecase.TestEndpoint(ctx, f.t.u.st, req)
+		clear(req.Password)
+		clear(req.Secret)
+		res := testResultOf(r, err)
 		res.duration = time.Since(start)
 		f.t.u.do(func() { f.showResult(res) })
 	}()
@@ -92,109 +82,70 @@ func (f *endpointForm) showResult(res testResult) {
 	}
 }
 
-// imapTest runs core/probe; a login is tried when an admin user is set.
-func imapTest(ctx context.Context, ep project.Endpoint, password string) testResult {
-	login := ep.AdminUser
-	if login == "" {
-		password = ""
+// testResultOf words a test report (or the reason it could not run) for
+// the form.
+func testResultOf(r *usecase.TestReport, err error) testResult {
+	if err != nil {
+		line := "Could not test: " + err.Error()
+		if errors.Is(err, project.ErrSetup) {
+			line = "Not tested, the settings are incomplete: " + err.Error() + ". Fill in the fields above (nothing was sent to the server)."
+		}
+		return testResult{lines: []string{line}}
 	}
-	r := probe.TestIMAP(ctx, ep, login, password)
 	res := testResult{ok: r.OK}
+	if r.Type != project.TypeIMAP && r.Addr != "" {
+		res.lines = append(res.lines, "Server   "+r.Addr)
+	}
+	for _, a := range r.Autodiscover {
+		res.lines = append(res.lines, "  autodiscover "+a)
+	}
 	for _, s := range r.Steps {
 		mark := "✔"
+		line := fmt.Sprintf("%-14s %s", s.Name, s.Detail)
 		if !s.OK {
 			mark = "✘"
-		}
-		line := fmt.Sprintf("%s %-10s %s", mark, s.Name, s.Detail)
-		if s.Err != "" {
 			line += " — " + s.Err
 		}
-		res.lines = append(res.lines, line)
-	}
-	if login == "" {
-		res.lines = append(res.lines, "  (no admin user: login not tested; user logins are checked by Verify Credentials)")
+		res.lines = append(res.lines, mark+" "+line)
 	}
 	if c := r.Cert; c != nil {
-		res.lines = append(res.lines, "", "Certificate",
-			"  subject  "+c.Subject, "  issuer   "+c.Issuer,
-			"  valid    "+c.NotBefore.Format(time.DateOnly)+" → "+c.NotAfter.Format(time.DateOnly),
-			"  SHA-256  "+c.SHA256)
-		switch {
-		case c.Pinned:
-			res.lines = append(res.lines, "  trusted by its pinned fingerprint")
-		case c.Verified:
-			res.lines = append(res.lines, "  verified against the system's certificate authorities")
-		default:
-			res.lines = append(res.lines, "  NOT trusted: "+c.VerifyError)
+		res.lines = append(res.lines, certLines(c)...)
+		if !c.Trusted() {
 			res.certFP = c.SHA256
 		}
-	}
-	return res
-}
-
-// ewsTest runs core/dest/ews's endpoint test against the first user's
-// mailbox (when there is one).
-func ewsTest(ctx context.Context, ep project.Endpoint, password, mailbox string) testResult {
-	r := ews.Test(ctx, ep, ews.Credentials{User: ep.AdminUser, Password: password, Mailbox: mailbox}, ews.Options{Providers: loadCatalog().Providers()})
-	res := testResult{ok: r.OK}
-	if r.URL != "" {
-		res.lines = append(res.lines, "EWS URL  "+r.URL)
-	}
-	for _, a := range r.Attempts {
-		res.lines = append(res.lines, fmt.Sprintf("  autodiscover %v", a))
-	}
-	for _, s := range r.Steps {
-		mark := "✔"
-		line := fmt.Sprintf("%-14s %s", s.Name, s.Detail)
-		if s.Err != nil {
-			mark = "✘"
-			line += " — " + s.Err.Error()
-		}
-		res.lines = append(res.lines, mark+" "+line)
-	}
-	if r.CertFingerprint != "" {
-		res.lines = append(res.lines, "", "Certificate",
-			"  subject  "+r.CertSubject, "  issuer   "+r.CertIssuer,
-			"  expires  "+r.CertNotAfter.Format(time.DateOnly),
-			"  SHA-256  "+r.CertFingerprint)
-		if r.CertTrusted {
-			res.lines = append(res.lines, "  trusted")
-		} else {
-			res.lines = append(res.lines, "  NOT trusted by the system's certificate authorities")
-			res.certFP = r.CertFingerprint
-		}
-	}
-	if mailbox == "" {
-		res.lines = append(res.lines, "  (import users to test access to a mailbox)")
-	}
-	if r.Err != nil {
-		res.lines = append(res.lines, "", "Failed: "+r.Err.Error())
-	}
-	return res
-}
-
-// graphTest runs core/dest/graph's endpoint test (token, Mail.ReadWrite,
-// the first user's mailbox).
-func graphTest(ctx context.Context, ep project.Endpoint, secret, mailbox string) testResult {
-	r := graph.Test(ctx, ep, secret, mailbox, graph.Options{})
-	res := testResult{ok: r.OK}
-	for _, s := range r.Steps {
-		mark := "✔"
-		line := fmt.Sprintf("%-14s %s", s.Name, s.Detail)
-		if s.Err != nil {
-			mark = "✘"
-			line += " — " + s.Err.Error()
-		}
-		res.lines = append(res.lines, mark+" "+line)
 	}
 	if len(r.Roles) > 0 {
 		res.lines = append(res.lines, "", "Application permissions: "+strings.Join(r.Roles, ", "))
 	}
-	if mailbox == "" {
-		res.lines = append(res.lines, "  (import users to test access to a mailbox)")
+	for _, u := range r.Untested {
+		switch u {
+		case usecase.LoginUntested:
+			res.lines = append(res.lines, "  (no admin password: login not tested; user logins are checked by Verify Credentials)")
+		case usecase.MailboxUntested:
+			res.lines = append(res.lines, "  (import users to test access to a mailbox)")
+		}
 	}
-	if r.Err != nil {
-		res.lines = append(res.lines, "", "Failed: "+r.Err.Error())
+	if !r.OK && r.Err != "" {
+		res.lines = append(res.lines, "", "Failed: "+r.Err)
 	}
 	return res
+}
+
+func certLines(c *usecase.TestCert) []string {
+	lines := []string{"", "Certificate", "  subject  " + c.Subject, "  issuer   " + c.Issuer}
+	if !c.NotBefore.IsZero() {
+		lines = append(lines, "  valid    "+c.NotBefore.Format(time.DateOnly)+" → "+c.NotAfter.Format(time.DateOnly))
+	} else {
+		lines = append(lines, "  expires  "+c.NotAfter.Format(time.DateOnly))
+	}
+	lines = append(lines, "  SHA-256  "+c.SHA256)
+	switch {
+	case c.Pinned:
+		lines = append(lines, "  trusted by its pinned fingerprint")
+	case c.Verified:
+		lines = append(lines, "  verified against the system's certificate authorities")
+	default:
+		lines = append(lines, "  NOT trusted: "+c.VerifyError)
+	}
+	return lines
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,5 +191,42 @@ func TestEndpointFormRefusesPlainHTTPEWS(t *testing.T) {
 	}
 	if p, _ := st.Project("Alpha"); !p.Dest.IsZero() {
 		t.Errorf("refused endpoint stored: %+v", p.Dest)
+	}
+}
+
+// A provider from the user's catalog is saved and tested through the
+// same core path as the CLI's (cli TestEndpointTestProviderFromCatalog).
+func TestEndpointTestProviderFromCatalog(t *testing.T) {
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	srv := ewssrv.Start(t, ewssrv.Options{
+		Validation: ewssrv.ValidateOff,
+		Users:      []ewssrv.User{{Name: "admin", Password: "Adm1n-pw", FullAccess: []string{"*"}}},
+		Mailboxes:  []string{"user00000@new.example"},
+	})
+	if err := os.MkdirAll(filepath.Join(cfg, "MailFerry"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"providers": [{"name": "Test Hoster", "ews_url": "` + srv.EWSURL() + `"}]}`
+	if err := os.WriteFile(filepath.Join(cfg, "MailFerry", "providers.json"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	d.provider.Options = providerNames()
+	d.provider.SetSelected("Test Hoster")
+	d.url.SetText("") // the provider alone says where the server is
+	d.trust.SetText(srv.CertFingerprint())
+	d.admin.SetText("admin")
+	d.password.SetText("Adm1n-pw")
+	if err := d.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	runFormTest(t, d)
+	if !strings.Contains(d.status.Text, "passed") || !strings.Contains(d.result.Text, srv.EWSURL()) {
+		t.Errorf("provider test: %q\n%s", d.status.Text, d.result.Text)
 	}
 }

@@ -17,12 +17,12 @@ func init() {
 	RegisterDest(project.TypeEWS, openEWS)
 }
 
-// providers is the Hosted Exchange provider catalog that endpoints naming
+// EWSProviders is the Hosted Exchange provider catalog that endpoints naming
 // a provider (Endpoint.Provider) resolve through: the embedded catalog
 // merged with the user's providers.json (core/providers), read at each use
 // so that edits apply without a restart. Bad entries are logged and
 // skipped; it fails only when nothing usable is left.
-func providers() ([]ews.Provider, error) {
+func EWSProviders() ([]ews.Provider, error) {
 	c, errs := provcat.Load("")
 	for _, err := range errs {
 		slog.Warn("provider catalog", "err", err)
@@ -52,7 +52,7 @@ func EWSCredentials(l Login) ews.Credentials {
 func openEWS(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destination, error) {
 	opts := ews.Options{Logger: slog.Default()}
 	if ep.Provider != "" && ep.URL == "" && ep.OWAURL == "" {
-		ps, err := providers()
+		ps, err := EWSProviders()
 		if err != nil {
 			return nil, fmt.Errorf("provider catalog: %w", err)
 		}

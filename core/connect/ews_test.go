@@ -305,7 +305,7 @@ func TestEWSDestRefusesHTTPAndUnknownProvider(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "catalog") {
 		t.Fatalf("unknown provider: %v", err)
 	}
-	ps, err := providers()
+	ps, err := EWSProviders()
 	if err != nil || len(ps) == 0 {
 		t.Fatalf("embedded catalog: %d providers, %v", len(ps), err)
 	}

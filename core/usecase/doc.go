@@ -12,8 +12,8 @@
 // Errors are typed, never worded for one face: validation problems are
 // *project.FieldError values (joined with errors.Join) naming the field,
 // so the GUI marks the field and the CLI prints "invalid: field: reason";
-// setup problems (a missing password, a bad login template) wrap
-// project.ErrSetup so that no face calls them a wrong password.
+// setup problems (a missing password, a bad login template) are of the
+// project.ErrSetup class so that no face calls them a wrong password.
 //
 // Actions:
 //
