@@ -205,7 +205,14 @@ func (e *env) finish(err error) int {
 }
 
 // open opens the store: --db, else MAILFERRY_DB, else the default path.
-func (e *env) open() (*store.Store, error) {
+func (e *env) open() (*store.Store, error) { return e.openWith(store.Open) }
+
+// openRead opens the database for a command that only reads it: it works
+// next to another running MailFerry that holds the file (a migration,
+// credreq serve, the GUI), through store.OpenReadOnly.
+func (e *env) openRead() (*store.Store, error) { return e.openWith(store.OpenReadOnly) }
+
+func (e *env) openWith(openFn func(string) (*store.Store, error)) (*store.Store, error) {
 	if e.st != nil {
 		return e.st, nil
 	}
@@ -220,11 +227,12 @@ func (e *env) open() (*store.Store, error) {
 		}
 		path = p
 	}
-	st, err := store.Open(path)
+	st, err := openFn(path)
 	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrLocked):
-			return nil, fmt.Errorf("database %s is in use by another MailFerry (close it and retry): %w", path, err)
+			return nil, fmt.Errorf("database %s is in use by another MailFerry (close it and retry; "+
+				"status, users list, project list/show, stats, smtp show, plan and cutover work while it runs): %w", path, err)
 		case errors.Is(err, store.ErrNotMailFerry):
 			return nil, fmt.Errorf("%s is not a MailFerry database: %w", path, err)
 		}
@@ -232,6 +240,17 @@ func (e *env) open() (*store.Store, error) {
 	}
 	e.st = st
 	return st, nil
+}
+
+// share lets read-only commands of other processes read the database
+// while this long-running command holds it (store.ShareReadOnly).
+func (e *env) share(st *store.Store) func() {
+	stop, err := st.ShareReadOnly()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "mailferry: warning: other commands cannot read the database while this one runs: %v\n", err)
+		return func() {}
+	}
+	return stop
 }
 
 // newFlags makes a verb's flag set with the global flags; withJSON adds

@@ -73,6 +73,7 @@ func credreqServe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer e.share(st)()
 	p, err := st.Project(*projName)
 	if err != nil {
 		return fmt.Errorf("project %q: %w", *projName, err)

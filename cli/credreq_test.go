@@ -136,6 +136,10 @@ func TestCredreqServe(t *testing.T) {
 		return len(relay.Mails()) == 1 && strings.Contains(stdout.String(), "waiting for users")
 	}, dump)
 
+	// Another process reads the database while the server holds it.
+	if r := mfChild(t, nil, db, "", "status", "--project", "P"); r.code != 0 || !strings.Contains(r.stdout, "Waiting For End User") {
+		t.Fatalf("status next to credreq serve: %+v", r)
+	}
 	out := stdout.String()
 	m := fpLineRE.FindStringSubmatch(out)
 	if m == nil || !strings.Contains(out, "serving credential requests for project \"P\" at https://127.0.0.1:") ||

@@ -55,7 +55,7 @@ func cutoverCmd(e *env, args []string) error {
 		}
 		r = dnsResolver(addr)
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

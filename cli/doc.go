@@ -21,6 +21,21 @@
 // missing or extra argument, contradictory flags): the error and the usage
 // text go to stderr. --help prints the usage on stdout and exits 0.
 //
+// # A second terminal
+//
+// bbolt gives the process that opens the database for writing an
+// exclusive lock for as long as it runs. The long-running commands
+// (migrate, credreq serve) and the GUI share the database for reading
+// (store.ShareReadOnly): a loopback endpoint that streams a consistent
+// copy, guarded by a token in <db>.share (mode 0600, next to the
+// database). The read-only commands — status, users list, project list,
+// project show, stats, smtp show, plan, cutover — open the database with
+// store.OpenReadOnly: the file itself under a shared lock when nobody
+// writes, else that copy, so they run next to a migration, the credential
+// server or the GUI and show their latest committed state. Other commands
+// wait one second for the lock, then exit 1 saying the database is in use
+// and which commands work meanwhile.
+//
 // # Secrets
 //
 // A password or client secret is never a flag value (it would show in

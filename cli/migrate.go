@@ -108,6 +108,7 @@ func migrate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer e.share(st)()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng := engine.New(st, engine.Options{Logger: logger})
 	events, unsubscribe := eng.Subscribe()

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -181,5 +183,81 @@ func TestMigrateRequestCredentialsErrors(t *testing.T) {
 	expect(t, r, 1, "1 selected users have no password", "smtp set --project")
 	if st := decode[statusJSON](t, ok(t, f.db, "status", "--project", "P", "--json").stdout); st.Users[0].Status != "Not Submitted" {
 		t.Fatalf("alice was started: %+v", st.Users[0])
+	}
+}
+
+// TestReadOnlyCommandsWhileMigrating runs migrate --request-credentials
+// in one process and status, users list and stats in others while it
+// waits for bob: they read its live state (store.OpenReadOnly through the
+// migration's ShareReadOnly) although bbolt's lock is held; a command
+// that writes is refused with a message naming the commands that work.
+func TestReadOnlyCommandsWhileMigrating(t *testing.T) {
+	f, relay := credreqMigrationFixture(t)
+	cmd := exec.Command(os.Args[0], "--db", f.db, "migrate", "--project", "P", "--pass", "full",
+		"--request-credentials", "--credreq-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	dump := func() string { return "migrate stdout:\n" + stdout.String() + "\nmigrate stderr:\n" + stderr.String() }
+	waitFor(t, "alice migrated and bob waiting", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("migrate exited early: %v\n%s", err, dump())
+		default:
+		}
+		return len(relay.Mails()) == 1 && strings.Contains(stderr.String(), "alice@src.example: Completed")
+	}, dump)
+
+	r := mfChild(t, nil, f.db, "", "status", "--project", "P", "--json")
+	if r.code != 0 {
+		t.Fatalf("status next to the migration: %+v\n%s", r, dump())
+	}
+	st := decode[statusJSON](t, r.stdout)
+	if len(st.Users) != 2 || st.Users[0].Status != "Completed" || st.Users[0].ItemsMigrated != int64(f.counts["alice"]) ||
+		st.Users[1].Status != "Waiting For End User" {
+		t.Fatalf("status next to the migration: %+v", st.Users)
+	}
+	for _, args := range [][]string{{"users", "list", "--project", "P"}, {"stats", "--project", "P"}, {"project", "list"}} {
+		if r := mfChild(t, nil, f.db, "", args...); r.code != 0 || r.stdout == "" {
+			t.Errorf("%v next to the migration: %+v", args, r)
+		}
+	}
+	r = mfChild(t, nil, f.db, "", "users", "set", "--project", "P", "--user", "bob@src.example", "--option", "MaxItemSizeMB=5")
+	expect(t, r, 1, "in use by another MailFerry", "status, users list")
+
+	// Bob confirms; the migration ends and frees the file.
+	link := credLinkRE.FindString(receivedMails(t, relay)[0].body)
+	c := pinnedClient(fpLineRE.FindStringSubmatch(stdout.String())[1])
+	p := fetch(t, c, http.MethodGet, link, nil)
+	cm := csrfFormRE.FindStringSubmatch(p.body)
+	if cm == nil {
+		t.Fatalf("GET link: %d\n%s", p.code, p.body)
+	}
+	fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "login": {"bob"}, "password": {"bob-Pw-2"}})
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("migrate: %v\n%s", err, dump())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("migrate did not end\n%s", dump())
+	}
+	if _, err := os.Stat(f.db + ".share"); !os.IsNotExist(err) {
+		t.Errorf("share file left behind: %v", err)
+	}
+	st = decode[statusJSON](t, ok(t, f.db, "status", "--project", "P", "--json").stdout)
+	if st.Users[1].Status != "Completed" || st.Users[1].ItemsMigrated != int64(f.counts["bob"]) {
+		t.Errorf("bob after the migration: %+v", st.Users[1])
 	}
 }

@@ -42,7 +42,7 @@ func plan(e *env, args []string) error {
 	case *email == "":
 		return usagef(planUsage, "--user is required")
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func projectList(e *env, args []string) error {
 	if _, err := parse(fs, args, projectUsage, 0, 0); err != nil {
 		return err
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func projectShow(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,7 @@ func smtpShow(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(smtpUsage, "--project is required")
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func statsCmd(e *env, args []string) error {
 	if (set["csv"] && *csvFile == "") || (set["html"] && *htmlFile == "") {
 		return usagef(statsUsage, "--csv and --html need a file name (\"-\" for standard output)")
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

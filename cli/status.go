@@ -47,7 +47,7 @@ func status(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(statusUsage, "--project is required")
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

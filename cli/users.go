@@ -150,7 +150,7 @@ func usersList(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(usersUsage, "--project is required")
 	}
-	st, err := e.open()
+	st, err := e.openRead()
 	if err != nil {
 		return err
 	}

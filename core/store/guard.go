@@ -61,11 +61,16 @@ func notADatabase(err error) bool {
 // freelist, a bad page) turned into ErrDamaged. bbolt keeps the file open
 // after such a panic, so this process cannot open it again until it exits.
 func openBolt(path string) (db *bbolt.DB, err error) {
+	return openBoltWith(path, &bbolt.Options{Timeout: lockTimeout})
+}
+
+// openBoltWith is openBolt with the given options.
+func openBoltWith(path string, opt *bbolt.Options) (db *bbolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("opening %s: %v (restore a backup or start a new database): %w", path, r, ErrDamaged)
 		}
 	}()
-	return bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	return bbolt.Open(path, 0o600, opt)
 }

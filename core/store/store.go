@@ -59,6 +59,9 @@ type Store struct {
 	path       string
 	sealer     secret.Sealer
 	sealerInfo secret.Info
+	// copyFile is the temporary copy a read-only Store reads (OpenReadOnly
+	// through ShareReadOnly), removed by Close.
+	copyFile string
 }
 
 // DefaultPath is $MAILFERRY_DB if set, else
@@ -252,7 +255,17 @@ func (s *Store) SchemaVersion() (int, error) {
 }
 
 // Close closes the database and releases its lock.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.copyFile != "" {
+		os.Remove(s.copyFile)
+	}
+	return err
+}
+
+// ReadOnly reports whether the Store was opened with OpenReadOnly (every
+// write fails).
+func (s *Store) ReadOnly() bool { return s.db.IsReadOnly() }
 
 // Path is the database file's absolute path.
 func (s *Store) Path() string { return s.path }
