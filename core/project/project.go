@@ -74,6 +74,13 @@ type Endpoint struct {
 	Tenant    string `json:"tenant,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	SecretRef string `json:"secret_ref,omitempty"`
+	// Cloud is the Microsoft cloud: global (default), usgov, usgov-dod or
+	// china; it picks the Graph root and the sign-in authority.
+	Cloud string `json:"cloud,omitempty"`
+	// GraphURL and Authority override the cloud's Graph root and sign-in
+	// authority (tests, proxies); https only.
+	GraphURL  string `json:"graph_url,omitempty"`
+	Authority string `json:"authority,omitempty"`
 }
 
 // IsZero reports whether the endpoint has not been configured.
@@ -152,6 +159,16 @@ func (e Endpoint) Validate() error {
 		}
 		if e.ClientID == "" {
 			bad("client_id", "is required")
+		}
+		switch e.Cloud {
+		case "", "global", "usgov", "usgov-dod", "china":
+		default:
+			bad("cloud", "%q is not one of global, usgov, usgov-dod, china", e.Cloud)
+		}
+		for _, u := range []struct{ f, v string }{{"graph_url", e.GraphURL}, {"authority", e.Authority}} {
+			if u.v != "" && !strings.HasPrefix(strings.ToLower(u.v), "https://") {
+				bad(u.f, "%q must be an https:// URL", u.v)
+			}
 		}
 	case "":
 		bad("type", "is required (imap, ews or graph)")

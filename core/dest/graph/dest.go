@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -61,10 +62,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// RootCAs replaces the system roots when set.
 	RootCAs *x509.CertPool
-	// BaseURL is the Graph root (default https://graph.microsoft.com).
+	// BaseURL is the Graph root (default: the endpoint's GraphURL, else
+	// its cloud's root, https://graph.microsoft.com for global).
 	BaseURL string
-	// TokenURL is the token endpoint (default
-	// https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token).
+	// TokenURL is the token endpoint (default: {authority}/{tenant}/oauth2/v2.0/token
+	// with the endpoint's Authority, else its cloud's).
 	TokenURL string
 	Logger   *slog.Logger
 	// Limits overrides the defaults field by field (zero = default).
@@ -97,6 +99,7 @@ type Destination struct {
 	policy   RetryPolicy
 	pageSize int
 
+	roots     Roots
 	betaBase  string   // e.g. https://graph.microsoft.com/beta
 	slots     slotPool // pending-marker slots, shared per app and mailbox
 	forceJSON string   // why importMime must not be used ("" = decide by roles)
@@ -149,18 +152,15 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	if err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
-	hc, err := httpClient(opts)
+	roots, err := ResolveRoots(ep, opts)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	hc, err := httpClient(opts, ep.TrustFingerprint)
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimRight(opts.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	tokenURL := opts.TokenURL
-	if tokenURL == "" {
-		tokenURL = DefaultAuthority + "/" + url.PathEscape(strings.TrimSpace(ep.Tenant)) + "/oauth2/v2.0/token"
-	}
+	base, tokenURL := roots.GraphURL, roots.TokenURL
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,7 +184,8 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	}
 	d := &Destination{
 		base: base + "/v1.0", user: url.PathEscape(mailboxUPN), upn: mailboxUPN, hc: hc,
-		tokens:   sharedTokenSource(hc, tokenURL, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg, cred),
+		tokens:   sharedTokenSource(hc, tokenURL, roots.Scope, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg+"\x00"+tlsKey(ep, opts), cred),
+		roots:    roots,
 		lim:      sharedLimiter(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
 		betaBase: base + "/beta",
 		slots:    sharedSlots(base + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + strings.ToLower(mailboxUPN)),
@@ -196,6 +197,7 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		wkIDs:    map[string]string{},
 		topRole:  map[string]string{},
 	}
+	d.forceJSON = roots.NoImportMime
 	if opts.NoImportMime {
 		d.forceJSON = "importMime is turned off for this endpoint"
 	}
@@ -205,7 +207,11 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	return d, nil
 }
 
-func httpClient(opts Options) (*http.Client, error) {
+// httpClient is the client of an endpoint: TLS verified against the
+// system roots (on Linux Go reads SSL_CERT_FILE and SSL_CERT_DIR), or
+// opts.RootCAs, or, with a pinned fingerprint, exactly that certificate
+// (probe.TLSConfig, the rule every endpoint shares).
+func httpClient(opts Options, pin string) (*http.Client, error) {
 	var tr *http.Transport
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		t, ok := opts.HTTPClient.Transport.(*http.Transport)
@@ -225,6 +231,10 @@ func httpClient(opts Options) (*http.Client, error) {
 	}
 	if opts.RootCAs != nil {
 		conf.RootCAs = opts.RootCAs
+	}
+	if pin != "" {
+		p := probe.TLSConfig(project.Endpoint{TrustFingerprint: pin}, "")
+		conf.InsecureSkipVerify, conf.VerifyConnection = p.InsecureSkipVerify, p.VerifyConnection
 	}
 	tr.TLSClientConfig = conf
 	tr.MaxIdleConnsPerHost = 16
@@ -246,3 +256,9 @@ func (d *Destination) Close() error {
 
 // userURL is the URL of a path under /users/{upn}.
 func (d *Destination) userURL(path string) string { return d.base + "/users/" + d.user + path }
+
+// tlsKey tells token caches apart by TLS policy, so that a token fetched
+// through one pin or root set is never reused by a client with another.
+func tlsKey(ep project.Endpoint, opts Options) string {
+	return project.NormalizeFingerprint(ep.TrustFingerprint) + fmt.Sprintf("\x00%p", opts.RootCAs)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 )
@@ -389,4 +390,106 @@ func TestEndpointTest(t *testing.T) {
 	if r.OK || r.PermissionOK || !r.MailboxOK || !strings.Contains(r.String(), "not Mail.ReadWrite") {
 		t.Errorf("read-only app:\n%s", r)
 	}
+}
+
+// TestEndpointTestPathsAndPolicy: the report names the creation path and
+// why, recognises an application access policy's 403 and names its fix.
+func TestEndpointTestPathsAndPolicy(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	r := graph.Test(ctx, e.ep, secret, upn, e.opts())
+	if !r.OK || r.CreationPath != graph.PathJSON || !strings.Contains(r.CreationReason, graph.PermImportMime) || !strings.Contains(r.CreationReason, "S/MIME") {
+		t.Errorf("Mail.ReadWrite only:\n%s", r)
+	}
+	if r.Credential != "client secret" {
+		t.Errorf("credential %q", r.Credential)
+	}
+	m := newMIMEEnv(t, graphsrv.Options{})
+	r = graph.Test(ctx, m.ep, secret, upn, m.opts())
+	if !r.OK || r.CreationPath != graph.PathImportMime || !strings.Contains(r.String(), "creation path: importMime") {
+		t.Errorf("with %s:\n%s", graph.PermImportMime, r)
+	}
+	if n := len(mustItems(t, m.s, "Inbox")); n != 0 {
+		t.Errorf("the importMime probe created %d items", n)
+	}
+	nb := newMIMEEnv(t, graphsrv.Options{NoImportMime: true})
+	r = graph.Test(ctx, nb.ep, secret, upn, nb.opts())
+	if !r.OK || r.CreationPath != graph.PathJSON || !strings.Contains(r.CreationReason, "refused importMime") {
+		t.Errorf("beta unavailable:\n%s", r)
+	}
+	// An application access policy that leaves this mailbox out.
+	p := graphsrv.Start(t, graphsrv.Options{
+		Apps:      []graphsrv.App{{ClientID: clientID, Secret: secret, AllowedMailboxes: []string{"bob@contoso.example"}}},
+		Mailboxes: []string{upn, "bob@contoso.example"},
+	})
+	pe := &env{s: p, ep: project.Endpoint{Type: project.TypeGraph, Tenant: p.Tenant(), ClientID: clientID}}
+	r = graph.Test(ctx, pe.ep, secret, upn, pe.opts())
+	if r.OK || !r.PolicyBlocked || !strings.Contains(r.String(), "Test-ApplicationAccessPolicy -Identity "+upn) {
+		t.Errorf("policy:\n%s", r)
+	}
+	if r = graph.Test(ctx, pe.ep, secret, "bob@contoso.example", pe.opts()); !r.OK || r.PolicyBlocked {
+		t.Errorf("mailbox inside the policy:\n%s", r)
+	}
+}
+
+// TestCloudRoots: --cloud picks the sign-in scope and turns importMime
+// off outside the global service; explicit URLs point at the emulator.
+func TestCloudRoots(t *testing.T) {
+	s := graphsrv.Start(t, graphsrv.Options{
+		GraphRoot: "https://graph.microsoft.us",
+		Apps:      []graphsrv.App{{ClientID: clientID, Secret: secret, Roles: []string{graphsrv.PermMailReadWrite, graphsrv.PermMailAdvancedReadWrite}}},
+		Mailboxes: []string{upn},
+	})
+	ep := project.Endpoint{Type: project.TypeGraph, Tenant: s.Tenant(), ClientID: clientID, Cloud: "usgov", GraphURL: s.URL(), Authority: s.URL()}
+	opts := graph.Options{RootCAs: s.CertPool()}
+	r := graph.Test(context.Background(), ep, secret, upn, opts)
+	if !r.OK || r.GraphURL != s.URL() || r.TokenURL != s.TokenURL("") || r.CreationPath != graph.PathJSON || !strings.Contains(r.CreationReason, "US Government") {
+		t.Fatalf("usgov through overrides:\n%s\n%+v", r, r)
+	}
+	// The global scope is refused by a US Government authority.
+	ep.Cloud = "global"
+	if r := graph.Test(context.Background(), ep, secret, upn, opts); r.TokenOK {
+		t.Errorf("global scope accepted by the usgov authority:\n%s", r)
+	}
+	for _, c := range graph.Clouds {
+		roots, err := graph.ResolveRoots(project.Endpoint{Tenant: "t", Cloud: c.Name}, graph.Options{})
+		if err != nil || roots.GraphURL != c.GraphURL || roots.TokenURL != c.Authority+"/t/oauth2/v2.0/token" || roots.Scope != c.GraphURL+"/.default" {
+			t.Errorf("%s: %+v %v", c.Name, roots, err)
+		}
+	}
+	if _, err := graph.ResolveRoots(project.Endpoint{Cloud: "mars"}, graph.Options{}); err == nil {
+		t.Error("unknown cloud accepted")
+	}
+	if _, err := graph.ResolveRoots(project.Endpoint{GraphURL: "http://plain"}, graph.Options{}); err == nil {
+		t.Error("http Graph URL accepted")
+	}
+}
+
+// TestPinnedFingerprint: with a pin, the emulator's self-signed
+// certificate is accepted without any root; another pin is refused.
+func TestPinnedFingerprint(t *testing.T) {
+	e := newEnv(t)
+	ep := e.ep
+	ep.GraphURL, ep.Authority = e.s.URL(), e.s.URL()
+	ep.TrustFingerprint = probe.Fingerprint(e.s.Certificate())
+	if r := graph.Test(context.Background(), ep, secret, upn, graph.Options{}); !r.OK {
+		t.Fatalf("pinned:\n%s", r)
+	}
+	ep.TrustFingerprint = strings.Repeat("ab", 32)
+	if r := graph.Test(context.Background(), ep, secret, upn, graph.Options{}); r.TokenOK || !strings.Contains(r.String(), "does not match the trusted fingerprint") {
+		t.Errorf("wrong pin:\n%s", r)
+	}
+	ep.TrustFingerprint = ""
+	if r := graph.Test(context.Background(), ep, secret, upn, graph.Options{}); r.TokenOK || !strings.Contains(r.String(), "certificate") {
+		t.Errorf("self-signed without pin or root:\n%s", r)
+	}
+}
+
+func mustItems(t *testing.T, s *graphsrv.Server, folder string) []graphsrv.Message {
+	t.Helper()
+	items, err := s.Items(upn, folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
 }

@@ -64,7 +64,7 @@ func (e *AuthError) Hint() string {
 // tokenSource gets and caches app-only tokens (client credentials grant).
 type tokenSource struct {
 	hc                 *http.Client
-	url, id            string
+	url, scope, id     string
 	cred               credential
 	mu                 sync.Mutex
 	tok                string
@@ -80,15 +80,15 @@ var (
 
 // sharedTokenSource returns the token cache of one app registration, so
 // that all mailboxes of a migration share one token.
-func sharedTokenSource(hc *http.Client, tokenURL, id, secret string, cred credential) *tokenSource {
+func sharedTokenSource(hc *http.Client, tokenURL, scope, id, secret string, cred credential) *tokenSource {
 	h := sha256.Sum256([]byte(secret))
-	key := tokenURL + "\x00" + strings.ToLower(id) + "\x00" + hex.EncodeToString(h[:])
+	key := tokenURL + "\x00" + scope + "\x00" + strings.ToLower(id) + "\x00" + hex.EncodeToString(h[:])
 	tokensMu.Lock()
 	defer tokensMu.Unlock()
 	if t := tokens[key]; t != nil {
 		return t
 	}
-	t := &tokenSource{hc: hc, url: tokenURL, id: id, cred: cred, refreshBeforeExpir: 5 * time.Minute}
+	t := &tokenSource{hc: hc, url: tokenURL, scope: scope, id: id, cred: cred, refreshBeforeExpir: 5 * time.Minute}
 	tokens[key] = t
 	return t
 }
@@ -104,7 +104,7 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 	form := url.Values{
 		"grant_type": {"client_credentials"},
 		"client_id":  {t.id},
-		"scope":      {Scope},
+		"scope":      {t.scope},
 	}
 	// A certificate credential signs a fresh assertion for every request.
 	if err := t.cred.form(form, t.url, t.id); err != nil {

@@ -87,6 +87,10 @@ type Options struct {
 	// mailbox (default 4; negative: no limit).
 	MaxConcurrency int
 
+	// GraphRoot is the cloud's Graph root the token scope must name
+	// (default https://graph.microsoft.com; https://graph.microsoft.us
+	// plays a US Government cloud).
+	GraphRoot string
 	// NoImportMime makes the beta importMime action unavailable (as in the
 	// national clouds, where Microsoft documents it is not deployed):
 	// it answers 400 "Resource not found for the segment 'importMime'".
@@ -94,6 +98,13 @@ type Options struct {
 
 	Addr   string // listen address for New (default 127.0.0.1:0)
 	Logger *slog.Logger
+}
+
+func (s *Server) scope() string {
+	if s.opts.GraphRoot != "" {
+		return strings.TrimRight(s.opts.GraphRoot, "/") + "/.default"
+	}
+	return GraphScope
 }
 
 // DefaultTenant is the tenant id used when Options.Tenant is empty.

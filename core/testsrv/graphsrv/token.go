@@ -89,7 +89,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case !strings.HasSuffix(scope, "/.default") || strings.Contains(strings.TrimSpace(scope), " "):
 		entraError(w, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
-	case !strings.EqualFold(scope, GraphScope) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default"):
+	case !strings.EqualFold(scope, s.scope()) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default"):
 		entraError(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s.", strings.TrimSuffix(scope, "/.default"), tenant))
 		return
 	}
