@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailferry/mailferry/assets"
 	"github.com/mailferry/mailferry/core/dest/ews"
+	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -31,12 +32,26 @@ const (
 // Entry is one entry of a catalog file. Hidden is meaningful in the user
 // file only: it removes the embedded entry of the same name.
 type Entry struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
+	// Type is "ews" (the default: a Hosted Exchange server) or "graph"
+	// (Microsoft 365: the Graph destination, no URL; Cloud picks the
+	// Microsoft cloud).
+	Type   string `json:"type,omitempty"`
+	Cloud  string `json:"cloud,omitempty"`
 	EWSURL string `json:"ews_url,omitempty"`
 	OWAURL string `json:"owa_url,omitempty"`
 	Notes  string `json:"notes,omitempty"`
 	Hidden bool   `json:"hidden,omitempty"`
 }
+
+// Entry types.
+const (
+	TypeEWS   = "ews"
+	TypeGraph = "graph"
+)
+
+// IsGraph says the entry leads to the Graph destination (Microsoft 365).
+func (e Entry) IsGraph() bool { return strings.EqualFold(strings.TrimSpace(e.Type), TypeGraph) }
 
 // Provider is the entry as the EWS destination uses it.
 func (e Entry) Provider() ews.Provider {
@@ -57,6 +72,34 @@ func (e Entry) Validate() error {
 		bad("name", "a name is required")
 	}
 	if e.Hidden {
+		return errors.Join(errs...)
+	}
+	switch strings.ToLower(strings.TrimSpace(e.Type)) {
+	case "", TypeEWS:
+		if e.Cloud != "" {
+			bad("cloud", "only a graph entry has a cloud")
+		}
+	case TypeGraph:
+		if p.EWSURL != "" || p.OWAURL != "" {
+			bad("ews_url", "a graph entry (Microsoft 365) has no EWS or OWA URL")
+		}
+		if _, err := graph.LookupCloud(e.Cloud); err != nil {
+			bad("cloud", "%v", err)
+		}
+		return errors.Join(errs...)
+	default:
+		bad("type", "%q is not ews or graph", e.Type)
+		return errors.Join(errs...)
+	}
+	exo := false
+	for _, x := range []struct{ f, u string }{{"ews_url", p.EWSURL}, {"owa_url", p.OWAURL}} {
+		if ews.IsExchangeOnline(x.u) {
+			exo = true
+			bad(x.f, "%s is Exchange Online, which MailFerry reaches through Microsoft Graph, not EWS: "+
+				"make this a graph entry (\"type\": \"graph\", no URL). %s", x.u, ews.RetirementNotice)
+		}
+	}
+	if exo {
 		return errors.Join(errs...)
 	}
 	switch {
@@ -102,8 +145,12 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // Item is one provider of the merged catalog.
 type Item struct {
 	ews.Provider
-	URL    string // the resolved EWS URL
+	URL    string // the resolved EWS URL ("" for a graph item)
 	Origin Origin
+	// Graph says the item is Microsoft 365: choosing it leads to the Graph
+	// destination in Cloud.
+	Graph bool
+	Cloud string
 }
 
 // Catalog is the merged catalog.
@@ -135,9 +182,11 @@ func (c Catalog) Names() []string {
 
 // Providers lists the items as ews.Options.Providers takes them.
 func (c Catalog) Providers() []ews.Provider {
-	out := make([]ews.Provider, len(c.Items))
-	for i, it := range c.Items {
-		out[i] = it.Provider
+	out := make([]ews.Provider, 0, len(c.Items))
+	for _, it := range c.Items {
+		if !it.Graph {
+			out = append(out, it.Provider)
+		}
 	}
 	return out
 }
@@ -260,6 +309,9 @@ func merge(embedded []byte, user []Entry, path string) (Catalog, []error) {
 	}
 	item := func(e Entry, o Origin) Item {
 		p := e.Provider()
+		if e.IsGraph() {
+			return Item{Provider: p, Origin: o, Graph: true, Cloud: strings.ToLower(strings.TrimSpace(e.Cloud))}
+		}
 		u, _ := p.URL() // validated
 		return Item{Provider: p, URL: u, Origin: o}
 	}

@@ -134,7 +134,7 @@ func TestLoadSaveRoundTrip(t *testing.T) {
 		t.Fatalf("embedded catalog: %v (%d entries)", err, len(embedded))
 	}
 	c, errs := Load(dir)
-	if len(errs) != 0 || len(c.Items) != len(embedded) || len(c.User) != 0 {
+	if len(errs) != 0 || len(c.Providers()) != len(embedded) || len(c.User) != 0 {
 		t.Fatalf("no user file: %d items, %d user, errs %v", len(c.Items), len(c.User), errs)
 	}
 	if c.Path != filepath.Join(dir, "providers.json") || UserPath(dir) != c.Path {
@@ -154,7 +154,7 @@ func TestLoadSaveRoundTrip(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatal(errs)
 	}
-	if len(c.Items) != len(embedded) { // one hidden, one added
+	if len(c.Providers()) != len(embedded) { // one hidden, one added
 		t.Errorf("%d items: %v", len(c.Items), c.Names())
 	}
 	if _, ok := c.Find(embedded[0].Name); ok {
@@ -202,5 +202,40 @@ func TestDefaultDirHonoursXDG(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", base)
 	if got := UserPath(""); got != filepath.Join(base, "MailFerry", "providers.json") {
 		t.Errorf("UserPath(\"\") = %q", got)
+	}
+}
+
+// TestMicrosoft365LeadsToGraph: the embedded Microsoft 365 entries are
+// graph items (no EWS URL, excluded from EWS resolution); an EWS entry on
+// Exchange Online is refused with the retirement explanation; hosted
+// Exchange entries stay EWS.
+func TestMicrosoft365LeadsToGraph(t *testing.T) {
+	c, errs := merge(assets.Providers, []Entry{
+		{Name: "My O365 over EWS", EWSURL: "https://outlook.office365.com/EWS/Exchange.asmx"},
+		{Name: "Tenant GCC", Type: "graph", Cloud: "usgov"},
+		{Name: "Bad cloud", Type: "graph", Cloud: "mars"},
+	}, "/cfg/providers.json")
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	all := strings.Join(msgs, "\n")
+	if len(errs) != 2 || !strings.Contains(all, "My O365 over EWS") || !strings.Contains(all, "graph entry") || !strings.Contains(all, "1 April 2027") || !strings.Contains(all, "mars") {
+		t.Fatalf("errors:\n%s", all)
+	}
+	m, ok := c.Find("Microsoft 365 / Exchange Online")
+	if !ok || !m.Graph || m.Cloud != "global" || m.URL != "" {
+		t.Errorf("Microsoft 365 item: %+v %v", m, ok)
+	}
+	if g, ok := c.Find("tenant gcc"); !ok || !g.Graph || g.Cloud != "usgov" {
+		t.Errorf("user graph item: %+v", g)
+	}
+	for _, p := range c.Providers() {
+		if strings.Contains(p.Name, "Microsoft 365") {
+			t.Errorf("graph item %q offered to EWS resolution", p.Name)
+		}
+	}
+	if r, ok := c.Find("Rackspace Hosted Exchange"); !ok || r.Graph || r.URL == "" {
+		t.Errorf("hosted Exchange item: %+v", r)
 	}
 }

@@ -723,3 +723,35 @@ func TestPaging(t *testing.T) {
 		t.Errorf("paged tree: %v", st.Requests)
 	}
 }
+
+// TestExchangeOnlineRefused: an EWS URL on outlook.office365.com, or an
+// Autodiscover answer landing there, is reported as Exchange Online with
+// the retirement explanation (the faces then offer Graph); hosted servers
+// are not.
+func TestExchangeOnlineRefused(t *testing.T) {
+	ctx := context.Background()
+	r := Test(ctx, project.Endpoint{Type: project.TypeEWS, URL: "https://outlook.office365.com/EWS/Exchange.asmx"},
+		Credentials{User: "admin@contoso.com", Password: "x"}, Options{})
+	if r.OK || !r.ExchangeOnline || r.Err == nil || !strings.Contains(r.Err.Error(), "1 April 2027") {
+		t.Errorf("EWS URL on Exchange Online: %+v", r)
+	}
+	s := emulator(t, func(o *ewssrv.Options) { o.PlainHTTP = true })
+	s.SetPublicURL("https://outlook.office365.com")
+	o := opts(s)
+	o.DialContext = redirector(s)
+	r = Test(ctx, project.Endpoint{Type: project.TypeEWS, AutodiscoverEmail: aliceAddr, AdminUser: "admin", Access: project.AccessDelegation},
+		Credentials{User: "admin", Password: "Adm1n!pw", Mailbox: aliceAddr}, o)
+	if r.OK || !r.ExchangeOnline || r.URL != "https://outlook.office365.com/EWS/Exchange.asmx" {
+		t.Errorf("Autodiscover landing on Exchange Online: URL %s, EXO %v, err %v", r.URL, r.ExchangeOnline, r.Err)
+	}
+	for u, want := range map[string]bool{
+		"https://outlook.office365.com/EWS/Exchange.asmx": true,
+		"https://OUTLOOK.OFFICE.COM/owa":                  true,
+		"https://mex09.emailsrvr.com/EWS/Exchange.asmx":   false,
+		"https://mail.example.com/EWS/Exchange.asmx":      false,
+	} {
+		if IsExchangeOnline(u) != want {
+			t.Errorf("IsExchangeOnline(%s) != %v", u, want)
+		}
+	}
+}

@@ -24,12 +24,21 @@ type Provider struct {
 // ParseProviders reads a catalog: {"providers": [{"name":…, "ews_url":…}, …]}.
 func ParseProviders(data []byte) ([]Provider, error) {
 	var doc struct {
-		Providers []Provider `json:"providers"`
+		Providers []struct {
+			Provider
+			Type string `json:"type"`
+		} `json:"providers"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("provider catalog: %w", err)
 	}
-	for i, p := range doc.Providers {
+	var out []Provider
+	for i, e := range doc.Providers {
+		if strings.EqualFold(e.Type, "graph") {
+			continue // Microsoft 365: the Graph destination, not EWS
+		}
+		p := e.Provider
+		out = append(out, p)
 		if p.Name == "" {
 			return nil, fmt.Errorf("provider catalog: entry %d has no name", i+1)
 		}
@@ -37,7 +46,7 @@ func ParseProviders(data []byte) ([]Provider, error) {
 			return nil, fmt.Errorf("provider catalog: %s: %w", p.Name, err)
 		}
 	}
-	return doc.Providers, nil
+	return out, nil
 }
 
 // URL is the provider's EWS URL (from ews_url, or derived from owa_url).

@@ -19,6 +19,10 @@ type TestReport struct {
 	URL      string                 // the EWS URL resolved
 	Attempts []autodiscover.Attempt // Autodiscover candidates, when used
 	Steps    []Step
+	// ExchangeOnline says the URL (given or found by Autodiscover) is
+	// Exchange Online, which MailFerry reaches through Graph (see
+	// RetirementNotice): the faces offer to switch.
+	ExchangeOnline bool
 
 	// TLS
 	CertFingerprint string // SHA-256 of the leaf certificate, hex
@@ -85,6 +89,12 @@ func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Opti
 	start = time.Now()
 	u, attempts, err := resolveURL(ctx, ep, creds, opts, auth, base)
 	r.URL, r.Attempts = u, attempts
+	if err == nil {
+		// An EWS URL, or Autodiscover, landing on Exchange Online.
+		if err = CheckNotExchangeOnline(u); err != nil {
+			r.ExchangeOnline = true
+		}
+	}
 	if step("resolve EWS URL", start, u, err) != nil {
 		return r
 	}
