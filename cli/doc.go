@@ -62,7 +62,13 @@
 //	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
 //	        FILE "-" = stdin
 //	endpoint set --project P --side source|dest --type imap|ews|graph ...
+//	        graph: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
+//	        [--provider NAME] [--cloud global|usgov|usgov-dod|china] [--graph-url URL]
+//	        [--authority URL] [--trust-fingerprint SHA256]
 //	endpoint test --project P --side source|dest [--user EMAIL] [--json]
+//	providers list [--json]
+//	providers add --name N (--ews-url URL | --owa-url URL | --graph [--cloud C]) [--notes TEXT]
+//	providers remove --name N
 //	users import --project P FILE.csv [--addresses-only] [--accept-valid]
 //	users list --project P [--json]
 //	users set --project P --user EMAIL [--clear-options] --option Key=Value ...
@@ -92,6 +98,29 @@
 // stored password is kept unless a new one is given; changing
 // --admin-user without a new password drops it.
 //
+// Microsoft 365 is reached through Graph only: an EWS endpoint whose
+// --url or --owa-url is on Exchange Online (outlook.office365.com,
+// outlook.office.com, and the national clouds' hosts), or whose --provider
+// is a Microsoft 365 catalog entry, is a usage error (exit 2) that explains
+// the EWS retirement (blocked for apps not on the tenant's allow list since
+// 1 October 2026, off on 1 April 2027) and prints the endpoint set command
+// that switches to Graph. Hosted Exchange providers stay on EWS.
+//
+// Graph endpoints: --cloud picks the Graph root and sign-in authority
+// (global: graph.microsoft.com and login.microsoftonline.com; usgov:
+// graph.microsoft.us and login.microsoftonline.us; usgov-dod:
+// dod-graph.microsoft.us and login.microsoftonline.us; china:
+// microsoftgraph.chinacloudapi.cn and login.chinacloudapi.cn), and the
+// token scope {Graph root}/.default. --graph-url and --authority (https
+// only) override the root and the authority, e.g. for a proxy or the
+// emulator; the scope stays the cloud's. TLS to both is verified against
+// the system roots (on Linux SSL_CERT_FILE and SSL_CERT_DIR are honoured),
+// or, with --trust-fingerprint, only the certificate with that SHA-256 is
+// accepted. --provider NAME takes the cloud of a Microsoft 365 catalog
+// entry. Messages are imported from their original MIME (beta importMime)
+// when the app has Mail-Advanced.ReadWrite.All in the global cloud, else
+// created as JSON (see README, "Exchange Online (Graph)").
+//
 // endpoint test runs the step-by-step test of core/probe (IMAP: DNS, TCP,
 // TLS or STARTTLS with the certificate, CAPABILITY, LOGIN) or of
 // core/dest/ews (URL resolution, TCP, TLS, authentication, access mode) and
@@ -100,7 +129,17 @@
 // without one); with --user EMAIL it uses the credentials the migration
 // would use for that user (the user's own password, else the admin through
 // the login template; an "authzid:" template is tested as the admin's own
-// LOGIN). Graph endpoints cannot be tested yet (exit 1, saying so).
+// LOGIN). A Graph endpoint is tested with the app's credential (client
+// secret or certificate) for the mailbox of --user EMAIL (default: the
+// project's first user): configuration (cloud, Graph root, token
+// endpoint), token, permissions in the token's roles (Mail.ReadWrite
+// required; Mail-Advanced.ReadWrite.All for MIME import), the mailbox
+// (a 403 from an Exchange Online application access policy is named, with
+// the fix: add the mailbox to the policy's group, check with
+// Test-ApplicationAccessPolicy), and "creation path: importMime|json" with
+// the reason. --json adds credential, roles, policy_blocked,
+// creation_path and creation_reason; for EWS, exchange_online is true when
+// the URL (given or found by Autodiscover) is Exchange Online.
 //
 // users import is all-or-nothing: each row error is printed on stderr as
 // "FILE: line N, column C: reason" and, unless --accept-valid is given,
@@ -254,7 +293,8 @@
 //
 //	{"type", "host"?, "port"?, "security"?, "trust_fingerprint"?, "login_template"?,
 //	 "admin_user"?, "url"?, "owa_url"?, "autodiscover_email"?, "provider"?,
-//	 "access"?, "auth"?, "tenant"?, "client_id"?, "password_set": bool, "secret_set": bool}
+//	 "access"?, "auth"?, "tenant"?, "client_id"?, "cloud"?, "graph_url"?, "authority"?,
+//	 "password_set": bool, "secret_set": bool}
 //
 // users list --json: an array (empty: []) sorted by source email of
 //

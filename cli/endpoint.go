@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
 )
@@ -18,7 +19,8 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
         [--admin-user U (--password-env VAR | --password-stdin)]
         [--access delegation|impersonation] [--auth basic|ntlm] [--trust-fingerprint SHA256]
   mailferry endpoint set --project P --side dest --type graph --tenant T --client-id ID
-        (--secret-env VAR | --secret-stdin | --cert-file PEM)
+        (--secret-env VAR | --secret-stdin | --cert-file PEM) [--provider NAME]
+        [--cloud global|usgov|usgov-dod|china] [--graph-url URL] [--authority URL] [--trust-fingerprint SHA256]
   mailferry endpoint test --project P --side source|dest [--user EMAIL] [--json]
 `
 
@@ -35,7 +37,7 @@ func init() {
 var flagsByType = map[project.EndpointType][]string{
 	project.TypeIMAP:  {"host", "port", "security", "trust-fingerprint", "login-template"},
 	project.TypeEWS:   {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
-	project.TypeGraph: {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file"},
+	project.TypeGraph: {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
 }
 
 // defaultPort is the IMAP port for a security mode.
@@ -69,6 +71,7 @@ type endpointFlags struct {
 	project, side, typ, host, security, trustFP *string
 	template, admin, url, owa, autod, provider  *string
 	access, auth, tenant, clientID, certFile    *string
+	cloud, graphURL, authority                  *string
 	port                                        *int
 	password, secret                            *secretFlags
 	set                                         map[string]bool // the flags given
@@ -77,27 +80,30 @@ type endpointFlags struct {
 func newEndpointFlags(e *env) *endpointFlags {
 	fs := e.newFlags("endpoint set", false)
 	return &endpointFlags{
-		fs:       fs,
-		project:  fs.String("project", "", "project name"),
-		side:     fs.String("side", "", "source or dest"),
-		typ:      fs.String("type", "", "imap, ews or graph"),
-		host:     fs.String("host", "", "IMAP host name or address"),
-		port:     fs.Int("port", 0, "IMAP port (default 993 with ssl, else 143)"),
-		security: fs.String("security", "", "ssl, starttls or none (default ssl)"),
-		trustFP:  fs.String("trust-fingerprint", "", "trust a self-signed certificate with this SHA-256 fingerprint"),
-		template: fs.String("login-template", "", "admin login template, e.g. {user}*{admin}"),
-		admin:    fs.String("admin-user", "", "admin login"),
-		url:      fs.String("url", "", "EWS URL"),
-		owa:      fs.String("owa-url", "", "OWA URL"),
-		autod:    fs.String("autodiscover", "", "email address for Autodiscover"),
-		provider: fs.String("provider", "", "provider name from the catalog (mailferry providers list)"),
-		access:   fs.String("access", "", "delegation or impersonation"),
-		auth:     fs.String("auth", "", "basic or ntlm"),
-		tenant:   fs.String("tenant", "", "Entra ID tenant"),
-		clientID: fs.String("client-id", "", "application (client) id"),
-		certFile: fs.String("cert-file", "", "PEM `file` with the app's certificate and its RSA private key (instead of a client secret)"),
-		password: addSecretFlags(fs, "password", "admin password"),
-		secret:   addSecretFlags(fs, "secret", "client secret"),
+		fs:        fs,
+		project:   fs.String("project", "", "project name"),
+		side:      fs.String("side", "", "source or dest"),
+		typ:       fs.String("type", "", "imap, ews or graph"),
+		host:      fs.String("host", "", "IMAP host name or address"),
+		port:      fs.Int("port", 0, "IMAP port (default 993 with ssl, else 143)"),
+		security:  fs.String("security", "", "ssl, starttls or none (default ssl)"),
+		trustFP:   fs.String("trust-fingerprint", "", "trust a self-signed certificate with this SHA-256 fingerprint"),
+		template:  fs.String("login-template", "", "admin login template, e.g. {user}*{admin}"),
+		admin:     fs.String("admin-user", "", "admin login"),
+		url:       fs.String("url", "", "EWS URL"),
+		owa:       fs.String("owa-url", "", "OWA URL"),
+		autod:     fs.String("autodiscover", "", "email address for Autodiscover"),
+		provider:  fs.String("provider", "", "provider name from the catalog (mailferry providers list)"),
+		access:    fs.String("access", "", "delegation or impersonation"),
+		auth:      fs.String("auth", "", "basic or ntlm"),
+		tenant:    fs.String("tenant", "", "Entra ID tenant"),
+		clientID:  fs.String("client-id", "", "application (client) id"),
+		certFile:  fs.String("cert-file", "", "PEM `file` with the app's certificate and its RSA private key (instead of a client secret)"),
+		cloud:     fs.String("cloud", "", "Microsoft cloud: global, usgov, usgov-dod or china (default global)"),
+		graphURL:  fs.String("graph-url", "", "Graph root URL, overriding the cloud's (tests, proxies)"),
+		authority: fs.String("authority", "", "sign-in authority URL, overriding the cloud's (tests, proxies)"),
+		password:  addSecretFlags(fs, "password", "admin password"),
+		secret:    addSecretFlags(fs, "secret", "client secret"),
 	}
 }
 
@@ -136,7 +142,7 @@ func endpointSet(e *env, args []string) error {
 	defer clear(c.Secret)
 	saved, err := usecase.SaveEndpoint(st, c)
 	if err != nil {
-		return reportInvalid(e, err)
+		return reportInvalid(e, err, p.Name)
 	}
 	fmt.Fprintf(e.stdout, "%s endpoint of project %q: %s\n", side, p.Name, describeEndpoint(saved))
 	if saved.Type == project.TypeIMAP && saved.AdminUser != "" && saved.PasswordRef == "" {
@@ -206,6 +212,14 @@ func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error)
 	case project.TypeGraph:
 		setString(f.set["tenant"], &ep.Tenant, *f.tenant)
 		setString(f.set["client-id"], &ep.ClientID, *f.clientID)
+		if f.set["provider"] {
+			// The catalog entry's cloud, unless --cloud says otherwise
+			// (usecase.SaveEndpoint resolves it).
+			ep.Provider, ep.Cloud = strings.TrimSpace(*f.provider), ""
+		}
+		setString(f.set["cloud"], &ep.Cloud, strings.ToLower(strings.TrimSpace(*f.cloud)))
+		setString(f.set["graph-url"], &ep.GraphURL, strings.TrimSpace(*f.graphURL))
+		setString(f.set["authority"], &ep.Authority, strings.TrimSpace(*f.authority))
 	}
 	if f.set["trust-fingerprint"] {
 		ep.TrustFingerprint = project.NormalizeFingerprint(*f.trustFP)
@@ -279,13 +293,28 @@ func (f *endpointFlags) readSecrets(e *env, c *usecase.EndpointChange) error {
 
 // reportInvalid prints the field errors of a refused change as
 // "invalid: field: reason" lines; other errors are returned as they are.
-func reportInvalid(e *env, err error) error {
+func reportInvalid(e *env, err error, proj string) error {
 	var fe *project.FieldError
 	if !errors.As(err, &fe) {
 		return err
 	}
 	reportFieldErrors(e.stderr, err)
+	if strings.Contains(err.Error(), ews.RetirementNotice) {
+		fmt.Fprintf(e.stderr, "Switch to Microsoft Graph with:\n  %s\n", graphSwitchCommand(proj, ""))
+	}
 	return errReported
+}
+
+// graphSwitchCommand is the command that makes the destination Graph.
+func graphSwitchCommand(proj, cloud string) string {
+	c := ""
+	if cloud != "" && cloud != "global" {
+		c = " --cloud " + cloud
+	}
+	if proj == "" {
+		proj = "P"
+	}
+	return fmt.Sprintf("mailferry endpoint set --project %q --side dest --type graph --tenant TENANT --client-id APP_ID (--secret-env VAR | --cert-file PEM)%s", proj, c)
 }
 
 type secretDeleter interface{ DeleteSecret(ref string) error }

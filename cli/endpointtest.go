@@ -44,6 +44,15 @@ type testView struct {
 	Cert         *certView      `json:"cert"`
 	Capabilities []string       `json:"capabilities"`
 	EWSVersion   string         `json:"ews_version,omitempty"`
+	// EWS: the URL (given or from Autodiscover) is Exchange Online, which
+	// MailFerry reaches through Graph.
+	ExchangeOnline bool `json:"exchange_online,omitempty"`
+	// Graph
+	Credential     string   `json:"credential,omitempty"`
+	Roles          []string `json:"roles,omitempty"`
+	PolicyBlocked  bool     `json:"policy_blocked,omitempty"`
+	CreationPath   string   `json:"creation_path,omitempty"` // importMime or json
+	CreationReason string   `json:"creation_reason,omitempty"`
 }
 
 // endpointTest tests one side's endpoint step by step through
@@ -98,7 +107,9 @@ func withSetupHint(err error, proj string, side project.Side) error {
 
 func newTestView(proj string, side project.Side, r *usecase.TestReport) testView {
 	v := testView{Project: proj, Side: side, Type: string(r.Type), Addr: r.Addr, Security: string(r.Security),
-		Login: r.Login, OK: r.OK, Error: r.Err, Steps: []testStepView{}, Capabilities: []string{}, EWSVersion: r.EWSVersion}
+		Login: r.Login, OK: r.OK, Error: r.Err, Steps: []testStepView{}, Capabilities: []string{}, EWSVersion: r.EWSVersion,
+		ExchangeOnline: r.ExchangeOnline, Credential: r.Credential, Roles: r.Roles, PolicyBlocked: r.PolicyBlocked,
+		CreationPath: r.CreationPath, CreationReason: r.CreationReason}
 	for _, s := range r.Steps {
 		v.Steps = append(v.Steps, testStepView{Name: s.Name, OK: s.OK, Detail: s.Detail, Error: s.Err,
 			DurationMS: float64(s.Took.Microseconds()) / 1000})
@@ -159,6 +170,12 @@ func printTestReport(e *env, v testView, r *usecase.TestReport) {
 	}
 	if len(r.Roles) > 0 {
 		fmt.Fprintf(w, "Application permissions: %s\n", strings.Join(r.Roles, ", "))
+	}
+	if r.CreationPath != "" {
+		fmt.Fprintf(w, "Creation path: %s (%s)\n", r.CreationPath, r.CreationReason)
+	}
+	if r.ExchangeOnline {
+		fmt.Fprintf(w, "Switch to Microsoft Graph with:\n  %s\n", graphSwitchCommand(v.Project, ""))
 	}
 	for _, u := range r.Untested {
 		switch u {

@@ -314,7 +314,14 @@ func describeEndpoint(ep project.Endpoint) string {
 		}
 		return s
 	case project.TypeGraph:
-		return fmt.Sprintf("graph tenant %s client %s", ep.Tenant, ep.ClientID)
+		s := fmt.Sprintf("graph tenant %s client %s", ep.Tenant, ep.ClientID)
+		if ep.Cloud != "" {
+			s += " cloud " + ep.Cloud
+		}
+		if ep.GraphURL != "" || ep.Authority != "" {
+			s += fmt.Sprintf(" (graph-url %s, authority %s)", dash(ep.GraphURL), dash(ep.Authority))
+		}
+		return s
 	}
 	return string(ep.Type)
 }

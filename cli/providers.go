@@ -19,7 +19,7 @@ import (
 // hides it. list prints the merged catalog; bad entries of either file are
 // reported on stderr (as "errors" with --json) and left out.
 const providersUsage = `  mailferry providers list [--json]
-  mailferry providers add --name N (--ews-url URL | --owa-url URL) [--notes TEXT]
+  mailferry providers add --name N (--ews-url URL | --owa-url URL | --graph [--cloud C]) [--notes TEXT]
   mailferry providers remove --name N
 `
 
@@ -43,6 +43,8 @@ func init() {
 
 type providerView struct {
 	Name   string           `json:"name"`
+	Type   string           `json:"type"`            // ews or graph (Microsoft 365)
+	Cloud  string           `json:"cloud,omitempty"` // graph only
 	URL    string           `json:"url"`
 	EWSURL string           `json:"ews_url,omitempty"`
 	OWAURL string           `json:"owa_url,omitempty"`
@@ -64,7 +66,11 @@ func providersList(e *env, args []string) error {
 	c, errs := providers.Load("")
 	v := providersListView{UserFile: c.Path, Providers: []providerView{}, Errors: []string{}}
 	for _, it := range c.Items {
-		v.Providers = append(v.Providers, providerView{Name: it.Name, URL: it.URL, EWSURL: it.EWSURL,
+		typ := providers.TypeEWS
+		if it.Graph {
+			typ = providers.TypeGraph
+		}
+		v.Providers = append(v.Providers, providerView{Name: it.Name, Type: typ, Cloud: it.Cloud, URL: it.URL, EWSURL: it.EWSURL,
 			OWAURL: it.OWAURL, Notes: it.Notes, Origin: it.Origin})
 	}
 	for _, err := range errs {
@@ -79,7 +85,11 @@ func providersList(e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tORIGIN\tEWS URL")
 	for _, p := range v.Providers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Origin, p.URL)
+		u := p.URL
+		if p.Type == providers.TypeGraph {
+			u = "Microsoft Graph (--type graph --cloud " + p.Cloud + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Origin, u)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write list: %w", err)
@@ -89,7 +99,7 @@ func providersList(e *env, args []string) error {
 }
 
 // flagOfField names the flag of a providers.Entry validation field.
-var flagOfField = map[string]string{"name": "--name", "ews_url": "--ews-url", "owa_url": "--owa-url"}
+var flagOfField = map[string]string{"name": "--name", "ews_url": "--ews-url", "owa_url": "--owa-url", "cloud": "--cloud", "type": "--graph"}
 
 func providersAdd(e *env, args []string) error {
 	fs := e.newFlags("providers add", false)
@@ -98,6 +108,8 @@ func providersAdd(e *env, args []string) error {
 		ewsU  = fs.String("ews-url", "", "EWS URL (https://host/EWS/Exchange.asmx)")
 		owaU  = fs.String("owa-url", "", "OWA URL (https://host/owa)")
 		notes = fs.String("notes", "", "notes shown when the provider is picked")
+		isG   = fs.Bool("graph", false, "a Microsoft 365 entry: it leads to the Graph destination (no URL)")
+		cloud = fs.String("cloud", "", "Microsoft cloud of a --graph entry: global, usgov, usgov-dod or china")
 	)
 	if _, err := parse(fs, args, providersUsage, 0, 0); err != nil {
 		return err
@@ -106,11 +118,20 @@ func providersAdd(e *env, args []string) error {
 	if !set["name"] {
 		return usagef(providersUsage, "--name is required")
 	}
-	if set["ews-url"] == set["owa-url"] {
-		return usagef(providersUsage, "give one of --ews-url or --owa-url")
+	if n := btoi(set["ews-url"]) + btoi(set["owa-url"]) + btoi(*isG); n != 1 {
+		return usagef(providersUsage, "give one of --ews-url, --owa-url or --graph")
+	}
+	if set["cloud"] && !*isG {
+		return usagef(providersUsage, "--cloud goes with --graph")
 	}
 	ent := providers.Entry{Name: strings.TrimSpace(*name), EWSURL: strings.TrimSpace(*ewsU),
 		OWAURL: strings.TrimSpace(*owaU), Notes: strings.TrimSpace(*notes)}
+	if *isG {
+		ent.Type, ent.Cloud = providers.TypeGraph, strings.ToLower(strings.TrimSpace(*cloud))
+		if ent.Cloud == "" {
+			ent.Cloud = "global"
+		}
+	}
 	if err := ent.Validate(); err != nil {
 		for _, fe := range flatten(err) {
 			var f *project.FieldError
@@ -135,8 +156,19 @@ func providersAdd(e *env, args []string) error {
 	if it.Origin == providers.Override {
 		verb += " (overrides the built-in provider)"
 	}
-	fmt.Fprintf(e.stdout, "provider %q %s: %s\n", ent.Name, verb, it.URL)
+	u := it.URL
+	if it.Graph {
+		u = "Microsoft Graph, cloud " + it.Cloud
+	}
+	fmt.Fprintf(e.stdout, "provider %q %s: %s\n", ent.Name, verb, u)
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func providersRemove(e *env, args []string) error {

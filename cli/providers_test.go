@@ -80,7 +80,7 @@ func TestProvidersAddListRemove(t *testing.T) {
 	saved, _ := os.ReadFile(userFile)
 	expect(t, mf(t, "", "", "providers", "add", "--name", "Bad", "--owa-url", "ftp://x.example/owa"), 1, "invalid: --owa-url")
 	expect(t, mf(t, "", "", "providers", "add", "--name", " ", "--ews-url", "https://x.example"), 1, "invalid: --name")
-	expect(t, mf(t, "", "", "providers", "add", "--name", "X"), 2, "one of --ews-url or --owa-url")
+	expect(t, mf(t, "", "", "providers", "add", "--name", "X"), 2, "one of --ews-url, --owa-url or --graph")
 	expect(t, mf(t, "", "", "providers", "add", "--name", "X", "--ews-url", "https://a.example", "--owa-url", "https://a.example/owa"), 2)
 	if now, _ := os.ReadFile(userFile); string(now) != string(saved) {
 		t.Error("a refused add changed the user file")

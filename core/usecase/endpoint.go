@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/providers"
@@ -119,15 +120,36 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 			bad("certificate", err.Error())
 		}
 	}
-	if ep.Type == project.TypeEWS && ep.Provider != "" {
+	if (ep.Type == project.TypeEWS || ep.Type == project.TypeGraph) && ep.Provider != "" {
 		cat, _ := providers.Load("")
 		it, ok := cat.Find(ep.Provider)
-		if !ok {
+		switch {
+		case !ok:
 			bad("provider", fmt.Sprintf("%q is not in the catalog; known providers: %s",
 				ep.Provider, strings.Join(cat.Names(), ", ")))
-		} else {
+		case it.Graph && ep.Type == project.TypeEWS:
+			bad("provider", fmt.Sprintf("%q is Microsoft 365, reached through the Graph destination (Exchange Online (Graph)), not EWS. %s",
+				it.Name, ews.RetirementNotice))
+		case !it.Graph && ep.Type == project.TypeGraph:
+			bad("provider", fmt.Sprintf("%q is a Hosted Exchange provider: choose the EWS destination for it", it.Name))
+		default:
 			ep.Provider = it.Name
+			if it.Graph && ep.Cloud == "" {
+				ep.Cloud = it.Cloud
+			}
 		}
+	}
+	if ep.Type == project.TypeEWS {
+		// Microsoft 365 is reached through Graph only.
+		for _, u := range []struct{ f, v string }{{"url", ep.URL}, {"owa_url", ep.OWAURL}} {
+			if ews.IsExchangeOnline(u.v) {
+				bad(u.f, fmt.Sprintf("%s is Exchange Online, reached through the Graph destination (Exchange Online (Graph)), not EWS. %s",
+					u.v, ews.RetirementNotice))
+			}
+		}
+	}
+	if ep.Type == project.TypeGraph && strings.EqualFold(ep.Cloud, "global") {
+		ep.Cloud = ""
 	}
 	check := p
 	*sideOf(&check, c.Side) = *ep

@@ -143,7 +143,13 @@ func TestSaveEndpointProviderFromCatalog(t *testing.T) {
 	if len(cat.Items) == 0 {
 		t.Fatal("empty embedded catalog")
 	}
-	name := cat.Items[0].Name
+	name := ""
+	for _, it := range cat.Items {
+		if !it.Graph { // Microsoft 365 items are for the Graph destination
+			name = it.Name
+			break
+		}
+	}
 	ep := project.Endpoint{Type: project.TypeEWS, Provider: strings.ToUpper(name)}
 	got, err := SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Endpoint: ep})
 	if err != nil || got.Provider != name {
@@ -182,5 +188,32 @@ func TestSaveEndpointRefusesMisplacedSecrets(t *testing.T) {
 	}
 	if n := secretCount(t, st); n != 0 {
 		t.Errorf("%d secrets sealed", n)
+	}
+}
+
+// Microsoft 365 leads to Graph: its catalog entries and EWS URLs on
+// Exchange Online are refused for EWS with the retirement explanation; a
+// Graph endpoint takes the cloud of its catalog entry.
+func TestSaveEndpointMicrosoft365(t *testing.T) {
+	st := newStore(t, "P")
+	for field, ep := range map[string]project.Endpoint{
+		"provider": {Type: project.TypeEWS, Provider: "Microsoft 365 / Exchange Online"},
+		"url":      {Type: project.TypeEWS, URL: "https://outlook.office365.com/EWS/Exchange.asmx"},
+		"owa_url":  {Type: project.TypeEWS, OWAURL: "https://outlook.office.com/owa"},
+	} {
+		_, err := SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Endpoint: ep})
+		if r := fieldErrors(err)[field]; !strings.Contains(r, "Graph destination") || !strings.Contains(r, "1 April 2027") {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	got, err := SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Secret: []byte("s"),
+		Endpoint: project.Endpoint{Type: project.TypeGraph, Tenant: "t", ClientID: "c", Provider: "microsoft 365 dod (us government)"}})
+	if err != nil || got.Cloud != "usgov-dod" || got.Provider != "Microsoft 365 DoD (US Government)" {
+		t.Errorf("graph provider: %+v %v", got, err)
+	}
+	_, err = SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest,
+		Endpoint: project.Endpoint{Type: project.TypeGraph, Tenant: "t", ClientID: "c", Provider: "Rackspace Hosted Exchange"}})
+	if r := fieldErrors(err)["provider"]; !strings.Contains(r, "EWS destination") {
+		t.Errorf("hosted Exchange as graph: %v", err)
 	}
 }

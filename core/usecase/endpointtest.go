@@ -83,6 +83,16 @@ type TestReport struct {
 	AuthMethod   string   // EWS: basic or ntlm, once authenticated
 	Roles        []string // Graph: the app's permissions
 	Untested     []Untested
+	// EWS: the URL (given or found by Autodiscover) is Exchange Online,
+	// which MailFerry reaches through Graph; the faces offer the switch.
+	ExchangeOnline bool
+	// Graph: how the app signed in ("client secret", "certificate …"),
+	// whether an application access policy keeps it from the mailbox, and
+	// how a migration will create messages (graph.PathImportMime or
+	// graph.PathJSON) and why.
+	Credential                   string
+	PolicyBlocked                bool
+	CreationPath, CreationReason string
 }
 
 // TestEndpoint tests one side's endpoint step by step with the
@@ -267,7 +277,7 @@ func testEWS(ctx context.Context, ep project.Endpoint, c testCreds) (*TestReport
 		opts.Providers = ps
 	}
 	er := ews.Test(ctx, ep, ews.Credentials{User: c.login, Password: c.password, Mailbox: c.mailbox}, opts)
-	r := &TestReport{Addr: er.URL, OK: er.OK, Login: c.login, Mailbox: c.mailbox}
+	r := &TestReport{Addr: er.URL, OK: er.OK, Login: c.login, Mailbox: c.mailbox, ExchangeOnline: er.ExchangeOnline}
 	for _, a := range er.Attempts {
 		r.Autodiscover = append(r.Autodiscover, a.String())
 	}
@@ -296,7 +306,8 @@ func testEWS(ctx context.Context, ep project.Endpoint, c testCreds) (*TestReport
 
 func testGraph(ctx context.Context, ep project.Endpoint, c testCreds) *TestReport {
 	gr := graph.Test(ctx, ep, c.password, c.mailbox, graph.Options{})
-	r := &TestReport{Addr: graph.DefaultBaseURL, OK: gr.OK, Login: ep.ClientID, Mailbox: c.mailbox, Roles: gr.Roles}
+	r := &TestReport{Addr: gr.GraphURL, OK: gr.OK, Login: ep.ClientID, Mailbox: c.mailbox, Roles: gr.Roles,
+		Credential: gr.Credential, PolicyBlocked: gr.PolicyBlocked, CreationPath: gr.CreationPath, CreationReason: gr.CreationReason}
 	for _, s := range gr.Steps {
 		r.Steps = append(r.Steps, TestStep{Name: s.Name, OK: s.Err == nil, Detail: s.Detail, Err: errText(s.Err), Took: s.Took})
 	}
