@@ -11,8 +11,10 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
+	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/retry"
 )
 
 // Credentials log on to Exchange. With an admin account (the endpoint's
@@ -81,7 +83,7 @@ type Destination struct {
 	mailbox  string
 	hdr      header
 	call     doer
-	lim      *limiter
+	lim      *limit.Limiter
 	auth     *authTransport
 	log      *slog.Logger
 	limits   mailbox.Limits
@@ -164,7 +166,7 @@ func newDestination(u string, attempts []autodiscover.Attempt, access Access, cr
 		// The impersonated mailbox's budget is charged (Exchange 2010 SP2 RU4+).
 		key += "\x00" + strings.ToLower(creds.Mailbox)
 	}
-	l := sharedLimiter(key, maxInFlight)
+	l := limit.Shared("ews\x00"+key, maxInFlight)
 	d := &Destination{
 		url: u, access: access, mailbox: creds.Mailbox, auth: auth, log: log, limits: lim, lim: l,
 		attempts: attempts, pageSize: opts.PageSize,
@@ -179,7 +181,7 @@ func newDestination(u string, attempts []autodiscover.Attempt, access Access, cr
 	d.call = &retryDoer{
 		next:   &httpDoer{url: u, client: &http.Client{Transport: auth, CheckRedirect: noRedirect}},
 		lim:    l,
-		policy: opts.Retry.withDefaults(),
+		policy: opts.Retry.Or(retry.Default),
 		log:    log,
 	}
 	return d

@@ -385,7 +385,7 @@ func TestThrottlingObeyed(t *testing.T) {
 		if c.BackOff > 0 && took < c.BackOff {
 			t.Errorf("kind %v: finished in %v, before the server's back-off of %v", c.Kind, took, c.BackOff)
 		}
-		if _, cuts := d.lim.state(); cuts == 0 {
+		if _, cuts := d.lim.State(); cuts == 0 {
 			t.Errorf("kind %v: the limiter never shrank", c.Kind)
 		}
 	}

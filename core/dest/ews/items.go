@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/retry"
 )
 
 // MAPI property tags written on every imported item.
@@ -297,16 +298,13 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 		todo = busy
 		if len(busy) > 0 {
 			busyRounds++
-			d.lim.throttle()
-			if wait <= 0 {
-				wait = policy.backoff(round)
+			d.lim.Throttle()
+			if wait > 0 {
+				// The account's budget is spent: every worker waits.
+				d.lim.Hold(min(wait, policy.MaxBackOff))
 			}
-			t := time.NewTimer(min(wait, policy.MaxBackOff))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+			if err := retry.Sleep(ctx, policy.Wait(wait, round)); err != nil {
+				return err
 			}
 		}
 	}

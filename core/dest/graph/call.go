@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mailferry/mailferry/core/retry"
 )
 
 // ErrOutcomeUnknown marks a failed write that may or may not have been
@@ -32,60 +33,21 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("Graph answered HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// RetryPolicy tunes the retry decorator.
-type RetryPolicy struct {
-	MaxAttempts  int           // per call, throttling included (default 10)
-	BaseDelay    time.Duration // first exponential back-off step (default 1s)
-	MaxDelay     time.Duration // cap of one exponential step (default 60s)
-	MaxBackOff   time.Duration // cap of a server-given Retry-After (default 10m)
-	FaultRetries int           // retries of 500/502/503/504 and broken connections for idempotent calls (default 3)
-}
+// RetryPolicy tunes the retry decorator (zero fields: retry.Default:
+// 10 attempts, back-off from 1s to 60s, Retry-After capped at 10m, 3
+// retries of 5xx and broken connections for idempotent calls).
+type RetryPolicy = retry.Policy
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 10
+// pause waits before sending items again that Graph refused inside an
+// answer that succeeded as a whole (a 429 or 5xx inside a $batch, a
+// failed upload range): the server's wait when it gave one, which then
+// holds every worker of the mailbox too, else the n-th back-off.
+func (d *Destination) pause(ctx context.Context, server time.Duration, n int) error {
+	if server > 0 {
+		d.lim.Throttle()
+		d.lim.Hold(d.policy.Wait(server, n))
 	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = time.Second
-	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = time.Minute
-	}
-	if p.MaxBackOff <= 0 {
-		p.MaxBackOff = 10 * time.Minute
-	}
-	if p.FaultRetries <= 0 {
-		p.FaultRetries = 3
-	}
-	return p
-}
-
-// backoff is a jittered exponential delay for attempt (1-based).
-func (p RetryPolicy) backoff(attempt int) time.Duration {
-	d := p.BaseDelay << min(attempt-1, 20)
-	if d > p.MaxDelay || d <= 0 {
-		d = p.MaxDelay
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// wait is the delay before retrying after a server-given Retry-After.
-func (p RetryPolicy) wait(retryAfter time.Duration, attempt int) time.Duration {
-	if retryAfter > 0 {
-		return min(retryAfter, p.MaxBackOff)
-	}
-	return p.backoff(attempt)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Sleep(ctx, d.policy.Wait(server, n))
 }
 
 // call is one Graph HTTP request.
@@ -97,61 +59,59 @@ type call struct {
 	idempotent  bool // safe to repeat when the outcome is unknown
 }
 
-// do runs a call through the retry decorator: a fresh token on 401,
-// Retry-After on 429 (and 503), back-off on 5xx and broken connections for
-// idempotent calls; for the others a failure after sending is reported
-// as ErrOutcomeUnknown. The answer body is returned on 2xx; any other
-// status is an *APIError.
+// do runs a call through the retry decorator (core/retry) under the
+// mailbox's limiter (core/limit): a fresh token on 401, Retry-After on
+// 429 and 503 (which also holds every other request to the mailbox),
+// back-off on 5xx and broken connections for idempotent calls; for the
+// others a failure after sending is reported as ErrOutcomeUnknown. The
+// answer body is returned on 2xx; any other status is an *APIError.
 func (d *Destination) do(ctx context.Context, c call) ([]byte, error) {
 	refreshed, faults := false, 0
-	for attempt := 1; ; attempt++ {
-		body, err := d.once(ctx, c)
-		if err == nil || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return body, nil
-		}
-		var ae *APIError
-		var tok *tokenErr
-		switch {
-		case errors.As(err, &tok):
-			return nil, tok.err
-		case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && ae.Code == "InvalidAuthenticationToken" && !refreshed:
-			refreshed = true
-			continue
-		case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
-			// Throttled before any work was done: safe to repeat.
-		case errors.As(err, &ae) && ae.Status >= 500:
-			if !c.idempotent {
-				return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-			}
-			if faults++; faults > d.policy.FaultRetries {
-				return nil, err
-			}
-		case errors.As(err, &ae):
-			return nil, err
-		default: // transport
-			if !c.idempotent {
-				return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
-			}
-			if faults++; faults > d.policy.FaultRetries {
-				return nil, err
-			}
-		}
-		if attempt >= d.policy.MaxAttempts {
-			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
-		}
-		var ra time.Duration
-		if ae != nil {
-			ra = ae.RetryAfter
-		}
-		w := d.policy.wait(ra, attempt)
-		d.log.Debug("graph: retrying", "method", c.method, "attempt", attempt, "wait", w, "err", err)
-		if err := sleep(ctx, w); err != nil {
-			return nil, err
-		}
+	var body []byte
+	loop := retry.Loop{
+		Policy: d.policy, Limiter: d.lim, Weight: max(c.weight, 1),
+		Classify: func(err error) retry.Decision { return d.classify(c, err, &refreshed, &faults) },
+		OnRetry: func(n int, err error, wait time.Duration) {
+			d.log.Debug("graph: retrying", "method", c.method, "attempt", n, "wait", wait, "err", err)
+		},
 	}
+	err := loop.Do(ctx, func() (err error) {
+		body, err = d.once(ctx, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// classify decides about a failed call.
+func (d *Destination) classify(c call, err error, refreshed *bool, faults *int) retry.Decision {
+	var ae *APIError
+	var tok *tokenErr
+	switch {
+	case errors.As(err, &tok):
+		return retry.Decision{Err: tok.err}
+	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && ae.Code == "InvalidAuthenticationToken" && !*refreshed:
+		*refreshed = true
+		return retry.Decision{Retry: true, Now: true}
+	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		// Throttled before any work was done: safe to repeat.
+		return retry.Decision{Retry: true, Throttled: true, After: ae.RetryAfter}
+	case errors.As(err, &ae) && ae.Status < 500:
+		return retry.Decision{}
+	}
+	// 5xx or a broken connection.
+	if !c.idempotent {
+		return retry.Decision{Err: fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)}
+	}
+	if *faults++; *faults > d.policy.FaultRetries {
+		return retry.Decision{}
+	}
+	if ae != nil {
+		return retry.Decision{Retry: true, Throttled: ae.Status == http.StatusServiceUnavailable, After: ae.RetryAfter}
+	}
+	return retry.Decision{Retry: true}
 }
 
 type tokenErr struct{ err error }
@@ -164,11 +124,6 @@ func (d *Destination) once(ctx context.Context, c call) ([]byte, error) {
 	if err != nil {
 		return nil, &tokenErr{err}
 	}
-	w := max(c.weight, 1)
-	if err := d.lim.acquire(ctx, w); err != nil {
-		return nil, err
-	}
-	defer d.lim.release(w)
 	var rd io.Reader
 	if c.body != nil {
 		rd = bytes.NewReader(c.body)
@@ -236,68 +191,19 @@ func parseRetryAfter(v string) time.Duration {
 	return 0
 }
 
-// limiter is a weighted semaphore shared by every Destination of one app
-// and mailbox: Outlook runs at most 4 requests at once per app and
-// mailbox and answers 429 MailboxConcurrency above that.
-type limiter struct {
-	mu       sync.Mutex
-	max, cur int
-	wake     chan struct{}
-}
-
 var (
-	limitersMu sync.Mutex
-	limiters   = map[string]*limiter{}
-	slotPools  = map[string]slotPool{}
+	slotPoolsMu sync.Mutex
+	slotPools   = map[string]slotPool{}
 )
 
 // sharedSlots returns the pending-marker slots of one app and mailbox.
 func sharedSlots(key string) slotPool {
-	limitersMu.Lock()
-	defer limitersMu.Unlock()
+	slotPoolsMu.Lock()
+	defer slotPoolsMu.Unlock()
 	p := slotPools[key]
 	if p == nil {
 		p = newSlotPool()
 		slotPools[key] = p
 	}
 	return p
-}
-
-func sharedLimiter(key string, n int) *limiter {
-	limitersMu.Lock()
-	defer limitersMu.Unlock()
-	l := limiters[key]
-	if l == nil {
-		l = &limiter{max: n, wake: make(chan struct{})}
-		limiters[key] = l
-	}
-	return l
-}
-
-func (l *limiter) acquire(ctx context.Context, w int) error {
-	w = min(w, l.max)
-	for {
-		l.mu.Lock()
-		if l.cur+w <= l.max {
-			l.cur += w
-			l.mu.Unlock()
-			return nil
-		}
-		wake := l.wake
-		l.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wake:
-		}
-	}
-}
-
-func (l *limiter) release(w int) {
-	w = min(w, l.max)
-	l.mu.Lock()
-	l.cur -= w
-	close(l.wake)
-	l.wake = make(chan struct{})
-	l.mu.Unlock()
 }

@@ -13,9 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/retry"
 )
 
 // Public endpoints.
@@ -93,7 +95,7 @@ type Destination struct {
 	upn      string
 	hc       *http.Client
 	tokens   *tokenSource
-	lim      *limiter
+	lim      *limit.Limiter
 	log      *slog.Logger
 	limits   mailbox.Limits
 	policy   RetryPolicy
@@ -186,12 +188,12 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		base: base + "/v1.0", user: url.PathEscape(mailboxUPN), upn: mailboxUPN, hc: hc,
 		tokens:   sharedTokenSource(hc, tokenURL, roots.Scope, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg+"\x00"+tlsKey(ep, opts), cred),
 		roots:    roots,
-		lim:      sharedLimiter(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
+		lim:      limit.Shared("graph\x00"+base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
 		betaBase: base + "/beta",
 		slots:    sharedSlots(base + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + strings.ToLower(mailboxUPN)),
 		log:      log,
 		limits:   lim,
-		policy:   opts.Retry.withDefaults(),
+		policy:   opts.Retry.Or(retry.Default),
 		pageSize: opts.PageSize,
 		nodes:    map[string]*folderNode{},
 		wkIDs:    map[string]string{},

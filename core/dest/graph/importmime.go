@@ -235,10 +235,7 @@ func (d *Destination) importAll(ctx context.Context, f mailbox.FolderRef, msgs [
 			}
 			break
 		}
-		if wait <= 0 {
-			wait = d.policy.backoff(round)
-		}
-		if err := sleep(ctx, min(wait, d.policy.MaxBackOff)); err != nil {
+		if err := d.pause(ctx, wait, round); err != nil {
 			return fallback, err
 		}
 		todo = retry
@@ -472,10 +469,7 @@ func (d *Destination) finishImported(ctx context.Context, created map[int]string
 			}
 			break
 		}
-		if wait <= 0 {
-			wait = d.policy.backoff(round)
-		}
-		if err := sleep(ctx, min(wait, d.policy.MaxBackOff)); err != nil {
+		if err := d.pause(ctx, wait, round); err != nil {
 			return again, err
 		}
 		todo = retry

@@ -260,16 +260,14 @@ func (d *Destination) uploadAttachment(ctx context.Context, msgID string, a gAtt
 			}
 			return fmt.Errorf("uploading bytes %d-%d of %d: %w", off, end-1, total, err)
 		}
-		wait := d.policy.backoff(failures)
 		if err == nil && status != http.StatusTooManyRequests && status < 500 && status != http.StatusRequestedRangeNotSatisfiable {
 			return fmt.Errorf("uploading bytes %d-%d of %d: %w", off, end-1, total, parseAPIError(status, hdr.Get("Retry-After"), body))
 		}
+		var ra time.Duration
 		if err == nil {
-			if ra := parseRetryAfter(hdr.Get("Retry-After")); ra > 0 {
-				wait = min(ra, d.policy.MaxBackOff)
-			}
+			ra = parseRetryAfter(hdr.Get("Retry-After"))
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := d.pause(ctx, ra, failures); err != nil {
 			return err
 		}
 		gs, gh, gb, gerr := d.rawUpload(ctx, http.MethodGet, us.UploadURL, nil, nil)
@@ -307,10 +305,11 @@ func (d *Destination) putRange(ctx context.Context, uploadURL string, data []byt
 // rawUpload is a request to an uploadUrl: pre-authenticated, so without
 // the bearer token, but within the mailbox's concurrency limit.
 func (d *Destination) rawUpload(ctx context.Context, method, uploadURL string, data []byte, h http.Header) (int, http.Header, []byte, error) {
-	if err := d.lim.acquire(ctx, 1); err != nil {
+	taken, err := d.lim.Acquire(ctx, 1)
+	if err != nil {
 		return 0, nil, nil, err
 	}
-	defer d.lim.release(1)
+	defer d.lim.Release(taken, false)
 	var rd io.Reader
 	if data != nil {
 		rd = bytes.NewReader(data)

@@ -369,10 +369,7 @@ func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []m
 			}
 			break
 		}
-		if wait <= 0 {
-			wait = d.policy.backoff(round)
-		}
-		if err := sleep(ctx, min(wait, d.policy.MaxBackOff)); err != nil {
+		if err := d.pause(ctx, wait, round); err != nil {
 			return results, err
 		}
 		todo = retry

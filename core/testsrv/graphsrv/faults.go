@@ -29,6 +29,14 @@ type Throttle struct {
 	// PathContains limits throttling to requests whose path holds this
 	// text (empty: all), e.g. "/messages/" for requests on one message.
 	PathContains string
+	// Window makes each throttled answer throttle the whole server (the
+	// mailbox, as Exchange Online does) for RetryAfter: until it has
+	// passed, every request (every request inside a $batch, without
+	// Batch) is refused the same way, whatever Every, Count, Methods and
+	// PathContains say, and Stats.SentInWindow counts the HTTP requests that arrived
+	// inside such a window: a client that obeys Retry-After for the whole
+	// mailbox sends none.
+	Window bool
 }
 
 // Cut makes the server drop connections without answering.
@@ -45,6 +53,7 @@ type faults struct {
 	throttle Throttle
 	tSeen    int
 	tDone    int
+	wEnd     time.Time // end of the current throttle window (Throttle.Window)
 	cut      Cut
 	cSeen    int
 	cDone    int
@@ -76,7 +85,7 @@ func (f *faults) cutUpload() bool {
 // SetThrottle replaces the throttling rule and resets its counters.
 func (s *Server) SetThrottle(t Throttle) {
 	s.faults.mu.Lock()
-	s.faults.throttle, s.faults.tSeen, s.faults.tDone = t, 0, 0
+	s.faults.throttle, s.faults.tSeen, s.faults.tDone, s.faults.wEnd = t, 0, 0, time.Time{}
 	s.faults.mu.Unlock()
 }
 
@@ -137,7 +146,17 @@ func (s *Server) throttleCheck(batch bool, method, path string) *graphError {
 	f := &s.faults
 	f.mu.Lock()
 	t := f.throttle
-	if t.Status == 0 || t.Batch != batch || (t.Count > 0 && f.tDone >= t.Count) || (t.PathContains != "" && !strings.Contains(path, t.PathContains)) {
+	if t.Status == 0 || t.Batch != batch {
+		f.mu.Unlock()
+		return nil
+	}
+	if t.Window && time.Now().Before(f.wEnd) {
+		left := time.Until(f.wEnd)
+		f.mu.Unlock()
+		s.count(func(st *Stats) { st.Throttled++ })
+		return throttleError(t, left)
+	}
+	if (t.Count > 0 && f.tDone >= t.Count) || (t.PathContains != "" && !strings.Contains(path, t.PathContains)) {
 		f.mu.Unlock()
 		return nil
 	}
@@ -157,8 +176,29 @@ func (s *Server) throttleCheck(batch bool, method, path string) *graphError {
 		return nil
 	}
 	f.tDone++
+	if t.Window {
+		f.wEnd = time.Now().Add(t.RetryAfter)
+	}
 	f.mu.Unlock()
-	s.count(func(st *Stats) { st.Throttled++ })
+	s.count(func(st *Stats) {
+		st.Throttled++
+		if t.Window {
+			st.Windows++
+		}
+	})
+	return throttleError(t, t.RetryAfter)
+}
+
+// inWindow reports whether a throttle window (Throttle.Window) is open.
+func (f *faults) inWindow() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.throttle.Window && time.Now().Before(f.wEnd)
+}
+
+// throttleError is the answer of a throttled request; retryAfter is sent
+// rounded up to whole seconds.
+func throttleError(t Throttle, retryAfter time.Duration) *graphError {
 	var e *graphError
 	switch t.Status {
 	case http.StatusTooManyRequests:
@@ -170,8 +210,8 @@ func (s *Server) throttleCheck(batch bool, method, path string) *graphError {
 	default:
 		e = gerr(t.Status, "ServiceError", "Injected failure.")
 	}
-	if t.RetryAfter > 0 && t.Status != http.StatusGatewayTimeout {
-		secs := int((t.RetryAfter + time.Second - 1) / time.Second)
+	if retryAfter > 0 && t.Status != http.StatusGatewayTimeout {
+		secs := int((retryAfter + time.Second - 1) / time.Second)
 		e.Header = http.Header{"Retry-After": {strconv.Itoa(secs)}}
 	}
 	return e

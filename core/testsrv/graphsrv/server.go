@@ -395,6 +395,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, gerr(http.StatusBadRequest, "BadRequest", "Invalid version."))
 		return
 	}
+	if s.faults.inWindow() {
+		s.count(func(st *Stats) { st.SentInWindow++ })
+	}
 	if d := s.faults.latency(); d > 0 {
 		select {
 		case <-time.After(d):
@@ -522,6 +525,10 @@ type Stats struct {
 	UploadChunks       int // byte ranges accepted on upload URLs
 	Throttled          int // 429/503/504 answers, concurrency included
 	MaxInFlight        int // highest number of concurrent requests on one app+mailbox
+	// SentInWindow counts Graph HTTP requests that arrived while a
+	// throttle window was open (Throttle.Window).
+	SentInWindow int
+	Windows      int // throttle windows opened
 }
 
 // Stats returns a copy of the counters.
