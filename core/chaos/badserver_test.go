@@ -247,7 +247,7 @@ func TestMisbehavingIMAPServers(t *testing.T) {
 				before := snapshot(t, src.Addr(), "good", pw("good"))
 				bad := startBadIMAP(t, how)
 				r := newRig(t, plainEndpoint(t, src.Addr()), plainEndpoint(t, dst.Addr()), project.DefaultOptions(), "good", "bad")
-				r.retry = engine.RetryPolicy{Attempts: 2, Base: 20 * time.Millisecond, Max: 100 * time.Millisecond}
+				r.retry = engine.RetryPolicy{MaxAttempts: 3, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
 				r.open = badRouteOpener(bad.addr(), side)
 				start := time.Now()
 				us := r.run(project.PassFull)

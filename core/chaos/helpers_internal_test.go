@@ -109,7 +109,7 @@ type rig struct {
 func newRig(tb testing.TB, src, dst project.Endpoint, opts project.Options, logins ...string) *rig {
 	tb.Helper()
 	r := &rig{tb: tb, src: src, dst: dst, opts: opts, logins: logins,
-		retry: engine.RetryPolicy{Attempts: 12, Base: 20 * time.Millisecond, Max: 300 * time.Millisecond}}
+		retry: engine.RetryPolicy{MaxAttempts: 13, BaseDelay: 20 * time.Millisecond, MaxDelay: 300 * time.Millisecond}}
 	r.create()
 	return r
 }

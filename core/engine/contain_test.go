@@ -32,7 +32,7 @@ func TestPanicFailsOnlyThatUser(t *testing.T) {
 	var logs syncBuffer
 	eng := New(e.st, Options{
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		Retry:  RetryPolicy{Attempts: 1},
+		Retry:  RetryPolicy{MaxAttempts: 2},
 		Open: func(ctx context.Context, st *store.Store, p project.Project, u project.User) (mailbox.Source, mailbox.Destination, error) {
 			s, d, err := OpenWithConnect(ctx, st, p, u)
 			if err == nil && u.ID() == "bob@example.com" {

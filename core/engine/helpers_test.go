@@ -146,7 +146,7 @@ func (e *env) addUsers(logins ...string) {
 }
 
 func (e *env) engine() *Engine {
-	return New(e.st, Options{Logger: quietLogger(), Retry: RetryPolicy{Attempts: 3, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond}})
+	return New(e.st, Options{Logger: quietLogger(), Retry: RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
 }
 
 func (e *env) run(pass project.Pass, po PassOptions, users ...string) Summary {

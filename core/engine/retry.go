@@ -5,26 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"syscall"
 	"time"
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/retry"
 )
 
-// RetryPolicy says how connection failures are retried: exponential
-// back-off from Base, doubling up to Max, with full jitter, at most
-// Attempts retries after the first try.
-type RetryPolicy struct {
-	Attempts int
-	Base     time.Duration
-	Max      time.Duration
-}
+// RetryPolicy says how connection failures are retried (core/retry):
+// MaxAttempts tries in all, a jittered exponential back-off from
+// BaseDelay doubling up to MaxDelay.
+type RetryPolicy = retry.Policy
 
-// DefaultRetry is the policy used when Options.Retry is zero.
-var DefaultRetry = RetryPolicy{Attempts: 6, Base: 500 * time.Millisecond, Max: 30 * time.Second}
+// DefaultRetry is the policy used when Options.Retry is zero: the first
+// try and 6 retries.
+var DefaultRetry = RetryPolicy{MaxAttempts: 7, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second}
 
 // Retryable reports whether err is a connection failure worth a reconnect
 // and a retry (not a refused login, not a server's NO to one item, not a
@@ -55,15 +52,6 @@ type retrier struct {
 	onRetry func(op string, attempt int, err error, wait time.Duration)
 }
 
-func (r retrier) backoff(attempt int) time.Duration {
-	d := r.pol.Base << min(attempt, 20)
-	if d <= 0 || d > r.pol.Max {
-		d = r.pol.Max
-	}
-	// Full jitter, but never less than half the step.
-	return d/2 + rand.N(d/2+1)
-}
-
 // do runs fn until it succeeds, fails with a non-retryable error, or the
 // attempts are used up. before, if not nil, runs before each retry (to
 // reconcile what a failed attempt may have done); its error ends the loop.
@@ -76,37 +64,18 @@ func (r retrier) do(ctx context.Context, op string, fn func() error, before func
 // connection that drops every few MB keeps going as long as each
 // connection moves something.
 func (r retrier) doProgress(ctx context.Context, op string, fn func() error, before func() error, progressed func() bool) error {
-	for attempt := 0; ; attempt++ {
-		err := fn()
-		if err != nil && progressed != nil && progressed() {
-			attempt = 0
-		}
-		if err == nil || !Retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		if attempt >= r.pol.Attempts {
-			return fmt.Errorf("%s: gave up after %d attempts: %w", op, attempt+1, err)
-		}
-		wait := r.backoff(attempt)
-		if r.log != nil {
-			r.log.Warn("retrying after connection failure", "op", op, "attempt", attempt+1, "wait", wait, "err", err)
-		}
-		if r.onRetry != nil {
-			r.onRetry(op, attempt+1, err, wait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		if before != nil {
-			if err := before(); err != nil {
-				return err
+	return retry.Loop{
+		Op: op, Policy: r.pol, Before: before, Progressed: progressed,
+		Classify: func(err error) retry.Decision { return retry.Decision{Retry: Retryable(err)} },
+		OnRetry: func(n int, err error, wait time.Duration) {
+			if r.log != nil {
+				r.log.Warn("retrying after connection failure", "op", op, "attempt", n, "wait", wait, "err", err)
 			}
-		}
-	}
+			if r.onRetry != nil {
+				r.onRetry(op, n, err, wait)
+			}
+		},
+	}.Do(ctx, fn)
 }
 
 // retrySource is a mailbox.Source that retries connection failures (the

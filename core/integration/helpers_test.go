@@ -166,7 +166,7 @@ func (r *rig) loseDB() {
 
 func (r *rig) engine() *engine.Engine {
 	return engine.New(r.st, engine.Options{Logger: logger(),
-		Retry: engine.RetryPolicy{Attempts: 6, Base: 50 * time.Millisecond, Max: time.Second}})
+		Retry: engine.RetryPolicy{MaxAttempts: 7, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second}})
 }
 
 // run runs a pass for logins (all the rig's users when none) and returns

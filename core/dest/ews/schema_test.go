@@ -35,7 +35,7 @@ func validatePy(t *testing.T) string {
 		if _, err := os.Stat(p); err != nil {
 			// The copy in testdata, with the schema the emulator vendors.
 			p, _ = filepath.Abs(filepath.Join("testdata", "validate.py"))
-			dir, _ := filepath.Abs(filepath.Join("..", "..", "testsrv", "ews", "testdata", "schema"))
+			dir, _ := filepath.Abs(filepath.Join("..", "..", "testsrv", "ewssrv", "testdata", "schema"))
 			t.Setenv("EWS_SCHEMA_DIR", dir)
 			if _, err := os.Stat(filepath.Join(dir, "ews-validate.xsd")); err != nil {
 				need("EWS schema not found (%v)", err)
