@@ -47,8 +47,9 @@ func EWSCredentials(l Login) ews.Credentials {
 }
 
 // openEWS is the DestFactory of project.TypeEWS. TLS is verified against
-// the system roots; a pinned certificate (Endpoint.TrustFingerprint) is
-// accepted as well. Plain-http EWS URLs are refused.
+// the system roots, or, with a pinned certificate
+// (Endpoint.TrustFingerprint), exactly that one (core/tlstrust).
+// Plain-http EWS URLs are refused.
 func openEWS(ctx context.Context, ep project.Endpoint, l Login) (mailbox.Destination, error) {
 	opts := ews.Options{Logger: slog.Default()}
 	if ep.Provider != "" && ep.URL == "" && ep.OWAURL == "" {

@@ -34,7 +34,7 @@ type Options struct {
 	// is closed and the command fails with ErrConnection.
 	CommandTimeout time.Duration
 	// TLSConfig, if set, replaces the configuration derived from the
-	// endpoint (probe.TLSConfig(ep, host)).
+	// endpoint (tlstrust.Config).
 	TLSConfig *tls.Config
 	// Logger receives debug logs (never passwords). nil = slog.Default().
 	Logger *slog.Logger

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +278,22 @@ func TestDovecotSecurityAndAdminLogins(t *testing.T) {
 	ep.TrustFingerprint = ""
 	if _, err := Dial(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil); !errors.Is(err, ErrSecurity) {
 		t.Fatalf("untrusted certificate: %v; want ErrSecurity", err)
+	} // The system trusts the certificate (SSL_CERT_FILE): accepted without
+	// a pin, but refused when another certificate is pinned — a pin means
+	// exactly that certificate (core/tlstrust).
+	roots := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(roots, d.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", roots)
+	c, err := Dial(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil)
+	if err != nil {
+		t.Fatalf("system-trusted certificate, no pin: %v", err)
+	}
+	c.Close()
+	ep.TrustFingerprint = strings.Repeat("ab", 32)
+	var fe *FingerprintError
+	if _, err := Dial(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil); !errors.Is(err, ErrSecurity) || !errors.As(err, &fe) {
+		t.Fatalf("system-trusted certificate, another one pinned: %v; want ErrSecurity with FingerprintError", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // dialing is the start Dial and DialRaw share: the endpoint and login
@@ -69,7 +70,7 @@ func startDial(ctx context.Context, ep project.Endpoint, cred Credentials, o Opt
 	d.stop = context.AfterFunc(d.dctx, func() { d.killed.Store(true); d.conn.Close() })
 	d.tls = o.TLSConfig
 	if d.tls == nil {
-		d.tls = tlsConfig(ep, host)
+		d.tls = tlstrust.Config(host, ep.TrustFingerprint, nil)
 	} else {
 		d.tls = d.tls.Clone()
 		if d.tls.ServerName == "" {

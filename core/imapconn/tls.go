@@ -6,17 +6,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mailferry/mailferry/core/probe"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
-// FingerprintError is probe's error for a pinned certificate that does
-// not match (returned inside ErrSecurity).
-type FingerprintError = probe.FingerprintMismatchError
-
-// tlsConfig is probe.TLSConfig: verification against the system roots, or
-// exactly the pinned fingerprint, so "Test connection" and a migration
-// accept the same servers.
-var tlsConfig = probe.TLSConfig
+// FingerprintError is the error for a pinned certificate that does not
+// match (returned inside ErrSecurity).
+type FingerprintError = tlstrust.MismatchError
 
 func tlsErr(op string, err error) error {
 	var (

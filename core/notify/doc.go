@@ -5,7 +5,8 @@
 // Send speaks SMTP with github.com/emersion/go-smtp: implicit TLS (ssl),
 // STARTTLS (required: a server that does not offer it is refused, never a
 // silent fall-back to plaintext) or none; certificates are verified against
-// the system roots unless Options pins a fingerprint or supplies RootCAs.
+// the system roots (or Options.RootCAs), or exactly the certificate
+// Options pins (core/tlstrust).
 // AUTH PLAIN (or LOGIN) is used when a user name is configured, and never
 // over an unencrypted connection to anything but loopback.
 //

@@ -16,6 +16,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 const smtpPass = "s3cret-Smtp-Pa55!"
@@ -106,6 +107,17 @@ func TestSendImplicitTLSLoginMechanismPinnedFingerprint(t *testing.T) {
 		&notify.Options{TrustFingerprint: strings.Repeat("ab", 32)})
 	if !errors.Is(err, notify.ErrSecurity) {
 		t.Fatalf("wrong fingerprint: err = %v, want ErrSecurity", err)
+	} // A pin means exactly that certificate: the server's certificate is
+	// refused though trusted (RootCAs stands for the system roots).
+	_, err = notify.Send(context.Background(), cfgFor(srv, project.SecuritySSL, "relay"), smtpPass,
+		[]notify.Message{{To: "carol@example.com", Subject: "Hi", Body: "x"}},
+		&notify.Options{RootCAs: srv.RootCAs(), TrustFingerprint: strings.Repeat("ab", 32)})
+	var me *tlstrust.MismatchError
+	if !errors.Is(err, notify.ErrSecurity) || !errors.As(err, &me) {
+		t.Fatalf("trusted but another certificate pinned: err = %v, want ErrSecurity with a fingerprint mismatch", err)
+	}
+	if n := len(srv.Mails()); n != 1 {
+		t.Fatalf("%d mails after refused connections, want 1", n)
 	}
 }
 

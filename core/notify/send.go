@@ -20,8 +20,8 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Errors Send wraps, for errors.Is.
@@ -296,17 +296,14 @@ func isTLSError(err error) bool {
 		alrt tls.AlertError
 		ua   x509.UnknownAuthorityError
 		hn   x509.HostnameError
-		fp   *probe.FingerprintMismatchError
+		fp   *tlstrust.MismatchError
 	)
 	return errors.As(err, &rec) || errors.As(err, &ver) || errors.As(err, &alrt) ||
 		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &fp)
 }
 
 func tlsConfig(host string, o *Options) *tls.Config {
-	if o.TrustFingerprint != "" {
-		return probe.TLSConfig(project.Endpoint{TrustFingerprint: o.TrustFingerprint}, host)
-	}
-	return &tls.Config{ServerName: host, RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	return tlstrust.Config(host, o.TrustFingerprint, o.RootCAs)
 }
 
 // sendOne runs MAIL, RCPT and DATA for one message.

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Dial connects to an IMAP endpoint with the policy TestIMAP checks:
@@ -29,7 +30,7 @@ func Dial(ctx context.Context, ep project.Endpoint, opts *imapclient.Options) (*
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(ep.Host, "["), "]")
 	addr := net.JoinHostPort(host, strconv.Itoa(ep.Port))
-	o.TLSConfig = TLSConfig(ep, host)
+	o.TLSConfig = tlstrust.Config(host, ep.TrustFingerprint, nil)
 	d := net.Dialer{Timeout: DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {

@@ -3,7 +3,8 @@
 // (certificate subject, issuer, validity, SHA-256 fingerprint), STARTTLS,
 // CAPABILITY and LOGIN, with a readable reason for each failure.
 //
-// It also owns the TLS trust policy every IMAP connection uses (TLSConfig,
-// Dial): verify against the system roots by default, or accept exactly one
-// pinned certificate fingerprint; STARTTLS, when configured, is required.
+// Certificates are judged by core/tlstrust, the rule every connection of
+// MailFerry follows (the system roots, or exactly one pinned certificate),
+// so "Test connection" and a migration accept the same servers; STARTTLS,
+// when configured, is required.
 package probe

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Step names, in the order they run.
@@ -411,7 +412,7 @@ func (g *greetedConn) Read(b []byte) (int, error) {
 func (t *tester) handshake(ctx context.Context, conn net.Conn, ep project.Endpoint, host string) (*tls.Conn, bool) {
 	var tc *tls.Conn
 	ok := t.step(StepTLS, func() (string, error) {
-		cfg := TLSConfig(ep, host)
+		cfg := tlstrust.Config(host, ep.TrustFingerprint, nil)
 		tc = tls.Client(conn, cfg)
 		hctx, cancel := context.WithTimeout(ctx, StepTimeout)
 		defer cancel()
@@ -455,7 +456,7 @@ func certInfo(certs []*x509.Certificate, host string) *CertInfo {
 	for _, ip := range leaf.IPAddresses {
 		ci.Names = append(ci.Names, ip.String())
 	}
-	if err := systemVerified(certs, host); err != nil {
+	if err := tlstrust.Verify(certs, host, nil); err != nil {
 		ci.VerifyError = err.Error()
 	} else {
 		ci.Verified = true

@@ -2,8 +2,6 @@ package probe
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -240,52 +238,6 @@ func TestIMAPCancelled(t *testing.T) {
 	}
 	if s := lastStep(r); s.Name != StepTLS || s.OK {
 		t.Fatalf("report:\n%s", r)
-	}
-}
-
-func TestTLSConfigPolicy(t *testing.T) {
-	cert, err := testsrv.GenerateCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
-	try := func(fp string) error {
-		cfg := TLSConfig(imapEP(1, project.SecuritySSL, fp), "127.0.0.1")
-		c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	}
-	var ve *tls.CertificateVerificationError
-	if err := try(""); !errors.As(err, &ve) {
-		t.Errorf("unpinned self-signed: %v, want a verification error", err)
-	}
-	if err := try(cert.Fingerprint); err != nil {
-		t.Errorf("pinned: %v", err)
-	}
-	if err := try(colonHex(cert.Fingerprint)); err != nil {
-		t.Errorf("pinned, colon form: %v", err)
-	}
-	var fe *FingerprintMismatchError
-	if err := try(strings.Repeat("0", 64)); !errors.As(err, &fe) || fe.Got != cert.Fingerprint {
-		t.Errorf("wrong pin: %v", err)
-	}
-	if cfg := TLSConfig(imapEP(1, project.SecuritySSL, ""), "mail.example.com"); cfg.InsecureSkipVerify || cfg.ServerName != "mail.example.com" {
-		t.Errorf("default config does not verify: %+v", cfg)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // TestReport is what the endpoint test found, step by step.
@@ -131,7 +132,7 @@ func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Opti
 		if err == nil {
 			cs := tc.ConnectionState()
 			leaf := cs.PeerCertificates[0]
-			r.CertFingerprint = Fingerprint(leaf)
+			r.CertFingerprint = tlstrust.Fingerprint(leaf)
 			r.CertSubject = leaf.Subject.String()
 			r.CertIssuer = leaf.Issuer.String()
 			r.CertNotAfter = leaf.NotAfter

@@ -2,8 +2,6 @@ package ews
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/retry"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // RetryPolicy tunes the retry decorator (zero fields: retry.Default:
@@ -90,7 +89,7 @@ func (r *retryDoer) classify(c *soapCall, err error, faults *int) retry.Decision
 			}
 		}
 	case errors.As(err, &te):
-		if isCertError(err) {
+		if tlstrust.IsCertError(err) {
 			// An untrusted or mismatched certificate stays so: fail at
 			// once with the reason instead of backing off for minutes.
 			break
@@ -121,15 +120,4 @@ var permanentFault = map[string]bool{
 	"ErrorInvalidExchangeImpersonationHeaderData": true,
 	"ErrorInvalidSmtpAddress":                     true,
 	"ErrorUnsupportedMimeConversion":              true,
-}
-
-// isCertError reports whether err comes from verifying the server's
-// certificate (unknown authority, wrong host name, expired; a pin that
-// does not match wraps the verification error).
-func isCertError(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }

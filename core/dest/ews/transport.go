@@ -3,10 +3,7 @@ package ews
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,12 +14,13 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/dest/ews/ntlm"
-	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // baseTransport builds the *http.Transport every EWS and Autodiscover
-// request goes through: certificate verification on (system roots plus
-// Options.RootCAs), an optional exact SHA-256 pin, the injectable dialer.
+// request goes through: the TLS rule of core/tlstrust (the system roots,
+// or Options.RootCAs; with a pin exactly the pinned certificate), the
+// injectable dialer.
 func baseTransport(pin string, opts Options) (*http.Transport, error) {
 	var tr *http.Transport
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
@@ -41,42 +39,12 @@ func baseTransport(pin string, opts Options) (*http.Transport, error) {
 	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	tr.ResponseHeaderTimeout = 5 * time.Minute
 	tr.MaxIdleConnsPerHost = 32
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if tr.TLSClientConfig != nil {
-		conf = tr.TLSClientConfig.Clone()
+	roots := opts.RootCAs
+	if roots == nil && tr.TLSClientConfig != nil {
+		roots = tr.TLSClientConfig.RootCAs
 	}
-	if opts.RootCAs != nil {
-		conf.RootCAs = opts.RootCAs
-	}
-	if pin = project.NormalizeFingerprint(pin); pin != "" {
-		roots := conf.RootCAs
-		conf.InsecureSkipVerify = true // replaced by VerifyConnection below
-		conf.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("server sent no certificate")
-			}
-			if Fingerprint(cs.PeerCertificates[0]) == pin {
-				return nil // the pinned certificate, accepted exactly
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: cs.ServerName, Intermediates: inter})
-			if err != nil {
-				return fmt.Errorf("certificate %s is neither the pinned one nor trusted: %w", Fingerprint(cs.PeerCertificates[0]), err)
-			}
-			return nil
-		}
-	}
-	tr.TLSClientConfig = conf
+	tr.TLSClientConfig = tlstrust.Config("", pin, roots)
 	return tr, nil
-}
-
-// Fingerprint is the SHA-256 of a certificate's DER, lower-case hex.
-func Fingerprint(c *x509.Certificate) string {
-	s := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(s[:])
 }
 
 // authTransport authenticates requests with Basic, NTLM, or — in "auto"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/retry"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // ErrOutcomeUnknown marks a failed write that may or may not have been
@@ -99,6 +100,9 @@ func (d *Destination) classify(c call, err error, refreshed *bool, faults *int) 
 		// Throttled before any work was done: safe to repeat.
 		return retry.Decision{Retry: true, Throttled: true, After: ae.RetryAfter}
 	case errors.As(err, &ae) && ae.Status < 500:
+		return retry.Decision{}
+	case tlstrust.IsCertError(err):
+		// A refused certificate stays refused: fail at once.
 		return retry.Decision{}
 	}
 	// 5xx or a broken connection.

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/mailbox"
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/retry"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Public endpoints.
@@ -209,17 +208,16 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	return d, nil
 }
 
-// httpClient is the client of an endpoint: TLS verified against the
-// system roots (on Linux Go reads SSL_CERT_FILE and SSL_CERT_DIR), or
-// opts.RootCAs, or, with a pinned fingerprint, exactly that certificate
-// (probe.TLSConfig, the rule every endpoint shares).
+// httpClient is the client of every Graph and sign-in request, with the
+// TLS rule of core/tlstrust: the system roots (or Options.RootCAs), or,
+// with the endpoint's pinned fingerprint, exactly that certificate.
 func httpClient(opts Options, pin string) (*http.Client, error) {
 	var tr *http.Transport
 	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
 		t, ok := opts.HTTPClient.Transport.(*http.Transport)
 		if !ok {
-			if opts.RootCAs != nil {
-				return nil, fmt.Errorf("graph: Options.HTTPClient.Transport must be an *http.Transport with RootCAs, not %T", opts.HTTPClient.Transport)
+			if opts.RootCAs != nil || pin != "" {
+				return nil, fmt.Errorf("graph: Options.HTTPClient.Transport must be an *http.Transport with RootCAs or a pinned certificate, not %T", opts.HTTPClient.Transport)
 			}
 			return opts.HTTPClient, nil
 		}
@@ -227,18 +225,11 @@ func httpClient(opts Options, pin string) (*http.Client, error) {
 	} else {
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if tr.TLSClientConfig != nil {
-		conf = tr.TLSClientConfig.Clone()
+	roots := opts.RootCAs
+	if roots == nil && tr.TLSClientConfig != nil {
+		roots = tr.TLSClientConfig.RootCAs
 	}
-	if opts.RootCAs != nil {
-		conf.RootCAs = opts.RootCAs
-	}
-	if pin != "" {
-		p := probe.TLSConfig(project.Endpoint{TrustFingerprint: pin}, "")
-		conf.InsecureSkipVerify, conf.VerifyConnection = p.InsecureSkipVerify, p.VerifyConnection
-	}
-	tr.TLSClientConfig = conf
+	tr.TLSClientConfig = tlstrust.Config("", pin, roots)
 	tr.MaxIdleConnsPerHost = 16
 	tr.ResponseHeaderTimeout = 5 * time.Minute
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
