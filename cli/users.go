@@ -8,9 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/mailferry/mailferry/core/csvimport"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 const usersUsage = `  mailferry users import --project P FILE.csv [--addresses-only] [--accept-valid]   (FILE "-" = stdin)
@@ -63,7 +63,7 @@ func usersImport(e *env, args []string) error {
 		defer f.Close()
 		r, name = f, pos[0]
 	}
-	res, err := csvimport.Parse(r, csvimport.Options{AddressesOnly: *addressesOnly})
+	res, err := usecase.ReadUsersCSV(r, *addressesOnly)
 	if err != nil {
 		return fmt.Errorf("users import: %s: %w", name, err)
 	}
@@ -73,69 +73,19 @@ func usersImport(e *env, args []string) error {
 	for _, re := range res.Errors {
 		fmt.Fprintf(e.stderr, "%s: %s\n", name, re.Error())
 	}
-	if len(res.Errors) > 0 && !*acceptValid {
+	sum, err := usecase.ImportUsers(st, usecase.UsersImport{Project: *projName, Result: res,
+		AddressesOnly: *addressesOnly, AcceptValid: *acceptValid})
+	if errors.Is(err, usecase.ErrRowErrors) {
 		fmt.Fprintf(e.stderr, "%d row error(s): nothing imported (fix the file, or use --accept-valid to import the %d valid row(s))\n",
 			len(res.Errors), len(res.Users))
 		return errReported
 	}
-	if len(res.Users) == 0 {
-		return fmt.Errorf("users import: %s holds no valid user rows", name)
-	}
-
-	existing, err := st.Users(*projName)
 	if err != nil {
-		return fmt.Errorf("users import: %w", err)
+		return fmt.Errorf("users import: %s: %w", name, err)
 	}
-	byID := make(map[string]project.User, len(existing))
-	for _, u := range existing {
-		byID[u.ID()] = u
-	}
-	var newRefs []string
-	fail := func(err error) error {
-		dropSecrets(st, newRefs)
-		return err
-	}
-	users := make([]project.User, 0, len(res.Users))
-	updated := 0
-	for _, u := range res.Users {
-		if old, ok := byID[u.ID()]; ok {
-			updated++
-			u.Status, u.LastPass, u.Notified = old.Status, old.LastPass, old.Notified
-			if len(u.SupportOptions) == 0 {
-				u.SupportOptions = old.SupportOptions
-			}
-			u.SourcePasswordRef, u.DestPasswordRef = old.SourcePasswordRef, old.DestPasswordRef
-			if !*addressesOnly {
-				u.AddressesOnly = old.AddressesOnly && old.SourcePasswordRef == ""
-			}
-		}
-		if c, ok := res.Passwords[u.ID()]; ok && !*addressesOnly {
-			for _, s := range []struct {
-				plain string
-				ref   *string
-			}{{c.Source, &u.SourcePasswordRef}, {c.Dest, &u.DestPasswordRef}} {
-				if s.plain == "" {
-					continue
-				}
-				ref, err := st.SetSecret([]byte(s.plain))
-				if err != nil {
-					return fail(fmt.Errorf("users import: seal password of %s: %w", u.SourceEmail, err))
-				}
-				newRefs = append(newRefs, ref)
-				*s.ref = ref
-			}
-			if u.SourcePasswordRef != "" {
-				u.AddressesOnly = false
-			}
-		}
-		users = append(users, u)
-	}
-	if err := st.PutUsers(*projName, users); err != nil {
-		return fail(fmt.Errorf("users import: %w", err))
-	}
-	fmt.Fprintf(e.stdout, "imported %d user(s) into %q (%d new, %d updated)", len(users), *projName, len(users)-updated, updated)
-	if len(res.Errors) > 0 {
-		fmt.Fprintf(e.stdout, "; %d row(s) with errors skipped", len(res.Errors))
+	fmt.Fprintf(e.stdout, "imported %d user(s) into %q (%d new, %d updated)", sum.Imported, *projName, sum.New, sum.Updated)
+	if sum.Skipped > 0 {
+		fmt.Fprintf(e.stdout, "; %d row(s) with errors skipped", sum.Skipped)
 	}
 	fmt.Fprintln(e.stdout)
 	return nil

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -167,4 +170,54 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// A user who gave a password after an addresses-only import is not marked
+// addresses-only again by a re-import (usecase.ImportUsers, the same rule
+// as the GUI's: gui TestReimportKeepsGivenPasswords).
+func TestUsersReimportAddressesOnlyKeepsGivenPasswords(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	csv := writeFile(t, "u.csv", "EmailAddress,UserName,Password\r\nalice@old.example,alice,\r\nbob@old.example,bob,\r\n")
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only", csv)
+	givePassword(t, db, "P", "alice@old.example")
+	r := ok(t, db, "users", "import", "--project", "P", "--addresses-only", csv)
+	if !strings.Contains(r.stdout, "0 new, 2 updated") {
+		t.Errorf("summary: %s", r.stdout)
+	}
+	got := map[string]bool{}
+	for _, v := range decode[[]struct {
+		Email    string `json:"source_email"`
+		AddrOnly bool   `json:"addresses_only"`
+		PWSet    bool   `json:"source_password_set"`
+	}](t, ok(t, db, "users", "list", "--project", "P", "--json").stdout) {
+		got[v.Email] = v.AddrOnly
+		if v.Email == "alice@old.example" && !v.PWSet {
+			t.Error("alice's password was dropped")
+		}
+	}
+	if got["alice@old.example"] || !got["bob@old.example"] {
+		t.Errorf("addresses-only after re-import: %v", got)
+	}
+}
+
+// givePassword seals a source password for a user as the credential page
+// does.
+func givePassword(t *testing.T, db, proj, email string) {
+	t.Helper()
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ref, err := st.SetSecret([]byte("given-pw"))
+	if err == nil {
+		err = st.UpdateUser(proj, email, func(u *project.User) error {
+			u.SourcePasswordRef, u.AddressesOnly = ref, false
+			return nil
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,11 +14,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/csvimport"
-	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
-
-// maxCSVBytes bounds what a dropped or picked file may be.
-const maxCSVBytes = 64 << 20
 
 // openCSVDialog lets the user pick a CSV file.
 func (t *usersTab) openCSVDialog() {
@@ -64,18 +60,9 @@ func (t *usersTab) dropped(uris []fyne.URI) {
 	t.u.showError(fmt.Errorf("drop a .csv file to import users"))
 }
 
-// loadCSV parses r and opens the preview.
+// loadCSV parses r (usecase.ReadUsersCSV) and opens the preview.
 func (t *usersTab) loadCSV(name string, r io.Reader) {
-	data, err := io.ReadAll(io.LimitReader(r, maxCSVBytes+1))
-	if err != nil {
-		t.u.showError(fmt.Errorf("reading %s: %w", name, err))
-		return
-	}
-	if len(data) > maxCSVBytes {
-		t.u.showError(fmt.Errorf("%s is larger than %d MB", name, maxCSVBytes>>20))
-		return
-	}
-	res, err := csvimport.Parse(bytes.NewReader(data), csvimport.Options{AddressesOnly: t.addrOnly.Checked})
+	res, err := usecase.ReadUsersCSV(r, t.addrOnly.Checked)
 	if err != nil {
 		t.u.showError(fmt.Errorf("reading %s: %w", name, err))
 		return
@@ -96,6 +83,7 @@ type csvPreview struct {
 
 func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	p := &csvPreview{res: res}
+	addrOnly := t.addrOnly.Checked // the mode the file was read in
 	format := "unrecognised header"
 	switch res.Format {
 	case csvimport.FormatMigrationWiz:
@@ -109,7 +97,7 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	} else {
 		sum += ", no errors."
 	}
-	if t.addrOnly.Checked {
+	if addrOnly {
 		sum += "\nAddresses only: passwords will be requested from the users."
 	}
 	for _, w := range res.Warnings {
@@ -170,7 +158,7 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 		label = fmt.Sprintf("Import valid rows (%d)", len(res.Users))
 	}
 	p.doImport = widget.NewButtonWithIcon(label, theme.ConfirmIcon(), func() {
-		if err := t.saveImported(res); err != nil {
+		if err := t.saveImported(res, addrOnly); err != nil {
 			t.u.showError(err)
 			return
 		}
@@ -205,54 +193,15 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	return p
 }
 
-// saveImported seals the passwords and stores the users. Existing users
-// keep their migration status.
-func (t *usersTab) saveImported(res *csvimport.Result) error {
-	name := t.u.project
-	existing := make(map[string]project.User, len(t.all))
-	for _, usr := range t.all {
-		existing[usr.ID()] = usr
-	}
-	users := make([]project.User, 0, len(res.Users))
-	for _, usr := range res.Users {
-		id := usr.ID()
-		if old, ok := existing[id]; ok {
-			usr.Status, usr.LastPass, usr.Notified = old.Status, old.LastPass, old.Notified
-			if len(usr.SupportOptions) == 0 {
-				usr.SupportOptions = old.SupportOptions
-			}
-			if usr.SourcePasswordRef == "" {
-				usr.SourcePasswordRef = old.SourcePasswordRef
-			}
-			if usr.DestPasswordRef == "" {
-				usr.DestPasswordRef = old.DestPasswordRef
-			}
-		}
-		if usr.Status == "" {
-			usr.Status = project.StatusNotSubmitted
-		}
-		if c, ok := res.Passwords[id]; ok {
-			if c.Source != "" {
-				ref, err := t.u.st.SetSecret([]byte(c.Source))
-				if err != nil {
-					return fmt.Errorf("sealing the password of %s: %w", usr.SourceEmail, err)
-				}
-				usr.SourcePasswordRef = ref
-			}
-			if c.Dest != "" {
-				ref, err := t.u.st.SetSecret([]byte(c.Dest))
-				if err != nil {
-					return fmt.Errorf("sealing the destination password of %s: %w", usr.SourceEmail, err)
-				}
-				usr.DestPasswordRef = ref
-			}
-		}
-		users = append(users, usr)
-	}
-	if err := t.u.st.PutUsers(name, users); err != nil {
-		return fmt.Errorf("saving %d users: %w", len(users), err)
+// saveImported stores the previewed users through usecase.ImportUsers
+// (the admin chose to import the valid rows).
+func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool) error {
+	sum, err := usecase.ImportUsers(t.u.st, usecase.UsersImport{Project: t.u.project, Result: res,
+		AddressesOnly: addrOnly, AcceptValid: true})
+	if err != nil {
+		return err
 	}
 	t.u.usersChanged()
-	t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d", len(users)))
+	t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d (%d new, %d updated)", sum.Imported, sum.New, sum.Updated))
 	return nil
 }

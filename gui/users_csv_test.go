@@ -112,3 +112,36 @@ func TestCSVPreviewCancelSavesNothingAndAddressesOnly(t *testing.T) {
 		}
 	}
 }
+
+// A user who gave a password after an addresses-only import is not marked
+// addresses-only again by a re-import: the CLI's rule too (both call
+// usecase.ImportUsers; cli TestUsersReimportAddressesOnlyKeepsGivenPasswords).
+func TestReimportKeepsGivenPasswords(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	const csv = "EmailAddress,UserName,Password\r\nalice@old.example,alice,\r\nbob@old.example,bob,\r\n"
+	u.users.addrOnly.SetChecked(true)
+	u.users.loadCSV("u.csv", strings.NewReader(csv))
+	test.Tap(u.users.preview.doImport)
+	ref, err := st.SetSecret([]byte("given-pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateUser("Alpha", "alice@old.example", func(usr *project.User) error {
+		usr.SourcePasswordRef, usr.AddressesOnly = ref, false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	u.users.loadCSV("u.csv", strings.NewReader(csv))
+	test.Tap(u.users.preview.doImport)
+	a, _ := st.User("Alpha", "alice@old.example")
+	b, _ := st.User("Alpha", "bob@old.example")
+	if a.AddressesOnly || a.SourcePasswordRef != ref || !b.AddressesOnly {
+		t.Errorf("after re-import: alice %+v, bob %+v", a, b)
+	}
+	if !strings.Contains(u.users.summary.Text, "0 new, 2 updated") {
+		t.Errorf("summary %q", u.users.summary.Text)
+	}
+}

@@ -1,0 +1,146 @@
+package usecase
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/mailferry/mailferry/core/csvimport"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// MaxCSVBytes bounds a users CSV file.
+const MaxCSVBytes = 64 << 20
+
+// ErrRowErrors refuses an import whose file has row errors when the admin
+// did not accept importing just the valid rows.
+var ErrRowErrors = errors.New("the file has row errors: nothing imported")
+
+// ReadUsersCSV parses a users CSV (MigrationWiz or Microsoft format) for
+// a preview: valid users, per-row errors, warnings. Nothing is stored.
+// addressesOnly ignores passwords (they will be requested from the
+// users).
+func ReadUsersCSV(r io.Reader, addressesOnly bool) (*csvimport.Result, error) {
+	lr := &io.LimitedReader{R: r, N: MaxCSVBytes + 1}
+	res, err := csvimport.Parse(lr, csvimport.Options{AddressesOnly: addressesOnly})
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("the file is larger than %d MB", MaxCSVBytes>>20)
+	}
+	return res, err
+}
+
+// UsersImport is a parsed CSV to store.
+type UsersImport struct {
+	Project string
+	Result  *csvimport.Result
+	// AddressesOnly is the mode the file was read in (ReadUsersCSV).
+	AddressesOnly bool
+	// AcceptValid stores the valid rows of a file with row errors;
+	// otherwise such a file is refused with ErrRowErrors.
+	AcceptValid bool
+}
+
+// ImportSummary says what an import stored.
+type ImportSummary struct {
+	Imported, New, Updated int
+	Skipped                int // rows with errors left out
+}
+
+// ImportUsers merges the CSV's users with the project's and stores them,
+// sealing their passwords: the one import of both faces.
+//
+// Merge rule: a user already in the project keeps its status, last pass,
+// notification date, sealed passwords (unless the file gives new ones)
+// and support options (unless the file gives some). Addresses-only means
+// "waiting for the user's password": an addresses-only import ignores the
+// file's passwords and marks the users that have no sealed source
+// password yet; a normal import keeps the mark only while the user still
+// has no source password. When saving fails, the passwords sealed for it
+// are deleted again.
+func ImportUsers(st *store.Store, in UsersImport) (ImportSummary, error) {
+	var sum ImportSummary
+	res := in.Result
+	if len(res.Errors) > 0 && !in.AcceptValid {
+		return sum, fmt.Errorf("%d row error(s) in %d row(s): %w", len(res.Errors), res.Rows, ErrRowErrors)
+	}
+	if len(res.Users) == 0 {
+		return sum, errors.New("the file holds no valid user rows")
+	}
+	if _, err := st.Project(in.Project); err != nil {
+		return sum, fmt.Errorf("project %q: %w", in.Project, err)
+	}
+	existing, err := st.Users(in.Project)
+	if err != nil {
+		return sum, fmt.Errorf("reading the users of %q: %w", in.Project, err)
+	}
+	byID := make(map[string]project.User, len(existing))
+	for _, u := range existing {
+		byID[u.ID()] = u
+	}
+	var sealed []string
+	users := make([]project.User, 0, len(res.Users))
+	for _, u := range res.Users {
+		if old, ok := byID[u.ID()]; ok {
+			sum.Updated++
+			u = mergeUser(u, old, in.AddressesOnly)
+		}
+		if c, ok := res.Passwords[u.ID()]; ok && !in.AddressesOnly {
+			refs, err := sealPasswords(st, &u, c)
+			sealed = append(sealed, refs...)
+			if err != nil {
+				deleteSecrets(st, sealed...)
+				return sum, err
+			}
+		}
+		users = append(users, u)
+	}
+	if err := st.PutUsers(in.Project, users); err != nil {
+		deleteSecrets(st, sealed...)
+		return sum, fmt.Errorf("saving %d users: %w", len(users), err)
+	}
+	sum.Imported, sum.Skipped = len(users), len(res.Errors)
+	sum.New = sum.Imported - sum.Updated
+	return sum, nil
+}
+
+// mergeUser keeps what the project knows of a re-imported user.
+func mergeUser(u, old project.User, addressesOnly bool) project.User {
+	u.Status, u.LastPass, u.Notified = old.Status, old.LastPass, old.Notified
+	if len(u.SupportOptions) == 0 {
+		u.SupportOptions = old.SupportOptions
+	}
+	u.SourcePasswordRef, u.DestPasswordRef = old.SourcePasswordRef, old.DestPasswordRef
+	// Addresses-only means "still waiting for a password": a user who gave
+	// one (credential request) is not asked again by a re-import.
+	if addressesOnly {
+		u.AddressesOnly = old.SourcePasswordRef == ""
+	} else {
+		u.AddressesOnly = old.AddressesOnly && old.SourcePasswordRef == ""
+	}
+	return u
+}
+
+// sealPasswords seals the passwords the file gives for u and returns the
+// references it created.
+func sealPasswords(st *store.Store, u *project.User, c csvimport.Creds) ([]string, error) {
+	var refs []string
+	for _, s := range []struct {
+		plain, what string
+		ref         *string
+	}{{c.Source, "password", &u.SourcePasswordRef}, {c.Dest, "destination password", &u.DestPasswordRef}} {
+		if s.plain == "" {
+			continue
+		}
+		ref, err := st.SetSecret([]byte(s.plain))
+		if err != nil {
+			return refs, fmt.Errorf("sealing the %s of %s: %w", s.what, u.SourceEmail, err)
+		}
+		refs = append(refs, ref)
+		*s.ref = ref
+	}
+	if u.SourcePasswordRef != "" {
+		u.AddressesOnly = false
+	}
+	return refs, nil
+}
