@@ -81,6 +81,8 @@ type endpointForm struct {
 	certPath *widget.Entry
 	certInfo *widget.Label
 
+	gw graphWidgets // cloud, Advanced, Exchange Online banner (endpoints_graph.go)
+
 	saved project.Endpoint // as stored: keeps the secret refs
 
 	save     *widget.Button
@@ -173,6 +175,7 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 		f.fields.add("secret", "Client secret", f.secret)
 		choose := widget.NewButton("Choose…", f.chooseCertificate)
 		f.fields.add("certificate", "Certificate", container.NewVBox(container.NewBorder(nil, nil, nil, choose, f.certPath), f.certInfo))
+		f.addGraphRows()
 	}
 	f.fields.add("admin_user", "Admin user", f.admin)
 	f.fields.add("password", "Admin password", f.password)
@@ -233,13 +236,14 @@ func (f *endpointForm) showType() {
 	ews := k == project.TypeEWS
 	graph := k == project.TypeGraph
 	f.fields.show(imap, "host", "port", "security", "login_template")
-	f.fields.show(imap || ews, "trust_fingerprint")
+	f.fields.show(imap || ews || graph, "trust_fingerprint")
 	if f.side == project.SideDest {
 		f.fields.show(ews, "provider", "url", "owa_url", "autodiscover_email", "access", "auth")
 		f.fields.show(graph, "tenant", "client_id", "credential")
 		f.fields.show(graph && !f.certMode(), "secret")
 		f.fields.show(graph && f.certMode(), "certificate")
 		f.fields.show(!graph, "admin_user", "password")
+		f.showGraphRows(k)
 	}
 }
 
@@ -291,6 +295,9 @@ func (f *endpointForm) load(e project.Endpoint) {
 	f.password.SetPlaceHolder(storedPlaceholder(e.PasswordRef))
 	f.secret.SetPlaceHolder(storedPlaceholder(e.SecretRef))
 	f.loadGraphCredential(e)
+	if f.side == project.SideDest {
+		f.loadGraph(e)
+	}
 	f.fields.setError(nil)
 	f.status.SetText("")
 	f.result.SetText("")
@@ -335,6 +342,7 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 		e.AdminUser = ""
 		e.Tenant = strings.TrimSpace(f.tenant.Text)
 		e.ClientID = strings.TrimSpace(f.clientID.Text)
+		f.graphEndpoint(&e)
 	}
 	return e, nil
 }

@@ -13,10 +13,13 @@ import (
 
 // testResult is what a connection test found, for display.
 type testResult struct {
-	ok       bool
-	lines    []string
-	certFP   string // offered for trusting when the certificate is not trusted yet
-	duration time.Duration
+	ok     bool
+	lines  []string
+	certFP string // offered for trusting when the certificate is not trusted yet
+	// exchangeOnline: the EWS address (or Autodiscover's answer) is
+	// Exchange Online; the form offers the switch to Graph.
+	exchangeOnline bool
+	duration       time.Duration
 }
 
 // runTest tests the endpoint as the form shows it (unsaved values, typed
@@ -71,6 +74,9 @@ func (f *endpointForm) showResult(res testResult) {
 	f.status.SetText(fmt.Sprintf("%s (%s).", verdict, shortDuration(res.duration)))
 	f.result.SetText(strings.Join(res.lines, "\n"))
 	f.certFP = res.certFP
+	if f.side == project.SideDest {
+		f.checkExchangeOnline(res.exchangeOnline)
+	}
 	if res.certFP != "" {
 		f.trustBtn.Show()
 	} else {
@@ -117,6 +123,10 @@ func testResultOf(r *usecase.TestReport, err error) testResult {
 	if len(r.Roles) > 0 {
 		res.lines = append(res.lines, "", "Application permissions: "+strings.Join(r.Roles, ", "))
 	}
+	if r.CreationPath != "" {
+		res.lines = append(res.lines, "Creation path: "+r.CreationPath+" ("+r.CreationReason+")")
+	}
+	res.exchangeOnline = r.ExchangeOnline
 	for _, u := range r.Untested {
 		switch u {
 		case usecase.LoginUntested:

@@ -35,6 +35,12 @@ func (f *endpointForm) providerChosen(name string) {
 	if !ok {
 		return
 	}
+	if it.Graph {
+		// Microsoft 365 is reached through Graph, not EWS.
+		f.switchToGraph(it.Cloud)
+		f.status.SetText(f.status.Text + " " + it.Notes)
+		return
+	}
 	f.url.SetText(it.URL)
 	f.status.SetText(it.Notes)
 }
