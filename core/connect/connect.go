@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -88,6 +90,16 @@ func LoginFor(st *store.Store, p project.Project, u project.User, side project.S
 	}
 	l := Login{Email: email, Cred: Credentials{User: login}}
 	switch {
+	case ep.Type.IsOAuth():
+		return oauthLogin(st, ep, side, l)
+	case ref == "" && ep.SecretRef != "" && ep.Type.IsIMAP():
+		// An access token obtained for this account (--token-env, or
+		// Sign in with Google).
+		tok, err := st.Secret(ep.SecretRef)
+		if err != nil {
+			return l, fmt.Errorf("%s access token: %w", side, err)
+		}
+		l.Cred.Token, l.Cred.Provider = imapconn.StaticToken(strings.TrimSpace(string(tok))), "token"
 	case ep.Type == project.TypeGraph:
 		// Exchange Online is reached as an app (client credentials): the
 		// app's client secret acts on every user's mailbox.
@@ -121,6 +133,39 @@ func LoginFor(st *store.Store, p project.Project, u project.User, side project.S
 		}
 	default:
 		return l, fmt.Errorf("%s of %s: %w", side, u.ID(), ErrNoCredentials)
+	}
+	return l, nil
+}
+
+// oauthLogin gives l the token source of an OAuth endpoint type: a
+// per-user impersonation token (Google Workspace) or the app's token
+// (Microsoft 365), from the sealed key or client credential.
+func oauthLogin(st *store.Store, ep project.Endpoint, side project.Side, l Login) (Login, error) {
+	if ep.SecretRef == "" {
+		what := "service-account key"
+		if ep.Type == project.TypeM365IMAP {
+			what = "client secret or certificate"
+		}
+		return l, fmt.Errorf("%s %s endpoint has no %s: %w", side, ep.Type, what, ErrNoCredentials)
+	}
+	secret, err := st.Secret(ep.SecretRef)
+	if err != nil {
+		return l, fmt.Errorf("%s %s credential: %w", side, ep.Type, err)
+	}
+	l.Cred.Provider = string(ep.Type)
+	switch ep.Type {
+	case project.TypeGWorkspace:
+		sa, err := oauth.ParseServiceAccount(secret)
+		if err != nil {
+			return l, fmt.Errorf("%s service-account key: %w: %w", side, project.ErrSetup, err)
+		}
+		l.Cred.Token = sa.ForUser(l.Cred.User)
+	case project.TypeM365IMAP:
+		src, err := oauth.M365App(ep, string(secret))
+		if err != nil {
+			return l, fmt.Errorf("%s app credential: %w: %w", side, project.ErrSetup, err)
+		}
+		l.Cred.Token = src
 	}
 	return l, nil
 }

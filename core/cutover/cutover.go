@@ -175,7 +175,7 @@ func targetOf(dest project.Endpoint) (target, error) {
 		t.needAutodiscover = true
 		t.describe = "the destination Exchange (" + strings.Join(t.hosts, ", ") + ")"
 		return t, nil
-	case project.TypeIMAP:
+	case project.TypeIMAP, project.TypeGmail, project.TypeGWorkspace, project.TypeM365IMAP:
 		addHost(dest.Host)
 		if len(t.hosts) == 0 {
 			return t, errors.New("the destination IMAP endpoint has no host")

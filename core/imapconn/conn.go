@@ -120,7 +120,7 @@ func Dial(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Optio
 	}
 	if err := c.login(method, dl.secret); err != nil {
 		client.Close()
-		return fail("login to", err)
+		return fail("login to", dl.refused(err))
 	}
 	// Capabilities change after login; fetch them while still guarded.
 	if client.Caps() == nil {

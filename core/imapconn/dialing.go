@@ -3,6 +3,7 @@ package imapconn
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -27,6 +28,8 @@ type dialing struct {
 	method loginMethod
 	// secret is the password, or the access token of an OAuth login.
 	secret string
+	// forget drops a refused token from its source's cache (nil if none).
+	forget func()
 	opt    Options
 	killed atomic.Bool
 	// stop disarms the watchdog; false means it already fired.
@@ -52,11 +55,15 @@ func startDial(ctx context.Context, ep project.Endpoint, cred Credentials, o Opt
 			return nil, fmt.Errorf("%w for %s: %w", ErrToken, cred.User, err)
 		}
 	}
+	var forget func()
+	if f, ok := cred.Token.(interface{ Forget() }); ok {
+		forget = f.Forget
+	}
 	host := ep.Host
 	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
 	}
-	d := &dialing{ctx: ctx, host: host, addr: net.JoinHostPort(host, strconv.Itoa(ep.Port)), method: method, secret: secret, opt: o}
+	d := &dialing{ctx: ctx, host: host, addr: net.JoinHostPort(host, strconv.Itoa(ep.Port)), method: method, secret: secret, forget: forget, opt: o}
 	d.dctx, d.cancel = context.WithTimeout(ctx, o.DialTimeout)
 	var nd net.Dialer
 	d.conn, err = nd.DialContext(d.dctx, "tcp", d.addr)
@@ -90,6 +97,17 @@ func (d *dialing) fail(step string, err error) error {
 		return fmt.Errorf("%s %s: %w", step, d.addr, d.ctx.Err())
 	case d.killed.Load():
 		return connErr(fmt.Sprintf("%s %s: no answer within %v", step, d.addr, d.opt.DialTimeout), nil)
+	}
+	return err
+}
+
+// refused is called with a login error: a refused OAuth token is dropped
+// from its source's cache, so that the next login (after the admin fixed
+// consent or delegation) asks for a new one.
+func (d *dialing) refused(err error) error {
+	var oe *OAuthError
+	if d.forget != nil && errors.As(err, &oe) {
+		d.forget()
 	}
 	return err
 }

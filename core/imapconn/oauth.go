@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/core/project"
 )
 
 // SASL mechanisms for OAuth 2 bearer tokens.
@@ -99,6 +101,13 @@ func (e *OAuthError) Reason() string {
 		return "consent"
 	}
 	return ""
+}
+
+// Is makes a refusal for a missing scope or consent a setup error
+// (project.ErrSetup): the admin fixes it in a console.
+func (e *OAuthError) Is(target error) bool {
+	r := e.Reason()
+	return target == project.ErrSetup && (r == "scope" || r == "consent")
 }
 
 // Hint names the usual fix for the refusal.

@@ -127,7 +127,7 @@ func DialRaw(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Op
 	}
 	if !preauth {
 		if err := c.login(method, dl.secret); err != nil {
-			return fail("login to", err)
+			return fail("login to", dl.refused(err))
 		}
 	}
 	if c.caps == nil {

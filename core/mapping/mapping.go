@@ -48,7 +48,7 @@ type Rules struct {
 // differ only in case stay apart; Exchange (EWS, Graph) and unknown types
 // keep the strict defaults.
 func (r Rules) ForDest(t project.EndpointType) Rules {
-	if t == project.TypeIMAP {
+	if t.IsIMAP() {
 		r.AllowQuote = true
 		r.CaseSensitive = true
 	}

@@ -21,7 +21,7 @@ import (
 // the handshake and the greeting. opts may be nil; its TLSConfig is
 // ignored.
 func Dial(ctx context.Context, ep project.Endpoint, opts *imapclient.Options) (*imapclient.Client, error) {
-	if ep.Type != project.TypeIMAP {
+	if !ep.Type.IsIMAP() {
 		return nil, fmt.Errorf("dial: endpoint type is %q, not imap", ep.Type)
 	}
 	var o imapclient.Options

@@ -228,7 +228,7 @@ func (t *tester) run(ctx context.Context, ep project.Endpoint, host, login, pass
 }
 
 func checkEndpoint(ep project.Endpoint) (string, error) {
-	if ep.Type != project.TypeIMAP {
+	if !ep.Type.IsIMAP() {
 		return "", fmt.Errorf("endpoint type is %q, not imap", ep.Type)
 	}
 	if err := ep.Validate(); err != nil {

@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -16,7 +17,53 @@ const (
 	TypeIMAP  EndpointType = "imap"
 	TypeEWS   EndpointType = "ews"
 	TypeGraph EndpointType = "graph"
+	// TypeGWorkspace is Google Workspace over IMAP, admin-wide: a service
+	// account with domain-wide delegation gets a token per user (XOAUTH2).
+	TypeGWorkspace EndpointType = "gworkspace"
+	// TypeGmail is one Gmail account over IMAP: the user's app password,
+	// or an access token (SecretRef) obtained by the user.
+	TypeGmail EndpointType = "gmail"
+	// TypeM365IMAP is Microsoft 365 over IMAP with app-only OAuth (client
+	// credentials, IMAP.AccessAsApp); tenant, client id and secret or
+	// certificate as for TypeGraph.
+	TypeM365IMAP EndpointType = "m365-imap"
 )
+
+// Provider defaults of the IMAP-family endpoint types.
+const (
+	GmailIMAPHost    = "imap.gmail.com"
+	M365IMAPHost     = "outlook.office365.com"
+	DefaultAuthority = "https://login.microsoftonline.com"
+	// GmailScope is the OAuth scope of IMAP access to Gmail.
+	GmailScope = "https://mail.google.com/"
+	// M365IMAPScope is the client-credentials scope of Exchange Online IMAP.
+	M365IMAPScope = "https://outlook.office365.com/.default"
+)
+
+// IsIMAP reports whether endpoints of type t are reached over IMAP (with
+// a password or an OAuth token).
+func (t EndpointType) IsIMAP() bool {
+	switch t {
+	case TypeIMAP, TypeGWorkspace, TypeGmail, TypeM365IMAP:
+		return true
+	}
+	return false
+}
+
+// IsOAuth reports whether endpoints of type t always log in with OAuth
+// tokens (an IMAP endpoint may too, when it holds a token).
+func (t EndpointType) IsOAuth() bool { return t == TypeGWorkspace || t == TypeM365IMAP }
+
+// DefaultHost is the IMAP host of a provider type ("" for others).
+func (t EndpointType) DefaultHost() string {
+	switch t {
+	case TypeGWorkspace, TypeGmail:
+		return GmailIMAPHost
+	case TypeM365IMAP:
+		return M365IMAPHost
+	}
+	return ""
+}
 
 // Security is the transport security of an IMAP (or SMTP) endpoint.
 type Security string
@@ -70,9 +117,12 @@ type Endpoint struct {
 	Access            Access `json:"access,omitempty"`
 	Auth              string `json:"auth,omitempty"` // basic | ntlm
 
-	// Graph
-	Tenant    string `json:"tenant,omitempty"`
-	ClientID  string `json:"client_id,omitempty"`
+	// Graph and m365-imap
+	Tenant   string `json:"tenant,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	// SecretRef names the sealed credential that is not a password: the
+	// Graph / m365-imap client secret or certificate (PEM), the
+	// gworkspace service-account JSON key, or an imap/gmail access token.
 	SecretRef string `json:"secret_ref,omitempty"`
 	// Cloud is the Microsoft cloud: global (default), usgov, usgov-dod or
 	// china; it picks the Graph root and the sign-in authority.
@@ -81,6 +131,9 @@ type Endpoint struct {
 	// authority (tests, proxies); https only.
 	GraphURL  string `json:"graph_url,omitempty"`
 	Authority string `json:"authority,omitempty"`
+	// ServiceAccount is the gworkspace key's client_email (for display;
+	// the key itself is sealed under SecretRef).
+	ServiceAccount string `json:"service_account,omitempty"`
 }
 
 // IsZero reports whether the endpoint has not been configured.
@@ -101,7 +154,10 @@ func (e Endpoint) Validate() error {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, a...)})
 	}
 	switch e.Type {
-	case TypeIMAP:
+	case TypeIMAP, TypeGWorkspace, TypeGmail, TypeM365IMAP:
+		if e.Type == TypeM365IMAP {
+			e.validateApp(bad)
+		}
 		if e.Host == "" {
 			bad("host", "is required")
 		} else if strings.ContainsAny(e.Host, " /\\@:") && !strings.HasPrefix(e.Host, "[") {
@@ -171,11 +227,50 @@ func (e Endpoint) Validate() error {
 			}
 		}
 	case "":
-		bad("type", "is required (imap, ews or graph)")
+		bad("type", "is required (imap, gworkspace, gmail, m365-imap, ews or graph)")
 	default:
-		bad("type", "%q is not one of imap, ews, graph", e.Type)
+		bad("type", "%q is not one of imap, gworkspace, gmail, m365-imap, ews, graph", e.Type)
 	}
 	return errors.Join(errs...)
+}
+
+// validateApp checks the Entra ID app settings of graph and m365-imap.
+func (e Endpoint) validateApp(bad func(field, format string, a ...any)) {
+	if e.Tenant == "" {
+		bad("tenant", "is required")
+	}
+	if e.ClientID == "" {
+		bad("client_id", "is required")
+	}
+	if e.Authority != "" && !SecureOrLoopbackURL(e.Authority) {
+		bad("authority", "%q must be an https:// URL (http:// only to this computer)", e.Authority)
+	}
+}
+
+// SecureOrLoopbackURL reports whether u is an https URL, or an http URL
+// to this computer (127.0.0.1, ::1, localhost: tests and local proxies),
+// so that credentials never cross a network in clear.
+func SecureOrLoopbackURL(u string) bool {
+	if strings.HasPrefix(u, "https://") {
+		return len(u) > len("https://")
+	}
+	rest, ok := strings.CutPrefix(u, "http://")
+	if !ok {
+		return false
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 var fingerprintRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -380,8 +475,8 @@ func (p Project) Validate() error {
 		if err := p.Source.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("source: %w", err))
 		}
-		if p.Source.Type != TypeIMAP {
-			errs = append(errs, &FieldError{"source.type", "the source must be IMAP"})
+		if !p.Source.Type.IsIMAP() {
+			errs = append(errs, &FieldError{"source.type", "the source must be IMAP (imap, gworkspace, gmail or m365-imap)"})
 		}
 	}
 	if !p.Dest.IsZero() {

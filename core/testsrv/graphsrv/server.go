@@ -33,6 +33,13 @@ const (
 // client credentials grant.
 const GraphScope = "https://graph.microsoft.com/.default"
 
+// IMAPScope is the other scope it accepts: Exchange Online IMAP
+// (app-only, permission IMAP.AccessAsApp); see IMAPToken.
+const IMAPScope = "https://outlook.office365.com/.default"
+
+// PermIMAPAccessAsApp is Exchange Online's IMAP application permission.
+const PermIMAPAccessAsApp = "IMAP.AccessAsApp"
+
 // Defaults.
 const (
 	// DefaultMaxRequestBytes is the request body limit (HTTP 413 above it).

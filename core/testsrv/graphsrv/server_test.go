@@ -129,7 +129,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"unknown app", "", form("99999999-2222-3333-4444-555555555555", secret, graphsrv.GraphScope), 400, "unauthorized_client", "AADSTS700016"},
 		{"unknown tenant", "fabrikam.example", form(clientID, secret, graphsrv.GraphScope), 400, "invalid_request", "AADSTS90002"},
 		{"delegated scope", "", form(clientID, secret, "Mail.ReadWrite"), 400, "invalid_scope", "AADSTS1002012"},
-		{"other resource", "", form(clientID, secret, "https://outlook.office365.com/.default"), 400, "invalid_resource", "AADSTS500011"},
+		{"other resource", "", form(clientID, secret, "https://analysis.windows.net/powerbi/api/.default"), 400, "invalid_resource", "AADSTS500011"},
 	}
 	for _, k := range cases {
 		st, out := c.tokenResp(k.tenant, k.form)

@@ -15,6 +15,7 @@ import (
 )
 
 type token struct {
+	aud     string // the resource: Graph or Exchange Online (IMAP)
 	app     string // client id
 	roles   []string
 	expires time.Time
@@ -89,7 +90,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case !strings.HasSuffix(scope, "/.default") || strings.Contains(strings.TrimSpace(scope), " "):
 		entraError(w, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
-	case !strings.EqualFold(scope, s.scope()) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default"):
+	case !strings.EqualFold(scope, s.scope()) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default") && !strings.EqualFold(scope, IMAPScope):
 		entraError(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s.", strings.TrimSuffix(scope, "/.default"), tenant))
 		return
 	}
@@ -136,15 +137,19 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	now := time.Now()
+	aud := "https://graph.microsoft.com"
+	if strings.EqualFold(scope, IMAPScope) {
+		aud = "https://outlook.office365.com"
+	}
 	claims, _ := json.Marshal(map[string]any{
-		"aud": "https://graph.microsoft.com", "iss": "https://sts.windows.net/" + s.opts.Tenant + "/",
+		"aud": aud, "iss": "https://sts.windows.net/" + s.opts.Tenant + "/",
 		"tid": s.opts.Tenant, "appid": id, "roles": roles, "iat": now.Unix(),
 		"exp": now.Add(s.opts.TokenLifetime).Unix(),
 	})
 	tok := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"RS256"}`)) + "." +
 		base64.RawURLEncoding.EncodeToString(claims) + "." + base64.RawURLEncoding.EncodeToString(b)
 	s.mu.Lock()
-	s.tokens[tok] = &token{app: id, roles: roles, expires: time.Now().Add(s.opts.TokenLifetime)}
+	s.tokens[tok] = &token{aud: aud, app: id, roles: roles, expires: time.Now().Add(s.opts.TokenLifetime)}
 	s.mu.Unlock()
 	s.count(func(st *Stats) { st.TokensIssued++ })
 	secs := int(s.opts.TokenLifetime/time.Second) - 1
@@ -182,5 +187,22 @@ func (s *Server) authenticate(r *http.Request) (*authCtx, *graphError) {
 	if time.Now().After(t.expires) {
 		return nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
+	if t.aud != "https://graph.microsoft.com" {
+		return nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Invalid audience.")
+	}
 	return &authCtx{app: t.app, roles: t.roles}, nil
+}
+
+// IMAPToken checks a token for Exchange Online IMAP (audience
+// https://outlook.office365.com, not expired) and returns its app and
+// application permissions; the Microsoft 365-style IMAP test server logs
+// users in with it.
+func (s *Server) IMAPToken(tok string) (app string, roles []string, ok bool) {
+	s.mu.RLock()
+	t := s.tokens[tok]
+	s.mu.RUnlock()
+	if t == nil || t.aud != "https://outlook.office365.com" || time.Now().After(t.expires) {
+		return "", nil, false
+	}
+	return t.app, append([]string(nil), t.roles...), true
 }
