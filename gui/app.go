@@ -261,7 +261,7 @@ func (u *UI) updateStatus() {
 	if !p.Dest.IsZero() {
 		dst = endpointSummary(p.Dest)
 	}
-	txt := fmt.Sprintf("%s → %s", src, dst)
+	txt := src + "  " + markTo + "  " + dst
 	if p.Customer != "" {
 		txt = p.Customer + ":  " + txt
 	}

@@ -30,11 +30,11 @@ var verdictStyle = map[cutover.Verdict]struct {
 	imp  widget.Importance
 	dot  color.NRGBA
 }{
-	cutover.Destination: {"✔ destination", widget.SuccessImportance, color.NRGBA{0x2e, 0x9e, 0x44, 0xff}},
-	cutover.Partial:     {"◐ partial", widget.WarningImportance, color.NRGBA{0xe8, 0x9a, 0x14, 0xff}},
-	cutover.Elsewhere:   {"✘ elsewhere", widget.DangerImportance, color.NRGBA{0xd9, 0x3a, 0x32, 0xff}},
-	cutover.Missing:     {"– missing", widget.LowImportance, color.NRGBA{0x8a, 0x8a, 0x8a, 0xff}},
-	cutover.LookupError: {"! lookup failed", widget.DangerImportance, color.NRGBA{0x8e, 0x44, 0xad, 0xff}},
+	cutover.Destination: {"destination", widget.SuccessImportance, color.NRGBA{0x2e, 0x9e, 0x44, 0xff}},
+	cutover.Partial:     {"partial", widget.WarningImportance, color.NRGBA{0xe8, 0x9a, 0x14, 0xff}},
+	cutover.Elsewhere:   {"elsewhere", widget.DangerImportance, color.NRGBA{0xd9, 0x3a, 0x32, 0xff}},
+	cutover.Missing:     {"missing", widget.LowImportance, color.NRGBA{0x8a, 0x8a, 0x8a, 0xff}},
+	cutover.LookupError: {"lookup failed", widget.DangerImportance, color.NRGBA{0x8e, 0x44, 0xad, 0xff}},
 }
 
 func verdictOf(v cutover.Verdict) (string, widget.Importance, color.NRGBA) {
@@ -155,7 +155,7 @@ func (f *cutoverForm) show(reports []cutover.DomainReport, err error) {
 	switch {
 	case err != nil:
 		f.overall.Importance = widget.DangerImportance
-		f.overall.SetText("✘ " + err.Error())
+		f.overall.SetText(err.Error())
 	case len(reports) == 0:
 		f.overall.Importance = widget.WarningImportance
 		f.overall.SetText("The project has no users, so there are no domains to check.")
@@ -163,7 +163,7 @@ func (f *cutoverForm) show(reports []cutover.DomainReport, err error) {
 		ready, text := cutover.Ready(reports)
 		if ready {
 			f.overall.Importance = widget.SuccessImportance
-			f.overall.SetText("✔ Ready: " + text + ". New mail and new Outlook profiles land on the destination.")
+			f.overall.SetText("Ready: " + text + ". New mail and new Outlook profiles land on the destination.")
 		} else {
 			f.overall.Importance = widget.WarningImportance
 			f.overall.SetText("Not ready yet: " + text + ".")
@@ -180,7 +180,7 @@ func (f *cutoverForm) show(reports []cutover.DomainReport, err error) {
 
 // domainView shows one domain: its state and one line per record.
 func domainView(r cutover.DomainReport) fyne.CanvasObject {
-	state, imp, dot := "✔ ready", widget.SuccessImportance, verdictStyle[cutover.Destination].dot
+	state, imp, dot := "ready", widget.SuccessImportance, verdictStyle[cutover.Destination].dot
 	if !r.Ready {
 		state, imp, dot = "not yet", widget.WarningImportance, verdictStyle[cutover.Partial].dot
 	}

@@ -118,9 +118,9 @@ func TestCutoverDialogShowsVerdicts(t *testing.T) {
 		text string
 		imp  widget.Importance
 	}{
-		"notyet.example":  {"✘ elsewhere", widget.DangerImportance},
-		"partial.example": {"◐ partial", widget.WarningImportance},
-		"ready.example":   {"✔ destination", widget.SuccessImportance},
+		"notyet.example":  {"elsewhere", widget.DangerImportance},
+		"partial.example": {"partial", widget.WarningImportance},
+		"ready.example":   {"destination", widget.SuccessImportance},
 	}
 	for i, r := range reports {
 		ls := labelsIn(f.results.Objects[i])

@@ -133,7 +133,7 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 			}
 		}
 	})
-	f.trust = entry("SHA-256 of a self-signed certificate (optional)")
+	f.trust = fingerprintEntry()
 	f.admin = entry("admin login (optional for IMAP)")
 	f.password = widget.NewPasswordEntry()
 	f.template = entry("{user}*{admin}")
@@ -328,11 +328,11 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 			e.Port = n
 		}
 		e.Security = valueOf(securityLabels, securityValues, f.security.Selected)
-		e.TrustFingerprint = project.NormalizeFingerprint(f.trust.Text)
+		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
 		e.LoginTemplate = strings.TrimSpace(f.template.Text)
 	case project.TypeEWS:
 		e.Provider = f.provider.Selected
-		e.TrustFingerprint = project.NormalizeFingerprint(f.trust.Text)
+		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
 		e.URL = strings.TrimSpace(f.url.Text)
 		e.OWAURL = strings.TrimSpace(f.owaURL.Text)
 		e.AutodiscoverEmail = strings.TrimSpace(f.autodisc.Text)
@@ -415,6 +415,18 @@ func (f *endpointForm) trustCert() {
 		return
 	}
 	f.status.SetText("Certificate " + shortFP(f.certFP) + " is trusted for this endpoint. Test again to check.")
+}
+
+// fingerprintEntry is the "Trust fingerprint" field: a SHA-256 in hex is
+// 64 characters, wider than half the window, so the field wraps it over two
+// lines instead of cutting it at the border. Line breaks and spaces typed
+// or pasted into it are dropped when the endpoint is saved.
+func fingerprintEntry() *widget.Entry {
+	e := widget.NewMultiLineEntry()
+	e.PlaceHolder = "SHA-256 of a self-signed certificate (optional)"
+	e.Wrapping = fyne.TextWrapBreak
+	e.SetMinRowsVisible(2)
+	return e
 }
 
 func shortFP(fp string) string {

@@ -86,9 +86,9 @@ func (f *endpointForm) setCertificateFile(path string) {
 	f.certPath.SetText(path)
 	b, err := f.typedCertificate()
 	if err != nil {
-		f.certInfo.SetText("✘ " + err.Error())
+		f.certInfo.SetText(err.Error())
 		return
 	}
-	f.certInfo.SetText("✔ " + describeCertificate(b) + ". Upload this certificate (without its key) to the app registration.")
+	f.certInfo.SetText(describeCertificate(b) + ". Upload this certificate (without its key) to the app registration.")
 	clear(b)
 }

@@ -67,9 +67,9 @@ func (f *endpointForm) runTest() {
 func (f *endpointForm) showResult(res testResult) {
 	f.activity.Stop()
 	f.activity.Hide()
-	verdict := "✔ Connection test passed"
+	verdict := "Connection test passed"
 	if !res.ok {
-		verdict = "✘ Connection test failed"
+		verdict = "Connection test failed"
 	}
 	f.status.SetText(fmt.Sprintf("%s (%s).", verdict, shortDuration(res.duration)))
 	f.result.SetText(strings.Join(res.lines, "\n"))
@@ -106,10 +106,10 @@ func testResultOf(r *usecase.TestReport, err error) testResult {
 		res.lines = append(res.lines, "  autodiscover "+a)
 	}
 	for _, s := range r.Steps {
-		mark := "✔"
+		mark := markOK
 		line := fmt.Sprintf("%-14s %s", s.Name, s.Detail)
 		if !s.OK {
-			mark = "✘"
+			mark = markFail
 			line += " — " + s.Err
 		}
 		res.lines = append(res.lines, mark+" "+line)
@@ -144,7 +144,7 @@ func testResultOf(r *usecase.TestReport, err error) testResult {
 func certLines(c *usecase.TestCert) []string {
 	lines := []string{"", "Certificate", "  subject  " + c.Subject, "  issuer   " + c.Issuer}
 	if !c.NotBefore.IsZero() {
-		lines = append(lines, "  valid    "+c.NotBefore.Format(time.DateOnly)+" → "+c.NotAfter.Format(time.DateOnly))
+		lines = append(lines, "  valid    "+c.NotBefore.Format(time.DateOnly)+" to "+c.NotAfter.Format(time.DateOnly))
 	} else {
 		lines = append(lines, "  expires  "+c.NotAfter.Format(time.DateOnly))
 	}

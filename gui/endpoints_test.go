@@ -159,7 +159,7 @@ func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
 	}
 	test.Tap(d.trustBtn)
 	runFormTest(t, d)
-	if !strings.Contains(d.status.Text, "passed") || !strings.Contains(d.result.Text, "✔ impersonation to user00000@new.example") {
+	if !strings.Contains(d.status.Text, "passed") || !strings.Contains(d.result.Text, markOK+" impersonation to user00000@new.example") {
 		t.Errorf("after trusting: %q\n%s", d.status.Text, d.result.Text)
 	}
 	if strings.Contains(d.result.Text, "svc-pw") {

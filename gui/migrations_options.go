@@ -104,7 +104,7 @@ func newOptionsPanel(u *UI) *optionsPanel {
 		container.NewHBox(o.save, o.status), nil, nil,
 		container.NewVScroll(o.fields.content()))
 	previewHead := container.NewVBox(
-		widget.NewLabelWithStyle("Folder tree preview (source → destination)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		widget.NewLabelWithStyle("Folder tree preview (source "+markTo+" destination)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, container.NewHBox(o.loadBtn, o.loading), o.previewUser),
 		o.previewInfo,
 	)
@@ -116,9 +116,9 @@ func newOptionsPanel(u *UI) *optionsPanel {
 
 func planRowText(r mapping.PlanRow) string {
 	if r.Skipped {
-		return fmt.Sprintf("%s  ✗ skipped: %s", r.Source, r.Reason)
+		return fmt.Sprintf("%s  × skipped: %s", r.Source, r.Reason)
 	}
-	s := fmt.Sprintf("%s  →  %s", r.Source, r.DestString())
+	s := r.Source + "  " + markTo + "  " + r.DestString()
 	if r.Reason != "" {
 		s += "  (" + r.Reason + ")"
 	}

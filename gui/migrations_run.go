@@ -66,7 +66,7 @@ func newRunner(t *migrationsTab) *runner {
 // startMenu is the Start button's menu (also the main menu's items).
 func (r *runner) startMenu() *fyne.Menu {
 	verify := fyne.NewMenuItem("Verify Credentials", func() { r.start(project.PassVerify, engine.PassOptions{}) })
-	trial := fyne.NewMenuItem("Trial (10 items per folder, ≤ 5 MB)", func() { r.start(project.PassTrial, engine.PassOptions{}) })
+	trial := fyne.NewMenuItem("Trial (10 items per folder, up to 5 MB)", func() { r.start(project.PassTrial, engine.PassOptions{}) })
 	pre := fyne.NewMenuItem("Pre-Stage…", r.prestageDialog)
 	full := fyne.NewMenuItem("Full (everything not yet migrated)", func() { r.start(project.PassFull, engine.PassOptions{}) })
 	full.Shortcut = shortcutStartFull

@@ -275,7 +275,7 @@ func resultsBox(l *widget.Label) fyne.CanvasObject {
 func resultLines(res notify.Result) string {
 	var b strings.Builder
 	for _, id := range res.Sent {
-		fmt.Fprintf(&b, "✔ %s: sent\n", id)
+		fmt.Fprintf(&b, markOK+" %s: sent\n", id)
 	}
 	failed := make([]string, 0, len(res.Failed))
 	for id := range res.Failed {
@@ -283,7 +283,7 @@ func resultLines(res notify.Result) string {
 	}
 	sort.Strings(failed)
 	for _, id := range failed {
-		fmt.Fprintf(&b, "✘ %s: %s\n", id, res.Failed[id])
+		fmt.Fprintf(&b, markFail+" %s: %s\n", id, res.Failed[id])
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

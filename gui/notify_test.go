@@ -78,7 +78,7 @@ func TestNotifySendsAndRecordsNotified(t *testing.T) {
 				t.Errorf("mail to %s lacks %q:\n%s", id, want, data)
 			}
 		}
-		if !strings.Contains(f.results.Text, "✔ "+id) {
+		if !strings.Contains(f.results.Text, markOK+" "+id) {
 			t.Errorf("result does not list %s as sent: %q", id, f.results.Text)
 		}
 		usr, _ := st.User("Alpha", id)
@@ -123,7 +123,7 @@ func TestNotifyReportsRefusedRecipient(t *testing.T) {
 	if len(res.Sent) != 1 || res.Failed["user00001@old.example"] == "" {
 		t.Fatalf("result %+v", res)
 	}
-	if !strings.Contains(f.results.Text, "✘ user00001@old.example") || !strings.Contains(f.status.Text, "failed 1") {
+	if !strings.Contains(f.results.Text, markFail+" user00001@old.example") || !strings.Contains(f.status.Text, "failed 1") {
 		t.Errorf("failure not shown: %q / %q", f.status.Text, f.results.Text)
 	}
 	if usr, _ := st.User("Alpha", "user00001@old.example"); !usr.Notified.IsZero() {

@@ -364,9 +364,9 @@ func (f *smtpForm) sendTest() {
 			f.activity.Hide()
 			f.testBtn.Enable()
 			if err != nil {
-				f.status.SetText("✘ Test email failed: " + err.Error())
+				f.status.SetText("Test email failed: " + err.Error())
 			} else {
-				f.status.SetText("✔ Test email sent to " + to + ".")
+				f.status.SetText("Test email sent to " + to + ".")
 			}
 			if f.testDone != nil {
 				f.testDone(err)

@@ -169,9 +169,9 @@ func (t *usersTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		}
 	case ucolOptions:
 		if n := countOptions(usr.SupportOptions); n > 0 {
-			s = fmt.Sprintf("%d  ✎", n)
+			s = fmt.Sprintf("%d · Edit…", n)
 		} else {
-			s = "✎"
+			s = "Edit…"
 		}
 	}
 	setLabel(label, s, imp)

@@ -150,7 +150,7 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			usr := res.Users[i]
-			o.(*widget.Label).SetText(usr.SourceEmail + "  →  " + usr.DestEmail)
+			o.(*widget.Label).SetText(usr.SourceEmail + "  " + markTo + "  " + usr.DestEmail)
 		})
 
 	label := "Import"
