@@ -58,3 +58,39 @@ func TestBinaryHeadless(t *testing.T) {
 		t.Errorf("unknown verb: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestProgramCarriesNoTestCode checks the house rule that the program
+// links no test code: `go list -deps` of the main package shows neither
+// the testing package nor a test-server or test-helper package of ours
+// (core/testsrv/..., smtptest…). The demo runs on product servers
+// (core/memimap, core/ewsemu).
+func TestProgramCarriesNoTestCode(t *testing.T) {
+	const program = "github.com/mailferry/mailferry"
+	if bad := testCodeIn(t, program); len(bad) > 0 {
+		t.Errorf("the program links test code: %v (a product package imports a test helper; see go list -deps %s)", bad, program)
+	}
+	// The check itself must see test code where there is some.
+	if bad := testCodeIn(t, program+"/core/testsrv"); len(bad) == 0 {
+		t.Error("the check found no test code in core/testsrv; it cannot work")
+	}
+}
+
+// testCodeIn lists the test packages among pkg and its dependencies.
+func testCodeIn(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	var bad []string
+	for _, p := range strings.Fields(string(out)) {
+		ours, inModule := strings.CutPrefix(p, "github.com/mailferry/mailferry/")
+		switch {
+		case p == "testing":
+			bad = append(bad, p)
+		case inModule && (strings.Contains("/"+ours+"/", "/testsrv/") || strings.HasSuffix(ours, "test")):
+			bad = append(bad, p)
+		}
+	}
+	return bad
+}

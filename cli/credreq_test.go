@@ -23,6 +23,7 @@ import (
 
 	"github.com/mailferry/mailferry/cli"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
 
@@ -261,7 +262,7 @@ func TestCredreqServeOwnCertificate(t *testing.T) {
 	db := relayProject(t, relay)
 	ok(t, db, "endpoint", "set", "--project", "P", "--side", "source", "--type", "imap",
 		"--host", imap.Host, "--port", strconv.Itoa(imap.Port), "--security", "none")
-	cert, err := testsrv.GenerateCert("127.0.0.1", "mf.lan.example")
+	cert, err := selfsigned.New("MailFerry test server", "127.0.0.1", "mf.lan.example")
 	if err != nil {
 		t.Fatal(err)
 	}

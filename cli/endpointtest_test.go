@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
@@ -142,12 +143,11 @@ func TestEndpointTestWithoutLoginAndErrors(t *testing.T) {
 }
 
 func TestEndpointTestEWS(t *testing.T) {
-	s := ewssrv.Start(t, ewssrv.Options{
-		Users: []ewssrv.User{
+	s := ewssrv.Start(t, ewsemu.Options{
+		Users: []ewsemu.User{
 			{Name: "admin", Password: "Ews-Admin-5", Mailbox: "admin@dst.example", FullAccess: []string{"*"}},
 		},
-		Mailboxes:  []string{"alice@dst.example"},
-		Validation: ewssrv.ValidateOff,
+		Mailboxes: []string{"alice@dst.example"},
 	})
 	db := tempDB(t)
 	ok(t, db, "project", "create", "P")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
 
@@ -14,7 +16,7 @@ import (
 // passwords come from the CSV.
 type migrationFixture struct {
 	db       string
-	src, dst *testsrv.MemIMAP
+	src, dst *memimap.Server
 	counts   map[string]int // messages filled per user
 }
 
@@ -32,14 +34,14 @@ func newMigrationFixtureN(t *testing.T, na, nb int) *migrationFixture {
 	f.dst = testsrv.StartMemIMAP(t, users)
 	for i, u := range []string{"alice", "bob"} {
 		n := []int{na, nb}[i]
-		st, err := f.src.Fill(context.Background(), u, testsrv.CorpusSpec{Messages: n, Seed: int64(i + 1), MaxSize: 4096})
+		st, err := f.src.Fill(context.Background(), u, corpus.Spec{Messages: n, Seed: int64(i + 1), MaxSize: 4096})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.counts[u] = st.Messages
 	}
 	ok(t, f.db, "project", "create", "P")
-	for side, s := range map[string]*testsrv.MemIMAP{"source": f.src, "dest": f.dst} {
+	for side, s := range map[string]*memimap.Server{"source": f.src, "dest": f.dst} {
 		ok(t, f.db, "endpoint", "set", "--project", "P", "--side", side, "--type", "imap",
 			"--host", s.Host, "--port", strconv.Itoa(s.Port), "--security", "none")
 	}

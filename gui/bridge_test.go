@@ -8,15 +8,15 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 func TestBridgeCoalescesEngineEvents(t *testing.T) {
 	test.NewTempApp(t)
 	st := openStore(t)
-	migrationProject(t, st, project.DefaultOptions(), testsrv.CorpusSpec{Messages: 150, MaxSize: 8 << 10}, "gil", "hal")
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 150, MaxSize: 8 << 10}, "gil", "hal")
 	eng := engine.New(st, engine.Options{EventInterval: time.Millisecond}) // a chatty engine
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -30,7 +31,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	st := openStore(t)
 	src := testsrv.StartMemIMAP(t, map[string]string{alice: alicePW, "carol@acme.example": "carol-pw"})
 	dst := testsrv.StartMemIMAP(t, map[string]string{alice: "dest-pw"})
-	ep := func(m *testsrv.MemIMAP) project.Endpoint {
+	ep := func(m *memimap.Server) project.Endpoint {
 		return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 	}
 	if err := st.CreateProject(project.Project{Name: "Acme", Customer: "Acme Ltd", Source: ep(src), Dest: ep(dst),

@@ -14,7 +14,9 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
@@ -23,7 +25,7 @@ import (
 // forwards each connection to backend.
 func tlsFront(t *testing.T, backend string) (port int, fingerprint string) {
 	t.Helper()
-	cert, err := testsrv.GenerateCert()
+	cert, err := selfsigned.New("MailFerry test server")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,10 +138,9 @@ func TestProviderPickerFillsEWSURL(t *testing.T) {
 }
 
 func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
-	srv := ewssrv.Start(t, ewssrv.Options{
-		Validation: ewssrv.ValidateOff,
-		Users:      []ewssrv.User{{Name: "svc-migrate", Password: "svc-pw", Impersonate: []string{"*"}}},
-		Mailboxes:  []string{"user00000@new.example"},
+	srv := ewssrv.Start(t, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "svc-migrate", Password: "svc-pw", Impersonate: []string{"*"}}},
+		Mailboxes: []string{"user00000@new.example"},
 	})
 	st := openStore(t)
 	addProject(t, st, "Alpha", 1)

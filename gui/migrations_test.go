@@ -9,8 +9,10 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/mapping"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -19,7 +21,7 @@ import (
 // migrationProject makes project "Mig" from one in-memory IMAP server to
 // another with the given users, each source mailbox filled with msgs
 // generated messages. It returns the source's message count per user.
-func migrationProject(t *testing.T, st *store.Store, opts project.Options, spec testsrv.CorpusSpec, logins ...string) map[string]int {
+func migrationProject(t *testing.T, st *store.Store, opts project.Options, spec corpus.Spec, logins ...string) map[string]int {
 	t.Helper()
 	pw := map[string]string{}
 	for _, l := range logins {
@@ -27,7 +29,7 @@ func migrationProject(t *testing.T, st *store.Store, opts project.Options, spec 
 	}
 	src := testsrv.StartMemIMAP(t, pw)
 	dst := testsrv.StartMemIMAP(t, pw)
-	ep := func(m *testsrv.MemIMAP) project.Endpoint {
+	ep := func(m *memimap.Server) project.Endpoint {
 		return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 	}
 	p := project.Project{Name: "Mig", Source: ep(src), Dest: ep(dst), Options: opts, Created: time.Now()}
@@ -55,7 +57,7 @@ func migrationProject(t *testing.T, st *store.Store, opts project.Options, spec 
 	return counts
 }
 
-func withSeed(s testsrv.CorpusSpec, seed int64) testsrv.CorpusSpec {
+func withSeed(s corpus.Spec, seed int64) corpus.Spec {
 	s.Seed = seed
 	return s
 }
@@ -87,7 +89,7 @@ func runAndWait(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 
 func TestStartFullReachesCompleted(t *testing.T) {
 	st := openStore(t)
-	counts := migrationProject(t, st, project.DefaultOptions(), testsrv.CorpusSpec{Messages: 30, MaxSize: 4096}, "ann", "bob")
+	counts := migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 30, MaxSize: 4096}, "ann", "bob")
 	u, _ := newTestUI(t, st, Options{})
 	if u.Project() != "Mig" {
 		t.Fatalf("project %q", u.Project())
@@ -160,7 +162,7 @@ func TestFailedItemsErrorListAndRetryErrors(t *testing.T) {
 	st := openStore(t)
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 1
-	migrationProject(t, st, opts, testsrv.CorpusSpec{Messages: 40, Seed: 3, MaxSize: 3 << 20}, "carl")
+	migrationProject(t, st, opts, corpus.Spec{Messages: 40, Seed: 3, MaxSize: 3 << 20}, "carl")
 	u, _ := newTestUI(t, st, Options{})
 	m := u.migrations
 	id := "carl@old.example"
@@ -223,7 +225,7 @@ func TestFailedItemsErrorListAndRetryErrors(t *testing.T) {
 
 func TestOptionsValidationAndFolderPreview(t *testing.T) {
 	st := openStore(t)
-	migrationProject(t, st, project.DefaultOptions(), testsrv.CorpusSpec{Messages: 30, MaxSize: 4096}, "dora")
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 30, MaxSize: 4096}, "dora")
 	u, _ := newTestUI(t, st, Options{})
 	o := u.migrations.opts
 	o.concurrent.SetText("0")
@@ -276,7 +278,7 @@ func TestOptionsValidationAndFolderPreview(t *testing.T) {
 
 func TestStopEndsUsersStopped(t *testing.T) {
 	st := openStore(t)
-	migrationProject(t, st, project.DefaultOptions(), testsrv.CorpusSpec{Messages: 200, MaxSize: 16 << 10}, "erin", "finn")
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 200, MaxSize: 16 << 10}, "erin", "finn")
 	u, _ := newTestUI(t, st, Options{})
 	m := u.migrations
 	m.selectAll(true)

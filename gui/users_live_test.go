@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/faultproxy"
 )
 
@@ -17,7 +17,7 @@ import (
 // the destination is stalled (fault proxy) until the tab shows Running.
 func TestUsersTabStatusesUpdateDuringPass(t *testing.T) {
 	st := openStore(t)
-	migrationProject(t, st, project.DefaultOptions(), testsrv.CorpusSpec{Messages: 40, MaxSize: 4096}, "ann", "bob")
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 40, MaxSize: 4096}, "ann", "bob")
 	p, err := st.Project("Mig")
 	if err != nil {
 		t.Fatal(err)

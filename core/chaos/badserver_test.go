@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/dest/imapdest"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/imapconn"
@@ -240,7 +241,7 @@ func TestMisbehavingIMAPServers(t *testing.T) {
 				t.Parallel()
 				users := map[string]string{"good": pw("good"), "bad": pw("bad")}
 				src, dst := testsrv.StartMemIMAP(t, users), testsrv.StartMemIMAP(t, users)
-				fs, err := src.Fill(context.Background(), "good", testsrv.CorpusSpec{Messages: 40, Seed: 5, MaxSize: 8 << 10})
+				fs, err := src.Fill(context.Background(), "good", corpus.Spec{Messages: 40, Seed: 5, MaxSize: 8 << 10})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
-	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 	"github.com/mailferry/mailferry/core/testsrv/faultproxy"
 )
 
@@ -66,7 +66,7 @@ func testCutIMAPToIMAP(t *testing.T, lo, hi int64) {
 	before := map[string]map[string]folderSnap{}
 	n := map[string]int{}
 	for i, l := range logins {
-		fs := fill(t, src.Addr(), l, testsrv.CorpusSpec{Messages: 1000, Seed: int64(100 + i), MaxSize: 256 << 10, Edge: i == 0})
+		fs := fill(t, src.Addr(), l, corpus.Spec{Messages: 1000, Seed: int64(100 + i), MaxSize: 256 << 10, Edge: i == 0})
 		before[l] = snapshot(t, src.Addr(), l, pw(l))
 		n[srcEmail(l)] = snapSums(before[l]).total()
 		t.Logf("%s: %d messages, %.1f MB", l, fs.Messages, float64(fs.Bytes)/(1<<20))
@@ -118,7 +118,7 @@ func testCutIMAPToEWS(t *testing.T, lo, hi int64) {
 	before := map[string]map[string]folderSnap{}
 	n := map[string]int{}
 	for i, l := range logins {
-		fill(t, src.Addr(), l, testsrv.CorpusSpec{Messages: 1000, Seed: int64(200 + i), MaxSize: 256 << 10, Edge: i == 1})
+		fill(t, src.Addr(), l, corpus.Spec{Messages: 1000, Seed: int64(200 + i), MaxSize: 256 << 10, Edge: i == 1})
 		before[l] = snapshot(t, src.Addr(), l, pw(l))
 		n[srcEmail(l)] = snapSums(before[l]).total()
 	}
@@ -126,11 +126,11 @@ func testCutIMAPToEWS(t *testing.T, lo, hi int64) {
 	dst := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint()}
 	r := newRig(t, plainEndpoint(t, px.Addr()), dst, project.DefaultOptions(), logins...)
 
-	s.SetCut(ewssrv.Cut{Every: 9, AfterProcessing: true})
-	s.SetThrottle(ewssrv.Throttle{Kind: ewssrv.ThrottleServerBusyFault, Every: 7, BackOff: 20 * time.Millisecond})
+	s.SetCut(ewsemu.Cut{Every: 9, AfterProcessing: true})
+	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleServerBusyFault, Every: 7, BackOff: 20 * time.Millisecond})
 	complete(t, "full through cuts and throttling", r.run(project.PassFull), n)
-	s.SetCut(ewssrv.Cut{})
-	s.SetThrottle(ewssrv.Throttle{})
+	s.SetCut(ewsemu.Cut{})
+	s.SetThrottle(ewsemu.Throttle{})
 	es, ps := s.Stats(), px.Stats()
 	t.Logf("proxy: %d connections, %d cut; emulator: %d throttled, %d cut, %d items created",
 		ps.Accepted, ps.Cuts, es.Throttled, es.Cut, es.ItemsCreated)

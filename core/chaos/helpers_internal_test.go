@@ -19,7 +19,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -79,16 +81,15 @@ func startDovecot(tb testing.TB, sep string, logins ...string) *testsrv.Dovecot 
 	return testsrv.StartDovecot(tb, testsrv.DovecotOptions{Users: users, Separator: sep})
 }
 
-func startEWS(tb testing.TB, logins ...string) *ewssrv.Server {
+func startEWS(tb testing.TB, logins ...string) *ewsemu.Server {
 	tb.Helper()
 	var boxes []string
 	for _, l := range logins {
 		boxes = append(boxes, destEmail(l))
 	}
-	return ewssrv.Start(tb, ewssrv.Options{
-		Users:      []ewssrv.User{{Name: "admin", Password: ewsAdminPW, Mailbox: ewsAdmin, FullAccess: boxes}},
-		Mailboxes:  boxes,
-		Validation: ewssrv.ValidateOff,
+	return ewssrv.Start(tb, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: ewsAdminPW, Mailbox: ewsAdmin, FullAccess: boxes}},
+		Mailboxes: boxes,
 	})
 }
 
@@ -352,7 +353,7 @@ func imapSums(tb testing.TB, addr, login, pass string) sums {
 }
 
 // ewsSums hashes the MIME of every item of a mailbox of the emulator.
-func ewsSums(s *ewssrv.Server, mbx string) sums {
+func ewsSums(s *ewsemu.Server, mbx string) sums {
 	out := sums{}
 	for _, p := range s.FolderPaths(mbx) {
 		for _, it := range s.Items(mbx, p) {
@@ -387,9 +388,9 @@ func exactlyOnce(tb testing.TB, what string, want, got sums) {
 }
 
 // fill fills login's mailbox at addr with a generated corpus.
-func fill(tb testing.TB, addr, login string, spec testsrv.CorpusSpec) testsrv.FillStats {
+func fill(tb testing.TB, addr, login string, spec corpus.Spec) corpus.FillStats {
 	tb.Helper()
-	st, err := testsrv.FillMailboxStats(context.Background(), addr, login, pw(login), spec)
+	st, err := corpus.FillMailboxStats(context.Background(), addr, login, pw(login), spec)
 	if err != nil {
 		tb.Fatalf("fill %s: %v", login, err)
 	}

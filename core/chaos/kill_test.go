@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
@@ -134,7 +135,7 @@ func TestKill9MigrateBinary(t *testing.T) {
 	src, dst := startDovecot(t, ".", logins...), startDovecot(t, "/", logins...)
 	before := map[string]map[string]folderSnap{}
 	for i, l := range logins {
-		fill(t, src.Addr(), l, testsrv.CorpusSpec{Messages: 1200, Seed: int64(300 + i), MaxSize: 32 << 10, Edge: i == 0})
+		fill(t, src.Addr(), l, corpus.Spec{Messages: 1200, Seed: int64(300 + i), MaxSize: 32 << 10, Edge: i == 0})
 		before[l] = snapshot(t, src.Addr(), l, pw(l))
 	}
 	home := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
@@ -24,16 +25,15 @@ const (
 
 // ewsEmulator: admin has FullAccess on alice (not bob), svc (no mailbox)
 // may impersonate alice, bob logs on as himself.
-func ewsEmulator(t *testing.T) *ewssrv.Server {
+func ewsEmulator(t *testing.T) *ewsemu.Server {
 	t.Helper()
-	return ewssrv.Start(t, ewssrv.Options{
-		Users: []ewssrv.User{
+	return ewssrv.Start(t, ewsemu.Options{
+		Users: []ewsemu.User{
 			{Name: "admin", Password: "Adm1n pw", Mailbox: "admin@newco.example", FullAccess: []string{ewsAlice}},
 			{Name: "svc", Password: "svc-pw-ü", Impersonate: []string{ewsAlice}},
 			{Name: "bob", Password: "bob-pw", Mailbox: ewsBob},
 		},
-		Mailboxes:  []string{ewsAlice},
-		Validation: ewssrv.ValidateOn,
+		Mailboxes: []string{ewsAlice},
 	})
 }
 
@@ -96,7 +96,7 @@ func putOne(ctx context.Context, st *store.Store, p project.Project, userID stri
 	return nil
 }
 
-func inbox(t *testing.T, s *ewssrv.Server, mbx string) []ewssrv.StoredItem {
+func inbox(t *testing.T, s *ewsemu.Server, mbx string) []ewsemu.StoredItem {
 	t.Helper()
 	return s.Items(mbx, []string{"inbox"})
 }
@@ -237,7 +237,7 @@ func TestEWSDestTLSVerified(t *testing.T) {
 }
 
 // ewsRequests is the number of authenticated EWS requests the emulator got.
-func ewsRequests(s *ewssrv.Server) (n int) {
+func ewsRequests(s *ewsemu.Server) (n int) {
 	for _, v := range s.Stats().Requests {
 		n += v
 	}

@@ -22,9 +22,11 @@ import (
 
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
@@ -61,7 +63,7 @@ type env struct {
 	st     *store.Store
 	dbPath string
 	smtp   *smtptest.Server
-	imap   *testsrv.MemIMAP
+	imap   *memimap.Server
 	logs   *syncBuffer
 	logger *slog.Logger
 }
@@ -422,7 +424,7 @@ func TestUnreachableSourceIsNotCounted(t *testing.T) {
 
 func TestUserSuppliedCertificate(t *testing.T) {
 	e := setup(t)
-	cert, err := testsrv.GenerateCert("mf.lan.example", "127.0.0.1")
+	cert, err := selfsigned.New("MailFerry test server", "mf.lan.example", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

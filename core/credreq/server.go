@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -156,11 +157,12 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsUnspecified() && !contains(sans, ip.String()) {
 			sans = append(sans, ip.String())
 		}
-		s.cert, err = selfSigned(sans)
+		c, err := selfsigned.New("MailFerry credential request", sans...)
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("credreq: %w", err)
 		}
+		s.cert = c.TLS
 	}
 	s.base = strings.TrimSuffix(cfg.PublicURL, "/")
 	if s.base == "" {

@@ -9,10 +9,11 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/ewsemu"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
-	"github.com/mailferry/mailferry/core/testsrv"
-	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // Name and customer of the demo project, and the destination's admin
@@ -30,16 +31,16 @@ var ErrNotDemo = errors.New(`a project named "Demo" exists and is not the demo p
 // User is one demo mailbox.
 type User struct {
 	Source, Dest string // email addresses, also the logins
-	Spec         testsrv.CorpusSpec
+	Spec         corpus.Spec
 }
 
 // Users are the demo mailboxes: three users moving from an old domain to a
 // new one, with mailboxes of different sizes (the first one with the hard
 // cases: odd folder names, 8-bit headers, duplicates…).
 var Users = []User{
-	{"alice@oldco.example.com", "alice@newco.example.com", testsrv.CorpusSpec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}},
-	{"bob@oldco.example.com", "bob@newco.example.com", testsrv.CorpusSpec{Messages: 90, Seed: 202, MaxSize: 24 << 10}},
-	{"carol@oldco.example.com", "carol@newco.example.com", testsrv.CorpusSpec{Messages: 60, Seed: 303, MaxSize: 16 << 10}},
+	{"alice@oldco.example.com", "alice@newco.example.com", corpus.Spec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}},
+	{"bob@oldco.example.com", "bob@newco.example.com", corpus.Spec{Messages: 90, Seed: 202, MaxSize: 24 << 10}},
+	{"carol@oldco.example.com", "carol@newco.example.com", corpus.Spec{Messages: 60, Seed: 303, MaxSize: 16 << 10}},
 }
 
 // Demo is a running demo on 127.0.0.1: an in-memory IMAP source filled
@@ -47,8 +48,8 @@ var Users = []User{
 // empty destination mailboxes, so the demo is an IMAP → Exchange migration.
 type Demo struct {
 	Project string
-	Source  *testsrv.MemIMAP
-	Dest    *ewssrv.Server
+	Source  *memimap.Server
+	Dest    *ewsemu.Server
 }
 
 // Close stops both servers.
@@ -92,17 +93,15 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		return nil, err
 	}
 	d := &Demo{Project: ProjectName}
-	if d.Source, err = testsrv.NewMemIMAP(srcUsers); err != nil {
+	if d.Source, err = memimap.New(srcUsers); err != nil {
 		return nil, fmt.Errorf("demo: source server: %w", err)
 	}
 	// HTTPS with a self-signed certificate that the project pins (the path
-	// a real server with its own certificate takes); no schema validation,
-	// so the application works without the schema files of a source tree.
-	if d.Dest, err = ewssrv.New(ewssrv.Options{
-		Users:      []ewssrv.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
-		Mailboxes:  dstBoxes,
-		Validation: ewssrv.ValidateOff,
-		Logger:     slog.Default(),
+	// a real server with its own certificate takes).
+	if d.Dest, err = ewsemu.New(ewsemu.Options{
+		Users:     []ewsemu.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
+		Mailboxes: dstBoxes,
+		Logger:    slog.Default(),
 	}); err != nil {
 		d.Source.Close()
 		return nil, fmt.Errorf("demo: destination server: %w", err)

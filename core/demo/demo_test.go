@@ -17,12 +17,12 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
-	"github.com/mailferry/mailferry/core/testsrv"
-	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 func openStore(t *testing.T) *store.Store {
@@ -116,9 +116,9 @@ func TestStart(t *testing.T) {
 		}
 		src := login(t, st, p.Source, u.SourceLogin, u.SourcePasswordRef)
 		got := countMessages(t, src)
-		corpus := testsrv.GenerateCorpus(want.Spec)
-		if got != len(corpus.Messages) || got < 60 || got > 160 {
-			t.Errorf("%s has %d source messages, corpus %d", u.SourceEmail, got, len(corpus.Messages))
+		gen := corpus.Generate(want.Spec)
+		if got != len(gen.Messages) || got < 60 || got > 160 {
+			t.Errorf("%s has %d source messages, corpus %d", u.SourceEmail, got, len(gen.Messages))
 		}
 		if u.DestPasswordRef != "" {
 			t.Errorf("%s has a destination password; the demo uses the admin", u.DestEmail)
@@ -255,9 +255,9 @@ func TestDemoFullPassIntoExchange(t *testing.T) {
 	}
 	for i, us := range sum.Users {
 		want := Users[i]
-		corpus := testsrv.GenerateCorpus(want.Spec)
-		if us.Status != project.StatusCompleted || us.ItemsMigrated != int64(len(corpus.Messages)) || us.ItemsFailed != 0 {
-			t.Errorf("%s: %+v, want %d migrated", us.User, us, len(corpus.Messages))
+		gen := corpus.Generate(want.Spec)
+		if us.Status != project.StatusCompleted || us.ItemsMigrated != int64(len(gen.Messages)) || us.ItemsFailed != 0 {
+			t.Errorf("%s: %+v, want %d migrated", us.User, us, len(gen.Messages))
 			continue
 		}
 		// What the source server holds (bare-LF messages arrive there as
@@ -265,7 +265,7 @@ func TestDemoFullPassIntoExchange(t *testing.T) {
 		srcUser, _ := st.User(ProjectName, us.User)
 		p, _ := st.Project(ProjectName)
 		wantBodies, seen := sourceBodies(t, login(t, st, p.Source, srcUser.SourceLogin, srcUser.SourcePasswordRef))
-		var items []ewssrv.StoredItem
+		var items []ewsemu.StoredItem
 		for _, path := range d.Dest.FolderPaths(want.Dest) {
 			items = append(items, d.Dest.Items(want.Dest, path)...)
 		}
@@ -281,7 +281,7 @@ func TestDemoFullPassIntoExchange(t *testing.T) {
 		}
 		for _, n := range wantBodies {
 			if n != 0 {
-				t.Fatalf("%s: %d items for %d corpus messages; bodies differ", want.Dest, len(items), len(corpus.Messages))
+				t.Fatalf("%s: %d items for %d corpus messages; bodies differ", want.Dest, len(items), len(gen.Messages))
 			}
 		}
 		if read != seen {

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
-var benchCorpus = testsrv.CorpusSpec{Messages: 2000, Seed: 42, MaxSize: 32 << 10}
+var benchCorpus = corpus.Spec{Messages: 2000, Seed: 42, MaxSize: 32 << 10}
 
 // BenchmarkFullPass migrates 2,000 messages Dovecot → Dovecot per
 // iteration (the destination is emptied and the journal reset between
@@ -66,7 +66,7 @@ func BenchmarkNoopPass(b *testing.B) {
 // of bodies, plus the source's read-ahead).
 func BenchmarkFullPassLargeMessages(b *testing.B) {
 	src, dst := dovecotServer(b, ".", "alice"), dovecotServer(b, "/", "alice")
-	fs := fill(b, src, "alice", testsrv.CorpusSpec{Messages: 150, Seed: 8, MaxSize: 25 << 20, Edge: true})
+	fs := fill(b, src, "alice", corpus.Spec{Messages: 150, Seed: 8, MaxSize: 25 << 20, Edge: true})
 	e := newEnv(b, src, dst, project.DefaultOptions(), "alice")
 	eng := e.engine()
 	b.SetBytes(fs.Bytes)

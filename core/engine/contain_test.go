@@ -8,10 +8,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // panicOnPut is a fault injector around the real IMAP destination: its
@@ -26,8 +26,8 @@ func (panicOnPut) Put(context.Context, mailbox.FolderRef, []mailbox.Message) ([]
 // reason; the other user completes and the process lives on.
 func TestPanicFailsOnlyThatUser(t *testing.T) {
 	src, dst := memServer(t, "alice", "bob"), memServer(t, "alice", "bob")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 20, Seed: 1, MaxSize: 4 << 10})
-	fill(t, src, "bob", testsrv.CorpusSpec{Messages: 20, Seed: 2, MaxSize: 4 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 20, Seed: 1, MaxSize: 4 << 10})
+	fill(t, src, "bob", corpus.Spec{Messages: 20, Seed: 2, MaxSize: 4 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice", "bob")
 	var logs syncBuffer
 	eng := New(e.st, Options{

@@ -4,8 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // Dovecot (Maildir++, ".") → Dovecot (LAYOUT=fs, "/"), the edge corpus:
@@ -13,7 +13,7 @@ import (
 // moves nothing, and losing the DB creates no duplicates.
 func TestDovecotFullFidelitySourceUnchangedAndDBLoss(t *testing.T) {
 	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fs := fill(t, src, "alice", testsrv.CorpusSpec{Messages: 300, Seed: 21, MaxSize: 48 << 10, Edge: true})
+	fs := fill(t, src, "alice", corpus.Spec{Messages: 300, Seed: 21, MaxSize: 48 << 10, Edge: true})
 	before := snapshot(t, src, "alice")
 	if len(before) != fs.Messages {
 		t.Fatalf("source holds %d, filled %d", len(before), fs.Messages)
@@ -46,6 +46,6 @@ func TestDovecotFullFidelitySourceUnchangedAndDBLoss(t *testing.T) {
 
 func TestDovecotDBDeletedMidway(t *testing.T) {
 	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 200, Seed: 22, MaxSize: 32 << 10, Edge: true})
+	fill(t, src, "alice", corpus.Spec{Messages: 200, Seed: 22, MaxSize: 32 << 10, Edge: true})
 	testDBDeleted(t, src, dst)
 }

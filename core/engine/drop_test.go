@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // dropProxy forwards TCP to target and cuts a connection each time another
@@ -101,7 +101,7 @@ func TestConnectionDropsAreRetriedWithoutDuplicates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, dst := memServer(t, "alice"), dovecotServer(t, "/", "alice")
-			fill(t, src, "alice", testsrv.CorpusSpec{Messages: 300, Seed: 13, MaxSize: 64 << 10})
+			fill(t, src, "alice", corpus.Spec{Messages: 300, Seed: 13, MaxSize: 64 << 10})
 			px := startDropProxy(t, dst.addr, tc.every, 4, tc.replies)
 			viaProxy := server{addr: px.addr(), users: dst.users}
 			e := newEnv(t, src, viaProxy, project.DefaultOptions(), "alice")
@@ -129,8 +129,8 @@ func TestConnectionDropsAreRetriedWithoutDuplicates(t *testing.T) {
 
 func TestConnectionThatStaysDownFailsOnlyThatUser(t *testing.T) {
 	src, dst := memServer(t, "alice", "bob"), memServer(t, "alice", "bob")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 20, Seed: 1, MaxSize: 4 << 10})
-	fill(t, src, "bob", testsrv.CorpusSpec{Messages: 20, Seed: 2, MaxSize: 4 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 20, Seed: 1, MaxSize: 4 << 10})
+	fill(t, src, "bob", corpus.Spec{Messages: 20, Seed: 2, MaxSize: 4 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice", "bob")
 	// bob's destination is a port nobody listens on.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -5,15 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // memTruncates: an APPEND cut mid-literal (Stop, dropped connection)
 // leaves a truncated message in go-imap's imapmemserver, which no real
 // server does; tests that cut APPENDs write to Dovecot.
 
-var smallCorpus = testsrv.CorpusSpec{Messages: 150, Seed: 1, MaxSize: 16 << 10, Edge: true}
+var smallCorpus = corpus.Spec{Messages: 150, Seed: 1, MaxSize: 16 << 10, Edge: true}
 
 func TestFullThenRerunMovesNothing(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
@@ -113,7 +113,7 @@ func testDBDeleted(t *testing.T, src, dst server) {
 
 func TestRetryErrorsSendsOnlyFailedItems(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 60, Seed: 3, MaxSize: 3 << 20})
+	fill(t, src, "alice", corpus.Spec{Messages: 60, Seed: 3, MaxSize: 3 << 20})
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 1
 	e := newEnv(t, src, dst, opts, "alice")
@@ -141,7 +141,7 @@ func TestRetryErrorsSendsOnlyFailedItems(t *testing.T) {
 		}
 	}
 	// A new message arrives; Retry must not send it, only the failed ones.
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 1, Seed: 99, MaxSize: 4 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 1, Seed: 99, MaxSize: 4 << 10})
 	if err := e.st.UpdateProject("P", func(p *project.Project) error { p.Options.MaxItemSizeMB = 10; return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestRetryErrorsSendsOnlyFailedItems(t *testing.T) {
 
 func TestSupportOptionMaxItemSizeOverridesProject(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 30, Seed: 3, MaxSize: 3 << 20})
+	fill(t, src, "alice", corpus.Spec{Messages: 30, Seed: 3, MaxSize: 3 << 20})
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 1
 	e := newEnv(t, src, dst, opts, "alice")
@@ -179,7 +179,7 @@ func TestSupportOptionMaxItemSizeOverridesProject(t *testing.T) {
 
 func TestTrialLimits(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 400, Seed: 5, MaxSize: 64 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 400, Seed: 5, MaxSize: 64 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
 	srcMsgs := snapshot(t, src, "alice")
 	s := userSum(t, e.run(project.PassTrial, PassOptions{}, "alice"), 0)
@@ -218,7 +218,7 @@ func TestTrialLimits(t *testing.T) {
 
 func TestStopMidPassThenFullLosesNothing(t *testing.T) {
 	src, dst := memServer(t, "alice"), dovecotServer(t, "/", "alice") // see memTruncates
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 600, Seed: 7, MaxSize: 32 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 600, Seed: 7, MaxSize: 32 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
 	eng := e.engine()
 	eng.opts.EventInterval = time.Millisecond
@@ -261,7 +261,7 @@ func TestStopMidPassThenFullLosesNothing(t *testing.T) {
 // Full never loses or duplicates a message.
 func TestCancelAtRandomPointsThenFull(t *testing.T) {
 	src, dst := memServer(t, "alice"), dovecotServer(t, "/", "alice") // see memTruncates
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 300, Seed: 11, MaxSize: 32 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 300, Seed: 11, MaxSize: 32 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
 	for _, d := range []time.Duration{3 * time.Millisecond, 17 * time.Millisecond, 40 * time.Millisecond, 90 * time.Millisecond, 150 * time.Millisecond} {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -313,7 +313,7 @@ func TestNoCredentialsWaitsForEndUser(t *testing.T) {
 
 func TestMaxErrorsPerUserFailsUser(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 80, Seed: 3, MaxSize: 3 << 20})
+	fill(t, src, "alice", corpus.Spec{Messages: 80, Seed: 3, MaxSize: 3 << 20})
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 1
 	opts.MaxErrorsPerUser = 2
@@ -327,7 +327,7 @@ func TestMaxErrorsPerUserFailsUser(t *testing.T) {
 func TestEventsAndQueue(t *testing.T) {
 	src, dst := memServer(t, "alice", "bob", "carol"), memServer(t, "alice", "bob", "carol")
 	for _, u := range []string{"alice", "bob", "carol"} {
-		fill(t, src, u, testsrv.CorpusSpec{Messages: 40, Seed: 2, MaxSize: 8 << 10})
+		fill(t, src, u, corpus.Spec{Messages: 40, Seed: 2, MaxSize: 8 << 10})
 	}
 	opts := project.DefaultOptions()
 	opts.MaxConcurrentUsers = 1

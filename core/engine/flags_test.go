@@ -9,9 +9,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"go.etcd.io/bbolt"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // flipFlags toggles one of \Seen, \Flagged, \Answered, $Label1 on every
@@ -66,7 +66,7 @@ func flipFlags(t *testing.T, s server, user string, step int) int {
 // STORE at all.
 func TestDovecotFlagChangesFollow(t *testing.T) {
 	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 240, Seed: 31, MaxSize: 16 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 240, Seed: 31, MaxSize: 16 << 10})
 	dp := startRecProxy(t, dst.addr)
 	e := newEnv(t, src, server{addr: dp.addr(), users: dst.users}, project.DefaultOptions(), "alice")
 	before := snapshot(t, src, "alice")
@@ -127,7 +127,7 @@ func TestDovecotFlagChangesFollow(t *testing.T) {
 // updating anything; changes after that follow.
 func TestFlagsOldJournalRecordedOnFirstSight(t *testing.T) {
 	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 120, Seed: 32, MaxSize: 8 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 120, Seed: 32, MaxSize: 8 << 10})
 	dp := startRecProxy(t, dst.addr)
 	e := newEnv(t, src, server{addr: dp.addr(), users: dst.users}, project.DefaultOptions(), "alice")
 	if s := userSum(t, e.run(project.PassFull, PassOptions{}, "alice"), 0); s.ItemsMigrated != 120 {

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -54,9 +55,9 @@ func dovecotServer(t testing.TB, sep string, users ...string) server {
 	return server{addr: d.Addr(), users: m, dc: d}
 }
 
-func fill(t testing.TB, s server, user string, spec testsrv.CorpusSpec) testsrv.FillStats {
+func fill(t testing.TB, s server, user string, spec corpus.Spec) corpus.FillStats {
 	t.Helper()
-	st, err := testsrv.FillMailboxStats(context.Background(), s.addr, user, s.users[user], spec)
+	st, err := corpus.FillMailboxStats(context.Background(), s.addr, user, s.users[user], spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // recProxy forwards TCP to target and records what clients send.
@@ -65,7 +65,7 @@ func (p *recProxy) text() string {
 // fetches a body; it does not even ask the destination what it holds.
 func TestNoopFullFetchesNoBodies(t *testing.T) {
 	src, dst := memServer(t, "alice"), memServer(t, "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 200, Seed: 17, MaxSize: 8 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 200, Seed: 17, MaxSize: 8 << 10})
 	sp, dp := startRecProxy(t, src.addr), startRecProxy(t, dst.addr)
 	e := newEnv(t, server{addr: sp.addr(), users: src.users}, server{addr: dp.addr(), users: dst.users}, project.DefaultOptions(), "alice")
 	if s := userSum(t, e.run(project.PassFull, PassOptions{}, "alice"), 0); s.ItemsMigrated != 200 {

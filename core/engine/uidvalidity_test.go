@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
@@ -13,7 +14,7 @@ import (
 // in, so a Full moves nothing again and new keys are recorded.
 func TestUIDValidityChangeFallsBackToContentKeys(t *testing.T) {
 	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fill(t, src, "alice", testsrv.CorpusSpec{Messages: 120, Seed: 31, MaxSize: 16 << 10})
+	fill(t, src, "alice", corpus.Spec{Messages: 120, Seed: 31, MaxSize: 16 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
 	first := userSum(t, e.run(project.PassFull, PassOptions{}, "alice"), 0)
 	before, err := e.st.Journal().Folder("P", "alice@example.com", "INBOX")

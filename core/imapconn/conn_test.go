@@ -13,11 +13,12 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
 
-func memEndpoint(m *testsrv.MemIMAP) project.Endpoint {
+func memEndpoint(m *memimap.Server) project.Endpoint {
 	return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 }
 

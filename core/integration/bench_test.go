@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
@@ -23,20 +24,20 @@ func BenchmarkIMAPToEWS(b *testing.B) {
 	for i := 1; i <= 8; i++ {
 		logins = append(logins, fmt.Sprintf("user%d", i))
 	}
-	dc := startDovecot(b, func(i int) testsrv.CorpusSpec {
-		return testsrv.CorpusSpec{Messages: perUser, Seed: int64(70 + i), MaxSize: 32 << 10}
+	dc := startDovecot(b, func(i int) corpus.Spec {
+		return corpus.Spec{Messages: perUser, Seed: int64(70 + i), MaxSize: 32 << 10}
 	}, logins...)
 	for _, v := range []struct {
 		name string
-		val  ewssrv.Validation
-	}{{"validate=off", ewssrv.ValidateOff}, {"validate=on", ewssrv.ValidateOn}} {
+		val  ewsemu.Validator // nil: the EWS schema
+	}{{"validate=off", ewssrv.NoValidation}, {"validate=on", nil}} {
 		for _, users := range []int{1, 8} {
 			b.Run(fmt.Sprintf("users=%d/%s", users, v.name), func(b *testing.B) {
 				var msgs, bytes int64
 				var elapsed time.Duration
 				for range b.N {
 					b.StopTimer()
-					s := startEWS(b, v.val, nil, logins[:users]...)
+					s := startEWS(b, func(o *ewsemu.Options) { o.Validator = v.val }, logins[:users]...)
 					opts := project.DefaultOptions()
 					opts.MaxConcurrentUsers = users
 					r := newRig(b, dc, s, project.AccessDelegation, "", opts, logins[:users]...)

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
-	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
 // Dovecot → EWS emulator (schema validation on), by delegation and by
@@ -21,21 +21,21 @@ import (
 // (the destination's stamps are read back).
 func TestIMAPToEWSFullRerunAndDBLoss(t *testing.T) {
 	logins := []string{"alice", "ivy"}
-	dc := startDovecot(t, func(i int) testsrv.CorpusSpec {
-		return testsrv.CorpusSpec{Messages: 250, Seed: int64(31 + i), MaxSize: 48 << 10, Edge: true}
+	dc := startDovecot(t, func(i int) corpus.Spec {
+		return corpus.Spec{Messages: 250, Seed: int64(31 + i), MaxSize: 48 << 10, Edge: true}
 	}, logins...)
 	for i, c := range []struct {
 		access project.Access
 		auth   string
-		mod    func(*ewssrv.Options)
+		mod    func(*ewsemu.Options)
 	}{
 		{project.AccessDelegation, "basic", nil},
 		// Exchange 2019 CU14+ defaults: NTLM only, Extended Protection on.
-		{project.AccessImpersonation, "ntlm", func(o *ewssrv.Options) { o.DisableBasic, o.RequireEPA = true, true }},
+		{project.AccessImpersonation, "ntlm", func(o *ewsemu.Options) { o.DisableBasic, o.RequireEPA = true, true }},
 	} {
 		login, access := logins[i], c.access
 		t.Run(string(access)+"/"+c.auth, func(t *testing.T) {
-			s := startEWS(t, ewssrv.ValidateOn, c.mod, login)
+			s := startEWS(t, c.mod, login)
 			r := newRig(t, dc, s, access, c.auth, project.DefaultOptions(), login)
 			n := sourceCount(t, dc, login)
 
@@ -101,34 +101,34 @@ func checkWellKnown(t *testing.T, r *rig, login string) {
 // a Full pass: every message still arrives exactly once.
 func TestIMAPToEWSThrottlingAndCuts(t *testing.T) {
 	logins := []string{"tina", "uma", "vic"}
-	dc := startDovecot(t, func(i int) testsrv.CorpusSpec {
-		return testsrv.CorpusSpec{Messages: 160, Seed: int64(41 + i), MaxSize: 32 << 10, Edge: i == 0}
+	dc := startDovecot(t, func(i int) corpus.Spec {
+		return corpus.Spec{Messages: 160, Seed: int64(41 + i), MaxSize: 32 << 10, Edge: i == 0}
 	}, logins...)
-	s := startEWS(t, ewssrv.ValidateOn, nil, logins...)
+	s := startEWS(t, nil, logins...)
 	r := newRig(t, dc, s, project.AccessDelegation, "", project.DefaultOptions(), logins...)
 
 	for _, c := range []struct {
 		login    string
-		throttle ewssrv.Throttle
-		cut      ewssrv.Cut
+		throttle ewsemu.Throttle
+		cut      ewsemu.Cut
 	}{
-		{"tina", ewssrv.Throttle{Kind: ewssrv.ThrottleServerBusyFault, Every: 3, BackOff: 30 * time.Millisecond},
-			ewssrv.Cut{Every: 11}},
-		{"uma", ewssrv.Throttle{Kind: ewssrv.ThrottleHTTP503, Every: 4, Count: 4},
-			ewssrv.Cut{Every: 5, AfterProcessing: true, Count: 6}},
+		{"tina", ewsemu.Throttle{Kind: ewsemu.ThrottleServerBusyFault, Every: 3, BackOff: 30 * time.Millisecond},
+			ewsemu.Cut{Every: 11}},
+		{"uma", ewsemu.Throttle{Kind: ewsemu.ThrottleHTTP503, Every: 4, Count: 4},
+			ewsemu.Cut{Every: 5, AfterProcessing: true, Count: 6}},
 		// Per-item ErrorServerBusy: core/dest/ews resends the busy items
 		// after the server's back-off (up to 30 rounds, then they fail for
 		// Retry Errors), so 10 throttled CreateItems must cost nothing.
-		{"vic", ewssrv.Throttle{Kind: ewssrv.ThrottleServerBusyItems, Every: 3, Count: 10, BackOff: 20 * time.Millisecond, Operations: []string{"CreateItem"}},
-			ewssrv.Cut{Every: 4, AfterProcessing: true, Count: 4}},
+		{"vic", ewsemu.Throttle{Kind: ewsemu.ThrottleServerBusyItems, Every: 3, Count: 10, BackOff: 20 * time.Millisecond, Operations: []string{"CreateItem"}},
+			ewsemu.Cut{Every: 4, AfterProcessing: true, Count: 4}},
 	} {
 		t.Run(c.login, func(t *testing.T) {
 			s.ResetStats()
 			s.SetThrottle(c.throttle)
 			s.SetCut(c.cut)
 			us := r.run(project.PassFull, c.login)[0]
-			s.SetThrottle(ewssrv.Throttle{})
-			s.SetCut(ewssrv.Cut{})
+			s.SetThrottle(ewsemu.Throttle{})
+			s.SetCut(ewsemu.Cut{})
 			st := s.Stats()
 			t.Logf("%s: %+v; emulator: %d throttled, %d cut, requests %v", c.login, us, st.Throttled, st.Cut, st.Requests)
 			if st.Throttled == 0 || st.Cut == 0 {
@@ -161,10 +161,10 @@ func TestIMAPToEWSThrottlingAndCuts(t *testing.T) {
 func TestIMAPToEWSSizeLimitThenRetryErrors(t *testing.T) {
 	const limit = 20 << 10
 	login := "sam"
-	dc := startDovecot(t, func(int) testsrv.CorpusSpec {
-		return testsrv.CorpusSpec{Messages: 150, Seed: 51, MaxSize: 64 << 10, Edge: true}
+	dc := startDovecot(t, func(int) corpus.Spec {
+		return corpus.Spec{Messages: 150, Seed: 51, MaxSize: 64 << 10, Edge: true}
 	}, login)
-	s := startEWS(t, ewssrv.ValidateOn, nil, login)
+	s := startEWS(t, nil, login)
 	opts := project.DefaultOptions()
 	opts.MaxErrorsPerUser = 1000
 	r := newRig(t, dc, s, project.AccessDelegation, "", opts, login)
@@ -205,7 +205,7 @@ func TestIMAPToEWSSizeLimitThenRetryErrors(t *testing.T) {
 		t.Fatalf("%d items at the destination, want %d", s.ItemCount(destEmail(login)), n-big)
 	}
 
-	s.SetMaxItemSize(ewssrv.DefaultMaxItemSize)
+	s.SetMaxItemSize(ewsemu.DefaultMaxItemSize)
 	summaryOK(t, "retry errors", r.run(project.PassRetry)[0], big, 0)
 	if failed, err := r.st.Journal().FailedItems("P", srcEmail(login)); err != nil || len(failed) != 0 {
 		t.Fatalf("failed items after Retry Errors: %d, %v", len(failed), err)
@@ -218,10 +218,10 @@ func TestIMAPToEWSSizeLimitThenRetryErrors(t *testing.T) {
 // pass, and the next Full completes the mailbox exactly once.
 func TestIMAPToEWSStopThenResume(t *testing.T) {
 	login := "stu"
-	dc := startDovecot(t, func(int) testsrv.CorpusSpec {
-		return testsrv.CorpusSpec{Messages: 200, Seed: 61, MaxSize: 32 << 10}
+	dc := startDovecot(t, func(int) corpus.Spec {
+		return corpus.Spec{Messages: 200, Seed: 61, MaxSize: 32 << 10}
 	}, login)
-	s := startEWS(t, ewssrv.ValidateOn, nil, login)
+	s := startEWS(t, nil, login)
 	r := newRig(t, dc, s, project.AccessDelegation, "", project.DefaultOptions(), login)
 	s.SetLatency(20 * time.Millisecond)
 
@@ -259,7 +259,7 @@ func TestIMAPToEWSStopThenResume(t *testing.T) {
 
 // waitQuiet waits until the emulator has taken no request and created no
 // item for quiet.
-func waitQuiet(t *testing.T, s *ewssrv.Server, quiet time.Duration) {
+func waitQuiet(t *testing.T, s *ewsemu.Server, quiet time.Duration) {
 	t.Helper()
 	sig := func() string {
 		st := s.Stats()

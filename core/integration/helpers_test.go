@@ -17,8 +17,10 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
@@ -49,7 +51,7 @@ func logger() *slog.Logger {
 
 // startDovecot starts a private Dovecot with the logins (password
 // login+"-pw") and fills each mailbox with spec(i) (i the login's index).
-func startDovecot(tb testing.TB, spec func(i int) testsrv.CorpusSpec, logins ...string) *testsrv.Dovecot {
+func startDovecot(tb testing.TB, spec func(i int) corpus.Spec, logins ...string) *testsrv.Dovecot {
 	tb.Helper()
 	users := map[string]string{}
 	for _, l := range logins {
@@ -64,21 +66,21 @@ func startDovecot(tb testing.TB, spec func(i int) testsrv.CorpusSpec, logins ...
 	return dc
 }
 
-// startEWS starts the emulator with the destination mailboxes of logins;
-// mod, if not nil, adjusts the options.
-func startEWS(tb testing.TB, v ewssrv.Validation, mod func(*ewssrv.Options), logins ...string) *ewssrv.Server {
+// startEWS starts the emulator (validating requests against the EWS
+// schema) with the destination mailboxes of logins; mod, if not nil,
+// adjusts the options.
+func startEWS(tb testing.TB, mod func(*ewsemu.Options), logins ...string) *ewsemu.Server {
 	tb.Helper()
 	var boxes []string
 	for _, l := range logins {
 		boxes = append(boxes, destEmail(l))
 	}
-	o := ewssrv.Options{
-		Users: []ewssrv.User{
+	o := ewsemu.Options{
+		Users: []ewsemu.User{
 			{Name: "admin", Password: adminPW, Mailbox: adminUser, FullAccess: boxes},
 			{Name: "svc", Password: svcPW, Impersonate: boxes},
 		},
 		Mailboxes:  boxes,
-		Validation: v,
 		NTLMDomain: "NEWCO",
 	}
 	if mod != nil {
@@ -91,7 +93,7 @@ func startEWS(tb testing.TB, v ewssrv.Validation, mod func(*ewssrv.Options), log
 type rig struct {
 	tb     testing.TB
 	dc     *testsrv.Dovecot
-	ews    *ewssrv.Server
+	ews    *ewsemu.Server
 	access project.Access
 	auth   string // Endpoint.Auth: "", basic or ntlm
 	opts   project.Options
@@ -100,7 +102,7 @@ type rig struct {
 	st     *store.Store
 }
 
-func newRig(tb testing.TB, dc *testsrv.Dovecot, s *ewssrv.Server, access project.Access, auth string, opts project.Options, logins ...string) *rig {
+func newRig(tb testing.TB, dc *testsrv.Dovecot, s *ewsemu.Server, access project.Access, auth string, opts project.Options, logins ...string) *rig {
 	tb.Helper()
 	r := &rig{tb: tb, dc: dc, ews: s, access: access, auth: auth, opts: opts, logins: logins}
 	r.create()

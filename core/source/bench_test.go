@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -14,7 +15,7 @@ import (
 func BenchmarkList(b *testing.B) {
 	ctx := context.Background()
 	d := testsrv.StartDovecot(b, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}})
-	if _, err := d.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 5000, Seed: 1, MaxSize: 8 << 10}); err != nil {
+	if _, err := d.Fill(ctx, "alice", corpus.Spec{Messages: 5000, Seed: 1, MaxSize: 8 << 10}); err != nil {
 		b.Fatal(err)
 	}
 	src, err := DialIMAP(ctx, dovecotEP(d), imapconn.Credentials{User: "alice", Password: "alicepw"}, nil)
@@ -45,7 +46,7 @@ func BenchmarkList(b *testing.B) {
 func BenchmarkFetch(b *testing.B) {
 	ctx := context.Background()
 	d := testsrv.StartDovecot(b, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}})
-	if _, err := d.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 2000, Seed: 1}); err != nil {
+	if _, err := d.Fill(ctx, "alice", corpus.Spec{Messages: 2000, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
 	src, err := DialIMAP(ctx, dovecotEP(d), imapconn.Credentials{User: "alice", Password: "alicepw"}, nil)

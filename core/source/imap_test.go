@@ -13,13 +13,15 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
 
-func memEP(m *testsrv.MemIMAP) project.Endpoint {
+func memEP(m *memimap.Server) project.Endpoint {
 	return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 }
 
@@ -49,11 +51,11 @@ func corpusFlags(flags []imap.Flag) string {
 func TestIMAPSourceAgainstCorpus(t *testing.T) {
 	m := testsrv.StartMemIMAP(t, map[string]string{"alice": "pw"})
 	ctx := context.Background()
-	spec := testsrv.CorpusSpec{Messages: 80, Seed: 7, MaxSize: 40 << 10, Edge: true}
+	spec := corpus.Spec{Messages: 80, Seed: 7, MaxSize: 40 << 10, Edge: true}
 	if _, err := m.Fill(ctx, "alice", spec); err != nil {
 		t.Fatal(err)
 	}
-	corpus := testsrv.GenerateCorpus(spec)
+	gen := corpus.Generate(spec)
 
 	if _, err := DialIMAP(ctx, memEP(m), imapconn.Credentials{User: "alice", Password: "bad"}, nil); !errors.Is(err, ErrAuth) {
 		t.Fatalf("bad password: %v; want ErrAuth", err)
@@ -95,7 +97,7 @@ func TestIMAPSourceAgainstCorpus(t *testing.T) {
 	if f := byName["Projects/2024/Q1"]; !slices.Equal(f.Path, []string{"Projects", "2024", "Q1"}) || f.Delim != '/' {
 		t.Errorf("path of Projects/2024/Q1: %+v", f)
 	}
-	for _, cf := range corpus.Folders {
+	for _, cf := range gen.Folders {
 		name := strings.Join(cf.Path, "/")
 		f, ok := byName[name]
 		if !ok {
@@ -105,15 +107,15 @@ func TestIMAPSourceAgainstCorpus(t *testing.T) {
 		if f.Subscribed != cf.Subscribed {
 			t.Errorf("folder %q subscribed=%v; want %v", name, f.Subscribed, cf.Subscribed)
 		}
-		if f.UIDValidity == 0 || int(f.Messages) != len(corpus.InFolder(cf.Path...)) {
-			t.Errorf("folder %q: uidvalidity %d messages %d; want %d messages", name, f.UIDValidity, f.Messages, len(corpus.InFolder(cf.Path...)))
+		if f.UIDValidity == 0 || int(f.Messages) != len(gen.InFolder(cf.Path...)) {
+			t.Errorf("folder %q: uidvalidity %d messages %d; want %d messages", name, f.UIDValidity, f.Messages, len(gen.InFolder(cf.Path...)))
 		}
 	}
 
 	total := 0
-	for _, cf := range corpus.Folders {
+	for _, cf := range gen.Folders {
 		f := byName[strings.Join(cf.Path, "/")]
-		want := corpus.InFolder(cf.Path...)
+		want := gen.InFolder(cf.Path...)
 		metas, uv, err := src.List(ctx, f, mailbox.Filter{})
 		if err != nil {
 			t.Fatalf("List %q: %v", f.Name, err)
@@ -173,8 +175,8 @@ func TestIMAPSourceAgainstCorpus(t *testing.T) {
 		}
 		total += got
 	}
-	if total != len(corpus.Messages) {
-		t.Errorf("fetched %d messages in all; corpus has %d", total, len(corpus.Messages))
+	if total != len(gen.Messages) {
+		t.Errorf("fetched %d messages in all; corpus has %d", total, len(gen.Messages))
 	}
 
 	// Filters.
@@ -210,7 +212,7 @@ func TestIMAPSourceAgainstCorpus(t *testing.T) {
 func TestFetchUIDValidityAndConnectionErrors(t *testing.T) {
 	m := testsrv.StartMemIMAP(t, map[string]string{"alice": "pw"})
 	ctx := context.Background()
-	if _, err := m.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 60, Seed: 3, MaxSize: 8 << 10}); err != nil {
+	if _, err := m.Fill(ctx, "alice", corpus.Spec{Messages: 60, Seed: 3, MaxSize: 8 << 10}); err != nil {
 		t.Fatal(err)
 	}
 	src, err := DialIMAP(ctx, memEP(m), imapconn.Credentials{User: "alice", Password: "pw"}, &IMAPOptions{ChunkMessages: 2})
@@ -318,7 +320,7 @@ func snapshot(t *testing.T, addr, user, pass string) map[string]string {
 func TestSourceNeverModifiesDovecot(t *testing.T) {
 	d := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}})
 	ctx := context.Background()
-	if _, err := d.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 150, Seed: 11, Edge: true}); err != nil {
+	if _, err := d.Fill(ctx, "alice", corpus.Spec{Messages: 150, Seed: 11, Edge: true}); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, d.Addr(), "alice", "alicepw")

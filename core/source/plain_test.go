@@ -10,10 +10,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 // TestFoldersOnPlainIMAP4rev1 uses a server with neither LIST-EXTENDED nor
@@ -40,11 +40,11 @@ func TestFoldersOnPlainIMAP4rev1(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	ctx := context.Background()
-	spec := testsrv.CorpusSpec{Messages: 40, Seed: 9, MaxSize: 4 << 10, Edge: true}
-	if err := testsrv.FillMailbox(ctx, ln.Addr().String(), "erin", "pw", spec); err != nil {
+	spec := corpus.Spec{Messages: 40, Seed: 9, MaxSize: 4 << 10, Edge: true}
+	if err := corpus.FillMailbox(ctx, ln.Addr().String(), "erin", "pw", spec); err != nil {
 		t.Fatal(err)
 	}
-	corpus := testsrv.GenerateCorpus(spec)
+	gen := corpus.Generate(spec)
 	ep := project.Endpoint{Type: project.TypeIMAP, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Security: project.SecurityNone}
 	src, err := DialIMAP(ctx, ep, imapconn.Credentials{User: "erin", Password: "pw"}, nil)
 	if err != nil {
@@ -62,11 +62,11 @@ func TestFoldersOnPlainIMAP4rev1(t *testing.T) {
 			t.Errorf("%q not subscribed; without LIST-EXTENDED every folder counts as subscribed", f.Name)
 		}
 	}
-	for _, cf := range corpus.Folders {
+	for _, cf := range gen.Folders {
 		name := strings.Join(cf.Path, "/")
 		f := byName[name]
-		if f.UIDValidity == 0 || int(f.Messages) != len(corpus.InFolder(cf.Path...)) {
-			t.Errorf("%q: uidvalidity %d, %d messages; want %d", name, f.UIDValidity, f.Messages, len(corpus.InFolder(cf.Path...)))
+		if f.UIDValidity == 0 || int(f.Messages) != len(gen.InFolder(cf.Path...)) {
+			t.Errorf("%q: uidvalidity %d, %d messages; want %d", name, f.UIDValidity, f.Messages, len(gen.InFolder(cf.Path...)))
 		}
 	}
 	if byName["Sent"].Role != mailbox.RoleSent || byName["Junk"].Role != mailbox.RoleJunk {

@@ -1,10 +1,14 @@
-// Package testsrv starts the servers MailFerry's tests and demo mode talk to:
-// a private Dovecot 2.3 instance on free loopback ports (StartDovecot, with
-// Dovecot.ExecIMAP for a pre-authenticated session over a pipe), an
-// in-memory IMAP server built on go-imap's imapmemserver (StartMemIMAP,
-// NewMemIMAP), self-signed certificates (GenerateCert), and a
-// deterministic generated mailbox corpus with hard cases that can be
-// appended to any IMAP server (GenerateCorpus, FillMailbox, Fill).
+// Package testsrv starts the servers MailFerry's tests talk to: a private
+// Dovecot 2.3 instance on free loopback ports (StartDovecot, with
+// Dovecot.ExecIMAP for a pre-authenticated session over a pipe) and the
+// in-memory IMAP server of core/memimap (StartMemIMAP), each stopped when
+// the test ends. Its subpackages start the EWS emulator with schema
+// validation (ewssrv, ewsschema), the Graph emulator (graphsrv), a DNS
+// server (dnssrv) and a fault-injecting proxy (faultproxy).
+//
+// The program never imports testsrv or its subpackages; the servers the
+// demo runs (core/memimap, core/ewsemu) and the generated mailboxes
+// (core/corpus) are product packages these helpers wrap.
 //
 // Dovecot runs unprivileged: as root the mail stores belong to the system
 // user MailUser (created once with useradd), otherwise everything runs as

@@ -23,6 +23,9 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/selfsigned"
 )
 
 // Paths of the Dovecot binaries (Debian/Ubuntu package dovecot-imapd).
@@ -144,7 +147,7 @@ func NewDovecot(opts DovecotOptions) (*Dovecot, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := GenerateCert()
+	cert, err := selfsigned.New("MailFerry test server")
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +354,7 @@ protocol imap {
 var dovecotTmpl = template.Must(template.New("dovecot.conf").Parse(dovecotConf))
 
 // prepare writes the certificate, password files and mail directory.
-func (d *Dovecot) prepare(cert *Cert, mu mailIdentity) error {
+func (d *Dovecot) prepare(cert *selfsigned.Cert, mu mailIdentity) error {
 	for _, sub := range []string{"run", "state", "mail"} {
 		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", sub, err)
@@ -619,12 +622,12 @@ func (d *Dovecot) Reset(user string) error {
 }
 
 // Fill appends the corpus of spec to user's mailbox (see FillMailbox).
-func (d *Dovecot) Fill(ctx context.Context, user string, spec CorpusSpec) (FillStats, error) {
+func (d *Dovecot) Fill(ctx context.Context, user string, spec corpus.Spec) (corpus.FillStats, error) {
 	pass, ok := d.Users[user]
 	if !ok {
-		return FillStats{}, fmt.Errorf("dovecot: no user %q", user)
+		return corpus.FillStats{}, fmt.Errorf("dovecot: no user %q", user)
 	}
-	return FillMailboxStats(ctx, d.Addr(), user, pass, spec)
+	return corpus.FillMailboxStats(ctx, d.Addr(), user, pass, spec)
 }
 
 func splitLines(s string) []string {

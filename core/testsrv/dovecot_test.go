@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/mailferry/mailferry/core/corpus"
 )
 
 func pinnedTLS(fingerprint string) *tls.Config {
@@ -80,28 +81,28 @@ func TestDovecot(t *testing.T) {
 			}
 
 			// Fill with the edge corpus; the separator is the configured one.
-			st, err := d.Fill(ctx, "alice", CorpusSpec{Messages: 40, Seed: 7, MaxSize: 20000, Edge: true})
+			st, err := d.Fill(ctx, "alice", corpus.Spec{Messages: 40, Seed: 7, MaxSize: 20000, Edge: true})
 			if err != nil {
 				t.Fatalf("fill: %v\n%s", err, d.LogTail(20))
 			}
 			if string(st.Delim) != sep {
 				t.Fatalf("delimiter %q, want %q", st.Delim, sep)
 			}
-			corpus := GenerateCorpus(CorpusSpec{Messages: 40, Seed: 7, MaxSize: 20000, Edge: true})
-			if st.Messages != len(corpus.Messages) || len(st.Skipped) != 0 {
-				t.Fatalf("appended %d of %d messages, skipped %v (Dovecot keeps case-twins apart)", st.Messages, len(corpus.Messages), st.Skipped)
+			gen := corpus.Generate(corpus.Spec{Messages: 40, Seed: 7, MaxSize: 20000, Edge: true})
+			if st.Messages != len(gen.Messages) || len(st.Skipped) != 0 {
+				t.Fatalf("appended %d of %d messages, skipped %v (Dovecot keeps case-twins apart)", st.Messages, len(gen.Messages), st.Skipped)
 			}
 			c = dial(t, d.Addr())
 			if err := c.Login("alice", "alicepw").Wait(); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range corpus.Folders {
+			for _, f := range gen.Folders {
 				name := strings.Join(f.Path, sep)
 				sd, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait()
 				if err != nil {
 					t.Fatalf("STATUS %q: %v", name, err)
 				}
-				if want := len(corpus.InFolder(f.Path...)); int(*sd.NumMessages) != want {
+				if want := len(gen.InFolder(f.Path...)); int(*sd.NumMessages) != want {
 					t.Errorf("%q has %d messages, want %d", name, *sd.NumMessages, want)
 				}
 			}
@@ -207,7 +208,7 @@ func TestStartDovecotMissing(t *testing.T) {
 
 func TestDovecotExecIMAP(t *testing.T) {
 	d := StartDovecot(t, DovecotOptions{Separator: "/"})
-	if _, err := d.Fill(context.Background(), "bob", CorpusSpec{Messages: 12, Seed: 1}); err != nil {
+	if _, err := d.Fill(context.Background(), "bob", corpus.Spec{Messages: 12, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	c := d.ExecIMAP(t, "bob")
@@ -218,7 +219,17 @@ func TestDovecotExecIMAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := len(GenerateCorpus(CorpusSpec{Messages: 12, Seed: 1}).InFolder("INBOX")); int(*sd.NumMessages) != want {
+	if want := len(corpus.Generate(corpus.Spec{Messages: 12, Seed: 1}).InFolder("INBOX")); int(*sd.NumMessages) != want {
 		t.Fatalf("INBOX has %d messages, want %d", *sd.NumMessages, want)
 	}
+}
+
+func dial(t *testing.T, addr string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
+	"github.com/mailferry/mailferry/core/memimap"
 )
 
 // OAuthRefusal is how the server refuses a bearer token: with JSON set,
@@ -25,7 +27,7 @@ type OAuthRefusal struct {
 	Text    string // the tagged NO's text ("" = "Invalid credentials (Failure)")
 }
 
-// OAuthOptions make a MemIMAP log users in with bearer tokens.
+// OAuthOptions make an OAuthIMAP log users in with bearer tokens.
 type OAuthOptions struct {
 	// Mechanisms offered (AUTH=...): any of XOAUTH2, OAUTHBEARER, PLAIN.
 	Mechanisms []string
@@ -48,37 +50,53 @@ type SASLExchange struct {
 	OK        bool
 }
 
+// OAuthIMAP is an in-memory IMAP server (core/memimap) whose users log in
+// with bearer tokens, recording every AUTHENTICATE exchange.
+type OAuthIMAP struct {
+	*memimap.Server
+	auth OAuthOptions
+
+	mu   sync.Mutex
+	sasl []SASLExchange
+}
+
 // StartOAuthIMAP starts an in-memory IMAP server whose users log in with
 // bearer tokens (opt.Verify decides); users maps login → password for
 // the helpers that fill mailboxes (Fill logs in with PLAIN when offered).
-func StartOAuthIMAP(tb testing.TB, users map[string]string, opt OAuthOptions) *MemIMAP {
+func StartOAuthIMAP(tb testing.TB, users map[string]string, opt OAuthOptions) *OAuthIMAP {
 	tb.Helper()
-	m, err := newMemIMAP(users, &opt)
+	o := &OAuthIMAP{auth: opt}
+	m, err := memimap.NewWithOptions(memimap.Options{
+		Users:   users,
+		Session: func(m *memimap.Server) imapserver.Session { return &authSession{o: o, m: m} },
+	})
 	if err != nil {
 		tb.Fatalf("testsrv: %v", err)
 	}
+	o.Server = m
 	tb.Cleanup(func() { m.Close() })
-	return m
+	return o
 }
 
 // SASL returns the AUTHENTICATE exchanges so far.
-func (m *MemIMAP) SASL() []SASLExchange {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]SASLExchange(nil), m.sasl...)
+func (o *OAuthIMAP) SASL() []SASLExchange {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]SASLExchange(nil), o.sasl...)
 }
 
-func (m *MemIMAP) record(x SASLExchange) {
-	m.mu.Lock()
-	m.sasl = append(m.sasl, x)
-	m.mu.Unlock()
+func (o *OAuthIMAP) record(x SASLExchange) {
+	o.mu.Lock()
+	o.sasl = append(o.sasl, x)
+	o.mu.Unlock()
 }
 
 // authSession is imapmemserver's session with the authentication of
 // OAuthOptions.
 type authSession struct {
 	*imapmemserver.UserSession // nil until logged in
-	m                          *MemIMAP
+	o                          *OAuthIMAP
+	m                          *memimap.Server
 }
 
 func (s *authSession) Close() error {
@@ -89,7 +107,7 @@ func (s *authSession) Close() error {
 }
 
 func (s *authSession) Login(user, password string) error {
-	if s.m.auth.NoLogin {
+	if s.o.auth.NoLogin {
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "LOGIN failed."}
 	}
 	return s.loginAs(user, &password)
@@ -97,10 +115,8 @@ func (s *authSession) Login(user, password string) error {
 
 // loginAs opens user's mailbox, checking password when not nil.
 func (s *authSession) loginAs(user string, password *string) error {
-	s.m.mu.Lock()
-	u, pw := s.m.accts[user], s.m.users[user]
-	s.m.mu.Unlock()
-	if u == nil {
+	u, pw, ok := s.m.Account(user)
+	if !ok {
 		return imapserver.ErrAuthFailed
 	}
 	if password != nil {
@@ -114,11 +130,11 @@ func (s *authSession) loginAs(user string, password *string) error {
 	return nil
 }
 
-func (s *authSession) AuthenticateMechanisms() []string { return s.m.auth.Mechanisms }
+func (s *authSession) AuthenticateMechanisms() []string { return s.o.auth.Mechanisms }
 
 func (s *authSession) Authenticate(mech string) (sasl.Server, error) {
 	ok := false
-	for _, m := range s.m.auth.Mechanisms {
+	for _, m := range s.o.auth.Mechanisms {
 		ok = ok || strings.EqualFold(m, mech)
 	}
 	if !ok {
@@ -165,7 +181,7 @@ func (b *bearerServer) Next(resp []byte) ([]byte, bool, error) {
 	if b.x.Mech == "OAUTHBEARER" {
 		want = []byte{0x01}
 	}
-	b.s.m.record(b.x)
+	b.s.o.record(b.x)
 	if string(resp) != string(want) {
 		return nil, true, &imap.Error{Type: imap.StatusResponseTypeBad, Text: fmt.Sprintf("%s: the answer to an error challenge must be %q, got %q", b.x.Mech, want, resp)}
 	}
@@ -185,22 +201,22 @@ func (b *bearerServer) initial(resp []byte) ([]byte, bool, error) {
 		}
 	}
 	if b.x.User == "" {
-		b.s.m.record(b.x)
+		b.s.o.record(b.x)
 		return nil, true, &imap.Error{Type: imap.StatusResponseTypeBad, Text: "Invalid SASL argument."}
 	}
-	r := b.s.m.auth.Verify(b.x.User, b.x.Token)
+	r := b.s.o.auth.Verify(b.x.User, b.x.Token)
 	if r == nil {
 		if err := b.s.loginAs(b.x.User, nil); err != nil {
-			b.s.m.record(b.x)
+			b.s.o.record(b.x)
 			return nil, true, err
 		}
 		b.x.OK = true
-		b.s.m.record(b.x)
+		b.s.o.record(b.x)
 		return nil, true, nil
 	}
 	b.refused = r
 	if !r.JSON {
-		b.s.m.record(b.x)
+		b.s.o.record(b.x)
 		return nil, true, b.no()
 	}
 	j, _ := json.Marshal(map[string]string{"status": r.Status, "schemes": r.Schemes, "scope": r.Scope})

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
@@ -28,14 +29,14 @@ func benchPut(b *testing.B, n int, validate bool) {
 	for i := 0; i < n; i++ {
 		boxes = append(boxes, fmt.Sprintf("user%d@example.net", i))
 	}
-	v := ewssrv.ValidateOff
-	if validate {
-		v = ewssrv.ValidateOn
+	var v ewsemu.Validator // nil: the EWS schema
+	if !validate {
+		v = ewssrv.NoValidation
 	}
-	s := ewssrv.Start(b, ewssrv.Options{
-		Users:      []ewssrv.User{{Name: "admin", Password: "pw", FullAccess: []string{"*"}}},
-		Mailboxes:  boxes,
-		Validation: v,
+	s := ewssrv.Start(b, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "pw", FullAccess: []string{"*"}}},
+		Mailboxes: boxes,
+		Validator: v,
 	})
 	ctx := context.Background()
 	o := Options{RootCAs: s.CertPool(), Retry: fastRetry()}

@@ -8,14 +8,16 @@ import (
 
 	"errors"
 	"fmt"
-	ntlmssp "github.com/Azure/go-ntlmssp"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	ntlmssp "github.com/Azure/go-ntlmssp"
+
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
 	"github.com/mailferry/mailferry/core/dest/ews/ntlm"
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
@@ -29,10 +31,10 @@ const (
 
 // emulator starts the EWS emulator: admin has FullAccess on alice, svc
 // (no mailbox) may impersonate everyone, bob is a plain user.
-func emulator(t testing.TB, mod func(*ewssrv.Options)) *ewssrv.Server {
+func emulator(t testing.TB, mod func(*ewsemu.Options)) *ewsemu.Server {
 	t.Helper()
-	o := ewssrv.Options{
-		Users: []ewssrv.User{
+	o := ewsemu.Options{
+		Users: []ewsemu.User{
 			{Name: "admin", Password: "Adm1n!pw", Mailbox: "admin@example.net", FullAccess: []string{aliceAddr}},
 			{Name: "svc", Password: "Svc-pw-1", Impersonate: []string{"*"}},
 			{Name: "bob", Password: "bøb-pw", Mailbox: bobAddr},
@@ -50,11 +52,11 @@ func fastRetry() RetryPolicy {
 	return RetryPolicy{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxBackOff: 2 * time.Second}
 }
 
-func opts(s *ewssrv.Server) Options {
+func opts(s *ewsemu.Server) Options {
 	return Options{RootCAs: s.CertPool(), Retry: fastRetry()}
 }
 
-func dial(t testing.TB, s *ewssrv.Server, ep project.Endpoint, c Credentials, o Options) *Destination {
+func dial(t testing.TB, s *ewsemu.Server, ep project.Endpoint, c Credentials, o Options) *Destination {
 	t.Helper()
 	ep.Type = project.TypeEWS
 	if ep.URL == "" && ep.OWAURL == "" && ep.AutodiscoverEmail == "" {
@@ -120,7 +122,7 @@ func TestPutReadBackDelegation(t *testing.T) {
 	if len(items) != len(msgs) {
 		t.Fatalf("inbox holds %d items, want %d", len(items), len(msgs))
 	}
-	byID := map[string]ewssrv.StoredItem{}
+	byID := map[string]ewsemu.StoredItem{}
 	for _, it := range items {
 		byID[it.ID] = it
 	}
@@ -296,7 +298,7 @@ func TestImpersonationAndRights(t *testing.T) {
 }
 
 func TestNTLMExtendedProtection(t *testing.T) {
-	s := emulator(t, func(o *ewssrv.Options) { o.RequireEPA = true; o.DisableBasic = true })
+	s := emulator(t, func(o *ewsemu.Options) { o.RequireEPA = true; o.DisableBasic = true })
 	ctx := context.Background()
 	if got, want := ntlm.ChannelBindingHash(s.Certificate()), s.ChannelBinding(); !bytes.Equal(got, want) {
 		t.Fatalf("channel binding %x, the emulator expects %x", got, want)
@@ -328,8 +330,8 @@ func TestNTLMExtendedProtection(t *testing.T) {
 	// Without the channel binding (go-ntlmssp) the emulator refuses, as
 	// Exchange 2019 CU14+ with Extended Protection does.
 	// (and accepts it when Extended Protection is off: the only difference).
-	noEPA := emulator(t, func(o *ewssrv.Options) { o.DisableBasic = true })
-	for srv, want := range map[*ewssrv.Server]int{s: http.StatusUnauthorized, noEPA: http.StatusOK} {
+	noEPA := emulator(t, func(o *ewsemu.Options) { o.DisableBasic = true })
+	for srv, want := range map[*ewsemu.Server]int{s: http.StatusUnauthorized, noEPA: http.StatusOK} {
 		plain := &http.Client{Transport: ntlmssp.Negotiator{RoundTripper: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.CertPool()}}}}
 		body := envelope(header{}, func(w *xw) {
 			w.WriteString(`<m:FindFolder Traversal="Shallow"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot"/></m:ParentFolderIds></m:FindFolder>`)
@@ -359,11 +361,11 @@ func TestThrottlingObeyed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []ewssrv.Throttle{
-		{Kind: ewssrv.ThrottleServerBusyFault, Count: 3, BackOff: 60 * time.Millisecond},
-		{Kind: ewssrv.ThrottleServerBusyItems, Count: 2, BackOff: 60 * time.Millisecond, Operations: []string{"CreateItem"}},
-		{Kind: ewssrv.ThrottleHTTP503, Count: 1, BackOff: time.Second},
-		{Kind: ewssrv.ThrottleHTTP429, Count: 2},
+	cases := []ewsemu.Throttle{
+		{Kind: ewsemu.ThrottleServerBusyFault, Count: 3, BackOff: 60 * time.Millisecond},
+		{Kind: ewsemu.ThrottleServerBusyItems, Count: 2, BackOff: 60 * time.Millisecond, Operations: []string{"CreateItem"}},
+		{Kind: ewsemu.ThrottleHTTP503, Count: 1, BackOff: time.Second},
+		{Kind: ewsemu.ThrottleHTTP429, Count: 2},
 	}
 	n := 0
 	for _, c := range cases {
@@ -389,7 +391,7 @@ func TestThrottlingObeyed(t *testing.T) {
 			t.Errorf("kind %v: the limiter never shrank", c.Kind)
 		}
 	}
-	s.SetThrottle(ewssrv.Throttle{})
+	s.SetThrottle(ewsemu.Throttle{})
 	if got := len(s.Items(aliceAddr, []string{"Throttled"})); got != 6*len(cases) {
 		t.Errorf("%d items stored, want %d (no duplicates, none lost)", got, 6*len(cases))
 	}
@@ -407,7 +409,7 @@ func TestConnectionCutNoDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, after := range []bool{true, false} {
-		s.SetCut(ewssrv.Cut{Every: 2, AfterProcessing: after, Count: 3})
+		s.SetCut(ewsemu.Cut{Every: 2, AfterProcessing: after, Count: 3})
 		var msgs []mailbox.Message
 		for i := 0; i < 20; i++ {
 			msgs = append(msgs, rfc822(i+map[bool]int{true: 0, false: 100}[after]))
@@ -418,7 +420,7 @@ func TestConnectionCutNoDuplicates(t *testing.T) {
 			t.Errorf("after=%v: no connection was cut", after)
 		}
 	}
-	s.SetCut(ewssrv.Cut{})
+	s.SetCut(ewsemu.Cut{})
 	items := s.Items(aliceAddr, []string{"Cut"})
 	seen := map[string]int{}
 	for _, it := range items {
@@ -475,7 +477,7 @@ func TestSizeLimits(t *testing.T) {
 
 // redirector maps every host name to the emulator: port 443 → its TLS
 // listener, port 80 → its plain listener; names in down refuse.
-func redirector(s *ewssrv.Server, down ...string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func redirector(s *ewsemu.Server, down ...string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, _ := net.SplitHostPort(addr)
 		for _, d := range down {
@@ -493,7 +495,7 @@ func redirector(s *ewssrv.Server, down ...string) func(ctx context.Context, netw
 }
 
 func TestAutodiscoverCandidates(t *testing.T) {
-	s := emulator(t, func(o *ewssrv.Options) { o.PlainHTTP = true })
+	s := emulator(t, func(o *ewsemu.Options) { o.PlainHTTP = true })
 	s.SetPublicURL("https://mail.example.net")
 	ctx := context.Background()
 	srv := func(ctx context.Context, service, proto, name string) (string, []*net.SRV, error) {
@@ -621,10 +623,10 @@ func TestFaultsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetThrottle(ewssrv.Throttle{Kind: ewssrv.ThrottleHTTP500, Count: 2})
+	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleHTTP500, Count: 2})
 	res, err := d.Put(ctx, f, []mailbox.Message{rfc822(1), rfc822(2)})
 	checkResults(t, res, err)
-	s.SetThrottle(ewssrv.Throttle{Kind: ewssrv.ThrottleHTTP500, Count: 2, Operations: []string{"FindItem"}})
+	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleHTTP500, Count: 2, Operations: []string{"FindItem"}})
 	ex, err := d.Existing(ctx, f)
 	if err != nil || len(ex) != 2 {
 		t.Fatalf("Existing after 500s: %v %v", ex, err)
@@ -633,14 +635,14 @@ func TestFaultsRetried(t *testing.T) {
 		t.Errorf("%d items, want 2", n)
 	}
 	// Too many faults: the batch fails as a whole, with the cause.
-	s.SetThrottle(ewssrv.Throttle{Kind: ewssrv.ThrottleHTTP500})
+	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleHTTP500})
 	if _, err := d.Put(ctx, f, []mailbox.Message{rfc822(3)}); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Errorf("persistent 500: %v", err)
 	}
 }
 
 func TestAutodiscoverRedirects(t *testing.T) {
-	s := emulator(t, func(o *ewssrv.Options) { o.PlainHTTP = true })
+	s := emulator(t, func(o *ewsemu.Options) { o.PlainHTTP = true })
 	s.SetPublicURL("https://mail.example.net")
 	ctx := context.Background()
 	o := opts(s)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/source"
@@ -98,7 +99,7 @@ func BenchmarkCopy(b *testing.B) {
 	users := map[string]string{"alice": "alicepw"}
 	sd := testsrv.StartDovecot(b, testsrv.DovecotOptions{Users: users, Separator: "."})
 	dd := testsrv.StartDovecot(b, testsrv.DovecotOptions{Users: users, Separator: "/"})
-	st, err := sd.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 2000, Seed: 1})
+	st, err := sd.Fill(ctx, "alice", corpus.Spec{Messages: 2000, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,8 +14,10 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/source"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -25,7 +27,7 @@ func dovecotEP(d *testsrv.Dovecot) project.Endpoint {
 	return project.Endpoint{Type: project.TypeIMAP, Host: d.Host, Port: d.TLSPort, Security: project.SecuritySSL, TrustFingerprint: d.Fingerprint}
 }
 
-func memEP(m *testsrv.MemIMAP) project.Endpoint {
+func memEP(m *memimap.Server) project.Endpoint {
 	return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 }
 
@@ -176,7 +178,7 @@ func TestRoundTripDovecotSlashToDot(t *testing.T) {
 	ctx := context.Background()
 	sd := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}, Separator: "/"})
 	dd := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}, Separator: "."})
-	if _, err := sd.Fill(ctx, "alice", testsrv.CorpusSpec{Messages: 200, Seed: 5, Edge: true}); err != nil {
+	if _, err := sd.Fill(ctx, "alice", corpus.Spec{Messages: 200, Seed: 5, Edge: true}); err != nil {
 		t.Fatal(err)
 	}
 	// A name holding the destination's separator, and a \Deleted message.

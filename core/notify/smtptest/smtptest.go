@@ -16,8 +16,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-
-	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/selfsigned"
 )
 
 // Config says how the test server behaves.
@@ -47,7 +46,7 @@ type Mail struct {
 type Server struct {
 	Host string // "127.0.0.1"
 	Port int
-	Cert *testsrv.Cert
+	Cert *selfsigned.Cert
 
 	cfg Config
 	srv *smtp.Server
@@ -77,7 +76,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Mechanisms) == 0 {
 		cfg.Mechanisms = []string{sasl.Plain, sasl.Login}
 	}
-	cert, err := testsrv.GenerateCert("127.0.0.1", "localhost")
+	cert, err := selfsigned.New("MailFerry test server", "127.0.0.1", "localhost")
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 )
 
@@ -22,9 +23,9 @@ func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.rt.RoundTrip(r)
 }
 
-func setup(t *testing.T, down ...string) (*ewssrv.Server, Options) {
-	s := ewssrv.Start(t, ewssrv.Options{
-		Users:     []ewssrv.User{{Name: "admin", Password: "pw", Mailbox: "admin@example.com"}},
+func setup(t *testing.T, down ...string) (*ewsemu.Server, Options) {
+	s := ewssrv.Start(t, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "pw", Mailbox: "admin@example.com"}},
 		Mailboxes: []string{"ann@example.com"},
 		DNSNames:  []string{"example.com", "autodiscover.example.com", "mx1.example.com", "mx2.example.com", "mail.example.com"},
 		PlainHTTP: true,
@@ -99,8 +100,8 @@ func TestCredentialsOnlyOverHTTPS(t *testing.T) {
 // TestSOAPFallback: a host without POX Autodiscover (404) is asked again
 // through SOAP Autodiscover (autodiscover.svc, GetUserSettings).
 func TestSOAPFallback(t *testing.T) {
-	s, err := ewssrv.NewHandler(ewssrv.Options{
-		Users:     []ewssrv.User{{Name: "admin", Password: "pw", Mailbox: "admin@example.com"}},
+	s, err := ewsemu.NewHandler(ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "pw", Mailbox: "admin@example.com"}},
 		Mailboxes: []string{"ann@example.com"},
 		DNSNames:  []string{"example.com"},
 		PublicURL: "https://mail.example.com",

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # MailFerry copy: the schema directory comes from $EWS_SCHEMA_DIR (the
-# emulator vendors it in core/testsrv/ews/testdata/schema).
+# emulator vendors it in core/testsrv/ewsschema/testdata/schema).
 SCHEMA = os.path.join(os.environ.get("EWS_SCHEMA_DIR", HERE), "ews-validate.xsd")
 SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
