@@ -182,10 +182,9 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	cfg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfg)
 	t.Setenv("HOME", cfg)
-	s := ewssrv.Start(t, ewssrv.Options{
-		Users:      []ewssrv.User{{Name: "admin", Password: "Ews-Admin-5", FullAccess: []string{"*"}}},
-		Mailboxes:  []string{"alice@dst.example"},
-		Validation: ewssrv.ValidateOff,
+	s := ewssrv.Start(t, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "Ews-Admin-5", FullAccess: []string{"*"}}},
+		Mailboxes: []string{"alice@dst.example"},
 	})
 	db := tempDB(t)
 	ok(t, db, "project", "create", "P")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/cli"
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
@@ -38,7 +39,7 @@ func credreqMigrationNoSMTP(t *testing.T) *migrationFixture {
 	f.src = testsrv.StartMemIMAP(t, map[string]string{"alice": "alice-Pw-1", "bob": "bob-Pw-2"})
 	f.dst = testsrv.StartMemIMAP(t, map[string]string{"alice": dstPW, "bob": dstPW})
 	for i, u := range []string{"alice", "bob"} {
-		st, err := f.src.Fill(context.Background(), u, testsrv.CorpusSpec{Messages: 11 + i, Seed: int64(i + 7), MaxSize: 4096})
+		st, err := f.src.Fill(context.Background(), u, corpus.Spec{Messages: 11 + i, Seed: int64(i + 7), MaxSize: 4096})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -200,10 +200,9 @@ func TestEndpointFormRefusesPlainHTTPEWS(t *testing.T) {
 func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	cfg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfg)
-	srv := ewssrv.Start(t, ewssrv.Options{
-		Validation: ewssrv.ValidateOff,
-		Users:      []ewssrv.User{{Name: "admin", Password: "Adm1n-pw", FullAccess: []string{"*"}}},
-		Mailboxes:  []string{"user00000@new.example"},
+	srv := ewssrv.Start(t, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "Adm1n-pw", FullAccess: []string{"*"}}},
+		Mailboxes: []string{"user00000@new.example"},
 	})
 	if err := os.MkdirAll(filepath.Join(cfg, "MailFerry"), 0o700); err != nil {
 		t.Fatal(err)

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
@@ -26,8 +28,8 @@ import (
 type passRig struct {
 	st    *store.Store
 	smtp  *smtptest.Server
-	src   *testsrv.MemIMAP
-	dst   *testsrv.MemIMAP
+	src   *memimap.Server
+	dst   *memimap.Server
 	eng   *engine.Engine
 	srv   *credreq.Server
 	run   *credreq.PassRunner
@@ -48,7 +50,7 @@ func newPassRig(t *testing.T) *passRig {
 	g.dst = testsrv.StartMemIMAP(t, map[string]string{"dave@new.example": dstPW, "erin@new.example": dstPW, "carol@new.example": dstPW})
 	ctx := context.Background()
 	for i, login := range []string{daveLogin, erinAddr, carolAddr} {
-		fs, err := g.src.Fill(ctx, login, testsrv.CorpusSpec{Messages: 12 + i, Seed: int64(i + 1), MaxSize: 4 << 10})
+		fs, err := g.src.Fill(ctx, login, corpus.Spec{Messages: 12 + i, Seed: int64(i + 1), MaxSize: 4 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
 
@@ -27,8 +28,8 @@ type failingSource struct{ err error }
 func (f failingSource) AccessToken(context.Context) (string, error) { return "", f.err }
 
 // dialers runs a test with both connection kinds.
-var dialers = map[string]func(context.Context, *testsrv.MemIMAP, Credentials) error{
-	"Dial": func(ctx context.Context, m *testsrv.MemIMAP, c Credentials) error {
+var dialers = map[string]func(context.Context, *memimap.Server, Credentials) error{
+	"Dial": func(ctx context.Context, m *memimap.Server, c Credentials) error {
 		conn, err := Dial(ctx, memEndpoint(m), c, nil)
 		if err == nil {
 			if _, err = conn.Select(ctx, "INBOX", true, false); err != nil {
@@ -38,7 +39,7 @@ var dialers = map[string]func(context.Context, *testsrv.MemIMAP, Credentials) er
 		}
 		return err
 	},
-	"DialRaw": func(ctx context.Context, m *testsrv.MemIMAP, c Credentials) error {
+	"DialRaw": func(ctx context.Context, m *memimap.Server, c Credentials) error {
 		conn, err := DialRaw(ctx, memEndpoint(m), c, nil)
 		if err == nil {
 			conn.Close()
@@ -57,7 +58,7 @@ func TestOAuthBearerGmailStyle(t *testing.T) {
 				Verify:     tokenCheck(testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: "https://mail.google.com/"}),
 			})
 			ctx := context.Background()
-			if err := dial(ctx, m, Credentials{User: "alice@x.org", Token: StaticToken("tok-alice@x.org")}); err != nil {
+			if err := dial(ctx, m.Server, Credentials{User: "alice@x.org", Token: StaticToken("tok-alice@x.org")}); err != nil {
 				t.Fatalf("good token: %v", err)
 			}
 			want := "n,a=alice@x.org,\x01host=127.0.0.1\x01port=" + strconv.Itoa(m.Port) + "\x01auth=Bearer tok-alice@x.org\x01\x01"
@@ -65,7 +66,7 @@ func TestOAuthBearerGmailStyle(t *testing.T) {
 			if len(x) != 1 || x[0].Mech != MechOAUTHBEARER || string(x[0].Initial) != want || !x[0].OK {
 				t.Fatalf("exchange %+v, want initial %q", x, want)
 			}
-			err := dial(ctx, m, Credentials{User: "alice@x.org", Token: StaticToken("stale"), Provider: "token"})
+			err := dial(ctx, m.Server, Credentials{User: "alice@x.org", Token: StaticToken("stale"), Provider: "token"})
 			var oe *OAuthError
 			if !errors.Is(err, ErrAuth) || !errors.As(err, &oe) {
 				t.Fatalf("stale token: want ErrAuth with an OAuthError, got %v", err)
@@ -91,13 +92,13 @@ func TestXOAuth2ErrorJSON(t *testing.T) {
 				Verify:     tokenCheck(testsrv.OAuthRefusal{JSON: true, Status: "400", Schemes: "Bearer", Scope: "https://mail.google.com/"}),
 			})
 			ctx := context.Background()
-			if err := dial(ctx, m, Credentials{User: "bob@x.org", Token: StaticToken("tok-bob@x.org")}); err != nil {
+			if err := dial(ctx, m.Server, Credentials{User: "bob@x.org", Token: StaticToken("tok-bob@x.org")}); err != nil {
 				t.Fatalf("good token: %v", err)
 			}
 			if x := m.SASL(); len(x) != 1 || string(x[0].Initial) != "user=bob@x.org\x01auth=Bearer tok-bob@x.org\x01\x01" {
 				t.Fatalf("exchange %+v", x)
 			}
-			err := dial(ctx, m, Credentials{User: "bob@x.org", Token: StaticToken("readonly-scope"), Provider: "gworkspace"})
+			err := dial(ctx, m.Server, Credentials{User: "bob@x.org", Token: StaticToken("readonly-scope"), Provider: "gworkspace"})
 			var oe *OAuthError
 			if !errors.As(err, &oe) || oe.Reason() != "scope" || !strings.Contains(err.Error(), "Domain-wide delegation") {
 				t.Fatalf("wrong scope: %v", err)
@@ -119,15 +120,15 @@ func TestXOAuth2M365Style(t *testing.T) {
 				Verify: tokenCheck(testsrv.OAuthRefusal{Text: "AUTHENTICATE failed."}),
 			})
 			ctx := context.Background()
-			if err := dial(ctx, m, Credentials{User: "carol@x.org", Token: StaticToken("tok-carol@x.org")}); err != nil {
+			if err := dial(ctx, m.Server, Credentials{User: "carol@x.org", Token: StaticToken("tok-carol@x.org")}); err != nil {
 				t.Fatalf("good token: %v", err)
 			}
-			err := dial(ctx, m, Credentials{User: "carol@x.org", Token: StaticToken("app-without-consent"), Provider: "m365-imap"})
+			err := dial(ctx, m.Server, Credentials{User: "carol@x.org", Token: StaticToken("app-without-consent"), Provider: "m365-imap"})
 			var oe *OAuthError
 			if !errors.As(err, &oe) || oe.Reason() != "consent" || !strings.Contains(err.Error(), "IMAP.AccessAsApp") || !strings.Contains(err.Error(), "AUTHENTICATE failed.") {
 				t.Fatalf("refused app token: %v", err)
 			}
-			if err := dial(ctx, m, Credentials{User: "carol@x.org", Password: "pw"}); !errors.Is(err, ErrAuth) {
+			if err := dial(ctx, m.Server, Credentials{User: "carol@x.org", Password: "pw"}); !errors.Is(err, ErrAuth) {
 				t.Fatalf("password login on a server with LOGIN off: %v", err)
 			}
 		})
@@ -143,7 +144,7 @@ func TestOAuthSetupErrors(t *testing.T) {
 	}
 	m := testsrv.StartOAuthIMAP(t, map[string]string{"dave": "pw"}, testsrv.OAuthOptions{Mechanisms: []string{"XOAUTH2"}, Verify: tokenCheck(testsrv.OAuthRefusal{})})
 	for name, dial := range dialers {
-		err := dial(ctx, m, Credentials{User: "dave", Token: failingSource{errors.New("invalid_grant")}})
+		err := dial(ctx, m.Server, Credentials{User: "dave", Token: failingSource{errors.New("invalid_grant")}})
 		if !errors.Is(err, ErrToken) || errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("%s: token not issued: %v", name, err)
 		}

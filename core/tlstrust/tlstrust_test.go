@@ -9,12 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // serve runs a TLS server presenting cert until the test ends.
-func serve(t *testing.T, cert *testsrv.Cert) string {
+func serve(t *testing.T, cert *selfsigned.Cert) string {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
 	if err != nil {
@@ -33,9 +33,9 @@ func serve(t *testing.T, cert *testsrv.Cert) string {
 	return ln.Addr().String()
 }
 
-func newCert(t *testing.T) *testsrv.Cert {
+func newCert(t *testing.T) *selfsigned.Cert {
 	t.Helper()
-	c, err := testsrv.GenerateCert()
+	c, err := selfsigned.New("MailFerry test server")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func newCert(t *testing.T) *testsrv.Cert {
 }
 
 // trustSystemWide makes certs the system's trusted roots (SSL_CERT_FILE).
-func trustSystemWide(t *testing.T, certs ...*testsrv.Cert) {
+func trustSystemWide(t *testing.T, certs ...*selfsigned.Cert) {
 	t.Helper()
 	var pem []byte
 	for _, c := range certs {

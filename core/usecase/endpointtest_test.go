@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -43,10 +44,9 @@ func addUser(t *testing.T, st *store.Store, proj string, u project.User) {
 // "provider is not in the catalog" in the CLI's test).
 func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	st := newStore(t, "P")
-	srv := ewssrv.Start(t, ewssrv.Options{
-		Validation: ewssrv.ValidateOff,
-		Users:      []ewssrv.User{{Name: "admin", Password: "Adm1n-pw", FullAccess: []string{"*"}}},
-		Mailboxes:  []string{"alice@new.example"},
+	srv := ewssrv.Start(t, ewsemu.Options{
+		Users:     []ewsemu.User{{Name: "admin", Password: "Adm1n-pw", FullAccess: []string{"*"}}},
+		Mailboxes: []string{"alice@new.example"},
 	})
 	userCatalog(t, "Test Hoster", srv.EWSURL())
 	ep := project.Endpoint{Type: project.TypeEWS, Provider: "TEST HOSTER", AdminUser: "admin",

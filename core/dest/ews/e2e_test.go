@@ -737,7 +737,7 @@ func TestExchangeOnlineRefused(t *testing.T) {
 	if r.OK || !r.ExchangeOnline || r.Err == nil || !strings.Contains(r.Err.Error(), "1 April 2027") {
 		t.Errorf("EWS URL on Exchange Online: %+v", r)
 	}
-	s := emulator(t, func(o *ewssrv.Options) { o.PlainHTTP = true })
+	s := emulator(t, func(o *ewsemu.Options) { o.PlainHTTP = true })
 	s.SetPublicURL("https://outlook.office365.com")
 	o := opts(s)
 	o.DialContext = redirector(s)

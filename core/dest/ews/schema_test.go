@@ -16,6 +16,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/ewsschema"
 )
 
 // validatePy locates the schema harness (../shared/ews next to the repo,
@@ -35,7 +36,7 @@ func validatePy(t *testing.T) string {
 		if _, err := os.Stat(p); err != nil {
 			// The copy in testdata, with the schema the emulator vendors.
 			p, _ = filepath.Abs(filepath.Join("testdata", "validate.py"))
-			dir, _ := filepath.Abs(filepath.Join("..", "..", "testsrv", "ewssrv", "testdata", "schema"))
+			dir := ewsschema.Dir()
 			t.Setenv("EWS_SCHEMA_DIR", dir)
 			if _, err := os.Stat(filepath.Join(dir, "ews-validate.xsd")); err != nil {
 				need("EWS schema not found (%v)", err)

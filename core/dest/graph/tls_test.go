@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mailferry/mailferry/core/dest/graph"
-	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
@@ -34,7 +34,7 @@ func TestPinMeansExactlyThatCertificate(t *testing.T) {
 			o := e.opts()
 			if !c.trusted {
 				o.RootCAs = nil
-				other, err := testsrv.GenerateCert() // the only root system-wide
+				other, err := selfsigned.New("MailFerry test server") // the only root system-wide
 				if err != nil {
 					t.Fatal(err)
 				}
