@@ -11,13 +11,14 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mailferry/mailferry/core/imapconn"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
-func oauthEndpoint(t project.EndpointType, m *testsrv.MemIMAP) project.Endpoint {
+func oauthEndpoint(t project.EndpointType, m *memimap.Server) project.Endpoint {
 	host, port, _ := net.SplitHostPort(m.Addr())
 	p, _ := strconv.Atoi(port)
 	return project.Endpoint{Type: t, Host: host, Port: p, Security: project.SecurityNone}
@@ -39,7 +40,7 @@ func TestVerifyGoogleWorkspace(t *testing.T) {
 		},
 	})
 	st := newStore(t)
-	src := oauthEndpoint(project.TypeGWorkspace, m)
+	src := oauthEndpoint(project.TypeGWorkspace, m.Server)
 	src.SecretRef = secret(t, st, string(key))
 	p := project.Project{Name: "P", Source: src, Dest: ep(m.Addr()), Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
@@ -81,7 +82,7 @@ func TestVerifyM365IMAP(t *testing.T) {
 		},
 	})
 	st := newStore(t)
-	src := oauthEndpoint(project.TypeM365IMAP, m)
+	src := oauthEndpoint(project.TypeM365IMAP, m.Server)
 	src.Tenant, src.ClientID, src.Authority, src.SecretRef = gs.Tenant(), appID, gs.URL(), secret(t, st, "s3cret")
 	p := project.Project{Name: "P", Source: src, Dest: ep(m.Addr()), Options: project.DefaultOptions()}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, gs.Client())
