@@ -61,10 +61,15 @@
 //	        FILE "-" = stdout; file mode 0600
 //	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
 //	        FILE "-" = stdin
-//	endpoint set --project P --side source|dest --type imap|ews|graph ...
+//	endpoint set --project P --side source|dest --type imap|gworkspace|gmail|m365-imap|ews|graph ...
 //	        graph: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
 //	        [--provider NAME] [--cloud global|usgov|usgov-dod|china] [--graph-url URL]
 //	        [--authority URL] [--trust-fingerprint SHA256]
+//	        gworkspace: --service-account-file KEY.json [--host H] [--port N] [--security S]
+//	        m365-imap: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
+//	                [--authority URL] [--host H] [--port N] [--security S]
+//	        gmail: [--token-env VAR | --token-stdin] [--host H] [--port N] [--security S]
+//	        imap: ... [--token-env VAR | --token-stdin]
 //	endpoint test --project P --side source|dest [--user EMAIL] [--json]
 //	providers list [--json]
 //	providers add --name N (--ews-url URL | --owa-url URL | --graph [--cloud C]) [--notes TEXT]
@@ -121,6 +126,34 @@
 // when the app has Mail-Advanced.ReadWrite.All in the global cloud, else
 // created as JSON (see README, "Exchange Online (Graph)").
 //
+// OAuth sources (IMAP with SASL OAUTHBEARER or XOAUTH2, whichever the
+// server's CAPABILITY offers; see README "Google Workspace" and
+// "Microsoft 365 over IMAP"):
+//
+//   - gworkspace: Google Workspace, admin-wide. --service-account-file is
+//     a service-account JSON key with domain-wide delegation for the scope
+//     https://mail.google.com/; MailFerry gets a token per user by
+//     impersonation from the key's token_uri and caches it until a few
+//     minutes before it expires. The key file's contents are sealed like
+//     passwords; a file that is not a service-account key (e.g. an OAuth
+//     client file) is refused with what to download instead.
+//   - m365-imap: Microsoft 365 over IMAP with app-only OAuth (client
+//     credentials for https://outlook.office365.com/.default; the app needs
+//     IMAP.AccessAsApp with admin consent, its service principal registered
+//     in Exchange and FullAccess to each mailbox). --tenant, --client-id,
+//     --secret-env/--secret-stdin/--cert-file are those of a Graph
+//     endpoint; --authority (default https://login.microsoftonline.com;
+//     https, or http to this computer only) moves the token endpoint to
+//     {authority}/{tenant}/oauth2/v2.0/token.
+//   - gmail: one Gmail account: the user's app password (as for imap), or
+//     with --token-env/--token-stdin an OAuth access token obtained for the
+//     account (sealed; used for every login of the project).
+//   - imap with --token-env/--token-stdin logs in with that access token.
+//
+// Their --host, --port and --security default to the provider's
+// (imap.gmail.com or outlook.office365.com, 993, ssl) and take other
+// values as for imap (tests, proxies).
+//
 // endpoint test runs the step-by-step test of core/probe (IMAP: DNS, TCP,
 // TLS or STARTTLS with the certificate, CAPABILITY, LOGIN) or of
 // core/dest/ews (URL resolution, TCP, TLS, authentication, access mode) and
@@ -139,7 +172,15 @@
 // Test-ApplicationAccessPolicy), and "creation path: importMime|json" with
 // the reason. --json adds credential, roles, policy_blocked,
 // creation_path and creation_reason; for EWS, exchange_online is true when
-// the URL (given or found by Autodiscover) is Exchange Online.
+// the URL (given or found by Autodiscover) is Exchange Online. An OAuth
+// endpoint (gworkspace, m365-imap, or imap/gmail with a token) is tested
+// for the mailbox of --user EMAIL (default: the project's first user):
+// DNS, TCP, TLS, CAPABILITY, then TOKEN (issued, and for how long; a
+// refusal names the fix: domain-wide delegation missing with the client ID
+// to enter, unknown user, wrong or expired client secret, tenant not
+// found), SCOPE (Microsoft: the token's IMAP.AccessAsApp permission) and
+// LOGIN (the server's refusal explained: token expired, wrong scope, admin
+// consent or mailbox permission missing).
 //
 // users import is all-or-nothing: each row error is printed on stderr as
 // "FILE: line N, column C: reason" and, unless --accept-valid is given,

@@ -21,6 +21,14 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
   mailferry endpoint set --project P --side dest --type graph --tenant T --client-id ID
         (--secret-env VAR | --secret-stdin | --cert-file PEM) [--provider NAME]
         [--cloud global|usgov|usgov-dod|china] [--graph-url URL] [--authority URL] [--trust-fingerprint SHA256]
+  mailferry endpoint set --project P --side source --type gworkspace --service-account-file KEY.json
+        [--host H] [--port N] [--security ssl|starttls|none]     # default imap.gmail.com:993 ssl
+  mailferry endpoint set --project P --side source --type m365-imap --tenant T --client-id ID
+        (--secret-env VAR | --secret-stdin | --cert-file PEM) [--authority URL]
+        [--host H] [--port N] [--security ssl|starttls|none]     # default outlook.office365.com:993 ssl
+  mailferry endpoint set --project P --side source --type gmail [--token-env VAR | --token-stdin]
+        [--host H] [--port N] [--security ssl|starttls|none]     # default imap.gmail.com:993 ssl
+  mailferry endpoint set ... --type imap ... [--token-env VAR | --token-stdin]   # OAuth access token
   mailferry endpoint test --project P --side source|dest [--user EMAIL] [--json]
 `
 
@@ -35,9 +43,12 @@ func init() {
 
 // flagsByType lists the flags that only make sense for one endpoint type.
 var flagsByType = map[project.EndpointType][]string{
-	project.TypeIMAP:  {"host", "port", "security", "trust-fingerprint", "login-template"},
-	project.TypeEWS:   {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
-	project.TypeGraph: {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
+	project.TypeIMAP:       {"host", "port", "security", "trust-fingerprint", "login-template", "token-env", "token-stdin"},
+	project.TypeGmail:      {"host", "port", "security", "trust-fingerprint", "token-env", "token-stdin"},
+	project.TypeGWorkspace: {"host", "port", "security", "trust-fingerprint", "service-account-file"},
+	project.TypeM365IMAP:   {"host", "port", "security", "trust-fingerprint", "tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "authority"},
+	project.TypeEWS:        {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
+	project.TypeGraph:      {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
 }
 
 // defaultPort is the IMAP port for a security mode.
@@ -71,9 +82,9 @@ type endpointFlags struct {
 	project, side, typ, host, security, trustFP *string
 	template, admin, url, owa, autod, provider  *string
 	access, auth, tenant, clientID, certFile    *string
-	cloud, graphURL, authority                  *string
+	cloud, graphURL, authority, saFile          *string
 	port                                        *int
-	password, secret                            *secretFlags
+	password, secret, token                     *secretFlags
 	set                                         map[string]bool // the flags given
 }
 
@@ -83,7 +94,7 @@ func newEndpointFlags(e *env) *endpointFlags {
 		fs:        fs,
 		project:   fs.String("project", "", "project name"),
 		side:      fs.String("side", "", "source or dest"),
-		typ:       fs.String("type", "", "imap, ews or graph"),
+		typ:       fs.String("type", "", "imap, gworkspace, gmail, m365-imap, ews or graph"),
 		host:      fs.String("host", "", "IMAP host name or address"),
 		port:      fs.Int("port", 0, "IMAP port (default 993 with ssl, else 143)"),
 		security:  fs.String("security", "", "ssl, starttls or none (default ssl)"),
@@ -102,7 +113,9 @@ func newEndpointFlags(e *env) *endpointFlags {
 		cloud:     fs.String("cloud", "", "Microsoft cloud: global, usgov, usgov-dod or china (default global)"),
 		graphURL:  fs.String("graph-url", "", "Graph root URL, overriding the cloud's (tests, proxies)"),
 		authority: fs.String("authority", "", "sign-in authority URL, overriding the cloud's (tests, proxies)"),
+		saFile:    fs.String("service-account-file", "", "Google service-account JSON key `file` (domain-wide delegation)"),
 		password:  addSecretFlags(fs, "password", "admin password"),
+		token:     addSecretFlags(fs, "token", "OAuth access token obtained for the account"),
 		secret:    addSecretFlags(fs, "secret", "client secret"),
 	}
 }
@@ -166,6 +179,9 @@ func (f *endpointFlags) checkUsage() (project.Side, error) {
 	if f.set["cert-file"] && f.secret.given() {
 		return "", usagef(endpointUsage, "use either --cert-file or --secret-env/--secret-stdin, not both")
 	}
+	if f.token.given() && f.password.given() {
+		return "", usagef(endpointUsage, "use either a token or a password, not both")
+	}
 	return side, nil
 }
 
@@ -187,7 +203,7 @@ func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error)
 		typ = old.Type
 	}
 	if typ == "" {
-		return old, usagef(endpointUsage, "--type is required (imap, ews or graph)")
+		return old, usagef(endpointUsage, "--type is required (imap, gworkspace, gmail, m365-imap, ews or graph)")
 	}
 	// Flags of another endpoint type are a mistake, not something to ignore.
 	for t, names := range flagsByType {
@@ -197,16 +213,24 @@ func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error)
 			}
 		}
 	}
-	if f.password.given() && typ == project.TypeGraph {
-		return old, usagef(endpointUsage, "a graph endpoint takes --secret-env, --secret-stdin or --cert-file, not a password")
+	if f.password.given() && (typ == project.TypeGraph || typ == project.TypeM365IMAP) {
+		return old, usagef(endpointUsage, "a %s endpoint takes --secret-env, --secret-stdin or --cert-file, not a password", typ)
+	}
+	if f.password.given() && typ == project.TypeGWorkspace {
+		return old, usagef(endpointUsage, "a gworkspace endpoint takes --service-account-file, not a password")
 	}
 	ep := project.Endpoint{Type: typ}
 	if old.Type == typ {
 		ep = old
 	}
 	switch typ {
-	case project.TypeIMAP:
+	case project.TypeIMAP, project.TypeGmail, project.TypeGWorkspace:
 		f.applyIMAP(&ep)
+	case project.TypeM365IMAP:
+		f.applyIMAP(&ep)
+		setString(f.set["tenant"], &ep.Tenant, *f.tenant)
+		setString(f.set["client-id"], &ep.ClientID, *f.clientID)
+		setString(f.set["authority"], &ep.Authority, strings.TrimSpace(*f.authority))
 	case project.TypeEWS:
 		f.applyEWS(&ep)
 	case project.TypeGraph:
@@ -235,6 +259,8 @@ func (f *endpointFlags) applyIMAP(ep *project.Endpoint) {
 	oldSec := ep.Security
 	if f.set["host"] {
 		ep.Host = strings.TrimSpace(*f.host)
+	} else if ep.Host == "" {
+		ep.Host = ep.Type.DefaultHost() // the provider's (gworkspace, gmail, m365-imap)
 	}
 	if f.set["security"] {
 		ep.Security = project.Security(strings.ToLower(*f.security))
@@ -278,6 +304,18 @@ func (f *endpointFlags) readSecrets(e *env, c *usecase.EndpointChange) error {
 	var err error
 	if c.Password, err = f.password.read(e, endpointUsage); err != nil {
 		return err
+	}
+	if f.token.given() {
+		c.Secret, err = f.token.read(e, endpointUsage)
+		return err
+	}
+	if f.set["service-account-file"] {
+		b, _, err := usecase.ReadServiceAccount(*f.saFile)
+		if err != nil {
+			return fmt.Errorf("--service-account-file: %w", err)
+		}
+		c.Secret = b
+		return nil
 	}
 	if f.set["cert-file"] {
 		b, _, err := usecase.ReadGraphCertificate(*f.certFile)

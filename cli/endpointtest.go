@@ -180,6 +180,10 @@ func printTestReport(e *env, v testView, r *usecase.TestReport) {
 	for _, u := range r.Untested {
 		switch u {
 		case usecase.LoginUntested:
+			if project.EndpointType(v.Type).IsOAuth() {
+				fmt.Fprintln(w, "Token and login not tested: the project has no users (import them, or give --user EMAIL).")
+				break
+			}
 			fmt.Fprintln(w, "Login not tested: no admin password (set one, or give --user EMAIL).")
 		case usecase.MailboxUntested:
 			fmt.Fprintln(w, "Mailbox access not tested: the project has no users (import them, or give --user EMAIL).")

@@ -288,10 +288,21 @@ func describeEndpoint(ep project.Endpoint) string {
 	switch ep.Type {
 	case "":
 		return "not configured"
-	case project.TypeIMAP:
-		s := fmt.Sprintf("imap %s:%d %s", ep.Host, ep.Port, ep.Security)
+	case project.TypeIMAP, project.TypeGmail, project.TypeGWorkspace, project.TypeM365IMAP:
+		s := fmt.Sprintf("%s %s:%d %s", ep.Type, ep.Host, ep.Port, ep.Security)
 		if ep.AdminUser != "" {
 			s += " admin " + ep.AdminUser
+		}
+		switch {
+		case ep.Type == project.TypeGWorkspace:
+			s += " service account " + dash(ep.ServiceAccount)
+		case ep.Type == project.TypeM365IMAP:
+			s += fmt.Sprintf(" tenant %s client %s", ep.Tenant, ep.ClientID)
+			if ep.Authority != "" {
+				s += " authority " + ep.Authority
+			}
+		case ep.SecretRef != "":
+			s += " with an access token (OAuth)"
 		}
 		return s
 	case project.TypeEWS:

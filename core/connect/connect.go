@@ -152,22 +152,37 @@ func oauthLogin(st *store.Store, ep project.Endpoint, side project.Side, l Login
 	if err != nil {
 		return l, fmt.Errorf("%s %s credential: %w", side, ep.Type, err)
 	}
-	l.Cred.Provider = string(ep.Type)
+	c, err := OAuthCredentials(ep, secret, l.Cred.User)
+	if err != nil {
+		return l, fmt.Errorf("%s: %w", side, err)
+	}
+	l.Cred = c
+	return l, nil
+}
+
+// OAuthCredentials are the credentials of login on an OAuth endpoint:
+// secret is its credential (gworkspace: the service-account key;
+// m365-imap: the client secret or certificate; imap/gmail: an access
+// token).
+func OAuthCredentials(ep project.Endpoint, secret []byte, login string) (Credentials, error) {
+	c := Credentials{User: login, Provider: string(ep.Type)}
 	switch ep.Type {
 	case project.TypeGWorkspace:
 		sa, err := oauth.ParseServiceAccount(secret)
 		if err != nil {
-			return l, fmt.Errorf("%s service-account key: %w: %w", side, project.ErrSetup, err)
+			return c, fmt.Errorf("service-account key: %w: %w", project.ErrSetup, err)
 		}
-		l.Cred.Token = sa.ForUser(l.Cred.User)
+		c.Token = sa.ForUser(login)
 	case project.TypeM365IMAP:
 		src, err := oauth.M365App(ep, string(secret))
 		if err != nil {
-			return l, fmt.Errorf("%s app credential: %w: %w", side, project.ErrSetup, err)
+			return c, fmt.Errorf("app credential: %w: %w", project.ErrSetup, err)
 		}
-		l.Cred.Token = src
+		c.Token = src
+	default:
+		c.Token, c.Provider = imapconn.StaticToken(strings.TrimSpace(string(secret))), "token"
 	}
-	return l, nil
+	return c, nil
 }
 
 // OpenSource logs in to the project's source as user u.

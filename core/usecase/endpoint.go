@@ -1,6 +1,7 @@
 package usecase
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/ews"
 	"github.com/mailferry/mailferry/core/dest/graph"
+	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/providers"
 	"github.com/mailferry/mailferry/core/store"
@@ -24,9 +26,12 @@ type EndpointChange struct {
 	Endpoint project.Endpoint
 	// Password is a new admin password; nil keeps the stored one.
 	Password []byte
-	// Secret is a new Graph credential: a client secret, or a certificate
+	// Secret is a new credential that is not a password; nil keeps the
+	// stored one. Graph and m365-imap: a client secret, or a certificate
 	// credential (PEM certificate and private key, see
-	// ReadGraphCertificate); nil keeps the stored one.
+	// ReadGraphCertificate). gworkspace: the service-account JSON key (see
+	// ReadServiceAccount). imap and gmail: an OAuth access token obtained
+	// for the account (the login then uses XOAUTH2/OAUTHBEARER).
 	Secret []byte
 }
 
@@ -108,17 +113,16 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 	default:
 		return &project.FieldError{Field: "side", Reason: fmt.Sprintf("%q is not one of source, dest", c.Side)}
 	}
-	if c.Password != nil && ep.Type == project.TypeGraph {
+	switch {
+	case c.Password != nil && ep.Type == project.TypeGraph:
 		bad("password", "a Graph endpoint signs in with a client secret or a certificate, not a password")
-	} else if c.Password != nil && ep.AdminUser == "" {
+	case c.Password != nil && ep.Type.IsOAuth():
+		bad("password", fmt.Sprintf("a %s endpoint signs in with OAuth tokens, not a password", ep.Type))
+	case c.Password != nil && ep.AdminUser == "":
 		bad("admin_user", "is required with an admin password")
 	}
-	if c.Secret != nil && ep.Type != project.TypeGraph {
-		bad("secret", "only a Graph endpoint takes a client secret or certificate")
-	} else if c.Secret != nil && graph.IsCertificateCredential(string(c.Secret)) {
-		if _, err := CheckGraphCertificate(c.Secret); err != nil {
-			bad("certificate", err.Error())
-		}
+	if c.Secret != nil {
+		checkSecret(c.Secret, ep, bad)
 	}
 	if (ep.Type == project.TypeEWS || ep.Type == project.TypeGraph) && ep.Provider != "" {
 		cat, _ := providers.Load("")
@@ -157,6 +161,48 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkSecret checks a new credential for the endpoint's type.
+func checkSecret(secret []byte, ep *project.Endpoint, bad func(field, reason string)) {
+	switch {
+	case ep.Type == project.TypeGraph || ep.Type == project.TypeM365IMAP:
+		if graph.IsCertificateCredential(string(secret)) {
+			if _, err := CheckGraphCertificate(secret); err != nil {
+				bad("certificate", err.Error())
+			}
+		} else if len(bytes.TrimSpace(secret)) == 0 {
+			bad("secret", "the client secret is empty")
+		}
+	case ep.Type == project.TypeGWorkspace:
+		sa, err := oauth.ParseServiceAccount(secret)
+		if err != nil {
+			bad("service_account_file", err.Error())
+			return
+		}
+		ep.ServiceAccount = sa.ClientEmail
+	case ep.Type.IsIMAP():
+		if t := bytes.TrimSpace(secret); len(t) == 0 || bytes.ContainsAny(t, " \t\r\n") {
+			bad("token", "the access token is empty or holds spaces or line breaks (give the token alone)")
+		}
+	default:
+		bad("secret", fmt.Sprintf("a %s endpoint takes no client secret, key or token", ep.Type))
+	}
+}
+
+// ReadServiceAccount reads a Google service-account JSON key file and
+// checks it (see oauth.ParseServiceAccount). The caller clears the bytes.
+func ReadServiceAccount(path string) ([]byte, *oauth.ServiceAccount, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the service-account key: %w", err)
+	}
+	sa, err := oauth.ParseServiceAccount(b)
+	if err != nil {
+		clear(b)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, sa, nil
 }
 
 // ReadGraphCertificate reads a Graph certificate credential file (the

@@ -120,6 +120,13 @@ func TestEndpoint(ctx context.Context, st *store.Store, t EndpointTest) (*TestRe
 		return nil, err
 	}
 	*sideOf(&p, t.Side) = ep
+	if usesOAuth(ep, t) {
+		r, err := testOAuth(ctx, st, p, t)
+		if err != nil {
+			return nil, err
+		}
+		return finishReport(r, ep), nil
+	}
 	c, err := testCredentials(st, p, t)
 	if err != nil {
 		return nil, err
@@ -138,13 +145,18 @@ func TestEndpoint(ctx context.Context, st *store.Store, t EndpointTest) (*TestRe
 	if err != nil {
 		return nil, err
 	}
+	return finishReport(r, ep), nil
+}
+
+// finishReport fills the report's type, security and first failure.
+func finishReport(r *TestReport, ep project.Endpoint) *TestReport {
 	r.Type, r.Security = ep.Type, ep.Security
 	for _, s := range r.Steps {
 		if !s.OK && r.Err == "" {
 			r.Err = s.Name + ": " + s.Err
 		}
 	}
-	return r, nil
+	return r
 }
 
 // testCreds are the credentials a test logs in with.
