@@ -57,6 +57,7 @@ type call struct {
 	body        []byte
 	ctype       string
 	weight      int  // limiter slots: requests Graph runs at once for it
+	requests    int  // requests it counts for in the mailbox's budget (a $batch: its requests)
 	idempotent  bool // safe to repeat when the outcome is unknown
 }
 
@@ -77,6 +78,9 @@ func (d *Destination) do(ctx context.Context, c call) ([]byte, error) {
 		},
 	}
 	err := loop.Do(ctx, func() (err error) {
+		if err := d.budget.wait(ctx, max(c.requests, 1), c.method, len(c.body)); err != nil {
+			return err
+		}
 		body, err = d.once(ctx, c)
 		return err
 	})

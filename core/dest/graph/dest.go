@@ -81,6 +81,10 @@ type Options struct {
 	// AssertionAlg signs client assertions of certificate credentials:
 	// AlgRS256 (default) or AlgPS256.
 	AssertionAlg string
+	// RequestBudget and UploadBudget override Outlook's per-app,
+	// per-mailbox budgets (10,000 requests per 10 minutes, 150 MB uploaded
+	// per 5 minutes; zero fields: those).
+	RequestBudget, UploadBudget Budget
 	// NoImportMime keeps Put on the JSON path even when the app has
 	// Mail-Advanced.ReadWrite.All.
 	NoImportMime bool
@@ -95,6 +99,7 @@ type Destination struct {
 	hc       *http.Client
 	tokens   *tokenSource
 	lim      *limit.Limiter
+	budget   *budget
 	log      *slog.Logger
 	limits   mailbox.Limits
 	policy   RetryPolicy
@@ -188,6 +193,7 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		tokens:   sharedTokenSource(hc, tokenURL, roots.Scope, strings.TrimSpace(ep.ClientID), clientSecret+"\x00"+opts.AssertionAlg+"\x00"+tlsKey(ep, opts), cred),
 		roots:    roots,
 		lim:      limit.Shared("graph\x00"+base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), inFlight),
+		budget:   sharedBudget(base+"\x00"+strings.ToLower(ep.ClientID)+"\x00"+strings.ToLower(mailboxUPN), opts.RequestBudget.or(DefaultRequestBudget, DefaultRequestWindow), opts.UploadBudget.or(DefaultUploadBudget, DefaultUploadWindow)),
 		betaBase: base + "/beta",
 		slots:    sharedSlots(base + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + strings.ToLower(mailboxUPN)),
 		log:      log,

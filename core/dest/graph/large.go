@@ -310,6 +310,9 @@ func (d *Destination) rawUpload(ctx context.Context, method, uploadURL string, d
 		return 0, nil, nil, err
 	}
 	defer d.lim.Release(taken, false)
+	if err := d.budget.wait(ctx, 1, method, len(data)); err != nil {
+		return 0, nil, nil, err
+	}
 	var rd io.Reader
 	if data != nil {
 		rd = bytes.NewReader(data)

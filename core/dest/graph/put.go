@@ -136,7 +136,7 @@ func (d *Destination) batchAt(ctx context.Context, root string, reqs []batchReq)
 	if err != nil {
 		return nil, err
 	}
-	b, err := d.do(ctx, call{method: http.MethodPost, url: root + "/$batch", body: body, weight: min(len(reqs), 4), idempotent: allGET(reqs)})
+	b, err := d.do(ctx, call{method: http.MethodPost, url: root + "/$batch", body: body, weight: min(len(reqs), 4), requests: len(reqs), idempotent: allGET(reqs)})
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,10 @@ func (s *Server) serveGraph(rec *response, ac *authCtx, version, method, path, r
 		return
 	}
 	defer release()
+	if ge := s.spendBudget(ac.app, mbx.id, method, len(body)); ge != nil {
+		rec.err(ge)
+		return
+	}
 	if d := s.faults.latency(); d > 0 {
 		time.Sleep(d)
 	}

@@ -94,6 +94,9 @@ type Options struct {
 	// mailbox (default 4; negative: no limit).
 	MaxConcurrency int
 
+	// Budget is the per-app, per-mailbox request and upload budget
+	// (zero: none).
+	Budget MailboxBudget
 	// GraphRoot is the cloud's Graph root the token scope must name
 	// (default https://graph.microsoft.com; https://graph.microsoft.us
 	// plays a US Government cloud).
@@ -135,6 +138,7 @@ type Server struct {
 	seq       uint64
 
 	faults faults
+	budget budgets
 	stats  Stats
 	smu    sync.Mutex
 
@@ -536,6 +540,8 @@ type Stats struct {
 	// throttle window was open (Throttle.Window).
 	SentInWindow int
 	Windows      int // throttle windows opened
+	// OverBudget counts requests refused for exceeding Options.Budget.
+	OverBudget int
 }
 
 // Stats returns a copy of the counters.
