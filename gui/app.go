@@ -28,6 +28,9 @@ type Options struct {
 	// Demo selects (creating or refreshing it first) the built-in demo
 	// project with its in-process servers.
 	Demo bool
+	// CredAddr is where the credential-request server listens when it
+	// starts with the window; "" = 0.0.0.0:8443 (the LAN).
+	CredAddr string
 }
 
 // settingProject is the store setting that remembers the selected project.
@@ -74,11 +77,17 @@ func Run(a fyne.App, st *store.Store, opts Options) {
 		return
 	}
 	w.SetCloseIntercept(func() {
-		if !u.migrations.run.running() {
+		run := u.migrations.run
+		if !run.running() && len(run.active) == 0 {
 			w.Close()
 			return
 		}
-		dialog.ShowConfirm("Quit MailFerry", "A pass is running. Stop it and quit? Finished items are kept; Full resumes later.",
+		msg := "A pass is running. Stop it and quit? Finished items are kept; Full resumes later."
+		if !run.running() {
+			msg = "Users are still waiting to confirm their password; they are migrated when they do only while MailFerry is open. " +
+				"Quit anyway? Their links keep working the next time MailFerry runs at the same address."
+		}
+		dialog.ShowConfirm("Quit MailFerry", msg,
 			func(ok bool) {
 				if ok {
 					w.Close()
@@ -127,6 +136,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 	u.statistics = newStatisticsTab(u)
 	u.mail = newMailState(u)
 	u.mail.addControls()
+	u.onChange = append(u.onChange, u.mail.autoCred)
 	// The Users tab shows statuses live too (same engine, its own bridge).
 	startBridge(u.ctx, u.migrations.run.eng, u.users.applyEvents)
 	u.tabs = container.NewAppTabs(

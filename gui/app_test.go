@@ -55,6 +55,9 @@ func addProject(t testing.TB, st *store.Store, name string, n int) {
 func newTestUI(t testing.TB, st *store.Store, opts Options) (*UI, fyne.Window) {
 	t.Helper()
 	a := test.NewTempApp(t)
+	if opts.CredAddr == "" {
+		opts.CredAddr = "127.0.0.1:0" // never the LAN from a test
+	}
 	u, w, err := NewUI(a, st, opts)
 	if err != nil {
 		t.Fatalf("NewUI: %v", err)

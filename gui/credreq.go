@@ -1,9 +1,12 @@
 package gui
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -171,21 +174,12 @@ func (f *credForm) updateButtons() {
 	}
 }
 
-// startServer starts the window's credential-request server.
+// startServer starts the window's credential-request server with the
+// dialog's address and host names.
 func (f *credForm) startServer() {
 	m := f.m
-	u := m.u
 	if m.cred != nil {
 		f.showServer()
-		return
-	}
-	p, err := u.st.Project(u.project)
-	if err != nil {
-		f.status.SetText(err.Error())
-		return
-	}
-	if p.Source.Type != project.TypeIMAP {
-		f.status.SetText("The project needs an IMAP source (Endpoints tab): passwords are checked by logging in to it.")
 		return
 	}
 	var hosts []string
@@ -194,28 +188,87 @@ func (f *credForm) startServer() {
 			hosts = append(hosts, h)
 		}
 	}
-	c := &credServer{}
-	srv, err := credreq.Start(u.st, credreq.Config{
-		Addr:     strings.TrimSpace(f.addr.Text),
+	if err := m.startCred(strings.TrimSpace(f.addr.Text), hosts); err != nil {
+		f.status.SetText(err.Error())
+		return
+	}
+	f.status.SetText("Server running until MailFerry closes. Tell users to expect the certificate fingerprint below if their browser warns.")
+	f.showServer()
+}
+
+// credAddr is the address the window's server listens on.
+func (m *mailState) credAddr() string {
+	if m.u.opts.CredAddr != "" {
+		return m.u.opts.CredAddr
+	}
+	return defaultCredAddr
+}
+
+// startCred starts the window's credential-request server (once; it runs
+// until the window closes). When the default port is taken, it listens on
+// a free port of the same address instead.
+func (m *mailState) startCred(addr string, hosts []string) error {
+	u := m.u
+	if m.cred != nil {
+		return nil
+	}
+	p, err := u.st.Project(u.project)
+	if err != nil {
+		return err
+	}
+	if p.Source.Type != project.TypeIMAP {
+		return errors.New("The project needs an IMAP source (Endpoints tab): passwords are checked by logging in to it.")
+	}
+	cfg := credreq.Config{
+		Addr:     addr,
 		Hosts:    hosts,
 		Verifier: credreq.IMAPVerifier(nil),
 		OnReady: func(projectName, userID string) {
 			u.do(func() { m.userReady(projectName, userID) })
 		},
-	})
-	if err != nil {
-		f.status.SetText(fmt.Sprintf("Starting the server: %v", err))
-		return
 	}
-	c.srv = srv
-	m.cred = c
+	srv, err := credreq.Start(u.st, cfg)
+	if err != nil && addr == defaultCredAddr && errors.Is(err, syscall.EADDRINUSE) {
+		host, _, _ := net.SplitHostPort(addr)
+		cfg.Addr = net.JoinHostPort(host, "0")
+		srv, err = credreq.Start(u.st, cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("Starting the credential-request server: %w", err)
+	}
+	m.cred = &credServer{srv: srv}
 	u.closers = append(u.closers, func() {
 		if err := srv.Close(); err != nil {
 			slog.Warn("stopping the credential-request server", "err", err)
 		}
 	})
-	f.status.SetText("Server running until MailFerry closes. Tell users to expect the certificate fingerprint below if their browser warns.")
-	f.showServer()
+	return nil
+}
+
+// autoCred starts the credential-request server with the window when the
+// project has users only they can give a password for, so that their
+// links work while the window is open.
+func (m *mailState) autoCred(name string) {
+	if m.cred != nil || name == "" {
+		return
+	}
+	p, err := m.u.st.Project(name)
+	if err != nil {
+		return
+	}
+	users, err := m.u.st.Users(name)
+	if err != nil {
+		return
+	}
+	for _, usr := range users {
+		if credreq.NeedsPassword(p, usr) {
+			if err := m.startCred(m.credAddr(), nil); err != nil {
+				slog.Warn("starting the credential-request server with the window", "err", err)
+				m.u.status.SetText(err.Error())
+			}
+			return
+		}
+	}
 }
 
 // send issues and emails the links in a goroutine.
@@ -265,12 +318,12 @@ func (m *mailState) userReady(projectName, userID string) {
 		u.usersChanged()
 		// The stored status (Queued) replaces an older live one such as
 		// Waiting For End User from an earlier pass.
-		if lp := u.migrations.live[userID]; lp != nil {
+		if lp := u.migrations.live[userID]; lp != nil && lp.Status == project.StatusWaitingForEndUser {
 			lp.Status = ""
 			u.migrations.table.Refresh()
 			u.migrations.updateSummary()
 		}
-		u.status.SetText(fmt.Sprintf("%s confirmed their password and is queued: Start runs them.", userID))
+		u.status.SetText(fmt.Sprintf("%s confirmed their password.", userID))
 	}
 	if m.cred != nil && m.cred.onReady != nil {
 		m.cred.onReady(projectName, userID)

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 )
@@ -25,7 +27,7 @@ type runner struct {
 	eng *engine.Engine
 
 	cancel     context.CancelFunc // of the running pass; nil when idle
-	wg         sync.WaitGroup     // the running pass's goroutine
+	wg         sync.WaitGroup     // the running passes' goroutines
 	runProject string
 	runPass    project.Pass
 	failed     map[string]int // currently failed items per user (journal)
@@ -36,14 +38,26 @@ type runner struct {
 	stopBtn  *widget.Button
 	allCheck *widget.Check
 
-	// done is called (UI goroutine) when a run ends; tests hook it.
+	// pr starts every pass (core/credreq.PassRunner), over prSrv: the
+	// window's credential-request server when it runs.
+	pr    *credreq.PassRunner
+	prSrv *credreq.Server
+	// active are the started passes that still wait for users to confirm
+	// or migrate the users who did; Stop cancels them too.
+	active map[*credreq.PassRun]context.CancelFunc
+
+	// done is called (UI goroutine) when the users that could start at
+	// once have ended; tests hook it.
 	done func(engine.Summary, error)
+	// allDone is called (UI goroutine) when every user of a pass has
+	// ended, including those who confirmed their password later.
+	allDone func(engine.Summary)
 }
 
 var shortcutRetry = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
 
 func newRunner(t *migrationsTab) *runner {
-	r := &runner{t: t, failed: map[string]int{}}
+	r := &runner{t: t, failed: map[string]int{}, active: map[*credreq.PassRun]context.CancelFunc{}}
 	r.eng = engine.New(t.u.st, engine.Options{EventInterval: flushInterval})
 	startBridge(t.u.ctx, r.eng, r.applyEvents)
 
@@ -116,7 +130,7 @@ func (r *runner) selectionChanged() {
 	} else {
 		r.startBtn.Enable()
 	}
-	if r.running() {
+	if r.running() || len(r.active) > 0 {
 		r.stopBtn.Enable()
 	} else {
 		r.stopBtn.Disable()
@@ -265,9 +279,56 @@ func (r *runner) start(pass project.Pass, po engine.PassOptions) {
 	r.launch(pass, ids, po)
 }
 
-// launch runs the pass in a goroutine; ids nil = every user.
+// passRunner returns the PassRunner over the window's current
+// credential-request server.
+func (r *runner) passRunner() *credreq.PassRunner {
+	var srv *credreq.Server
+	if c := r.t.u.mail.cred; c != nil {
+		srv = c.srv
+	}
+	if r.pr == nil || r.prSrv != srv {
+		if r.pr != nil {
+			r.pr.Close()
+		}
+		r.pr, r.prSrv = credreq.NewPassRunner(r.t.u.st, r.eng, srv, nil), srv
+	}
+	return r.pr
+}
+
+// needPassword counts the users among ids (nil: all) who can only be
+// migrated once they give their password.
+func (r *runner) needPassword(ids []string) int {
+	t := r.t
+	p, err := t.u.st.Project(t.u.project)
+	if err != nil {
+		return 0
+	}
+	sel := map[string]bool{}
+	for _, id := range ids {
+		sel[id] = true
+	}
+	n := 0
+	for _, usr := range t.users {
+		if (len(ids) == 0 || sel[usr.ID()]) && credreq.NeedsPassword(p, usr) {
+			n++
+		}
+	}
+	return n
+}
+
+// launch starts the pass (core/credreq.PassRunner) in a goroutine; ids nil
+// = every user. Users without a password get the one-time link and wait
+// as Waiting For End User; each is migrated in this pass when they
+// confirm, while the window is open.
 func (r *runner) launch(pass project.Pass, ids []string, po engine.PassOptions) {
 	t := r.t
+	if r.needPassword(ids) > 0 && t.u.mail.cred == nil {
+		if err := t.u.mail.startCred(t.u.mail.credAddr(), nil); err != nil {
+			t.u.showError(err)
+			return
+		}
+	}
+	pr := r.passRunner()
 	ctx, cancel := context.WithCancel(t.u.ctx)
 	r.cancel, r.runProject, r.runPass = cancel, t.u.project, pass
 	r.selectionChanged()
@@ -276,19 +337,90 @@ func (r *runner) launch(pass project.Pass, ids []string, po engine.PassOptions) 
 		n = len(t.users)
 	}
 	t.summary.SetText(fmt.Sprintf("%s started for %d users…", passLabel(pass), n))
-	proj := t.u.project
+	req := credreq.PassRequest{Project: t.u.project, Pass: pass, Users: ids, Options: po,
+		Template: t.u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), SMTP: t.u.mail.options()}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		sum, err := r.eng.Run(ctx, proj, pass, ids, po)
-		t.u.do(func() { r.finished(proj, sum, err) })
+		defer cancel()
+		run, err := pr.Start(ctx, req)
+		if err != nil {
+			t.u.do(func() { r.startFailed(req.Project, err) })
+			return
+		}
+		t.u.do(func() { r.started(run, cancel) })
+		<-run.FirstDone()
+		first := run.First()
+		t.u.do(func() { r.finished(req.Project, first, nil) })
+		<-run.Done()
+		all := run.Summary()
+		t.u.do(func() { r.ended(run, all) })
 	}()
 }
 
-func (r *runner) finished(proj string, sum engine.Summary, err error) {
-	if r.cancel != nil {
-		r.cancel()
+// startFailed shows why a pass could not start (nothing runs).
+func (r *runner) startFailed(proj string, err error) {
+	r.cancel = nil
+	t := r.t
+	if errors.Is(err, credreq.ErrNoSMTP) {
+		err = fmt.Errorf("%w.\n\nSet the project's SMTP server with Email users → Email Settings… (Migrations tab), "+
+			"or import these users' passwords, then Start again", err)
 	}
+	t.u.showError(err)
+	t.summary.SetText("Nothing was started.")
+	r.selectionChanged()
+	if r.done != nil {
+		r.done(engine.Summary{Project: proj}, err)
+	}
+}
+
+// started shows who got a link.
+func (r *runner) started(run *credreq.PassRun, cancel context.CancelFunc) {
+	r.active[run] = cancel
+	r.selectionChanged()
+	if len(run.Links) == 0 {
+		return
+	}
+	var sent, earlier, failed int
+	for _, l := range run.Links {
+		switch {
+		case l.Sent:
+			sent++
+		case l.Earlier:
+			earlier++
+		default:
+			failed++
+		}
+	}
+	msg := fmt.Sprintf("%d users wait for their password (Waiting For End User): links sent %d", len(run.Links), sent)
+	if earlier > 0 {
+		msg += fmt.Sprintf(", %d still valid from earlier", earlier)
+	}
+	if failed > 0 {
+		msg += fmt.Sprintf(", %d NOT sent (see the user's message)", failed)
+	}
+	if c := r.t.u.mail.cred; c != nil {
+		msg += ". Each is migrated as soon as they confirm at " + c.srv.URL() + " (keep MailFerry open)."
+	}
+	r.t.u.status.SetText(msg)
+}
+
+// ended is called when every user of a started pass has ended.
+func (r *runner) ended(run *credreq.PassRun, sum engine.Summary) {
+	delete(r.active, run)
+	t := r.t
+	if run.Project == t.u.project {
+		t.reload()
+		t.u.users.reload()
+		t.u.statistics.refresh()
+	}
+	r.selectionChanged()
+	if r.allDone != nil {
+		r.allDone(sum)
+	}
+}
+
+func (r *runner) finished(proj string, sum engine.Summary, err error) {
 	r.cancel = nil
 	t := r.t
 	if err != nil {
@@ -316,10 +448,19 @@ func (r *runner) finished(proj string, sum engine.Summary, err error) {
 	}
 }
 
-// stop cancels the running pass; users end as Stopped.
+// stop cancels the running pass and the waiting of earlier ones; users
+// end as Stopped (running) or stay Waiting For End User.
 func (r *runner) stop() {
+	stopped := false
 	if r.cancel != nil {
 		r.cancel()
+		stopped = true
+	}
+	for _, cancel := range r.active {
+		cancel()
+		stopped = true
+	}
+	if stopped {
 		r.t.summary.SetText("Stopping…")
 	}
 }

@@ -408,4 +408,7 @@ func nonEmptyLines(s string) []string {
 func (u *UI) usersChanged() {
 	u.users.reload()
 	u.migrations.reload()
+	if u.mail != nil {
+		u.mail.autoCred(u.project)
+	}
 }
