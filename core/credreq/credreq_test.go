@@ -375,7 +375,11 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 
 func TestExpiredLink(t *testing.T) {
 	e := setup(t)
-	srv := e.start(t, credreq.Config{TTL: 50 * time.Millisecond})
+	// 1 s, not less: under load the first TLS handshake alone can take
+	// longer than a shorter lifetime, and the "fresh" link is gone.
+	const ttl = time.Second
+	issued := time.Now()
+	srv := e.start(t, credreq.Config{TTL: ttl})
 	link, err := srv.Issue(projName, aliceAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +390,7 @@ func TestExpiredLink(t *testing.T) {
 		t.Fatalf("fresh link: %d", r.code)
 	}
 	csrf := csrfOf(t, r.body)
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(time.Until(issued.Add(ttl + 50*time.Millisecond)))
 	if r := get(t, c, link); r.code != http.StatusGone || !strings.Contains(r.body, "expired") {
 		t.Fatalf("expired link GET: %d\n%s", r.code, r.body)
 	}
