@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -36,13 +38,13 @@ func newStartRig(t *testing.T) *startRig {
 	src := testsrv.StartMemIMAP(t, map[string]string{"dave": rigDavePW, rigErin: rigErinPW, rigCarol: "carol-pw"})
 	dst := testsrv.StartMemIMAP(t, map[string]string{rigDave: "dst-pw", rigErin: "dst-pw", rigCarol: "dst-pw"})
 	for i, login := range []string{"dave", rigErin, rigCarol} {
-		fs, err := src.Fill(context.Background(), login, testsrv.CorpusSpec{Messages: 9 + i, Seed: int64(20 + i), MaxSize: 4096})
+		fs, err := src.Fill(context.Background(), login, corpus.Spec{Messages: 9 + i, Seed: int64(20 + i), MaxSize: 4096})
 		if err != nil {
 			t.Fatal(err)
 		}
 		g.counts[login] = fs.Messages
 	}
-	ep := func(m *testsrv.MemIMAP) project.Endpoint {
+	ep := func(m *memimap.Server) project.Endpoint {
 		return project.Endpoint{Type: project.TypeIMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone}
 	}
 	if err := g.st.CreateProject(project.Project{Name: "Acme", Customer: "Acme Ltd", Source: ep(src), Dest: ep(dst),
@@ -222,7 +224,7 @@ func TestStartWithoutSMTPExplains(t *testing.T) {
 	if len(s.Users) != 0 {
 		t.Fatalf("users started: %+v", s.Users)
 	}
-	if !windowShows(w, "2 selected users have no password") || !windowShows(w, "Email users → Email Settings…") {
+	if !windowShows(w, "2 selected users have no password") || !windowShows(w, "Email users » Email Settings…") {
 		t.Error("no dialog explaining the missing SMTP settings and the fix")
 	}
 	if stored, _ := g.st.User("Acme", rigCarol); stored.Status != project.StatusNotSubmitted {

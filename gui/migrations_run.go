@@ -363,7 +363,7 @@ func (r *runner) startFailed(proj string, err error) {
 	r.cancel = nil
 	t := r.t
 	if errors.Is(err, credreq.ErrNoSMTP) {
-		err = fmt.Errorf("%w.\n\nSet the project's SMTP server with Email users → Email Settings… (Migrations tab), "+
+		err = fmt.Errorf("%w.\n\nSet the project's SMTP server with Email users » Email Settings… (Migrations tab), "+
 			"or import these users' passwords, then Start again", err)
 	}
 	t.u.showError(err)
