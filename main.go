@@ -40,6 +40,7 @@ func run(args []string) int {
 	case len(args) == 1 && args[0] == "demo":
 		return runGUI(true)
 	}
+	attachParentConsole()
 	return cli.Main(args, os.Stdin, os.Stdout, os.Stderr)
 }
 
