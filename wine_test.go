@@ -29,6 +29,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/secret"
 	"github.com/mailferry/mailferry/core/testsrv"
 )
@@ -91,7 +92,7 @@ func TestWineCLIMigration(t *testing.T) {
 	const login, srcPass, dstPass = "anna", "anna-src-pw", "anna-dst pw-ü"
 	src := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{login: srcPass}})
 	dst := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{login: dstPass}})
-	stats, err := src.Fill(context.Background(), login, testsrv.CorpusSpec{Messages: 150, Seed: 18, MaxSize: 48 << 10})
+	stats, err := src.Fill(context.Background(), login, corpus.Spec{Messages: 150, Seed: 18, MaxSize: 48 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
