@@ -14,6 +14,7 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 const migrateUsage = `  mailferry migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
@@ -247,7 +248,7 @@ func printProgress(e *env, projectName string, events <-chan engine.Event) {
 			if ev.ItemsFailed > 0 {
 				fmt.Fprintf(&b, "  failed %d", ev.ItemsFailed)
 			}
-			fmt.Fprintf(&b, "  %s", mb(ev.Bytes))
+			fmt.Fprintf(&b, "  %s", size.Human(ev.Bytes))
 			if ev.MBPerHour > 0 {
 				fmt.Fprintf(&b, "  %.0f MB/h", ev.MBPerHour)
 			}
@@ -262,8 +263,6 @@ func printProgress(e *env, projectName string, events <-chan engine.Event) {
 	}
 }
 
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
-
 func printSummary(e *env, sum engine.Summary) {
 	fmt.Fprintf(e.stdout, "%s pass of project %q: %d user(s) in %s\n", sum.Pass, sum.Project, len(sum.Users),
 		sum.End.Sub(sum.Start).Round(time.Millisecond))
@@ -274,7 +273,7 @@ func printSummary(e *env, sum engine.Summary) {
 	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSKIPPED\tFLAGS UPDATED\tFAILED\tSIZE\tDURATION\tERROR")
 	for _, u := range sum.Users {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", u.User, u.Status, u.ItemsMigrated, u.ItemsSkipped,
-			u.ItemsUpdated, u.ItemsFailed, mb(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
+			u.ItemsUpdated, u.ItemsFailed, size.Human(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
 	}
 	tw.Flush()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/stats"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -74,7 +75,7 @@ func statsCmd(e *env, args []string) error {
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "Project %q: %d item(s), %s migrated; %d already there; %d failed; %d pass(es) in %s",
-		ps.Project, ps.ItemsMigrated, stats.HumanBytes(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed,
+		ps.Project, ps.ItemsMigrated, size.Human(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed,
 		ps.PassesRun, ps.Duration.Round(time.Second))
 	if ps.MBPerHour > 0 {
 		fmt.Fprintf(w, ", %.0f MB/h", ps.MBPerHour)
@@ -87,7 +88,7 @@ func statsCmd(e *env, args []string) error {
 	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSIZE\tSKIPPED\tFAILED\tPASSES\tTIME\tMB/H")
 	for _, u := range ps.Users {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%.0f\n", u.User, u.Status, u.ItemsMigrated,
-			stats.HumanBytes(u.BytesMigrated), u.ItemsSkipped, u.ItemsFailed, len(u.History),
+			size.Human(u.BytesMigrated), u.ItemsSkipped, u.ItemsFailed, len(u.History),
 			u.Duration.Round(time.Second), u.MBPerHour)
 	}
 	return tw.Flush()

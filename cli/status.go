@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -116,7 +117,7 @@ func status(e *env, args []string) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", su.SourceEmail, su.Status, dash(string(su.LastPass)),
-			su.Folders, su.ItemsMigrated, mb(su.BytesMigrated), su.ItemsFailed, last)
+			su.Folders, su.ItemsMigrated, size.Human(su.BytesMigrated), su.ItemsFailed, last)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -43,7 +44,7 @@ func (l *errorList) cell(i, col int) string {
 	case 2:
 		return it.Date
 	case 3:
-		return humanBytes(it.Size)
+		return size.Human(it.Size)
 	case 4:
 		return it.Reason
 	case 5:
@@ -91,7 +92,7 @@ func newErrorList(u *UI, user, message string, items []store.FailedItem) *errorL
 		}
 		it := l.items[id.Row]
 		l.detail.SetText(fmt.Sprintf("%s · %q · %s · %s\nReason: %s\nHint: %s",
-			it.Folder, it.Subject, it.Date, humanBytes(it.Size), it.Reason, it.Hint))
+			it.Folder, it.Subject, it.Date, size.Human(it.Size), it.Reason, it.Hint))
 	}
 	cp := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		u.win.Clipboard().SetContent(l.tsv())
@@ -163,15 +164,4 @@ func (l *errorList) exportDialog() {
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".csv"}))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
-}
-
-// humanBytes formats a size as B, KB or MB.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

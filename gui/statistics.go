@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/stats"
 )
 
@@ -53,7 +54,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 	t.info = widget.NewLabel("")
 	t.info.Importance = widget.LowImportance
 	t.items = newPieChart("Items: success vs errors", func(v float64) string { return strconv.FormatInt(int64(v), 10) })
-	t.folders = newPieChart("Size by folder", func(v float64) string { return stats.HumanBytes(int64(v)) })
+	t.folders = newPieChart("Size by folder", func(v float64) string { return size.Human(int64(v)) })
 	t.table = widget.NewTableWithHeaders(
 		func() (int, int) {
 			if t.ps == nil {
@@ -191,8 +192,8 @@ func (t *statisticsTab) apply() {
 	}
 	t.totals.SetText(fmt.Sprintf(
 		"Migrated %d items (%s) · already there %d (%s) · failed %d (%s)\n%d passes run in %s · %.0f MB/h · %s",
-		ps.ItemsMigrated, stats.HumanBytes(ps.BytesMigrated), ps.ItemsSkipped, stats.HumanBytes(ps.BytesSkipped),
-		ps.ItemsFailed, stats.HumanBytes(ps.BytesFailed), ps.PassesRun, shortDuration(ps.Duration), ps.MBPerHour,
+		ps.ItemsMigrated, size.Human(ps.BytesMigrated), ps.ItemsSkipped, size.Human(ps.BytesSkipped),
+		ps.ItemsFailed, size.Human(ps.BytesFailed), ps.PassesRun, shortDuration(ps.Duration), ps.MBPerHour,
 		strings.Join(st, ", ")))
 	t.info.SetText(fmt.Sprintf("%d users · collected %s", len(ps.Users), ps.Generated.Format("15:04:05")))
 	t.items.setSlices([]slice{

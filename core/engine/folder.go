@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/source"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -171,7 +172,7 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 			}
 			if r.maxItem > 0 && m.Size > r.maxItem {
 				failures = append(failures, fr.failure(m,
-					fmt.Sprintf("message is %s, over the %s limit set by %s", mb(m.Size), mb(r.maxItem), r.maxItemSource),
+					fmt.Sprintf("message is %s, over the %s limit set by %s", size.Human(m.Size), size.Human(r.maxItem), r.maxItemSource),
 					"raise the limit (MaxItemSizeMB) if the destination accepts larger items, then Retry Errors"))
 				continue
 			}
@@ -213,8 +214,6 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 	r.progress(false, "")
 	return nil
 }
-
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
 
 func (fr *folderRun) failure(m mailbox.Meta, reason, hint string) store.FailedItem {
 	return store.FailedItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: m.ContentKey(), Folder: fr.f.Name, UID: m.UID,

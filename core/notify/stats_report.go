@@ -10,6 +10,7 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/stats"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -89,7 +90,7 @@ func StatsReport(ps stats.ProjectStats, to []string) (RichMessage, error) {
 		"Users: %d\nPasses run: %d\nItems migrated: %d (%s)\nAlready there: %d\nItems failed: %d (%s)\nTime: %s\nMB/h: %.1f\n\n"+
 		"The full report is the HTML part of this message; the statistics per user are attached as CSV.\n",
 		ps.Project, gen.UTC().Format("2006-01-02 15:04 UTC"), len(ps.Users), ps.PassesRun,
-		ps.ItemsMigrated, stats.HumanBytes(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed, stats.HumanBytes(ps.BytesFailed),
+		ps.ItemsMigrated, size.Human(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed, size.Human(ps.BytesFailed),
 		ps.Duration.Round(time.Second), ps.MBPerHour)
 	return RichMessage{
 		To:      to,

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // CSVHeader is the header row of WriteCSV.
@@ -45,21 +47,6 @@ func (p ProjectStats) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("stats csv: %w", err)
 	}
 	return nil
-}
-
-// HumanBytes formats n as B, KB, MB or GB (powers of 1024).
-func HumanBytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "KB", "MB", "GB"} {
-		if f < 1024 || u == "GB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.1f %s", f, u)
-		}
-		f /= 1024
-	}
-	return ""
 }
 
 // slice is one wedge of a pie chart.
@@ -145,13 +132,13 @@ func (p ProjectStats) WriteHTML(w io.Writer) error {
 	var other int64
 	for i, f := range fs {
 		if i < 9 {
-			folderSlices = append(folderSlices, slice{Label: f.k + " (" + HumanBytes(f.v) + ")", Value: float64(f.v), Color: palette[(i+2)%len(palette)]})
+			folderSlices = append(folderSlices, slice{Label: f.k + " (" + size.Human(f.v) + ")", Value: float64(f.v), Color: palette[(i+2)%len(palette)]})
 		} else {
 			other += f.v
 		}
 	}
 	if other > 0 {
-		folderSlices = append(folderSlices, slice{Label: "other (" + HumanBytes(other) + ")", Value: float64(other), Color: "#9e9e9e"})
+		folderSlices = append(folderSlices, slice{Label: "other (" + size.Human(other) + ")", Value: float64(other), Color: "#9e9e9e"})
 	}
 	d.Folders = pie(80, folderSlices)
 	if err := reportTmpl.Execute(w, d); err != nil {
@@ -161,7 +148,7 @@ func (p ProjectStats) WriteHTML(w io.Writer) error {
 }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes": HumanBytes,
+	"bytes": size.Human,
 	"dur": func(d time.Duration) string {
 		return d.Round(time.Second).String()
 	},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/retry"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // MAPI property tags written on every imported item.
@@ -190,7 +191,7 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + itoa(i)
 		if n := int64(len(m.Body)); n > d.limits.MaxItemSize {
 			results[i].Err = &mailbox.ItemError{
-				Reason:    fmt.Sprintf("message is %s, over the item size limit of %s (MaxItemSize)", human(n), human(d.limits.MaxItemSize)),
+				Reason:    fmt.Sprintf("message is %s, over the item size limit of %s (MaxItemSize)", size.Human(n), size.Human(d.limits.MaxItemSize)),
 				Hint:      "Exchange refuses items above its size limit, and EWS carries them base64-encoded (4/3 larger). Raise the limits on the server (EWS maxAllowedContentLength, MaxReceiveSize) and the project's max item size, or leave this message behind.",
 				Permanent: true,
 			}
@@ -244,7 +245,7 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 				}
 				n := int64(len(msgs[todo[0]].Body))
 				results[todo[0]].Err = &mailbox.ItemError{
-					Reason:    fmt.Sprintf("message of %s (%s as base64 in the request) exceeds the server's EWS request size limit (HTTP 413)", human(n), human(encodedSize(&msgs[todo[0]]))),
+					Reason:    fmt.Sprintf("message of %s (%s as base64 in the request) exceeds the server's EWS request size limit (HTTP 413)", size.Human(n), size.Human(encodedSize(&msgs[todo[0]]))),
 					Hint:      "Raise maxAllowedContentLength / maxReceivedMessageSize of the EWS virtual directory on the server, or leave this message behind.",
 					Permanent: true,
 				}
@@ -387,7 +388,7 @@ func itemError(m respMessage, msg *mailbox.Message) *mailbox.ItemError {
 	e := &mailbox.ItemError{Reason: reason}
 	switch m.Code {
 	case "ErrorMessageSizeExceeded":
-		e.Reason = fmt.Sprintf("message of %s exceeds the server's message size limit (ErrorMessageSizeExceeded)", human(int64(len(msg.Body))))
+		e.Reason = fmt.Sprintf("message of %s exceeds the server's message size limit (ErrorMessageSizeExceeded)", size.Human(int64(len(msg.Body))))
 		if t := strings.TrimSpace(m.Text); t != "" {
 			e.Reason += ": " + t
 		}
@@ -410,14 +411,4 @@ func itemError(m respMessage, msg *mailbox.Message) *mailbox.ItemError {
 		e.Hint = "See the Exchange response code; Retry Errors will try this message again."
 	}
 	return e
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

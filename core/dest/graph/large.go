@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // Large messages (JSON over the 4 MB request limit) are created in steps.
@@ -72,7 +73,7 @@ func splitLarge(g *gMessage) ([]byte, []gAttachment, error) {
 			return b, out, nil
 		}
 		if k >= len(order) {
-			return nil, nil, fmt.Errorf("the message without its attachments is %s as JSON, over the 4 MB request limit", human(int64(len(b))))
+			return nil, nil, fmt.Errorf("the message without its attachments is %s as JSON, over the 4 MB request limit", size.Human(int64(len(b))))
 		}
 		later[order[k]] = true
 	}
@@ -97,7 +98,7 @@ func (d *Destination) putLarge(ctx context.Context, f mailbox.FolderRef, m *mail
 	body, later, err := splitLarge(g)
 	if err != nil {
 		return mailbox.Result{Err: &mailbox.ItemError{
-			Reason:    "message of " + human(int64(len(m.Body))) + ": " + err.Error(),
+			Reason:    "message of " + size.Human(int64(len(m.Body))) + ": " + err.Error(),
 			Hint:      "Graph takes a message body (text and inline parts) of at most 4 MB; move this message with another tool, or leave it behind.",
 			Permanent: true,
 		}}, nil
@@ -132,12 +133,12 @@ func (d *Destination) putLarge(ctx context.Context, f mailbox.FolderRef, m *mail
 				_, err = d.do(ctx, call{method: http.MethodPost, url: d.userURL("/messages/" + url.PathEscape(id) + "/attachments"), body: b})
 			}
 			if err != nil {
-				return fail(fmt.Sprintf("adding attachment %q (%s)", a.Name, human(int64(len(a.raw)))), err)
+				return fail(fmt.Sprintf("adding attachment %q (%s)", a.Name, size.Human(int64(len(a.raw)))), err)
 			}
 			continue
 		}
 		if err := d.uploadAttachment(ctx, id, a); err != nil {
-			return fail(fmt.Sprintf("uploading attachment %q (%s)", a.Name, human(int64(len(a.raw)))), err)
+			return fail(fmt.Sprintf("uploading attachment %q (%s)", a.Name, size.Human(int64(len(a.raw)))), err)
 		}
 	}
 	patch, _ := json.Marshal(map[string]any{"singleValueExtendedProperties": []gProp{{StampPropertyID, stamp}}})

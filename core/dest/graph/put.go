@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // StampKey extracts the content key from a stamp value. Stamps are
@@ -404,7 +405,7 @@ func header(h map[string]string, name string) string {
 
 func tooLarge(m *mailbox.Message, jsonLen int) *mailbox.ItemError {
 	return &mailbox.ItemError{
-		Reason: fmt.Sprintf("Graph refused the %s JSON request for a message of %s as too large (HTTP 413)", human(int64(jsonLen)), human(int64(len(m.Body)))),
+		Reason: fmt.Sprintf("Graph refused the %s JSON request for a message of %s as too large (HTTP 413)", size.Human(int64(jsonLen)), size.Human(int64(len(m.Body)))),
 		Hint: "Graph refused the request as too large although it was within the documented 4 MB. " +
 			"Move this message with another tool (Outlook, an IMAP migration batch in Exchange Online), or leave it behind.",
 		Permanent: true,
@@ -416,7 +417,7 @@ func itemError(ae *APIError, m *mailbox.Message, jsonLen int) *mailbox.ItemError
 	e := &mailbox.ItemError{Reason: "Exchange Online refused the message: " + ae.Error()}
 	switch {
 	case ae.Status == http.StatusRequestEntityTooLarge && ae.Code == "ErrorMessageSizeExceeded":
-		e.Reason = fmt.Sprintf("message of %s exceeds the mailbox's message size limit (ErrorMessageSizeExceeded): %s", human(int64(len(m.Body))), ae.Message)
+		e.Reason = fmt.Sprintf("message of %s exceeds the mailbox's message size limit (ErrorMessageSizeExceeded): %s", size.Human(int64(len(m.Body))), ae.Message)
 		e.Hint = "Raise the mailbox's MaxReceiveSize (Set-Mailbox), or leave this message behind."
 		e.Permanent = true
 	case ae.Status == http.StatusRequestEntityTooLarge:
@@ -431,14 +432,4 @@ func itemError(ae *APIError, m *mailbox.Message, jsonLen int) *mailbox.ItemError
 		e.Hint = "Retry Errors will try this message again."
 	}
 	return e
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
