@@ -10,6 +10,7 @@ import (
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 const credreqUsage = `  mailferry credreq serve --project P [--addr HOST:PORT] [--host NAME ...]
@@ -128,7 +129,7 @@ func credreqServe(e *env, args []string) error {
 		printMu.Unlock()
 	}()
 	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", p.Name, srv.URL())
-	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", fingerprintColons(srv.Fingerprint()))
+	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
 
 	if *send {
 		res, err := srv.SendLinks(e.ctx, p.Name, splitList(*usersS), tmpl, &notify.Options{Logger: logger})
@@ -146,20 +147,6 @@ func credreqServe(e *env, args []string) error {
 	<-e.ctx.Done()
 	fmt.Fprintln(e.stdout, "stopped serving credential requests")
 	return nil
-}
-
-// fingerprintColons writes a hex fingerprint as colon-separated upper-case
-// byte pairs, the way browsers show it.
-func fingerprintColons(hex string) string {
-	hex = strings.ToUpper(strings.ReplaceAll(hex, ":", ""))
-	var b strings.Builder
-	for i := 0; i < len(hex); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(hex[i:min(i+2, len(hex))])
-	}
-	return b.String()
 }
 
 // humanDuration is d without zero tails: "72h", "1h30m", "45s".

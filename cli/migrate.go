@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/size"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 const migrateUsage = `  mailferry migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
@@ -201,7 +202,7 @@ func printLinks(e *env, run *credreq.PassRun, srv *credreq.Server) {
 		return
 	}
 	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", run.Project, srv.URL())
-	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", fingerprintColons(srv.Fingerprint()))
+	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
 	for _, l := range run.Links {
 		switch {
 		case l.Sent:

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/mail"
 	"strings"
-	"time"
 
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
@@ -230,20 +229,8 @@ func smtpTest(e *env, args []string) error {
 	if cust == "" {
 		cust = p.Name
 	}
-	msg := notify.Message{
-		To:      addr.Address,
-		Subject: "MailFerry test message (" + cust + ")",
-		Body: fmt.Sprintf("This is a test message from MailFerry, project %q, sent %s.\n\n"+
-			"If you can read it, the project's SMTP settings work: user notifications\n"+
-			"and credential-request links will be delivered the same way.\n",
-			p.Name, time.Now().Format(time.RFC1123)),
-	}
-	res, err := notify.Send(e.ctx, p.SMTP, pw, []notify.Message{msg}, &notify.Options{Logger: e.warnLogger()})
-	if err != nil {
+	if err := notify.SendTest(e.ctx, p.SMTP, pw, addr.Address, cust, &notify.Options{Logger: e.warnLogger()}); err != nil {
 		return fmt.Errorf("SMTP test via %s:%d: %w", p.SMTP.Host, p.SMTP.Port, err)
-	}
-	if reason, failed := res.Failed[addr.Address]; failed {
-		return fmt.Errorf("SMTP test via %s:%d: the server refused %s: %s", p.SMTP.Host, p.SMTP.Port, addr.Address, reason)
 	}
 	fmt.Fprintf(e.stdout, "sent a test message to %s via %s\n", addr.Address, describeSMTP(p.SMTP))
 	return nil

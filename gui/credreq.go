@@ -17,6 +17,7 @@ import (
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // defaultCredAddr serves the LAN: users open the links from their own
@@ -152,7 +153,7 @@ func (f *credForm) showServer() {
 	} else {
 		f.url.SetText(c.srv.URL())
 		// Two lines of 16 bytes, as browsers show it.
-		fp := fingerprintColons(c.srv.Fingerprint())
+		fp := tlstrust.Colons(c.srv.Fingerprint())
 		if len(fp) > 48 {
 			fp = fp[:47] + "\n" + fp[48:]
 		}
@@ -328,18 +329,4 @@ func (m *mailState) userReady(projectName, userID string) {
 	if m.cred != nil && m.cred.onReady != nil {
 		m.cred.onReady(projectName, userID)
 	}
-}
-
-// fingerprintColons writes a hex fingerprint as colon-separated byte
-// pairs, the way browsers show it.
-func fingerprintColons(hex string) string {
-	hex = strings.ToUpper(strings.ReplaceAll(hex, ":", ""))
-	var b strings.Builder
-	for i := 0; i < len(hex); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(hex[i:min(i+2, len(hex))])
-	}
-	return b.String()
 }

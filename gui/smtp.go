@@ -341,12 +341,6 @@ func (f *smtpForm) sendTest() {
 		}
 		pw = string(b)
 	}
-	msg := notify.Message{
-		To:      to,
-		Subject: "MailFerry test message",
-		Body: fmt.Sprintf("This is a test message from MailFerry (project %q).\r\nIf you can read it, the email settings work.\r\n",
-			u.project),
-	}
 	f.testBtn.Disable()
 	f.activity.Show()
 	f.activity.Start()
@@ -355,10 +349,7 @@ func (f *smtpForm) sendTest() {
 	ctx, cancel := context.WithTimeout(u.ctx, 2*time.Minute)
 	go func() {
 		defer cancel()
-		res, err := notify.Send(ctx, cfg, pw, []notify.Message{msg}, opts)
-		if err == nil && len(res.Failed) > 0 {
-			err = fmt.Errorf("the server refused %s: %s", to, res.Failed[to])
-		}
+		err := notify.SendTest(ctx, cfg, pw, to, u.project, opts)
 		u.do(func() {
 			f.activity.Stop()
 			f.activity.Hide()

@@ -6,15 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-smtp"
 
 	"github.com/mailferry/mailferry/core/project"
 )
@@ -137,70 +132,31 @@ func SendRich(ctx context.Context, cfg project.SMTP, password string, m RichMess
 	if err != nil {
 		return res, err
 	}
-	o := Options{}
-	if opt != nil {
-		o = *opt
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.LocalName == "" {
-		o.LocalName, _ = os.Hostname()
-		if o.LocalName == "" || strings.ContainsAny(o.LocalName, " \r\n") {
-			o.LocalName = "localhost"
-		}
-	}
-	c, err := dial(ctx, cfg, password, &o)
+	s, err := open(ctx, cfg, password, opt)
 	if err != nil {
-		return res, redact(err, password)
+		return res, err
 	}
-	defer c.Close()
-	// ctx cancels a send in progress by closing the connection.
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	log := o.Logger.With("smtp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
-
-	if err := c.Mail(from.Address, nil); err != nil {
-		return res, fmt.Errorf("MAIL FROM:<%s>: %w", from.Address, redact(err, password))
-	}
-	var accepted []string
-	for _, t := range m.To {
+	defer s.close()
+	rcpts := make([]string, len(m.To))
+	for i, t := range m.To {
 		a, _ := mail.ParseAddress(t) // checked by ComposeRich
-		if err := c.Rcpt(a.Address, nil); err != nil {
-			var se *smtp.SMTPError
-			if !errors.As(err, &se) {
-				return res, fmt.Errorf("RCPT TO:<%s>: %w", a.Address, redact(err, password))
-			}
-			res.Failed[a.Address] = redact(err, password).Error()
-			log.Warn("recipient refused", "to", a.Address, "err", err)
-			continue
-		}
-		accepted = append(accepted, a.Address)
+		rcpts[i] = a.Address
 	}
-	if len(accepted) == 0 {
-		return res, fmt.Errorf("the SMTP server refused every recipient (%s)", strings.Join(m.To, ", "))
+	accepted, refused, err := s.transaction(rcpts, data)
+	for a, rerr := range refused {
+		res.Failed[a] = rerr.Error()
+		s.log.Warn("recipient refused", "to", a, "err", rerr)
 	}
-	w, err := c.Data()
-	if err != nil {
-		return res, fmt.Errorf("DATA: %w", redact(err, password))
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return res, fmt.Errorf("DATA: %w", redact(err, password))
-	}
-	if err := w.Close(); err != nil {
-		if ctx.Err() != nil {
-			return res, fmt.Errorf("sending mail: %w", ctx.Err())
-		}
-		return res, fmt.Errorf("DATA: %w", redact(err, password))
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return res, fmt.Errorf("sending mail: %w", ctx.Err())
+	case err != nil && len(refused) == len(rcpts):
+		return res, fmt.Errorf("the SMTP server refused every recipient (%s): %w", strings.Join(rcpts, ", "), err)
+	case err != nil:
+		return res, err
 	}
 	res.Sent = accepted
-	log.Info("mail sent", "to", strings.Join(accepted, ","), "subject", m.Subject, "bytes", len(data))
-	if err := c.Quit(); err != nil {
-		log.Debug("smtp quit", "err", err)
-	}
+	s.log.Info("mail sent", "to", strings.Join(accepted, ","), "subject", m.Subject, "bytes", len(data))
+	s.quit()
 	return res, nil
 }

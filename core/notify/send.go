@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -119,6 +120,70 @@ func Send(ctx context.Context, cfg project.SMTP, password string, msgs []Message
 	if len(msgs) == 0 {
 		return res, nil
 	}
+	s, err := open(ctx, cfg, password, opt)
+	if err != nil {
+		return res, err
+	}
+	defer s.close()
+	for i, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			failRest(&res, msgs[i:], "not sent: "+err.Error())
+			return res, fmt.Errorf("sending mail: %w", err)
+		}
+		err := s.sendOne(m)
+		if err == nil {
+			res.Sent = append(res.Sent, m.key())
+			s.log.Info("mail sent", "to", m.To, "subject", m.Subject)
+			continue
+		}
+		res.Failed[m.key()] = err.Error()
+		s.log.Warn("mail not sent", "to", m.To, "err", err)
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			// The connection is gone; the rest cannot be sent.
+			failRest(&res, msgs[i+1:], "not sent: connection lost")
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("sending mail: %w", ctx.Err())
+			}
+			return res, fmt.Errorf("sending to %s: %w", m.To, err)
+		}
+		if rerr := s.c.Reset(); rerr != nil {
+			failRest(&res, msgs[i+1:], "not sent: connection lost")
+			return res, fmt.Errorf("after refusal of %s: %w", m.To, s.redact(rerr))
+		}
+	}
+	s.quit()
+	return res, nil
+}
+
+// sendOne composes m and sends it to its one recipient.
+func (s *session) sendOne(m Message) error {
+	data, err := Compose(s.from, m)
+	if err != nil {
+		return err
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil {
+		return fmt.Errorf("recipient %q: %w", m.To, err)
+	}
+	_, _, err = s.transaction([]string{to.Address}, data)
+	return err
+}
+
+// session is one logged-in SMTP connection: the one send path of Send
+// (one message per recipient) and SendRich (one message to many).
+type session struct {
+	c        *smtp.Client
+	from     *mail.Address
+	password string
+	log      *slog.Logger
+	stop     func() bool
+}
+
+// open validates nothing (callers run ValidateSMTP first), fills in the
+// option defaults, connects, secures and logs in. ctx cancels a send in
+// progress by closing the connection.
+func open(ctx context.Context, cfg project.SMTP, password string, opt *Options) (*session, error) {
 	o := Options{}
 	if opt != nil {
 		o = *opt
@@ -135,44 +200,69 @@ func Send(ctx context.Context, cfg project.SMTP, password string, msgs []Message
 			o.LocalName = "localhost"
 		}
 	}
-	from, _ := mail.ParseAddress(cfg.From)
-
+	from, _ := mail.ParseAddress(cfg.From) // checked by ValidateSMTP
 	c, err := dial(ctx, cfg, password, &o)
 	if err != nil {
-		return res, redact(err, password)
+		return nil, redact(err, password)
 	}
-	defer c.Close()
-	log := o.Logger.With("smtp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	return &session{c: c, from: from, password: password,
+		log:  o.Logger.With("smtp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))),
+		stop: context.AfterFunc(ctx, func() { c.Close() })}, nil
+}
 
-	for i, m := range msgs {
-		if err := ctx.Err(); err != nil {
-			failRest(&res, msgs[i:], "not sent: "+err.Error())
-			return res, fmt.Errorf("sending mail: %w", err)
-		}
-		err := sendOne(c, from, m)
-		if err == nil {
-			res.Sent = append(res.Sent, m.key())
-			log.Info("mail sent", "to", m.To, "subject", m.Subject)
+func (s *session) redact(err error) error { return redact(err, s.password) }
+
+// transaction runs MAIL FROM, RCPT TO for each of rcpts and DATA with
+// data. A recipient the server refuses is returned in refused and the
+// others still get the message; when every recipient is refused, the
+// error is the first refusal (wrapping an *smtp.SMTPError). Any other
+// error means the connection is unusable.
+func (s *session) transaction(rcpts []string, data []byte) (accepted []string, refused map[string]error, err error) {
+	if err := s.c.Mail(s.from.Address, nil); err != nil {
+		return nil, nil, fmt.Errorf("MAIL FROM:<%s>: %w", s.from.Address, s.redact(err))
+	}
+	refused = map[string]error{}
+	var first error
+	for _, to := range rcpts {
+		if err := s.c.Rcpt(to, nil); err != nil {
+			err = fmt.Errorf("RCPT TO:<%s>: %w", to, s.redact(err))
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) {
+				return nil, refused, err
+			}
+			refused[to] = err
+			first = cmp.Or(first, err)
 			continue
 		}
-		err = redact(err, password)
-		res.Failed[m.key()] = err.Error()
-		log.Warn("mail not sent", "to", m.To, "err", err)
-		var se *smtp.SMTPError
-		if !errors.As(err, &se) {
-			// The connection is gone; the rest cannot be sent.
-			failRest(&res, msgs[i+1:], "not sent: connection lost")
-			return res, fmt.Errorf("sending to %s: %w", m.To, err)
-		}
-		if rerr := c.Reset(); rerr != nil {
-			failRest(&res, msgs[i+1:], "not sent: connection lost")
-			return res, fmt.Errorf("after refusal of %s: %w", m.To, redact(rerr, password))
-		}
+		accepted = append(accepted, to)
 	}
-	if err := c.Quit(); err != nil {
-		log.Debug("smtp quit", "err", err)
+	if len(accepted) == 0 {
+		return nil, refused, first
 	}
-	return res, nil
+	w, err := s.c.Data()
+	if err != nil {
+		return nil, refused, fmt.Errorf("DATA: %w", s.redact(err))
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return nil, refused, fmt.Errorf("DATA: %w", s.redact(err))
+	}
+	if err := w.Close(); err != nil {
+		return nil, refused, fmt.Errorf("DATA: %w", s.redact(err))
+	}
+	return accepted, refused, nil
+}
+
+// quit ends the session politely.
+func (s *session) quit() {
+	if err := s.c.Quit(); err != nil {
+		s.log.Debug("smtp quit", "err", err)
+	}
+}
+
+func (s *session) close() {
+	s.stop()
+	s.c.Close()
 }
 
 func failRest(res *Result, msgs []Message, why string) {
@@ -306,36 +396,6 @@ func tlsConfig(host string, o *Options) *tls.Config {
 	return tlstrust.Config(host, o.TrustFingerprint, o.RootCAs)
 }
 
-// sendOne runs MAIL, RCPT and DATA for one message.
-func sendOne(c *smtp.Client, from *mail.Address, m Message) error {
-	data, err := Compose(from, m)
-	if err != nil {
-		return err
-	}
-	to, err := mail.ParseAddress(m.To)
-	if err != nil {
-		return fmt.Errorf("recipient %q: %w", m.To, err)
-	}
-	if err := c.Mail(from.Address, nil); err != nil {
-		return fmt.Errorf("MAIL FROM:<%s>: %w", from.Address, err)
-	}
-	if err := c.Rcpt(to.Address, nil); err != nil {
-		return fmt.Errorf("RCPT TO:<%s>: %w", to.Address, err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Close()
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	return nil
-}
-
 // Compose builds the RFC 5322 message: UTF-8 plain text, quoted-printable,
 // with Date and Message-ID.
 func Compose(from *mail.Address, m Message) ([]byte, error) {
@@ -383,3 +443,25 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// SendTest sends the test message of the SMTP settings (the "Send test
+// email" button and `mailferry smtp test`) to the address to, naming the
+// project (customer); a refused recipient is an error.
+func SendTest(ctx context.Context, cfg project.SMTP, password, to, customer string, opt *Options) error {
+	msg := Message{
+		To:      to,
+		Subject: "MailFerry test message (" + customer + ")",
+		Body: fmt.Sprintf("This is a test message from MailFerry, project %q, sent %s.\n\n"+
+			"If you can read it, the project's SMTP settings work: user notifications\n"+
+			"and credential-request links will be delivered the same way.\n",
+			customer, time.Now().Format(time.RFC1123)),
+	}
+	res, err := Send(ctx, cfg, password, []Message{msg}, opt)
+	if err != nil {
+		return err
+	}
+	if reason, failed := res.Failed[msg.key()]; failed {
+		return fmt.Errorf("the server refused %s: %s", to, reason)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/core/project"
@@ -19,6 +20,20 @@ import (
 func Fingerprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// Colons writes a hex fingerprint the way certificate viewers show it:
+// upper-case byte pairs separated by colons ("AB:CD:…").
+func Colons(hex string) string {
+	hex = strings.ToUpper(strings.ReplaceAll(hex, ":", ""))
+	var b strings.Builder
+	for i := 0; i < len(hex); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(hex[i:min(i+2, len(hex))])
+	}
+	return b.String()
 }
 
 // MismatchError is the handshake error when a pinned fingerprint does not

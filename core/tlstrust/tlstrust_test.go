@@ -77,7 +77,7 @@ func TestRule(t *testing.T) {
 	}
 	// The pinned certificate, in any spelling: accepted, though the
 	// system does not trust it.
-	for _, pin := range []string{pinned.Fingerprint, strings.ToUpper(pinned.Fingerprint), colons(pinned.Fingerprint), "sha256:" + pinned.Fingerprint} {
+	for _, pin := range []string{pinned.Fingerprint, strings.ToUpper(pinned.Fingerprint), strings.ToLower(tlstrust.Colons(pinned.Fingerprint)), "sha256:" + pinned.Fingerprint} {
 		if err := dial(pinnedAddr, pin); err != nil {
 			t.Errorf("pinned %q: %v", pin, err)
 		}
@@ -128,15 +128,12 @@ func TestVerifyIgnoresThePin(t *testing.T) {
 	}
 }
 
-func colons(hex string) string {
-	var b strings.Builder
-	for i := 0; i < len(hex); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(hex[i : i+2])
-	}
-	return b.String()
-}
-
 func leafs(c *x509.Certificate) []*x509.Certificate { return []*x509.Certificate{c} }
+
+func TestColons(t *testing.T) {
+	for in, want := range map[string]string{"": "", "ab": "AB", "ab01ff": "AB:01:FF", "AB:01:ff": "AB:01:FF", "abc": "AB:C"} {
+		if got := tlstrust.Colons(in); got != want {
+			t.Errorf("Colons(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
