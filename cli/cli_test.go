@@ -308,10 +308,19 @@ func TestProjectSetAndRename(t *testing.T) {
 		!strings.HasPrefix(o["date_from"].(string), "2020-01-01") {
 		t.Errorf("after set: %v", show)
 	}
+	if o["include_shared_folders"] != nil {
+		t.Errorf("shared folders included by default: %v", o)
+	}
+	ok(t, db, "project", "set", "Old Name", "--include-shared-folders")
+	o, _ = decode[map[string]any](t, ok(t, db, "project", "show", "Old Name", "--json").stdout)["options"].(map[string]any)
+	if o["include_shared_folders"] != true || !strings.Contains(ok(t, db, "project", "show", "Old Name").stdout, "shared folders included") {
+		t.Errorf("after --include-shared-folders: %v", o)
+	}
+	ok(t, db, "project", "set", "Old Name", "--include-shared-folders=false")
 	ok(t, db, "project", "set", "Old Name", "--clear-folder-mapping", "--folder-mapping", "^A->B")
 	o, _ = decode[map[string]any](t, ok(t, db, "project", "show", "Old Name", "--json").stdout)["options"].(map[string]any)
-	if strings.Join(toStrings(o["folder_mapping"]), "|") != "^A->B" {
-		t.Errorf("after --clear-folder-mapping: %v", o["folder_mapping"])
+	if strings.Join(toStrings(o["folder_mapping"]), "|") != "^A->B" || o["include_shared_folders"] != nil {
+		t.Errorf("after --clear-folder-mapping and --include-shared-folders=false: %v", o)
 	}
 	expect(t, mf(t, db, "", "project", "set", "Old Name", "--max-concurrent-users", "0"), 1, "max_concurrent_users")
 	expect(t, mf(t, db, "", "project", "set", "Old Name", "--folder-mapping", "no arrow"), 1, "->")

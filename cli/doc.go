@@ -57,6 +57,7 @@
 //	project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
 //	        [--folder-mapping RULE ...] [--clear-folder-mapping] [--folder-filter REGEX]
 //	        [--max-item-size-mb N] [--prestage-days N] [--date-from D] [--date-to D]
+//	        [--include-shared-folders[=false]]
 //	project export NAME FILE [--with-secrets (--passphrase-env VAR | --passphrase-stdin)]
 //	        FILE "-" = stdout; file mode 0600
 //	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
@@ -231,7 +232,15 @@
 //
 // plan logs in to the source as the user, lists the folders and prints
 // source → destination for each (mapping rules, filter, sanitising,
-// collisions: core/mapping); nothing is written anywhere.
+// collisions: core/mapping); nothing is written anywhere. Source folder
+// names lose the source's personal-namespace prefix (NAMESPACE, RFC 2342:
+// "INBOX.Archive.2020" on a cPanel server is Archive/2020); folders of its
+// shared and other users' namespaces are skipped unless the project was
+// set with --include-shared-folders. Special folders (SPECIAL-USE \Sent
+// \Drafts \Trash \Junk \Archive, else conventional names) show where they
+// go and why, e.g. `Sent Messages → Sent Messages (\Sent on the source →
+// Sent Items)`; their subfolders follow them; a mapping rule that renames
+// such a folder wins over its role.
 //
 // status reads the store only (no server is contacted): each user's status,
 // last pass, what the journal holds as migrated, failed items and the last
@@ -399,7 +408,8 @@
 // plan --json:
 //
 //	{"project", "user", "rows": [{"source", "dest": [string]|null, "skipped",
-//	                              "reason", "role", "messages"}]}
+//	                              "reason", "role", "role_note"?, "namespace"?,
+//	                              "messages"}]}
 //
 // smtp show --json:
 //

@@ -15,12 +15,14 @@ const planUsage = `  mailferry plan --project P --user EMAIL [--json]
 func init() { register("plan", planUsage, plan) }
 
 type planRowView struct {
-	Source   string   `json:"source"`
-	Dest     []string `json:"dest"` // null when skipped
-	Skipped  bool     `json:"skipped"`
-	Reason   string   `json:"reason"`
-	Role     string   `json:"role"`
-	Messages uint32   `json:"messages"`
+	Source    string   `json:"source"`
+	Dest      []string `json:"dest"` // null when skipped
+	Skipped   bool     `json:"skipped"`
+	Reason    string   `json:"reason"`
+	Role      string   `json:"role"`
+	RoleNote  string   `json:"role_note,omitempty"` // where a role folder goes and why
+	Namespace string   `json:"namespace,omitempty"` // "" personal, "shared", "other users"
+	Messages  uint32   `json:"messages"`
 }
 
 type planView struct {
@@ -66,7 +68,7 @@ func plan(e *env, args []string) error {
 	v := planView{Project: p.Name, User: u.ID(), Rows: []planRowView{}}
 	for _, r := range rows {
 		v.Rows = append(v.Rows, planRowView{Source: r.Source, Dest: r.Dest, Skipped: r.Skipped, Reason: r.Reason,
-			Role: r.Folder.Role, Messages: r.Folder.Messages})
+			Role: r.Role, RoleNote: r.RoleNote, Namespace: r.Folder.Namespace, Messages: r.Folder.Messages})
 	}
 	if e.json {
 		return writeJSON(e.stdout, v)
@@ -77,11 +79,17 @@ func plan(e *env, args []string) error {
 	}
 	for _, r := range v.Rows {
 		pad := strings.Repeat(" ", width-len([]rune(r.Source)))
+		var why []string
+		for _, w := range []string{r.RoleNote, r.Reason} {
+			if w != "" {
+				why = append(why, w)
+			}
+		}
 		switch {
 		case r.Skipped:
 			fmt.Fprintf(e.stdout, "%s%s  ×  skipped: %s\n", r.Source, pad, r.Reason)
-		case r.Reason != "":
-			fmt.Fprintf(e.stdout, "%s%s  →  %s   (%s)\n", r.Source, pad, strings.Join(r.Dest, "/"), r.Reason)
+		case len(why) > 0:
+			fmt.Fprintf(e.stdout, "%s%s  →  %s   (%s)\n", r.Source, pad, strings.Join(r.Dest, "/"), strings.Join(why, "; "))
 		default:
 			fmt.Fprintf(e.stdout, "%s%s  →  %s\n", r.Source, pad, strings.Join(r.Dest, "/"))
 		}

@@ -20,6 +20,7 @@ const projectUsage = `  mailferry project create NAME [--customer C]
   mailferry project set NAME [--customer C] [--max-concurrent-users N] [--max-errors-per-user N]
         [--folder-mapping 'REGEX->REPLACEMENT' ...] [--clear-folder-mapping] [--folder-filter REGEX]
         [--max-item-size-mb N] [--prestage-days N] [--date-from YYYY-MM-DD] [--date-to YYYY-MM-DD]
+        [--include-shared-folders[=false]]
   mailferry project export NAME FILE [--with-secrets --passphrase-env VAR | --passphrase-stdin]
         (FILE "-" = standard output; passwords are only exported encrypted with a passphrase
         of at least 8 characters, never in clear)
@@ -144,6 +145,9 @@ func projectShow(e *env, args []string) error {
 		o.MaxConcurrentUsers, o.MaxErrorsPerUser, o.PrestageDays)
 	if o.MaxItemSizeMB > 0 {
 		fmt.Fprintf(w, ", max item size %d MB", o.MaxItemSizeMB)
+	}
+	if o.IncludeSharedFolders {
+		fmt.Fprint(w, ", shared folders included")
 	}
 	fmt.Fprintln(w)
 	for _, r := range o.FolderMapping {
@@ -372,6 +376,7 @@ func projectSet(e *env, args []string) error {
 		prestage     = fs.Int("prestage-days", 0, "default pre-stage cutoff in days")
 		dateFrom     = fs.String("date-from", "", "migrate only items from this date (YYYY-MM-DD)")
 		dateTo       = fs.String("date-to", "", "migrate only items before this date (YYYY-MM-DD)")
+		shared       = fs.Bool("include-shared-folders", false, "also migrate the source's shared and other users' folders (NAMESPACE); =false to stop")
 		mappings     listFlag
 	)
 	fs.Var(&mappings, "folder-mapping", "folder mapping rule `REGEX->REPLACEMENT` (repeatable, appended in order)")
@@ -435,6 +440,9 @@ func projectSet(e *env, args []string) error {
 		}
 		if set["date-to"] {
 			o.DateTo = to
+		}
+		if set["include-shared-folders"] {
+			o.IncludeSharedFolders = *shared
 		}
 		if err := p.Validate(); err != nil {
 			invalid = err

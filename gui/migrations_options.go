@@ -31,6 +31,7 @@ type optionsPanel struct {
 	prestage    *widget.Entry
 	filter      *widget.Entry
 	mappingText *widget.Entry
+	shared      *widget.Check // include shared folders
 	save        *widget.Button
 	status      *widget.Label
 
@@ -72,6 +73,8 @@ func newOptionsPanel(u *UI) *optionsPanel {
 	o.fields.add("prestage_days", "Pre-Stage days", o.prestage)
 	o.fields.add("folder_filter", "Folder filter (skip)", o.filter)
 	o.fields.add("folder_mapping", "Folder mapping", o.mappingText)
+	o.shared = widget.NewCheck("Include shared and other users' folders (source namespaces)", func(bool) { o.updatePreview() })
+	o.fields.add("include_shared_folders", "Shared folders", o.shared)
 	o.save = widget.NewButtonWithIcon("Save options", theme.DocumentSaveIcon(), func() { o.saveOptions() })
 	o.save.Importance = widget.HighImportance
 	o.status = widget.NewLabel("")
@@ -119,8 +122,15 @@ func planRowText(r mapping.PlanRow) string {
 		return fmt.Sprintf("%s  × skipped: %s", r.Source, r.Reason)
 	}
 	s := r.Source + "  " + markTo + "  " + r.DestString()
-	if r.Reason != "" {
-		s += "  (" + r.Reason + ")"
+	var why []string
+	for _, w := range []string{r.RoleNote, r.Reason} {
+		if w != "" {
+			// The core's "→" is not in the theme font (see glyphs.go).
+			why = append(why, strings.ReplaceAll(w, "→", markTo))
+		}
+	}
+	if len(why) > 0 {
+		s += "  (" + strings.Join(why, "; ") + ")"
 	}
 	return s
 }
@@ -134,6 +144,7 @@ func (o *optionsPanel) load(p project.Project, users []project.User) {
 	o.prestage.SetText(strconv.Itoa(opts.PrestageDays))
 	o.filter.SetText(opts.FolderFilter)
 	o.mappingText.SetText(strings.Join(opts.FolderMapping, "\n"))
+	o.shared.SetChecked(opts.IncludeSharedFolders)
 	o.fields.setError(nil)
 	o.status.SetText("")
 	names := make([]string, 0, min(len(users), 500))
@@ -189,6 +200,7 @@ func (o *optionsPanel) options() (project.Options, error) {
 	atoi(o.prestage, "prestage_days", &opts.PrestageDays)
 	opts.FolderFilter = strings.TrimSpace(o.filter.Text)
 	opts.FolderMapping = nonEmptyLines(o.mappingText.Text)
+	opts.IncludeSharedFolders = o.shared.Checked
 	if len(bad) > 0 {
 		return opts, joinErrs(bad)
 	}

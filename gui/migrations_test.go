@@ -274,6 +274,25 @@ func TestOptionsValidationAndFolderPreview(t *testing.T) {
 	if p, _ := st.Project("Mig"); p.Options.FolderFilter != "" {
 		t.Errorf("the preview saved the filter: %q", p.Options.FolderFilter)
 	}
+	// Special folders show their role and why.
+	o.filter.SetText("")
+	sent := ""
+	for _, r := range o.rows {
+		if r.Source == "Sent" {
+			sent = planRowText(r)
+		}
+	}
+	if !strings.Contains(sent, `named "Sent"`) || !strings.Contains(sent, "Sent folder") {
+		t.Errorf("Sent row does not show its role: %q", sent)
+	}
+	// The shared folders checkbox is a project option.
+	o.shared.SetChecked(true)
+	if !o.saveOptions() {
+		t.Fatal("options not saved")
+	}
+	if p, _ := st.Project("Mig"); !p.Options.IncludeSharedFolders {
+		t.Error("include shared folders not saved")
+	}
 }
 
 func TestStopEndsUsersStopped(t *testing.T) {

@@ -25,6 +25,9 @@ type Spec struct {
 	// header line, a Content-Transfer-Encoding: binary part and one
 	// message of MaxSize bytes.
 	Edge bool
+	// LargestSize is the size in bytes of the Edge corpus's "largest
+	// message" (e.g. 25 MB); default MaxSize.
+	LargestSize int
 }
 
 // Folder is one folder of a corpus, as a path of names (join them
@@ -492,7 +495,11 @@ func edgeMessages(spec Spec) []Message {
 		"\r\n--" + b + "\r\nContent-Type: text/plain\r\n\r\nbig one\r\n--" + b +
 		"\r\nContent-Type: application/zip; name=big.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n"
 	tail := "--" + b + "--\r\n"
-	n := (spec.MaxSize - len(head) - len(tail)) * 57 / 78 // base64 with CRLF every 76 chars
+	largest := spec.MaxSize
+	if spec.LargestSize > 0 {
+		largest = spec.LargestSize
+	}
+	n := (largest - len(head) - len(tail)) * 57 / 78 // base64 with CRLF every 76 chars
 	add(edgeFolder, []imap.Flag{imap.FlagSeen, imap.FlagFlagged}, "largest message", head+base64Lines(randomBytes(r, max(n, 64)))+tail)
 	add(edgeUnsubscribed, nil, "in an unsubscribed folder", hdr("in an unsubscribed folder", "")+"\r\nhi\r\n")
 	add(edgeCaseTwin, seen, "in lower-case archive", hdr("in lower-case archive", "")+"\r\nlower-case twin of Archive\r\n")

@@ -73,7 +73,17 @@ func Fill(ctx context.Context, c *imapclient.Client, corpus *Corpus) (FillStats,
 	if len(list) > 0 && list[0].Delim != 0 {
 		st.Delim = list[0].Delim
 	}
-	name := func(path []string) string { return strings.Join(path, string(st.Delim)) }
+	prefix, err := personalPrefix(c)
+	if err != nil {
+		return st, fmt.Errorf("namespace: %w", ctxErr(ctx, err))
+	}
+	name := func(path []string) string {
+		n := strings.Join(path, string(st.Delim))
+		if prefix != "" && !strings.EqualFold(path[0], "INBOX") {
+			n = prefix + n
+		}
+		return n
+	}
 	skipped := map[string]bool{}
 	for _, f := range corpus.Folders {
 		if err := ctx.Err(); err != nil {
@@ -125,4 +135,22 @@ func Fill(ctx context.Context, c *imapclient.Client, corpus *Corpus) (FillStats,
 		st.Bytes += int64(len(m.Raw))
 	}
 	return st, nil
+}
+
+// personalPrefix is the server's first personal namespace prefix (e.g.
+// "INBOX."), "" without NAMESPACE. The command is sent even when the
+// capability is not announced (a test server may hide it from clients).
+func personalPrefix(c *imapclient.Client) (string, error) {
+	ns, err := c.Namespace().Wait()
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(ns.Personal) == 0 {
+		return "", nil
+	}
+	return ns.Personal[0].Prefix, nil
 }

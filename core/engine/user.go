@@ -245,7 +245,7 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		ref, ok := refs[destKey]
 		var ensureErr error
 		if !ok {
-			ref, ensureErr = r.dst.EnsureFolder(ctx, row.Dest, row.Folder.Role, row.Folder.Subscribed)
+			ref, ensureErr = r.dst.EnsureFolder(ctx, row.Dest, row.Role, row.Folder.Subscribed)
 			if ensureErr == nil {
 				refs[destKey] = ref
 			} else if ctx.Err() != nil || Retryable(ensureErr) || errors.Is(ensureErr, imapconn.ErrAuth) {

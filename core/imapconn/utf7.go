@@ -50,3 +50,45 @@ func EncodeMailboxName(s string) string {
 	flush()
 	return b.String()
 }
+
+// DecodeMailboxName decodes a modified UTF-7 mailbox name (RFC 3501
+// §5.1.3). A malformed shift sequence is kept as it was sent.
+func DecodeMailboxName(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		j := strings.IndexByte(s, '-')
+		if j < 0 {
+			b.WriteString(s)
+			break
+		}
+		enc := s[1:j]
+		if enc == "" {
+			b.WriteByte('&')
+			s = s[j+1:]
+			continue
+		}
+		raw, err := mutf7.DecodeString(enc)
+		if err != nil || len(raw)%2 != 0 {
+			b.WriteString(s[:j+1])
+			s = s[j+1:]
+			continue
+		}
+		u := make([]uint16, len(raw)/2)
+		for k := range u {
+			u[k] = uint16(raw[2*k])<<8 | uint16(raw[2*k+1])
+		}
+		b.WriteString(string(utf16.Decode(u)))
+		s = s[j+1:]
+	}
+	return b.String()
+}

@@ -24,10 +24,20 @@ type Folder struct {
 	// Name is the full decoded (UTF-8) name as the server lists it, with the
 	// server's own delimiter.
 	Name string
-	// Path is Name split on Delim.
-	Path        []string
-	Delim       rune
-	Role        string // one of the Role constants, or ""
+	// Path is the folder's place in the mailbox: Name without the
+	// personal-namespace prefix (RFC 2342), split on Delim. INBOX is
+	// ["INBOX"]; a folder of another user's or a shared namespace keeps
+	// its whole name.
+	Path []string
+	// Namespace is "" for the user's own (personal) folders, else the kind
+	// of namespace it is in ("other users", "shared"); such folders are
+	// not migrated unless the project includes shared folders.
+	Namespace string
+	Delim     rune
+	Role      string // one of the Role constants, or ""
+	// RoleFrom says how the source knew the role, e.g. `\Sent on the
+	// source` (SPECIAL-USE) or `named "Sent Messages"`.
+	RoleFrom    string
 	NoSelect    bool
 	Subscribed  bool
 	UIDValidity uint32
@@ -126,6 +136,9 @@ type Source interface {
 type FolderRef struct {
 	ID   string
 	Path []string
+	// Note says why the folder is not where its path says, e.g. the
+	// destination refused the name and a sanitised one was used.
+	Note string
 }
 
 // Result is the outcome of writing one message.

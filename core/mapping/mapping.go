@@ -40,6 +40,13 @@ type Rules struct {
 	// names that differ only in case need no suffix (IMAP servers such as
 	// Dovecot). False (the default) is Exchange's behaviour.
 	CaseSensitive bool
+	// IncludeShared keeps folders of the source's shared and other users'
+	// namespaces (project option IncludeSharedFolders); by default they
+	// are skipped.
+	IncludeShared bool
+	// DestType is the destination's type (set by ForDest); it names where
+	// role folders go in PlanRow.RoleNote.
+	DestType project.EndpointType
 }
 
 // ForDest adapts rules to a destination type. For an IMAP destination
@@ -48,6 +55,7 @@ type Rules struct {
 // differ only in case stay apart; Exchange (EWS, Graph) and unknown types
 // keep the strict defaults.
 func (r Rules) ForDest(t project.EndpointType) Rules {
+	r.DestType = t
 	if t.IsIMAP() {
 		r.AllowQuote = true
 		r.CaseSensitive = true
@@ -88,6 +96,7 @@ func Compile(opts project.Options, so project.SupportOptions) (Rules, error) {
 		r.Filter, r.FilterText = re, filter
 	}
 	r.AllowQuote = so.AllowQuoteInFolder
+	r.IncludeShared = opts.IncludeSharedFolders
 	return r, nil
 }
 
@@ -117,6 +126,12 @@ type PlanRow struct {
 	Skipped bool
 	Reason  string // why skipped, or which rule/sanitising/collision changed the name
 	Folder  mailbox.Folder
+	// Role is the role the destination gives the folder: the source
+	// folder's role, unless a mapping rule renamed it (explicit rules win).
+	Role string
+	// RoleNote says where a role folder (or a subfolder of one) goes and
+	// why, e.g. `\Sent on the source → Sent Items`.
+	RoleNote string
 }
 
 // DestString joins Dest with "/" for display.
@@ -142,6 +157,9 @@ func display(held string) string { return strings.ReplaceAll(held, string(slashH
 // components.
 func (r Rules) mapOne(f mailbox.Folder) (comps []string, skipped bool, reason string) {
 	p := SourcePath(f)
+	if f.Namespace != "" && !r.IncludeShared {
+		return nil, true, fmt.Sprintf("in the source's %s namespace (the project option \"include shared folders\" migrates it)", f.Namespace)
+	}
 	if r.Filter != nil && r.Filter.MatchString(display(p)) {
 		return nil, true, fmt.Sprintf("matches folder filter %q", r.FilterText)
 	}
@@ -234,6 +252,7 @@ func Plan(folders []mailbox.Folder, r Rules) []PlanRow {
 
 	root := newNode("")
 	rows := make([]PlanRow, 0, len(fs))
+	roleParents := map[string]PlanRow{} // held source path → row of a role folder
 	for _, f := range fs {
 		row := PlanRow{Source: display(SourcePath(f)), Folder: f}
 		comps, skipped, reason := r.mapOne(f)
@@ -277,6 +296,7 @@ func Plan(folders []mailbox.Folder, r Rules) []PlanRow {
 			dest[i] = name
 		}
 		row.Dest = dest
+		r.roleOf(&row, reason != "", roleParents)
 		if len(notes) > 0 {
 			if row.Reason != "" {
 				notes = append([]string{row.Reason}, notes...)
@@ -286,6 +306,58 @@ func Plan(folders []mailbox.Folder, r Rules) []PlanRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// roleOf sets the row's Role and RoleNote: a folder with a role keeps it
+// unless a rule renamed it; a subfolder of a role folder follows it.
+func (r Rules) roleOf(row *PlanRow, ruled bool, parents map[string]PlanRow) {
+	f := row.Folder
+	if ruled && len(row.Dest) == 1 {
+		// A rule that names the role's own folder ("Sent Items") keeps it.
+		if role, _ := mailbox.RoleForName(row.Dest[0]); role != "" && role == f.Role {
+			ruled = false
+		}
+	}
+	if f.Role != "" && !ruled {
+		row.Role = f.Role
+		if f.Role != mailbox.RoleInbox {
+			from := f.RoleFrom
+			if from == "" {
+				from = f.Role + " folder"
+			}
+			row.RoleNote = from + " → " + RoleTarget(r.DestType, f.Role)
+			parents[SourcePath(f)] = *row
+		}
+		return
+	}
+	if ruled {
+		return
+	}
+	p := SourcePath(f)
+	for i := strings.LastIndex(p, "/"); i > 0; i = strings.LastIndex(p[:i], "/") {
+		if parent, ok := parents[p[:i]]; ok {
+			row.RoleNote = fmt.Sprintf("inside %q → %s", parent.Source, RoleTarget(r.DestType, parent.Role))
+			return
+		}
+	}
+}
+
+// RoleTarget names the destination folder of a role on a destination
+// type: Exchange's well-known folders (EWS, Graph), an IMAP server's
+// folder of that role.
+func RoleTarget(t project.EndpointType, role string) string {
+	if t.IsIMAP() || t == "" {
+		return "the destination's " + role + " folder (SPECIAL-USE \\" + role + ", else one named by convention, else this name)"
+	}
+	switch role {
+	case mailbox.RoleSent:
+		return "Sent Items"
+	case mailbox.RoleTrash:
+		return "Deleted Items"
+	case mailbox.RoleJunk:
+		return "Junk Email"
+	}
+	return role // Inbox, Drafts, Archive
 }
 
 // node is a destination folder being planned. byIdent finds a child by

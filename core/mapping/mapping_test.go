@@ -278,3 +278,58 @@ func TestForIMAPDestination(t *testing.T) {
 		t.Fatal("Exchange rules relaxed")
 	}
 }
+
+func TestPlanNamespacesAndRoles(t *testing.T) {
+	f := func(role, from, ns string, path ...string) mailbox.Folder {
+		return mailbox.Folder{Name: "INBOX." + strings.Join(path, "."), Path: path, Delim: '.', Role: role, RoleFrom: from, Namespace: ns}
+	}
+	folders := []mailbox.Folder{
+		{Name: "INBOX", Path: []string{"INBOX"}, Role: mailbox.RoleInbox},
+		f(mailbox.RoleSent, `\Sent on the source`, "", "Sent Messages"),
+		f("", "", "", "Sent Messages", "2020"),
+		f(mailbox.RoleTrash, `named "Trash"`, "", "Trash"),
+		f(mailbox.RoleJunk, `\Junk on the source`, "", "Junk"),
+		f("", "", "shared", "Public", "Team"),
+	}
+	opts := project.DefaultOptions()
+	opts.FolderMapping = []string{"^Junk$->Old Spam"}
+	r, err := Compile(opts, project.SupportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := func(rows []PlanRow) map[string]PlanRow {
+		m := map[string]PlanRow{}
+		for _, row := range rows {
+			m[row.Source] = row
+		}
+		return m
+	}
+	rows := byName(Plan(folders, r.ForDest(project.TypeEWS)))
+	if row := rows["Sent Messages"]; row.Role != mailbox.RoleSent || row.RoleNote != `\Sent on the source → Sent Items` {
+		t.Errorf("Sent Messages: %+v", row)
+	}
+	if row := rows["Sent Messages/2020"]; row.Role != "" || !strings.Contains(row.RoleNote, `inside "Sent Messages" → Sent Items`) {
+		t.Errorf("subfolder: %+v", row)
+	}
+	if row := rows["Trash"]; row.RoleNote != `named "Trash" → Deleted Items` {
+		t.Errorf("Trash: %+v", row)
+	}
+	// The explicit rule wins over the role.
+	if row := rows["Junk"]; row.Role != "" || row.RoleNote != "" || row.DestString() != "Old Spam" {
+		t.Errorf("Junk with a rule: %+v", row)
+	}
+	if row := rows["Public/Team"]; !row.Skipped || !strings.Contains(row.Reason, "shared namespace") {
+		t.Errorf("shared folder: %+v", row)
+	}
+	if row := rows["INBOX"]; row.Role != mailbox.RoleInbox || row.RoleNote != "" {
+		t.Errorf("INBOX: %+v", row)
+	}
+	r.IncludeShared = true
+	rows = byName(Plan(folders, r.ForDest(project.TypeIMAP)))
+	if row := rows["Public/Team"]; row.Skipped || row.DestString() != "Public/Team" {
+		t.Errorf("shared folder included: %+v", row)
+	}
+	if row := rows["Sent Messages"]; !strings.Contains(row.RoleNote, `the destination's Sent folder`) {
+		t.Errorf("IMAP role note: %+v", row)
+	}
+}

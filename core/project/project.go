@@ -371,6 +371,10 @@ type Options struct {
 	DateTo        time.Time `json:"date_to,omitempty"`
 	MaxItemSizeMB int       `json:"max_item_size_mb,omitempty"`
 	PrestageDays  int       `json:"prestage_days,omitempty"`
+	// IncludeSharedFolders migrates the folders of the source's shared and
+	// other users' namespaces too (RFC 2342); by default only the user's
+	// own (personal) folders are migrated.
+	IncludeSharedFolders bool `json:"include_shared_folders,omitempty"`
 }
 
 // DefaultOptions are the options of a new project.

@@ -52,12 +52,14 @@ type IMAPOptions struct {
 // IMAPSource is a read-only mailbox.Source over IMAP. It is safe for
 // concurrent use.
 type IMAPSource struct {
-	opt  IMAPOptions
-	pool *imapconn.Pool
-	log  *slog.Logger
+	opt     IMAPOptions
+	pool    *imapconn.Pool
+	log     *slog.Logger
+	dialRaw func(ctx context.Context) (*imapconn.RawConn, error)
 
 	mu     sync.Mutex
 	listed map[string]*listing
+	ns     imapconn.Namespaces
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
@@ -98,6 +100,9 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
 	s.pool.Add(c)
+	s.dialRaw = func(ctx context.Context) (*imapconn.RawConn, error) {
+		return imapconn.DialRaw(ctx, ep, cred, &o.Conn)
+	}
 	return s, nil
 }
 
@@ -112,11 +117,12 @@ func (s *IMAPSource) conn(ctx context.Context) (*imapconn.Conn, error) {
 	return c, nil
 }
 
-// Folders lists every folder with its role, subscription, \Noselect,
-// UIDVALIDITY and message count. Subscriptions come from LIST-EXTENDED
-// RETURN (SUBSCRIBED); a server without LIST-EXTENDED reports every folder
-// as subscribed. Counts come from LIST-STATUS where offered, else from
-// pipelined STATUS commands.
+// Folders lists every folder with its namespace, path, role,
+// subscription, \Noselect, UIDVALIDITY and message count. Paths lose the
+// personal-namespace prefix (NAMESPACE, or inferred without it; see
+// imapconn.Namespaces). Subscriptions come from LIST-EXTENDED RETURN
+// (SUBSCRIBED), else from LSUB. Counts come from LIST-STATUS where
+// offered, else from pipelined STATUS commands.
 func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 	c, err := s.conn(ctx)
 	if err != nil {
@@ -150,33 +156,15 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 		return nil, fmt.Errorf("source: %w", err)
 	}
 
-	var folders []mailbox.Folder
-	for _, d := range list {
-		if hasAttr(d.Attrs, imap.MailboxAttrNonExistent) {
-			continue
+	ns, err := c.ReadNamespaces(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	folders := s.build(list, ns, ext)
+	if !ext {
+		if err := s.lsub(ctx, folders); err != nil {
+			return nil, err
 		}
-		f := mailbox.Folder{
-			Name:       d.Mailbox,
-			Delim:      d.Delim,
-			NoSelect:   hasAttr(d.Attrs, imap.MailboxAttrNoSelect),
-			Subscribed: !ext || hasAttr(d.Attrs, imap.MailboxAttrSubscribed),
-			Role:       attrRole(d.Attrs),
-		}
-		if strings.EqualFold(f.Name, "INBOX") {
-			f.Name, f.Role = "INBOX", mailbox.RoleInbox
-		}
-		if d.Delim != 0 {
-			f.Path = strings.Split(f.Name, string(d.Delim))
-		} else {
-			f.Path = []string{f.Name}
-		}
-		if d.Status != nil {
-			f.UIDValidity = d.Status.UIDValidity
-			if d.Status.NumMessages != nil {
-				f.Messages = *d.Status.NumMessages
-			}
-		}
-		folders = append(folders, f)
 	}
 	nameRoles(folders)
 
@@ -228,6 +216,107 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 	return folders, nil
 }
 
+// build turns the LIST answer into folders: namespace and path of each
+// name, INBOX spelled "INBOX", SPECIAL-USE roles. Two personal folders
+// whose paths would be equal once the prefix is gone (a server with both
+// "" and "INBOX." personal namespaces) keep their whole names.
+func (s *IMAPSource) build(list []*imap.ListData, ns imapconn.Namespaces, ext bool) []mailbox.Folder {
+	if ns.Source != "NAMESPACE" {
+		var names []string
+		var delim rune
+		for _, d := range list {
+			names = append(names, d.Mailbox)
+			if d.Delim != 0 {
+				delim = d.Delim
+			}
+		}
+		ns = imapconn.InferNamespaces(names, delim)
+	}
+	s.mu.Lock()
+	s.ns = ns
+	s.mu.Unlock()
+	var folders []mailbox.Folder
+	seen := map[string]int{}
+	for _, d := range list {
+		if hasAttr(d.Attrs, imap.MailboxAttrNonExistent) {
+			continue
+		}
+		kind, path := ns.Split(d.Mailbox, d.Delim)
+		f := mailbox.Folder{
+			Name:       d.Mailbox,
+			Path:       path,
+			Delim:      d.Delim,
+			NoSelect:   hasAttr(d.Attrs, imap.MailboxAttrNoSelect),
+			Subscribed: ext && hasAttr(d.Attrs, imap.MailboxAttrSubscribed),
+			Role:       attrRole(d.Attrs),
+		}
+		if f.Role != "" {
+			f.RoleFrom = `\` + f.Role + " on the source"
+		}
+		if kind != imapconn.NamespacePersonal {
+			f.Namespace = kind
+		}
+		if d.Status != nil {
+			f.UIDValidity = d.Status.UIDValidity
+			if d.Status.NumMessages != nil {
+				f.Messages = *d.Status.NumMessages
+			}
+		}
+		if strings.EqualFold(f.Name, "INBOX") {
+			f.Name, f.Role, f.RoleFrom = "INBOX", mailbox.RoleInbox, ""
+		}
+		key := f.Namespace + "\x00" + strings.Join(f.Path, "\x00")
+		if j, dup := seen[key]; dup {
+			f.Path = splitName(f.Name, f.Delim)
+			folders[j].Path = splitName(folders[j].Name, folders[j].Delim)
+		}
+		seen[key] = len(folders)
+		folders = append(folders, f)
+	}
+	return folders
+}
+
+func splitName(name string, delim rune) []string {
+	if delim == 0 {
+		return []string{name}
+	}
+	return strings.Split(name, string(delim))
+}
+
+// lsub marks the subscribed folders from LSUB (servers without
+// LIST-EXTENDED). A server that refuses LSUB leaves every folder
+// subscribed, as the user would rather see too many than lose some.
+func (s *IMAPSource) lsub(ctx context.Context, folders []mailbox.Folder) error {
+	rc, err := s.dialRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("source: LSUB: %w", err)
+	}
+	defer rc.Close()
+	subbed, err := rc.Lsub(ctx)
+	if _, refused := imapconn.ServerError(err); refused {
+		s.log.Warn("source refused LSUB; every folder is taken as subscribed", "err", err)
+		for i := range folders {
+			folders[i].Subscribed = true
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	for i := range folders {
+		folders[i].Subscribed = subbed[folders[i].Name] || folders[i].Name == "INBOX"
+	}
+	return nil
+}
+
+// Namespaces is what the last Folders call learned of the source's
+// namespaces (the zero value before it).
+func (s *IMAPSource) Namespaces() imapconn.Namespaces {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ns
+}
+
 func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 	for _, x := range attrs {
 		if strings.EqualFold(string(x), string(a)) {
@@ -255,23 +344,12 @@ func attrRole(attrs []imap.MailboxAttr) string {
 	return ""
 }
 
-// wellKnown maps lower-cased folder names to roles, for servers without
-// SPECIAL-USE.
-var wellKnown = map[string]string{
-	"sent": mailbox.RoleSent, "sent items": mailbox.RoleSent, "sent messages": mailbox.RoleSent,
-	"sent mail": mailbox.RoleSent, "gesendet": mailbox.RoleSent, "gesendete objekte": mailbox.RoleSent,
-	"drafts": mailbox.RoleDrafts, "draft": mailbox.RoleDrafts, "entwürfe": mailbox.RoleDrafts,
-	"trash": mailbox.RoleTrash, "deleted items": mailbox.RoleTrash, "deleted messages": mailbox.RoleTrash,
-	"bin": mailbox.RoleTrash, "papierkorb": mailbox.RoleTrash, "gelöschte elemente": mailbox.RoleTrash,
-	"junk": mailbox.RoleJunk, "spam": mailbox.RoleJunk, "junk e-mail": mailbox.RoleJunk,
-	"junk email": mailbox.RoleJunk, "bulk mail": mailbox.RoleJunk,
-	"archive": mailbox.RoleArchive, "archives": mailbox.RoleArchive,
-}
-
-// nameRoles gives roles by well-known name to top-level folders (or
-// children of INBOX, for INBOX.-prefixed namespaces), for roles no folder
-// has by SPECIAL-USE attribute. Top-level names win over INBOX children;
-// otherwise the first folder (in server order) wins.
+// nameRoles gives roles by conventional name (mailbox.RoleForName) to
+// top-level folders (or children of INBOX, on a server that keeps
+// folders under INBOX without saying so by NAMESPACE), for roles no folder
+// has by SPECIAL-USE attribute. Exactly spelled names win over names
+// equal ignoring case, top-level names over INBOX children; otherwise the
+// first folder (in server order) wins.
 func nameRoles(folders []mailbox.Folder) {
 	taken := map[string]bool{}
 	for _, f := range folders {
@@ -280,20 +358,23 @@ func nameRoles(folders []mailbox.Folder) {
 		}
 	}
 	for _, depth := range []int{1, 2} {
-		for i := range folders {
-			f := &folders[i]
-			if f.Role != "" || f.NoSelect || len(f.Path) != depth {
-				continue
+		for _, wantExact := range []bool{true, false} {
+			for i := range folders {
+				f := &folders[i]
+				if f.Role != "" || f.NoSelect || f.Namespace != "" || len(f.Path) != depth {
+					continue
+				}
+				if depth == 2 && !strings.EqualFold(f.Path[0], "INBOX") {
+					continue
+				}
+				role, exact := mailbox.RoleForName(f.Path[depth-1])
+				if role == "" || taken[role] || exact != wantExact {
+					continue
+				}
+				f.Role = role
+				f.RoleFrom = fmt.Sprintf("named %q", f.Path[depth-1])
+				taken[role] = true
 			}
-			if depth == 2 && !strings.EqualFold(f.Path[0], "INBOX") {
-				continue
-			}
-			role := wellKnown[strings.ToLower(f.Path[depth-1])]
-			if role == "" || taken[role] {
-				continue
-			}
-			f.Role = role
-			taken[role] = true
 		}
 	}
 }

@@ -52,6 +52,35 @@ type DovecotOptions struct {
 	// Separator is the hierarchy separator: "." (Maildir++, the default) or
 	// "/" (maildir with LAYOUT=fs).
 	Separator string
+	// Prefix is the personal namespace prefix, e.g. "INBOX." (cPanel);
+	// default "" (none).
+	Prefix string
+	// SpecialUse creates these folders for every user (auto = subscribe)
+	// with the given SPECIAL-USE attribute, name → attribute, e.g.
+	// "Sent Messages" → `\Sent`.
+	SpecialUse map[string]string
+	// Public adds a public (shared) namespace "Public<sep>" that every
+	// user can read and write.
+	Public bool
+	// NoNamespace hides NAMESPACE (and LIST-EXTENDED, SPECIAL-USE,
+	// LIST-STATUS) from the capabilities, as old servers answer.
+	NoNamespace bool
+}
+
+// CPanelSpecialUse are the special folders of a cPanel-style Dovecot
+// (Apple Mail / Outlook style names, SPECIAL-USE marked).
+var CPanelSpecialUse = map[string]string{
+	"Sent Messages":    `\Sent`,
+	"Deleted Messages": `\Trash`,
+	"Junk":             `\Junk`,
+	"Drafts":           `\Drafts`,
+	"Archive":          `\Archive`,
+}
+
+// CPanelOptions are the options of a cPanel-style Dovecot: personal
+// namespace "INBOX." with separator ".", special folders by SPECIAL-USE.
+func CPanelOptions() DovecotOptions {
+	return DovecotOptions{Separator: ".", Prefix: "INBOX.", SpecialUse: CPanelSpecialUse}
 }
 
 // Dovecot is a running private Dovecot 2.3 instance on 127.0.0.1.
@@ -63,12 +92,14 @@ type Dovecot struct {
 	Fingerprint string // SHA-256 of the leaf certificate DER, lower-case hex
 	Dir         string // instance directory: config, logs, mail stores
 	Separator   string // "." or "/"
+	Prefix      string // personal namespace prefix
 	Users       map[string]string
 	MasterUser  string
 	MasterPass  string
 	ConfPath    string // dovecot.conf of this instance
 	LogPath     string // Dovecot's log file
 
+	opts     DovecotOptions
 	cmd      *exec.Cmd
 	done     chan struct{}
 	waitErr  error
@@ -124,6 +155,9 @@ func NewDovecot(opts DovecotOptions) (*Dovecot, error) {
 	if opts.Separator != "." && opts.Separator != "/" {
 		return nil, fmt.Errorf("separator %q: want \".\" or \"/\"", opts.Separator)
 	}
+	if opts.Prefix != "" && !strings.HasSuffix(opts.Prefix, opts.Separator) {
+		return nil, fmt.Errorf("prefix %q must end with the separator %q", opts.Prefix, opts.Separator)
+	}
 	if opts.Users == nil {
 		opts.Users = map[string]string{"alice": "alicepw", "bob": "bobpw"}
 	}
@@ -170,7 +204,9 @@ func NewDovecot(opts DovecotOptions) (*Dovecot, error) {
 		Fingerprint: cert.Fingerprint,
 		Dir:         dir,
 		Separator:   opts.Separator,
+		Prefix:      opts.Prefix,
 		Users:       opts.Users,
+		opts:        opts,
 		MasterUser:  opts.MasterUser,
 		MasterPass:  opts.MasterPass,
 		ConfPath:    filepath.Join(dir, "dovecot.conf"),
@@ -307,9 +343,28 @@ first_valid_gid = {{.GID}}
 mail_location = {{.Location}}
 namespace inbox {
   inbox = yes
-  prefix =
+  prefix = {{.Prefix}}
   separator = {{.Separator}}
+{{- range $name, $attr := .SpecialUse}}
+  mailbox "{{$name}}" {
+    special_use = {{$attr}}
+    auto = subscribe
+  }
+{{- end}}
 }
+{{- if .Public}}
+namespace public {
+  type = public
+  separator = {{.Separator}}
+  prefix = Public{{.Separator}}
+  location = {{.PublicLocation}}
+  subscriptions = no
+  list = yes
+}
+{{- end}}
+{{- if .NoNamespace}}
+imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN UIDPLUS
+{{- end}}
 
 service imap-login {
   inet_listener imap {
@@ -355,7 +410,7 @@ var dovecotTmpl = template.Must(template.New("dovecot.conf").Parse(dovecotConf))
 
 // prepare writes the certificate, password files and mail directory.
 func (d *Dovecot) prepare(cert *selfsigned.Cert, mu mailIdentity) error {
-	for _, sub := range []string{"run", "state", "mail"} {
+	for _, sub := range []string{"run", "state", "mail", "public"} {
 		if err := os.MkdirAll(filepath.Join(d.Dir, sub), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", sub, err)
 		}
@@ -365,8 +420,10 @@ func (d *Dovecot) prepare(cert *selfsigned.Cert, mu mailIdentity) error {
 		return fmt.Errorf("chmod instance dir: %w", err)
 	}
 	if mu.root {
-		if err := os.Chown(filepath.Join(d.Dir, "mail"), mu.uid, mu.gid); err != nil {
-			return fmt.Errorf("chown mail dir to %s: %w", mu.name, err)
+		for _, sub := range []string{"mail", "public"} {
+			if err := os.Chown(filepath.Join(d.Dir, sub), mu.uid, mu.gid); err != nil {
+				return fmt.Errorf("chown %s dir to %s: %w", sub, mu.name, err)
+			}
 		}
 	}
 	files := []struct {
@@ -439,19 +496,24 @@ func (d *Dovecot) launch(mu mailIdentity) error {
 	}
 	var conf bytes.Buffer
 	err = dovecotTmpl.Execute(&conf, map[string]any{
-		"Dir":       d.Dir,
-		"Instance":  "mf-" + filepath.Base(d.Dir),
-		"Root":      mu.root,
-		"MailUser":  mu.name,
-		"MailGroup": mu.group,
-		"UID":       mu.uid,
-		"GID":       mu.gid,
-		"DH":        dh,
-		"Master":    d.MasterUser != "",
-		"Location":  location,
-		"Separator": d.Separator,
-		"Port":      d.Port,
-		"TLSPort":   d.TLSPort,
+		"Dir":            d.Dir,
+		"Instance":       "mf-" + filepath.Base(d.Dir),
+		"Root":           mu.root,
+		"MailUser":       mu.name,
+		"MailGroup":      mu.group,
+		"UID":            mu.uid,
+		"GID":            mu.gid,
+		"DH":             dh,
+		"Master":         d.MasterUser != "",
+		"Location":       location,
+		"Separator":      d.Separator,
+		"Prefix":         d.Prefix,
+		"SpecialUse":     d.opts.SpecialUse,
+		"Public":         d.opts.Public,
+		"PublicLocation": strings.Replace(location, "~/Maildir", d.Dir+"/public", 1),
+		"NoNamespace":    d.opts.NoNamespace,
+		"Port":           d.Port,
+		"TLSPort":        d.TLSPort,
 	})
 	if err != nil {
 		return fmt.Errorf("render dovecot.conf: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,11 @@ type Destination struct {
 	log   *slog.Logger
 	delim rune
 	caps  imap.CapSet
-	ext   bool // LIST-EXTENDED: subscription state is known
+	// ns and prefix: the destination's namespaces and the personal prefix
+	// new folders go under, as components ("INBOX." → ["INBOX"]).
+	ns     imapconn.Namespaces
+	prefix []string
+	ext    bool // LIST-EXTENDED: subscription state is known
 
 	// slowNext sends the next Put one message at a time (see Put).
 	slowNext atomic.Bool
@@ -67,7 +72,13 @@ type Destination struct {
 	exists  map[string]bool
 	subbed  map[string]bool
 	special map[string]string // role → folder name
-	flags   map[string]*flagPolicy
+	// moved: source paths whose folder went elsewhere (a role folder, a
+	// refused name) → destination components; their children follow.
+	moved map[string][]string
+	// conventional: role → existing folder with a conventional name, for
+	// roles no folder has by SPECIAL-USE.
+	conventional map[string]string
+	flags        map[string]*flagPolicy
 }
 
 var _ mailbox.Destination = (*Destination)(nil)
@@ -100,6 +111,7 @@ func Dial(ctx context.Context, ep project.Endpoint, cred imapconn.Credentials, o
 		opt: o, log: log, caps: c.Caps(),
 		exists: map[string]bool{}, subbed: map[string]bool{},
 		special: map[string]string{}, flags: map[string]*flagPolicy{},
+		moved: map[string][]string{}, conventional: map[string]string{},
 	}
 	if o.MaxItemSize == 0 {
 		if lim, ok := d.caps.AppendLimit(); ok && lim != nil {
@@ -131,12 +143,15 @@ func (d *Destination) discover(ctx context.Context, c *imapconn.Conn) error {
 	if err != nil {
 		return err
 	}
+	if d.ns, err = c.ReadNamespaces(ctx); err != nil {
+		return err
+	}
 	d.ext = d.caps.Has(imap.CapListExtended) || d.caps.Has(imap.CapIMAP4rev2)
 	var opts *imap.ListOptions
 	if d.ext {
 		opts = &imap.ListOptions{ReturnSubscribed: true, ReturnSpecialUse: d.caps.Has(imap.CapSpecialUse)}
 	}
-	return c.Run(ctx, `LIST "" "*"`, func(touch func()) error {
+	err = c.Run(ctx, `LIST "" "*"`, func(touch func()) error {
 		cmd := c.Client().List("", "*", opts)
 		for l := cmd.Next(); l != nil; l = cmd.Next() {
 			touch()
@@ -162,7 +177,70 @@ func (d *Destination) discover(ctx context.Context, c *imapconn.Conn) error {
 		}
 		return cmd.Close()
 	})
+	if err != nil {
+		return err
+	}
+	d.setPrefix()
+	return nil
 }
+
+// setPrefix decides the personal prefix from NAMESPACE, or without it
+// from the folder names (see imapconn.InferNamespaces).
+func (d *Destination) setPrefix() {
+	if d.ns.Source != "NAMESPACE" {
+		names := make([]string, 0, len(d.exists))
+		for n := range d.exists {
+			names = append(names, n)
+		}
+		d.ns = imapconn.InferNamespaces(names, d.delim)
+	}
+	defer d.conventionalRoles()
+	prefix, delim := d.ns.PersonalPrefix()
+	if prefix == "" {
+		return
+	}
+	if delim == 0 {
+		delim = d.delim
+	}
+	if d.delim == 0 {
+		d.delim = delim
+	}
+	trimmed := strings.TrimSuffix(prefix, string(delim))
+	if delim == 0 || trimmed == "" {
+		return
+	}
+	d.prefix = strings.Split(trimmed, string(delim))
+	if strings.EqualFold(d.prefix[0], "INBOX") {
+		d.prefix[0] = "INBOX"
+	}
+}
+
+// conventionalRoles gives the roles no folder has by SPECIAL-USE to
+// existing top-level personal folders with a conventional name (exact
+// spelling first, then ignoring case).
+func (d *Destination) conventionalRoles() {
+	names := make([]string, 0, len(d.exists))
+	for n := range d.exists {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, wantExact := range []bool{true, false} {
+		for _, n := range names {
+			kind, path := d.ns.Split(n, d.delim)
+			if kind != imapconn.NamespacePersonal || len(path) != 1 {
+				continue
+			}
+			role, exact := mailbox.RoleForName(path[0])
+			if role != "" && exact == wantExact && d.special[role] == "" && d.conventional[role] == "" {
+				d.conventional[role] = n
+			}
+		}
+	}
+}
+
+// Namespaces is what the destination said of its namespaces (or what was
+// inferred without NAMESPACE).
+func (d *Destination) Namespaces() imapconn.Namespaces { return d.ns }
 
 var specialRoles = map[imap.MailboxAttr]string{
 	imap.MailboxAttrSent:    mailbox.RoleSent,
@@ -202,10 +280,28 @@ func (d *Destination) Limits() mailbox.Limits {
 }
 
 // FolderName is the full destination name EnsureFolder uses for path
-// (without roles): components sanitised and joined with the delimiter.
+// (without roles): the personal-namespace prefix, then the components
+// sanitised, joined with the delimiter.
 func (d *Destination) FolderName(path []string) string {
-	comps := d.components(path)
+	comps, _ := d.fullPath(path)
 	return strings.Join(comps, d.delimString())
+}
+
+// fullPath is path under the personal prefix (INBOX and its children
+// stay where they are), and how many leading components are the prefix,
+// which EnsureFolder never creates.
+func (d *Destination) fullPath(path []string) ([]string, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fullPathLocked(path)
+}
+
+func (d *Destination) fullPathLocked(path []string) ([]string, int) {
+	comps := d.components(path)
+	if len(d.prefix) == 0 || comps[0] == "INBOX" {
+		return comps, 0
+	}
+	return append(append([]string(nil), d.prefix...), comps...), len(d.prefix)
 }
 
 func (d *Destination) delimString() string {
@@ -246,41 +342,35 @@ func sanitize(s string, delim rune) string {
 // exists, subscribes it when asked, and returns its reference (ID is the
 // full IMAP name). See the package documentation for name and role rules.
 func (d *Destination) EnsureFolder(ctx context.Context, path []string, role string, subscribe bool) (mailbox.FolderRef, error) {
-	var comps []string
-	switch {
-	case role == mailbox.RoleInbox || (len(path) == 1 && strings.EqualFold(path[0], "INBOX")):
-		comps = []string{"INBOX"}
-	case role != "" && d.specialFor(role) != "":
-		name := d.specialFor(role)
-		comps = []string{name}
-		if d.delim != 0 {
-			comps = strings.Split(name, string(d.delim))
-		}
-	case len(path) == 0:
+	if len(path) == 0 && role != mailbox.RoleInbox {
 		return mailbox.FolderRef{}, fmt.Errorf("destination: empty folder path")
-	default:
-		comps = d.components(path)
 	}
+	comps, fixed := d.resolve(path, role)
 	sep := d.delimString()
 	c, err := d.pool.Get(ctx)
 	if err != nil {
 		return mailbox.FolderRef{}, fmt.Errorf("destination: %w", err)
 	}
 	defer d.pool.Put(c)
-	for i := range comps {
+	var notes []string
+	for i := fixed; i < len(comps); i++ {
 		name := strings.Join(comps[:i+1], sep)
 		if d.known(name) {
 			continue
 		}
-		err := c.Run(ctx, fmt.Sprintf("CREATE %q", name), func(func()) error {
-			return c.Client().Create(name, nil).Wait()
-		})
-		if ie, ok := imapconn.ServerError(err); ok && ie.Code == imap.ResponseCodeAlreadyExists {
-			err = nil
-		}
-		if err != nil {
-			if _, ok := imapconn.ServerError(err); ok && d.existsOnServer(ctx, c, name) {
-				err = nil // e.g. a server without ALREADYEXISTS
+		err := d.create(ctx, c, name)
+		if _, refused := imapconn.ServerError(err); refused {
+			// The server refuses the name (Cyrus: `"` in names, "Invalid
+			// mailbox name"): try the sanitised names, keep the first it
+			// takes; the children follow it.
+			for _, alt := range fallbackNames(comps[i]) {
+				altName := strings.Join(append(slices.Clone(comps[:i]), alt), sep)
+				if d.known(altName) || d.create(ctx, c, altName) == nil {
+					notes = append(notes, fmt.Sprintf("the destination refused the name %q (%v); created as %q", comps[i], err, alt))
+					d.renamed(path, comps, i, alt)
+					comps[i], name, err = alt, altName, nil
+					break
+				}
 			}
 		}
 		if err != nil {
@@ -302,7 +392,117 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 		d.subbed[name] = true
 		d.mu.Unlock()
 	}
-	return mailbox.FolderRef{ID: name, Path: comps}, nil
+	return mailbox.FolderRef{ID: name, Path: comps, Note: strings.Join(notes, "; ")}, nil
+}
+
+// create sends CREATE name; a folder that already exists is no error.
+func (d *Destination) create(ctx context.Context, c *imapconn.Conn, name string) error {
+	err := c.Run(ctx, fmt.Sprintf("CREATE %q", name), func(func()) error {
+		return c.Client().Create(name, nil).Wait()
+	})
+	if ie, ok := imapconn.ServerError(err); ok && ie.Code == imap.ResponseCodeAlreadyExists {
+		return nil
+	}
+	if _, ok := imapconn.ServerError(err); ok && d.existsOnServer(ctx, c, name) {
+		return nil // e.g. a server without ALREADYEXISTS
+	}
+	return err
+}
+
+// resolve is the full destination name of path as components, and how
+// many leading components are the namespace prefix (never created):
+// INBOX is INBOX; a folder with a role goes to the destination's folder
+// of that role (see roleFolder) and its subfolders follow it; a folder
+// under a parent whose name was refused follows the name that was taken;
+// everything else goes under the personal prefix.
+func (d *Destination) resolve(path []string, role string) ([]string, int) {
+	if role == mailbox.RoleInbox || (len(path) == 1 && strings.EqualFold(path[0], "INBOX")) {
+		return []string{"INBOX"}, 0
+	}
+	if role != mailbox.RoleInbox && role != "" {
+		if comps := d.roleFolder(role, path); comps != nil {
+			d.mu.Lock()
+			d.moved[pathKey(path)] = comps
+			d.mu.Unlock()
+			return slices.Clone(comps), len(comps)
+		}
+	}
+	comps, fixed := d.fullPath(path)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// The longest ancestor that went elsewhere decides.
+	for n := len(path) - 1; n >= 1; n-- {
+		if to, ok := d.moved[pathKey(path[:n])]; ok {
+			out := append(slices.Clone(to), comps[len(comps)-(len(path)-n):]...)
+			return out, len(to)
+		}
+	}
+	return comps, fixed
+}
+
+// renamed records that comps[i], a component of the folder of path, was
+// created as alt, so that the children of that folder follow it.
+func (d *Destination) renamed(path, comps []string, i int, alt string) {
+	j := i - (len(comps) - len(path)) // the index of that component in path
+	if j < 0 {
+		return
+	}
+	to := append(slices.Clone(comps[:i]), alt)
+	d.mu.Lock()
+	d.moved[pathKey(path[:j+1])] = to
+	d.mu.Unlock()
+}
+
+func pathKey(path []string) string { return strings.Join(path, "\x00") }
+
+// fallbackNames are the names tried, in order, when the server refuses a
+// component: quotes and backslashes replaced, then only letters, digits,
+// space, "-", "_" and "'" kept (others become "_").
+func fallbackNames(c string) []string {
+	var out []string
+	soft := strings.NewReplacer(`"`, "'", `\`, "_", "&", "+", "~", "-").Replace(c)
+	soft = strings.TrimLeft(soft, ".")
+	if soft != c && soft != "" {
+		out = append(out, soft)
+	}
+	hard := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == ' ', r == '-', r == '_', r == '\'':
+			return r
+		}
+		return '_'
+	}, c)
+	if hard = strings.TrimSpace(hard); hard != "" && hard != c && !slices.Contains(out, hard) {
+		out = append(out, hard)
+	}
+	return out
+}
+
+// roleFolder is the destination folder of role, as components: the one
+// with that SPECIAL-USE attribute; else, unless the folder's own name
+// already exists (a folder a previous run created stays the one used), an
+// existing top-level personal folder with a conventional name
+// (mailbox.RoleForName); nil when there is none. It depends only on what
+// the destination held before, so reruns resolve alike.
+func (d *Destination) roleFolder(role string, path []string) []string {
+	d.mu.Lock()
+	name := d.special[role]
+	if name == "" {
+		own, _ := d.fullPathLocked(path)
+		if d.exists[strings.Join(own, d.delimString())] {
+			d.mu.Unlock()
+			return nil
+		}
+		name = d.conventional[role]
+	}
+	d.mu.Unlock()
+	if name == "" {
+		return nil
+	}
+	if d.delim == 0 {
+		return []string{name}
+	}
+	return strings.Split(name, string(d.delim))
 }
 
 func (d *Destination) specialFor(role string) string {
