@@ -125,8 +125,8 @@ func planRowText(r mapping.PlanRow) string {
 	var why []string
 	for _, w := range []string{r.RoleNote, r.Reason} {
 		if w != "" {
-			// The core's "→" is not in the theme font (see glyphs.go).
-			why = append(why, strings.ReplaceAll(w, "→", markTo))
+			// The core's arrow is not in the theme font (see glyphs.go).
+			why = append(why, strings.ReplaceAll(w, mapping.Arrow, markTo))
 		}
 	}
 	if len(why) > 0 {

@@ -15,6 +15,10 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 )
 
+// Arrow joins a role folder to where it goes in PlanRow.RoleNote (a face
+// that cannot draw it replaces it).
+const Arrow = "→"
+
 // MaxComponentBytes is the longest destination folder name component, in
 // UTF-8 bytes (Exchange allows 255 characters; Dovecot 255 bytes).
 const MaxComponentBytes = 255
@@ -325,7 +329,7 @@ func (r Rules) roleOf(row *PlanRow, ruled bool, parents map[string]PlanRow) {
 			if from == "" {
 				from = f.Role + " folder"
 			}
-			row.RoleNote = from + " → " + RoleTarget(r.DestType, f.Role)
+			row.RoleNote = from + " " + Arrow + " " + RoleTarget(r.DestType, f.Role)
 			parents[SourcePath(f)] = *row
 		}
 		return
@@ -336,7 +340,7 @@ func (r Rules) roleOf(row *PlanRow, ruled bool, parents map[string]PlanRow) {
 	p := SourcePath(f)
 	for i := strings.LastIndex(p, "/"); i > 0; i = strings.LastIndex(p[:i], "/") {
 		if parent, ok := parents[p[:i]]; ok {
-			row.RoleNote = fmt.Sprintf("inside %q → %s", parent.Source, RoleTarget(r.DestType, parent.Role))
+			row.RoleNote = fmt.Sprintf("inside %q %s %s", parent.Source, Arrow, RoleTarget(r.DestType, parent.Role))
 			return
 		}
 	}
