@@ -154,6 +154,11 @@ func (r *userRun) open(ctx context.Context) error {
 	if fu, ok := dst.(mailbox.FlagUpdater); ok {
 		r.flagger = fu
 	}
+	if d, ok := dst.(mailbox.Describer); ok && r.pass != project.PassVerify {
+		desc := d.Describe(ctx)
+		r.log.Info("destination", "how", desc)
+		r.progress(true, desc)
+	}
 	return nil
 }
 

@@ -100,6 +100,9 @@ type rig struct {
 	logins []string
 	dbPath string
 	st     *store.Store
+	// dest, when set, makes the destination endpoint instead of the EWS
+	// emulator's (it may seal secrets in st).
+	dest func(st *store.Store) project.Endpoint
 }
 
 func newRig(tb testing.TB, dc *testsrv.Dovecot, s *ewsemu.Server, access project.Access, auth string, opts project.Options, logins ...string) *rig {
@@ -133,8 +136,12 @@ func (r *rig) create() {
 		// Implicit TLS with Dovecot's self-signed certificate pinned.
 		Source: project.Endpoint{Type: project.TypeIMAP, Host: r.dc.Host, Port: r.dc.TLSPort,
 			Security: project.SecuritySSL, TrustFingerprint: r.dc.Fingerprint},
-		Dest: project.Endpoint{Type: project.TypeEWS, URL: r.ews.EWSURL(), TrustFingerprint: r.ews.CertFingerprint(),
-			AdminUser: admin, PasswordRef: aref, Access: r.access, Auth: r.auth},
+	}
+	if r.dest != nil {
+		p.Dest = r.dest(st)
+	} else {
+		p.Dest = project.Endpoint{Type: project.TypeEWS, URL: r.ews.EWSURL(), TrustFingerprint: r.ews.CertFingerprint(),
+			AdminUser: admin, PasswordRef: aref, Access: r.access, Auth: r.auth}
 	}
 	if err := st.CreateProject(p); err != nil {
 		r.tb.Fatal(err)

@@ -39,3 +39,10 @@ type FlagUpdater interface {
 	// idempotent, so a failed call may be repeated as a whole.
 	UpdateFlags(ctx context.Context, f FolderRef, updates []FlagUpdate) ([]Result, error)
 }
+
+// Describer is implemented by destinations that can say how they write,
+// e.g. the Graph destination's creation path (importMime or JSON) and
+// what the JSON path loses; the engine reports it when a pass starts.
+type Describer interface {
+	Describe(ctx context.Context) string
+}

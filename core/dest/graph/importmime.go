@@ -638,3 +638,9 @@ func (p slotPool) take(ctx context.Context) (int, error) {
 }
 
 func (p slotPool) give(s int) { p <- s }
+
+// Describe implements mailbox.Describer: the creation path and why.
+func (d *Destination) Describe(ctx context.Context) string {
+	path, why := d.CreationPath(ctx)
+	return "Exchange Online (Graph), creation path " + path + ": " + why
+}
