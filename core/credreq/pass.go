@@ -193,11 +193,11 @@ func (r *PassRunner) selection(req PassRequest) (project.Project, []project.User
 // canAsk checks that links can be sent and answered.
 func (r *PassRunner) canAsk(p project.Project, n int) error {
 	if r.srv == nil {
-		return fmt.Errorf("%d selected users have no password and must be asked for it, but %w", n, ErrNoServer)
+		return project.AsSetup(fmt.Errorf("%d selected users have no password and must be asked for it, but %w", n, ErrNoServer))
 	}
 	if err := notify.ValidateSMTP(p.SMTP); err != nil {
-		return fmt.Errorf("%d selected users have no password and get a one-time link by email, but project %q has %w (%v)",
-			n, p.Name, ErrNoSMTP, err)
+		return project.AsSetup(fmt.Errorf("%d selected users have no password and get a one-time link by email, but project %q has %w (%v)",
+			n, p.Name, ErrNoSMTP, err))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package credreq_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -288,15 +289,23 @@ func TestPassRunnerNeedsSMTP(t *testing.T) {
 // password, and the attempt is not counted.
 func TestSetupErrorIsNotAWrongPassword(t *testing.T) {
 	e := setup(t)
+	setupErrs := []error{
+		imapconn.ErrSecurity,
+		project.Setupf("login template %q cannot be expanded", "{nope}"),
+		// A setup error that also looks like a refused login.
+		project.AsSetup(fmt.Errorf("%w: %w", credreq.ErrWrongPassword, imapconn.ErrAuth)),
+	}
+	calls := 0
 	srv := e.start(t, credreq.Config{MaxAttempts: 1, Verifier: func(context.Context, project.Project, project.User, string, string) error {
-		return imapconn.ErrSecurity
+		calls++
+		return setupErrs[(calls-1)%len(setupErrs)]
 	}})
 	link, err := srv.Issue(projName, aliceAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := client(t, srv)
-	for i := 0; i < 2; i++ {
+	for i := range setupErrs {
 		r := post(t, c, link, csrfOf(t, get(t, c, link).body), aliceAddr, alicePW)
 		if r.code != http.StatusServiceUnavailable || strings.Contains(r.body, "did not accept") || !strings.Contains(r.body, "not a problem with your password") {
 			t.Fatalf("attempt %d: %d\n%s", i, r.code, r.body)

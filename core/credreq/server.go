@@ -473,7 +473,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 // never reported as a wrong password.
 func (s *Server) refused(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec record, d pageData, now time.Time, err error) {
 	switch {
-	case errors.Is(err, ErrWrongPassword):
+	case errors.Is(err, ErrWrongPassword) && !errors.Is(err, project.ErrSetup):
 		var fails int
 		uerr := update(s.st.Bolt(), rec.Hash, func(r *record) error {
 			r.Fails = append(recentFails(r.Fails, now, s.cfg.Window), now)
@@ -493,7 +493,7 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, log *slog.Logge
 		d.Left, d.ShowLeft = left, true
 		d.Error = "Your mail server did not accept that login name and password. Please check both (and Caps Lock) and try again."
 		render(w, http.StatusOK, d)
-	case errors.Is(err, imapconn.ErrConnection):
+	case errors.Is(err, imapconn.ErrConnection) && !errors.Is(err, project.ErrSetup):
 		log.Warn("credreq could not reach the source to check the password", "err", err)
 		d.Error = "We could not reach your mail server to check the password. Please try again in a few minutes."
 		render(w, http.StatusServiceUnavailable, d)
