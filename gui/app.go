@@ -282,6 +282,12 @@ func endpointSummary(e project.Endpoint) string {
 	switch e.Type {
 	case project.TypeIMAP:
 		return fmt.Sprintf("IMAP %s:%d", e.Host, e.Port)
+	case project.TypeGWorkspace:
+		return fmt.Sprintf("Google Workspace %s:%d", e.Host, e.Port)
+	case project.TypeGmail:
+		return fmt.Sprintf("Gmail %s:%d", e.Host, e.Port)
+	case project.TypeM365IMAP:
+		return fmt.Sprintf("Microsoft 365 IMAP %s:%d", e.Host, e.Port)
 	case project.TypeEWS:
 		switch {
 		case e.URL != "":

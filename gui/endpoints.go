@@ -21,10 +21,13 @@ var (
 	securityValues = []project.Security{project.SecuritySSL, project.SecurityStartTLS, project.SecurityNone}
 	destTypeLabels = []string{"IMAP", "Hosted Exchange (EWS)", "Exchange Online (Graph)"}
 	destTypeValues = []project.EndpointType{project.TypeIMAP, project.TypeEWS, project.TypeGraph}
-	accessLabels   = []string{"Delegation (FullAccess)", "Impersonation"}
-	accessValues   = []project.Access{project.AccessDelegation, project.AccessImpersonation}
-	authLabels     = []string{"Basic", "NTLM"}
-	authValues     = []string{"basic", "ntlm"}
+	// Source types: IMAP with passwords, or a provider reached with OAuth.
+	srcTypeLabels = []string{"IMAP", "Google Workspace", "Gmail account", "Microsoft 365 (IMAP)"}
+	srcTypeValues = []project.EndpointType{project.TypeIMAP, project.TypeGWorkspace, project.TypeGmail, project.TypeM365IMAP}
+	accessLabels  = []string{"Delegation (FullAccess)", "Impersonation"}
+	accessValues  = []project.Access{project.AccessDelegation, project.AccessImpersonation}
+	authLabels    = []string{"Basic", "NTLM"}
+	authValues    = []string{"basic", "ntlm"}
 )
 
 func labelOf[T comparable](labels []string, values []T, v T) string {
@@ -52,7 +55,7 @@ type endpointForm struct {
 	side project.Side
 
 	fields   *fieldSet
-	typ      *widget.Select // dest only
+	typ      *widget.Select // source and destination type
 	host     *widget.Entry
 	port     *widget.Entry
 	security *widget.Select
@@ -82,6 +85,8 @@ type endpointForm struct {
 	certInfo *widget.Label
 
 	gw graphWidgets // cloud, Advanced, Exchange Online banner (endpoints_graph.go)
+
+	oa oauthWidgets // Google Workspace key, access token, authority (endpoints_oauth.go)
 
 	saved project.Endpoint // as stored: keeps the secret refs
 
@@ -154,12 +159,15 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.certInfo = widget.NewLabel("")
 	f.certInfo.Wrapping = fyne.TextWrapWord
 
-	title := "Source (IMAP)"
+	title := "Source"
 	if side == project.SideDest {
 		title = "Destination"
 		f.typ = widget.NewSelect(destTypeLabels, func(string) { f.showType() })
 		f.fields.add("type", "Type", f.typ)
 		f.fields.add("provider", "Provider", f.providerRow())
+	} else {
+		f.typ = widget.NewSelect(srcTypeLabels, f.sourceTypeChosen)
+		f.fields.add("type", "Type", f.typ)
 	}
 	f.fields.add("host", "Host", f.host)
 	f.fields.add("port", "Port", f.port)
@@ -176,6 +184,8 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 		choose := widget.NewButton("Choose…", f.chooseCertificate)
 		f.fields.add("certificate", "Certificate", container.NewVBox(container.NewBorder(nil, nil, nil, choose, f.certPath), f.certInfo))
 		f.addGraphRows()
+	} else {
+		f.addOAuthRows()
 	}
 	f.fields.add("admin_user", "Admin user", f.admin)
 	f.fields.add("password", "Admin password", f.password)
@@ -224,6 +234,9 @@ func isValidation(err error) bool {
 // kind is the endpoint type the form currently edits.
 func (f *endpointForm) kind() project.EndpointType {
 	if f.side == project.SideSource {
+		if k := valueOf(srcTypeLabels, srcTypeValues, f.typ.Selected); k != "" {
+			return k
+		}
 		return project.TypeIMAP
 	}
 	return valueOf(destTypeLabels, destTypeValues, f.typ.Selected)
@@ -232,6 +245,10 @@ func (f *endpointForm) kind() project.EndpointType {
 // showType shows the rows relevant to the selected type.
 func (f *endpointForm) showType() {
 	k := f.kind()
+	if f.side == project.SideSource {
+		f.showSourceType(k)
+		return
+	}
 	imap := k == project.TypeIMAP || k == ""
 	ews := k == project.TypeEWS
 	graph := k == project.TypeGraph
@@ -250,6 +267,13 @@ func (f *endpointForm) showType() {
 // load fills the form from the stored endpoint.
 func (f *endpointForm) load(e project.Endpoint) {
 	f.saved = e
+	if f.side == project.SideSource {
+		typ := e.Type
+		if typ == "" {
+			typ = project.TypeIMAP
+		}
+		f.typ.SetSelected(labelOf(srcTypeLabels, srcTypeValues, typ))
+	}
 	if f.side == project.SideDest {
 		typ := e.Type
 		if typ == "" {
@@ -297,6 +321,8 @@ func (f *endpointForm) load(e project.Endpoint) {
 	f.loadGraphCredential(e)
 	if f.side == project.SideDest {
 		f.loadGraph(e)
+	} else {
+		f.loadOAuth(e)
 	}
 	f.fields.setError(nil)
 	f.status.SetText("")
@@ -318,7 +344,7 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 	e := project.Endpoint{Type: f.kind(), PasswordRef: f.saved.PasswordRef, SecretRef: f.saved.SecretRef}
 	e.AdminUser = strings.TrimSpace(f.admin.Text)
 	switch e.Type {
-	case project.TypeIMAP:
+	case project.TypeIMAP, project.TypeGWorkspace, project.TypeGmail, project.TypeM365IMAP:
 		e.Host = strings.TrimSpace(f.host.Text)
 		if p := strings.TrimSpace(f.port.Text); p != "" {
 			n, err := strconv.Atoi(p)
@@ -330,6 +356,7 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 		e.Security = valueOf(securityLabels, securityValues, f.security.Selected)
 		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
 		e.LoginTemplate = strings.TrimSpace(f.template.Text)
+		f.oauthEndpoint(&e)
 	case project.TypeEWS:
 		e.Provider = f.provider.Selected
 		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
@@ -360,15 +387,13 @@ func (f *endpointForm) saveEndpoint() error {
 		return validationError{err}
 	}
 	c := usecase.EndpointChange{Project: name, Side: f.side, Endpoint: e}
-	if pw := f.password.Text; pw != "" && e.Type != project.TypeGraph {
+	if pw := f.password.Text; pw != "" && (e.Type == project.TypeIMAP || e.Type == project.TypeEWS) {
 		c.Password = []byte(pw)
 	}
-	if e.Type == project.TypeGraph {
-		if c.Secret, err = f.typedGraphCredential(); err != nil {
-			f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
-			f.status.SetText("Not saved: fix the fields marked in red.")
-			return validationError{err}
-		}
+	if c.Secret, err = f.typedSecret(e.Type); err != nil {
+		f.fields.setError(err)
+		f.status.SetText("Not saved: fix the fields marked in red.")
+		return validationError{err}
 	}
 	saved, err := usecase.SaveEndpoint(f.t.u.st, c)
 	clear(c.Password)

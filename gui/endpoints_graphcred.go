@@ -29,7 +29,7 @@ func (f *endpointForm) loadGraphCredential(e project.Endpoint) {
 	f.certPath.SetText("")
 	f.certInfo.SetText("")
 	kind := credKindLabels[0]
-	if e.Type == project.TypeGraph && e.SecretRef != "" && f.t.u.st != nil {
+	if (e.Type == project.TypeGraph || e.Type == project.TypeM365IMAP) && e.SecretRef != "" && f.t.u.st != nil {
 		if b, err := f.t.u.st.Secret(e.SecretRef); err == nil {
 			if graph.IsCertificateCredential(string(b)) {
 				kind = credKindLabels[1]

@@ -38,12 +38,10 @@ func (f *endpointForm) runTest() {
 	if f.password.Text != "" {
 		req.Password = []byte(f.password.Text)
 	}
-	if ep.Type == project.TypeGraph {
-		if req.Secret, err = f.typedGraphCredential(); err != nil {
-			f.fields.setError(&project.FieldError{Field: "certificate", Reason: err.Error()})
-			f.status.SetText("Fix the fields marked in red first.")
-			return
-		}
+	if req.Secret, err = f.typedSecret(ep.Type); err != nil {
+		f.fields.setError(err)
+		f.status.SetText("Fix the fields marked in red first.")
+		return
 	}
 	f.test.Disable()
 	f.trustBtn.Hide()

@@ -1,0 +1,171 @@
+package gui
+
+import (
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
+)
+
+// oauthWidgets are the source form's fields of the OAuth types: the
+// Google Workspace service-account key, a Gmail access token, and the
+// Microsoft 365 sign-in authority (tenant, client ID and credential are
+// the Graph form's widgets).
+type oauthWidgets struct {
+	saPath    *widget.Entry
+	saInfo    *widget.Label
+	token     *widget.Entry
+	authority *widget.Entry
+}
+
+// addOAuthRows adds the source form's rows of the OAuth types.
+func (f *endpointForm) addOAuthRows() {
+	f.oa.saPath = widget.NewEntry()
+	f.oa.saPath.PlaceHolder = "service-account JSON key (domain-wide delegation)"
+	f.oa.saInfo = widget.NewLabel("")
+	f.oa.saInfo.Wrapping = fyne.TextWrapWord
+	f.oa.token = widget.NewPasswordEntry()
+	f.oa.token.PlaceHolder = "optional: an OAuth access token (else each user's app password)"
+	f.oa.authority = widget.NewEntry()
+	f.oa.authority.PlaceHolder = project.DefaultAuthority
+	choose := widget.NewButton("Choose…", f.chooseServiceAccount)
+	f.fields.add("service_account_file", "Service-account key", container.NewVBox(
+		container.NewBorder(nil, nil, nil, choose, f.oa.saPath), f.oa.saInfo))
+	f.fields.add("token", "Access token", f.oa.token)
+	f.fields.add("tenant", "Tenant", f.tenant)
+	f.fields.add("client_id", "Client ID", f.clientID)
+	f.fields.add("credential", "Credential", f.credKind)
+	f.fields.add("secret", "Client secret", f.secret)
+	chooseCert := widget.NewButton("Choose…", f.chooseCertificate)
+	f.fields.add("certificate", "Certificate", container.NewVBox(container.NewBorder(nil, nil, nil, chooseCert, f.certPath), f.certInfo))
+	f.fields.add("authority", "Sign-in authority", f.oa.authority)
+}
+
+// showSourceType shows the source rows of type k.
+func (f *endpointForm) showSourceType(k project.EndpointType) {
+	m365 := k == project.TypeM365IMAP
+	f.fields.show(true, "host", "port", "security", "trust_fingerprint")
+	f.fields.show(k == project.TypeIMAP, "login_template", "admin_user", "password")
+	f.fields.show(k == project.TypeGWorkspace, "service_account_file")
+	f.fields.show(k == project.TypeGmail, "token")
+	f.fields.show(m365, "tenant", "client_id", "credential", "authority")
+	f.fields.show(m365 && !f.certMode(), "secret")
+	f.fields.show(m365 && f.certMode(), "certificate")
+}
+
+// sourceTypeChosen fills the provider's IMAP server when the host is
+// empty or still another provider's.
+func (f *endpointForm) sourceTypeChosen(string) {
+	k := f.kind()
+	if def := k.DefaultHost(); def != "" {
+		h := strings.TrimSpace(f.host.Text)
+		if h == "" || h == project.GmailIMAPHost || h == project.M365IMAPHost {
+			f.host.SetText(def)
+			f.security.SetSelected(labelOf(securityLabels, securityValues, project.SecuritySSL))
+			f.port.SetText(strconv.Itoa(993))
+		}
+	}
+	f.showType()
+}
+
+// loadOAuth fills the OAuth rows from the stored endpoint.
+func (f *endpointForm) loadOAuth(e project.Endpoint) {
+	f.oa.saPath.SetText("")
+	f.oa.saInfo.SetText("")
+	if e.Type == project.TypeGWorkspace && e.ServiceAccount != "" {
+		f.oa.saInfo.SetText("Stored: service account " + e.ServiceAccount + ". Choose a file to replace it.")
+	}
+	f.oa.token.SetText("")
+	f.oa.token.SetPlaceHolder("optional: an OAuth access token (else each user's app password)")
+	if e.Type == project.TypeGmail && e.SecretRef != "" {
+		f.oa.token.SetPlaceHolder(storedPlaceholder(e.SecretRef))
+	}
+	f.oa.authority.SetText(e.Authority)
+}
+
+// oauthEndpoint completes an IMAP-family endpoint from the OAuth rows.
+func (f *endpointForm) oauthEndpoint(e *project.Endpoint) {
+	if f.side != project.SideSource {
+		return
+	}
+	if e.Type != project.TypeIMAP {
+		e.AdminUser, e.LoginTemplate = "", ""
+	}
+	switch e.Type {
+	case project.TypeGWorkspace:
+		if f.saved.Type == project.TypeGWorkspace {
+			e.ServiceAccount = f.saved.ServiceAccount
+		}
+	case project.TypeM365IMAP:
+		e.Tenant = strings.TrimSpace(f.tenant.Text)
+		e.ClientID = strings.TrimSpace(f.clientID.Text)
+		e.Authority = strings.TrimSpace(f.oa.authority.Text)
+	}
+}
+
+// typedSecret is the credential typed or chosen in the form for type k
+// (nil when none): the Graph or Microsoft 365 client secret or
+// certificate, the Google Workspace key file, or a Gmail access token.
+// A bad file comes back as a *project.FieldError on its row.
+func (f *endpointForm) typedSecret(k project.EndpointType) ([]byte, error) {
+	switch k {
+	case project.TypeGraph, project.TypeM365IMAP:
+		b, err := f.typedGraphCredential()
+		if err != nil {
+			return nil, &project.FieldError{Field: "certificate", Reason: err.Error()}
+		}
+		return b, nil
+	case project.TypeGWorkspace:
+		path := strings.TrimSpace(f.oa.saPath.Text)
+		if path == "" {
+			return nil, nil
+		}
+		b, _, err := usecase.ReadServiceAccount(path)
+		if err != nil {
+			return nil, &project.FieldError{Field: "service_account_file", Reason: err.Error()}
+		}
+		return b, nil
+	case project.TypeGmail:
+		if f.oa.token != nil && f.oa.token.Text != "" {
+			return []byte(strings.TrimSpace(f.oa.token.Text)), nil
+		}
+	}
+	return nil, nil
+}
+
+// chooseServiceAccount picks the service-account JSON key file.
+func (f *endpointForm) chooseServiceAccount() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			if err != nil {
+				f.t.u.showError(err)
+			}
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		f.setServiceAccountFile(path)
+	}, f.t.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".JSON"}))
+	d.Show()
+}
+
+// setServiceAccountFile selects a key file and says at once what it is,
+// with the client ID the admin enters in Domain-wide delegation.
+func (f *endpointForm) setServiceAccountFile(path string) {
+	f.oa.saPath.SetText(path)
+	b, sa, err := usecase.ReadServiceAccount(path)
+	if err != nil {
+		f.oa.saInfo.SetText(err.Error())
+		return
+	}
+	clear(b)
+	f.oa.saInfo.SetText("Service account " + sa.ClientEmail + ". In the Google Admin console > Security > API controls > Domain-wide delegation, add client ID " + sa.ClientID + " with the scope " + project.GmailScope)
+}

@@ -1,0 +1,121 @@
+package gui
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
+)
+
+func rowVisible(f *endpointForm, key string) bool { return f.fields.rows[key].cell.Visible() }
+
+func TestSourceTypesShowTheirFields(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	if f.kind() != project.TypeIMAP || !rowVisible(f, "admin_user") || rowVisible(f, "service_account_file") {
+		t.Fatalf("a new source must be IMAP with its admin rows")
+	}
+	f.typ.SetSelected("Google Workspace")
+	if f.host.Text != project.GmailIMAPHost || f.port.Text != "993" || f.security.Selected != "SSL/TLS" {
+		t.Fatalf("Google Workspace defaults: %q %q %q", f.host.Text, f.port.Text, f.security.Selected)
+	}
+	if !rowVisible(f, "service_account_file") || rowVisible(f, "admin_user") || rowVisible(f, "tenant") || rowVisible(f, "token") {
+		t.Fatal("Google Workspace rows")
+	}
+	f.typ.SetSelected("Microsoft 365 (IMAP)")
+	if f.host.Text != project.M365IMAPHost || !rowVisible(f, "tenant") || !rowVisible(f, "client_id") || !rowVisible(f, "secret") ||
+		!rowVisible(f, "authority") || rowVisible(f, "service_account_file") {
+		t.Fatalf("Microsoft 365 rows (host %q)", f.host.Text)
+	}
+	f.typ.SetSelected("Gmail account")
+	if f.host.Text != project.GmailIMAPHost || !rowVisible(f, "token") || rowVisible(f, "tenant") {
+		t.Fatal("Gmail account rows")
+	}
+	// A host the admin typed is not replaced by a provider's default.
+	f.host.SetText("imap.proxy.example")
+	f.typ.SetSelected("Google Workspace")
+	if f.host.Text != "imap.proxy.example" {
+		t.Fatalf("typed host replaced: %q", f.host.Text)
+	}
+	f.typ.SetSelected("Microsoft 365 (IMAP)")
+	f.tenant.SetText("contoso.onmicrosoft.com")
+	f.clientID.SetText("55555555-aaaa-4bbb-8ccc-000000000001")
+	f.secret.SetText("app-secret")
+	f.oa.authority.SetText("http://login.example.com")
+	if err := f.saveEndpoint(); err == nil || !strings.Contains(f.fields.fieldError("authority"), "https") {
+		t.Fatalf("an http authority on the network: %v (row: %q)", err, f.fields.fieldError("authority"))
+	}
+	f.oa.authority.SetText("")
+	if err := f.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Project("Alpha")
+	if p.Source.Type != project.TypeM365IMAP || p.Source.Tenant != "contoso.onmicrosoft.com" || p.Source.SecretRef == "" || p.Source.Host != "imap.proxy.example" {
+		t.Fatalf("stored %+v", p.Source)
+	}
+}
+
+func TestGoogleWorkspaceSourceSaveAndTest(t *testing.T) {
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser("user00000@old.example")
+	m := testsrv.StartOAuthIMAP(t, map[string]string{"user00000@old.example": "x"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2"},
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	f.typ.SetSelected("Google Workspace")
+	f.setServiceAccountFile(keyFile)
+	if !strings.Contains(f.oa.saInfo.Text, clientID) || !strings.Contains(f.oa.saInfo.Text, "Domain-wide delegation") {
+		t.Fatalf("key info: %q", f.oa.saInfo.Text)
+	}
+	f.host.SetText(m.Host)
+	f.security.SetSelected("None")
+	f.port.SetText(strconv.Itoa(m.Port))
+	if err := f.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Project("Alpha")
+	if p.Source.Type != project.TypeGWorkspace || p.Source.ServiceAccount != "mf@proj.iam.gserviceaccount.com" || p.Source.SecretRef == "" {
+		t.Fatalf("stored %+v", p.Source)
+	}
+	if !strings.Contains(f.oa.saInfo.Text, "Stored: service account mf@proj") {
+		t.Fatalf("after save: %q", f.oa.saInfo.Text)
+	}
+	runFormTest(t, f)
+	if !strings.Contains(f.status.Text, "passed") {
+		t.Fatalf("status %q\n%s", f.status.Text, f.result.Text)
+	}
+	for _, s := range []string{"TOKEN", "SCOPE", "LOGIN", "user00000@old.example"} {
+		if !strings.Contains(f.result.Text, s) {
+			t.Fatalf("result lacks %s:\n%s", s, f.result.Text)
+		}
+	}
+	// A file that is not a key is refused at its row.
+	bad := filepath.Join(t.TempDir(), "client.json")
+	_ = os.WriteFile(bad, []byte(`{"installed":{}}`), 0o600)
+	f.oa.saPath.SetText(bad)
+	if err := f.saveEndpoint(); err == nil || !strings.Contains(f.fields.fieldError("service_account_file"), "OAuth client file") {
+		t.Fatalf("bad key file: %v", err)
+	}
+}
