@@ -145,17 +145,46 @@
 // # Transport
 //
 // Messages are created through JSON batching ($batch, at most 20 requests,
-// within 4 MB). Outlook runs at most 4 requests at once per app and
-// mailbox and Graph runs up to 4 requests of a batch in parallel, so a
-// weighted limiter shared by every Destination of the same app and mailbox
-// keeps at most 4 requests in flight. A retry decorator around every call
-// fetches a new token on 401, honours Retry-After on 429, and backs off on
-// 503/504 and broken connections for reads. Inside a batch, requests
-// answered 429 are sent again after Retry-After; for a batch whose outcome
-// is unknown (a broken connection, a 5xx), Put looks up the stamps (the
-// documented singleValueExtendedProperties/Any $filter) and resends only
-// the missing messages, so reruns and faults create no duplicates.
-// Existing pages the folder with $expand of the stamp property only.
+// within 4 MB). Outlook's limits per app and mailbox
+// (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits):
+// 4 concurrent requests (Graph runs up to 4 requests of a batch in
+// parallel, so a batch takes that many slots of the core/limit Limiter
+// shared by every Destination of the same app and mailbox), 10,000
+// requests per 10 minutes and 150 MB uploaded (POST, PATCH, PUT) per 5
+// minutes, requests of a batch counted one by one (budget.go paces both
+// with golang.org/x/time/rate token buckets sized to stay under them). The
+// retry decorator (core/retry) around every call fetches a new token on
+// 401, honours Retry-After on 429 and 503 — and sets it as the Limiter's
+// hold, so every worker of the mailbox waits it out, not only the request
+// that was told — and backs off on 5xx and broken connections for reads.
+// Inside a batch, requests answered 429 are sent again after Retry-After;
+// for a batch whose outcome is unknown (a broken connection, a 5xx), Put
+// looks up the stamps (the documented singleValueExtendedProperties/Any
+// $filter; on the importMime path, the pending marker) and resends only the
+// missing messages, so reruns and faults create no duplicates. Existing
+// pages the folder with $expand of the stamp property only, and finishes
+// imports the folder's pending markers describe.
+//
+// # National clouds
+//
+// Endpoint.Cloud (global, usgov, usgov-dod, china) picks the Graph root,
+// the sign-in authority and the token scope ({root}/.default), from
+// https://learn.microsoft.com/en-us/graph/deployments; Endpoint.GraphURL
+// and Endpoint.Authority override the root and authority (proxies, the
+// emulator). TLS to both follows core/tlstrust: the system roots
+// (SSL_CERT_FILE honoured) or exactly the pinned certificate.
+//
+// # Application access policies
+//
+// Exchange Online can restrict an app with application permissions to
+// some mailboxes (New-ApplicationAccessPolicy, now superseded by RBAC for
+// Applications: https://learn.microsoft.com/powershell/module/exchange/new-applicationaccesspolicy);
+// Graph then answers 403 ErrorAccessDenied for the others. The message
+// "Access to OData is disabled: Blocked by tenant configured AppOnly
+// AccessPolicy settings." is what such tenants report (community reports;
+// Microsoft does not document the text), so the endpoint test recognises
+// it by "AccessPolicy" / "Access to OData is disabled" and names the fix
+// (Test-ApplicationAccessPolicy -Identity MAILBOX -AppId ID).
 //
 // Tokens are cached per app registration (shared by all mailboxes) and
 // refreshed a few minutes before they expire.
