@@ -30,10 +30,11 @@ import (
 // loopback HTTP endpoint that streams a consistent copy of the file (one
 // bbolt read transaction, Tx.WriteTo), guarded by a random token in the
 // file <db>.share (mode 0600, next to the database, so only the same OS
-// user can read it). OpenReadOnly opens the file itself with a shared
-// lock when nobody writes, and otherwise fetches that copy into a
-// temporary file and opens the copy: it sees the holder's latest
-// committed state, and can never write.
+// user can read it). OpenReadOnly fetches that copy into a temporary
+// file and opens the copy when a process shares the file, and otherwise
+// opens the file itself with a shared lock (waiting for a writer that does
+// not share, like Open): it sees the holder's latest committed state, and
+// can never write.
 
 // shareInfo is the content of the share file.
 type shareInfo struct {
@@ -43,10 +44,6 @@ type shareInfo struct {
 }
 
 func sharePath(dbPath string) string { return dbPath + ".share" }
-
-// readOnlyProbe is how long OpenReadOnly waits for the file's lock before
-// asking the holder for a copy.
-var readOnlyProbe = 200 * time.Millisecond
 
 // ShareReadOnly lets other processes read the database while this one
 // holds it (see OpenReadOnly). stop ends the sharing and removes the
@@ -136,18 +133,16 @@ func OpenReadOnly(path string) (*Store, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return Open(path)
 	}
-	s, err := openReadOnlyFile(path, path, readOnlyProbe)
-	if errors.Is(err, ErrLocked) {
-		var serr error
-		s, serr = openShared(path)
-		err = serr
-		if serr != nil {
-			// Nobody shares: wait for the lock as long as Open would.
-			s, err = openReadOnlyFile(path, path, lockTimeout)
-			if errors.Is(err, ErrLocked) {
-				err = fmt.Errorf("%w (%v)", err, serr)
-			}
-		}
+	// A process that shares the file holds it: read its copy. A share
+	// file left by a process that died answers nothing, and the file's
+	// lock decides.
+	var s *Store
+	var err error
+	if _, serr := os.Stat(sharePath(path)); serr == nil {
+		s, err = openShared(path)
+	}
+	if s == nil {
+		s, err = openReadOnlyFile(path, path, lockTimeout)
 	}
 	if err != nil {
 		return nil, err

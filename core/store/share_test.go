@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -216,5 +218,84 @@ func TestShareNeedsToken(t *testing.T) {
 	}
 	if _, err := openShared(path); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("copy with a wrong token: %v", err)
+	}
+}
+
+// TestStaleShareFile: a share file left by a process that died (kill -9)
+// does not stop a read: nobody answers, the file's lock decides.
+func TestStaleShareFile(t *testing.T) {
+	path := tempDBPath(t)
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateProject(project.Project{Name: "P", Options: project.DefaultOptions()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	if err := os.WriteFile(sharePath(path), []byte(`{"addr":"`+dead+`","token":"x","pid":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatalf("OpenReadOnly with a stale share file: %v", err)
+	}
+	defer r.Close()
+	if r.copyFile != "" || projectNames(t, r) != "P" {
+		t.Fatalf("read through %q", r.copyFile)
+	}
+}
+
+// BenchmarkOpenReadOnlyShared is what a status next to a running
+// migration pays: copying a database that holds 10 users × 20,000
+// journaled messages from the holder (same process here) and opening the
+// copy.
+func BenchmarkOpenReadOnlyShared(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "m.db")
+	s, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateProject(newProject("J")); err != nil {
+		b.Fatal(err)
+	}
+	j := s.Journal()
+	for u := 0; u < 10; u++ {
+		for i := 0; i < 20000; i += 1000 {
+			var bt Batch
+			bt.Folder = "INBOX"
+			for k := i; k < i+1000; k++ {
+				bt.Done = append(bt.Done, DoneItem{Key: mailbox.SourceKey(1, uint32(k+1)),
+					ContentKey: mailbox.ContentKey(fmt.Sprint("c:", u, k)), Size: 1000})
+			}
+			if err := j.Commit("J", fmt.Sprint("u", u), bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	stop, err := s.ShareReadOnly()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	fi, _ := os.Stat(path)
+	b.SetBytes(fi.Size())
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := OpenReadOnly(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.copyFile == "" {
+			b.Fatal("not read through the holder's copy")
+		}
+		r.Close()
 	}
 }
