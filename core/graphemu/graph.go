@@ -1,4 +1,4 @@
-package graphsrv
+package graphemu
 
 import (
 	"encoding/json"

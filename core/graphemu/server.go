@@ -1,4 +1,4 @@
-package graphsrv
+package graphemu
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -220,18 +219,6 @@ func New(opts Options) (*Server, error) {
 		}
 	}()
 	return s, nil
-}
-
-// Start is New for tests: it fails tb on error and closes the server in
-// tb.Cleanup.
-func Start(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	s, err := New(opts)
-	if err != nil {
-		tb.Fatalf("start Graph emulator: %v", err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
 }
 
 // Close stops the listener started by New.
