@@ -214,7 +214,7 @@
 // Start): each selected user without a source password (and no source
 // admin login) is emailed a one-time link through the project's SMTP
 // settings — unless a link sent earlier from the same address still works
-// (it is not sent again) — and printed on stdout as
+// (it is not sent again) — and printed on stdout (stderr with --json) as
 //
 //	bob@example.com: Waiting For End User (link sent, valid until 2026-03-17 18:00)
 //

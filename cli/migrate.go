@@ -196,25 +196,30 @@ func migrateRequesting(e *env, a migrateArgs, eng *engine.Engine, logger *slog.L
 	return run.Summary(), nil
 }
 
-// printLinks tells the admin where the page is and who waits.
+// printLinks tells the admin where the page is and who waits (stdout,
+// or stderr with --json).
 func printLinks(e *env, run *credreq.PassRun, srv *credreq.Server) {
 	if len(run.Links) == 0 {
 		return
 	}
-	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", run.Project, srv.URL())
-	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
+	out := e.stdout
+	if e.json {
+		out = e.stderr // stdout holds only the JSON summary
+	}
+	fmt.Fprintf(out, "serving credential requests for project %q at %s\n", run.Project, srv.URL())
+	fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
 	for _, l := range run.Links {
 		switch {
 		case l.Sent:
-			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link sent, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
+			fmt.Fprintf(out, "%s: Waiting For End User (link sent, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
 		case l.Earlier:
-			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link sent earlier, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
+			fmt.Fprintf(out, "%s: Waiting For End User (link sent earlier, valid until %s)\n", l.User, l.Expires.Local().Format("2006-01-02 15:04"))
 		default:
-			fmt.Fprintf(e.stdout, "%s: Waiting For End User (link NOT sent: %s)\n", l.User, l.Err)
+			fmt.Fprintf(out, "%s: Waiting For End User (link NOT sent: %s)\n", l.User, l.Err)
 		}
 	}
 	if n := len(run.Waiting()); n > 0 {
-		fmt.Fprintf(e.stdout, "waiting for %d user(s) to confirm; each is migrated as soon as they do (Ctrl-C stops)\n", n)
+		fmt.Fprintf(out, "waiting for %d user(s) to confirm; each is migrated as soon as they do (Ctrl-C stops)\n", n)
 	}
 }
 

@@ -262,3 +262,18 @@ func TestReadOnlyCommandsWhileMigrating(t *testing.T) {
 		t.Errorf("bob after the migration: %+v", st.Users[1])
 	}
 }
+
+// TestMigrateRequestCredentialsJSON: with --json, stdout is only the JSON
+// summary; the link lines go to stderr.
+func TestMigrateRequestCredentialsJSON(t *testing.T) {
+	f, _ := credreqMigrationFixture(t)
+	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--request-credentials",
+		"--credreq-addr", "127.0.0.1:0", "--wait", "200ms", "--json")
+	v := decode[runJSON](t, r.stdout)
+	if len(v.Users) != 2 || v.Counts["Completed"] != 1 || v.Counts["Waiting For End User"] != 1 {
+		t.Fatalf("JSON summary: %+v", v)
+	}
+	if !strings.Contains(r.stderr, "bob@src.example: Waiting For End User (link sent, valid until ") {
+		t.Fatalf("stderr lacks the link line:\n%s", r.stderr)
+	}
+}

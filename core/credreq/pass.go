@@ -116,6 +116,7 @@ type PassRun struct {
 	firstCh  chan struct{}
 	done     chan struct{}
 	finished bool
+	end      time.Time // when the last user ended
 }
 
 // Start starts req.Pass. Users without a password (NeedsPassword) get the
@@ -339,6 +340,7 @@ func (run *PassRun) checkDone() {
 		return
 	}
 	run.finished = true
+	run.end = time.Now()
 	if run.timer != nil {
 		run.timer.Stop()
 	}
@@ -394,8 +396,9 @@ func (run *PassRun) Summary() engine.Summary {
 	s := run.first
 	s.Project, s.Pass = run.Project, run.Pass
 	s.Users = append(append([]engine.UserSummary(nil), s.Users...), run.late...)
-	if s.End.IsZero() || run.finished {
-		s.End = time.Now()
+	s.End = time.Now()
+	if run.finished {
+		s.End = run.end
 	}
 	return s
 }

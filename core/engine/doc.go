@@ -10,6 +10,7 @@
 //	sum, err := e.Run(ctx, "Acme", project.PassFull, []string{"a@acme.com"}, engine.PassOptions{})
 //	// cancel ctx to Stop: users end as Stopped, the journal stays consistent.
 //	e.Latest("Acme")                                  // newest Event per user (for late subscribers)
+//	e.MarkWaiting("Acme", "b@acme.com", project.PassFull, "link sent") // Waiting For End User, stored + event
 //	rows, err := e.Plan(ctx, "Acme", "a@acme.com")    // []mapping.PlanRow: source → destination tree
 //	st.Journal().FailedItems("Acme", "a@acme.com")    // error details (folder, subject, date, size, reason, hint)
 //	st.Journal().Passes("Acme", "a@acme.com")         // pass history with counters
