@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -199,9 +201,21 @@ func (e *env) finish(err error) int {
 	case errors.Is(err, errReported):
 		return ExitFailure
 	default:
-		fmt.Fprintf(e.stderr, "mailferry: %v\n", err)
+		fmt.Fprintf(e.stderr, "mailferry: %v%s\n", err, fixHint(err))
 		return ExitFailure
 	}
+}
+
+// fixHint words, as commands, the fix of a setup error core reports by
+// type (core never names CLI commands).
+func fixHint(err error) string {
+	switch {
+	case errors.Is(err, notify.ErrNotConfigured):
+		return " (set it with: mailferry smtp set --project ...)"
+	case errors.Is(err, connect.ErrNoCredentials):
+		return " (import the users with passwords, send them a credential request: mailferry credreq serve --send, or set an admin login: mailferry endpoint set ... --admin-user)"
+	}
+	return ""
 }
 
 // open opens the store: --db, else MAILFERRY_DB, else the default path.

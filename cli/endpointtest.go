@@ -99,7 +99,7 @@ func endpointTest(e *env, args []string) error {
 
 // withSetupHint adds the command that fixes a setup error.
 func withSetupHint(err error, proj string, side project.Side) error {
-	if !errors.Is(err, project.ErrSetup) {
+	if !errors.Is(err, project.ErrSetup) || fixHint(err) != "" {
 		return err
 	}
 	return fmt.Errorf("%w (mailferry endpoint set --project %q --side %s ..., or give --user EMAIL)", err, proj, side)

@@ -202,3 +202,28 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 		t.Errorf("catalog not used:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// A login the template cannot build is reported as a setup error, not as
+// a refused login (nothing is sent to the server), in the CLI as in the
+// engine and the GUI.
+func TestEndpointTestSetupErrorIsNotALoginRefusal(t *testing.T) {
+	m := testsrv.StartMemIMAP(t, map[string]string{"master": "Master-pw-1"})
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	t.Setenv("MF_MASTER_PW", "Master-pw-1")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "source", "--type", "imap", "--host", m.Host,
+		"--port", strconv.Itoa(m.Port), "--security", "none", "--admin-user", "master", "--password-env", "MF_MASTER_PW",
+		"--login-template", "{domain}/{admin}/{user}")
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only",
+		writeFile(t, "u.csv", "EmailAddress,UserName,Password\r\nalice@example.com,alice,\r\n"))
+	r := mf(t, db, "", "endpoint", "test", "--project", "P", "--side", "source", "--user", "alice@example.com")
+	expect(t, r, 1, "{domain}", "no @domain")
+	if strings.Contains(r.stderr, "refused") || strings.Contains(r.stderr, "wrong password") {
+		t.Errorf("a setup error reported as a refused login:\n%s", r.stderr)
+	}
+	// The template rule is the same when saving: {local} is accepted, an
+	// unknown placeholder refused.
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "source", "--login-template", "{local}*{admin}")
+	expect(t, mf(t, db, "", "endpoint", "set", "--project", "P", "--side", "source", "--login-template", "{user}{usr}"),
+		1, "invalid: source: login_template", "unknown placeholder {usr}")
+}

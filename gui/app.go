@@ -19,6 +19,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/assets"
+	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -310,7 +312,24 @@ func (u *UI) showError(err error) {
 	if err == nil {
 		return
 	}
+	if errors.Is(err, project.ErrSetup) {
+		dialog.ShowInformation("Setup needed", setupAdvice(err), u.win)
+		return
+	}
 	dialog.ShowError(err, u.win)
+}
+
+// setupAdvice words a setup error (project.ErrSetup) and its fix for the
+// desktop app: nothing reached a server, so it is not a wrong password.
+func setupAdvice(err error) string {
+	msg := err.Error() + "\n\nNothing was sent to the server: this is not a wrong password.\n"
+	switch {
+	case errors.Is(err, notify.ErrNotConfigured):
+		return msg + "Set the email server under File ▸ Email Settings…"
+	case errors.Is(err, connect.ErrNoCredentials):
+		return msg + "Import the users with their passwords, use Request passwords, or set an admin login on the Endpoints tab."
+	}
+	return msg + "Check the settings on the Endpoints tab."
 }
 
 func (u *UI) newProjectDialog() {

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mailferry/mailferry/core/ewsemu"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -228,5 +229,28 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	runFormTest(t, d)
 	if !strings.Contains(d.status.Text, "passed") || !strings.Contains(d.result.Text, srv.EWSURL()) {
 		t.Errorf("provider test: %q\n%s", d.status.Text, d.result.Text)
+	}
+}
+
+// A setup error is shown as "Setup needed" with the desktop's own fix, not
+// as an error about a login, and with no CLI command in it.
+func TestSetupErrorDialogWordsItsOwnFix(t *testing.T) {
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, w := newTestUI(t, st, Options{})
+	_, _, err := notify.LoadSMTP(st, "Alpha") // no SMTP settings yet
+	if !errors.Is(err, project.ErrSetup) {
+		t.Fatalf("LoadSMTP: %v", err)
+	}
+	u.showError(err)
+	overlay := w.Canvas().Overlays().Top()
+	if overlay == nil {
+		t.Fatal("no dialog")
+	}
+	if !canvasHasText(overlay, "Setup needed") || !canvasHasText(overlay, "File ▸ Email Settings…") {
+		t.Error("the dialog does not say what to set up, and where")
+	}
+	if canvasHasText(overlay, "mailferry smtp") {
+		t.Error("a CLI command reached a GUI dialog")
 	}
 }

@@ -17,7 +17,9 @@ import (
 
 // ErrNoCredentials means the user has no password and the endpoint no
 // admin login: the user must give a password (credential request).
-var ErrNoCredentials = errors.New("no credentials: the user has no password and the endpoint no admin login")
+// It is a setup error (errors.Is(err, project.ErrSetup)): nothing was
+// sent to a server.
+var ErrNoCredentials = project.AsSetup(errors.New("no credentials: the user has no password and the endpoint no admin login"))
 
 // Credentials is what a factory logs in with. It is imapconn.Credentials
 // (User, Password, Admin, Template) so that every protocol reads the same
@@ -76,7 +78,8 @@ func Types(side project.Side) []project.EndpointType {
 
 // LoginFor resolves the credentials of user u on one side of project p.
 // The user's own password wins; else the endpoint's admin with its login
-// template; else ErrNoCredentials.
+// template; else ErrNoCredentials. Its errors are setup errors
+// (project.ErrSetup): nothing was sent to a server.
 func LoginFor(st *store.Store, p project.Project, u project.User, side project.Side) (Login, error) {
 	ep, email, login, ref := p.Source, u.SourceEmail, u.SourceLogin, u.SourcePasswordRef
 	if side == project.SideDest {
@@ -104,24 +107,25 @@ func LoginFor(st *store.Store, p project.Project, u project.User, side project.S
 		// Exchange Online is reached as an app (client credentials): the
 		// app's client secret acts on every user's mailbox.
 		if ep.SecretRef == "" {
-			return l, fmt.Errorf("%s client secret of the Graph app: %w", side, ErrNoCredentials)
+			// The admin must add it: not something the end user can give.
+			return l, project.Setupf("%s Graph app has no client secret or certificate", side)
 		}
 		pw, err := st.Secret(ep.SecretRef)
 		if err != nil {
-			return l, fmt.Errorf("%s client secret of the Graph app: %w", side, err)
+			return l, project.Setupf("%s client secret of the Graph app: %w", side, err)
 		}
 		l.Cred.Password = string(pw)
 		l.Cred.Admin = ep.ClientID
 	case ref != "":
 		pw, err := st.Secret(ref)
 		if err != nil {
-			return l, fmt.Errorf("%s password of %s: %w", side, u.ID(), err)
+			return l, project.Setupf("%s password of %s: %w", side, u.ID(), err)
 		}
 		l.Cred.Password = string(pw)
 	case ep.AdminUser != "" && ep.PasswordRef != "":
 		pw, err := st.Secret(ep.PasswordRef)
 		if err != nil {
-			return l, fmt.Errorf("%s admin password: %w", side, err)
+			return l, project.Setupf("%s admin password: %w", side, err)
 		}
 		l.Cred.Password = string(pw)
 		l.Cred.Admin = ep.AdminUser

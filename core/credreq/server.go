@@ -497,8 +497,8 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, log *slog.Logge
 		log.Warn("credreq could not reach the source to check the password", "err", err)
 		d.Error = "We could not reach your mail server to check the password. Please try again in a few minutes."
 		render(w, http.StatusServiceUnavailable, d)
-	default:
-		log.Error("credreq could not check the password: setup error", "err", err)
+	default: // project.ErrSetup, or anything else decided before a login was sent
+		log.Error("credreq could not check the password: setup error", "err", err, "setup", errors.Is(err, project.ErrSetup))
 		d.Error = "Your password could not be checked because the migration is not set up correctly yet. " +
 			"This is not a problem with your password: please tell your administrator and try again later."
 		render(w, http.StatusServiceUnavailable, d)

@@ -66,6 +66,11 @@ type PassOptions struct {
 	PrestageBefore time.Time
 }
 
+// SetupMessage starts the status message of a user failed by a setup
+// error (project.ErrSetup: no password sealed, a bad login template…):
+// nothing was sent to a server, so it is never a refused login.
+const SetupMessage = "setup error (nothing was sent to the server): "
+
 // Event is a progress report. Subscribers get one whenever a user's status
 // changes, a folder starts or ends, and at most every EventInterval while
 // items move.

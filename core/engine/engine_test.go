@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -307,6 +308,32 @@ func TestNoCredentialsWaitsForEndUser(t *testing.T) {
 	}
 	s := userSum(t, e.run(project.PassFull, PassOptions{}), 0)
 	if s.Status != project.StatusWaitingForEndUser {
+		t.Fatalf("%+v", s)
+	}
+}
+
+// A login that cannot be built (the admin's template needs a domain the
+// user's login lacks) fails the user as a setup error at once: nothing was
+// sent, so it is not reported as a refused login and not retried.
+func TestSetupErrorIsNotALoginRefusal(t *testing.T) {
+	src, dst := memServer(t, "alice"), memServer(t, "alice")
+	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
+	ref, err := e.st.SetSecret([]byte("master-pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.UpdateProject("P", func(p *project.Project) error {
+		p.Source.AdminUser, p.Source.PasswordRef, p.Source.LoginTemplate = "master", ref, "{domain}/{admin}/{user}"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.UpdateUser("P", "alice@example.com", func(u *project.User) error { u.SourcePasswordRef = ""; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s := userSum(t, e.run(project.PassFull, PassOptions{}), 0)
+	if s.Status != project.StatusFailed || !strings.HasPrefix(s.Err, SetupMessage) || !strings.Contains(s.Err, "{domain}") ||
+		strings.Contains(s.Err, "refused") {
 		t.Fatalf("%+v", s)
 	}
 }

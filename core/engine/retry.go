@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/retry"
 )
 
@@ -30,7 +31,7 @@ func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, imapconn.ErrAuth) || errors.Is(err, imapconn.ErrSecurity) {
+	if errors.Is(err, imapconn.ErrAuth) || errors.Is(err, imapconn.ErrSecurity) || errors.Is(err, project.ErrSetup) {
 		return false
 	}
 	if errors.Is(err, imapconn.ErrConnection) {

@@ -84,6 +84,8 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 		status, msg = project.StatusStopped, "stopped"
 	case errors.Is(err, connect.ErrNoCredentials):
 		status, msg = project.StatusWaitingForEndUser, err.Error()
+	case errors.Is(err, project.ErrSetup):
+		status, msg = project.StatusFailed, SetupMessage+err.Error()
 	case err != nil:
 		status, msg = project.StatusFailed, err.Error()
 	case r.failed > 0:

@@ -74,7 +74,8 @@ type Conn struct {
 
 // Dial connects to ep, secures the connection as ep.Security says and
 // logs in with cred. Errors wrap ErrConnection (network, timeout),
-// ErrSecurity (TLS, STARTTLS) or ErrAuth (login refused, bad template).
+// ErrSecurity (TLS, STARTTLS), ErrAuth (the server refused the login) or
+// project.ErrSetup (no login name, a bad login template: nothing sent).
 func Dial(ctx context.Context, ep project.Endpoint, cred Credentials, opt *Options) (*Conn, error) {
 	o := opt.withDefaults()
 	dl, err := startDial(ctx, ep, cred, o)

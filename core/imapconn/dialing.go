@@ -38,11 +38,12 @@ type dialing struct {
 
 func startDial(ctx context.Context, ep project.Endpoint, cred Credentials, o Options) (*dialing, error) {
 	if ep.Host == "" || ep.Port <= 0 {
-		return nil, fmt.Errorf("imap endpoint needs a host and a port")
+		return nil, project.Setupf("imap endpoint needs a host and a port")
 	}
 	method, err := cred.method()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
+		// Nothing was sent: a setup error, never a refused login.
+		return nil, fmt.Errorf("login to %s: %w", ep.Host, err)
 	}
 	secret := cred.Password
 	if cred.Token != nil {

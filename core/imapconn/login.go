@@ -12,7 +12,7 @@ import (
 // as the admin (authentication identity) with the admin's password and asks
 // to act as the expanded rest of the template (authorization identity).
 // Dovecot master users, Cyrus admins and Zimbra admins accept this.
-const AuthzidPrefix = "authzid:"
+const AuthzidPrefix = project.LoginTemplateAuthzid
 
 // Well-known login templates (project.Endpoint.LoginTemplate values).
 const (
@@ -73,16 +73,17 @@ func (m loginMethod) String() string {
 	return fmt.Sprintf("LOGIN %q", m.name)
 }
 
+// method resolves the login; its errors are setup errors (nothing sent).
 func (c Credentials) method() (loginMethod, error) {
 	if c.Token != nil {
 		if c.User == "" {
-			return loginMethod{}, fmt.Errorf("no login name for the OAuth login")
+			return loginMethod{}, project.Setupf("no login name for the OAuth login")
 		}
 		return loginMethod{oauth: true, name: c.User, provider: c.Provider}, nil
 	}
 	if c.Admin == "" || c.Template == "" {
 		if c.User == "" {
-			return loginMethod{}, fmt.Errorf("no login name")
+			return loginMethod{}, project.Setupf("no login name")
 		}
 		return loginMethod{name: c.User}, nil
 	}
@@ -103,66 +104,12 @@ func (c Credentials) method() (loginMethod, error) {
 	return loginMethod{name: name}, nil
 }
 
-// LoginName expands a login template. Placeholders:
-//
-//	{user}   the user's login as given (e.g. alice@example.com)
-//	{local}  the part of {user} before the last "@" (all of it if none)
-//	{domain} the part of {user} after the last "@" ("" if none)
-//	{admin}  the admin login
-//
-// "{user}*{admin}" is Dovecot's master-user format and
-// "{domain}/{admin}/{user}" Exchange IMAP's. An empty template means
-// "{user}". The template must contain {user} or {local}; an unknown
-// placeholder, or {domain} when the user has no domain, is an error.
+// LoginName expands a login template (project.ExpandLoginTemplate, the
+// one rule): "{user}*{admin}" is Dovecot's master-user format and
+// "{domain}/{admin}/{user}" Exchange IMAP's; "" means "{user}". Its errors
+// are setup errors (project.ErrSetup), never a refused login.
 func LoginName(template, user, admin string) (string, error) {
-	if template == "" {
-		template = "{user}"
-	}
-	if !strings.Contains(template, "{user}") && !strings.Contains(template, "{local}") {
-		return "", fmt.Errorf("login template %q must contain {user} or {local}", template)
-	}
-	if user == "" {
-		return "", fmt.Errorf("login template %q: empty user", template)
-	}
-	local, domain := user, ""
-	if i := strings.LastIndexByte(user, '@'); i >= 0 {
-		local, domain = user[:i], user[i+1:]
-	}
-	var b strings.Builder
-	rest := template
-	for rest != "" {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			b.WriteString(rest)
-			break
-		}
-		b.WriteString(rest[:i])
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("login template %q: unclosed {", template)
-		}
-		ph := rest[i : i+j+1]
-		switch ph {
-		case "{user}":
-			b.WriteString(user)
-		case "{local}":
-			b.WriteString(local)
-		case "{domain}":
-			if domain == "" {
-				return "", fmt.Errorf("login template %q uses {domain} but user %q has no @domain", template, user)
-			}
-			b.WriteString(domain)
-		case "{admin}":
-			if admin == "" {
-				return "", fmt.Errorf("login template %q uses {admin} but no admin login is set", template)
-			}
-			b.WriteString(admin)
-		default:
-			return "", fmt.Errorf("login template %q: unknown placeholder %s (known: {user} {local} {domain} {admin})", template, ph)
-		}
-		rest = rest[i+j+1:]
-	}
-	return b.String(), nil
+	return project.ExpandLoginTemplate(template, user, admin)
 }
 
 // NewCredentials picks how to log in to one mailbox on ep. When the

@@ -1,10 +1,13 @@
 package imapconn
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv"
 )
 
 func TestLoginName(t *testing.T) {
@@ -30,11 +33,49 @@ func TestLoginName(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("LoginName(%q, %q, %q) = %q, %v; want error containing %q", tc.tmpl, tc.user, tc.admin, got, err, tc.err)
 			}
+			if !errors.Is(err, project.ErrSetup) || errors.Is(err, ErrAuth) {
+				t.Errorf("LoginName(%q): %v is not a setup error", tc.tmpl, err)
+			}
+			// The same rule when the endpoint is saved (structural errors).
+			if tc.user != "" && tc.admin != "" && !strings.Contains(tc.err, "domain") {
+				if project.ValidateLoginTemplate(tc.tmpl) == nil {
+					t.Errorf("ValidateLoginTemplate(%q) accepts what LoginName refuses", tc.tmpl)
+				}
+			}
 			continue
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("LoginName(%q, %q, %q) = %q, %v; want %q", tc.tmpl, tc.user, tc.admin, got, err, tc.want)
 		}
+		if err := project.ValidateLoginTemplate(tc.tmpl); err != nil {
+			t.Errorf("ValidateLoginTemplate(%q) refuses what LoginName takes: %v", tc.tmpl, err)
+		}
+	}
+}
+
+// A login that cannot be built is a setup error before anything is sent:
+// never ErrAuth ("IMAP login refused"), though the server is up.
+func TestDialSetupErrorIsNotALoginRefusal(t *testing.T) {
+	mem := testsrv.StartMemIMAP(t, map[string]string{"alice": "pw"})
+	ep := project.Endpoint{Type: project.TypeIMAP, Host: mem.Host, Port: mem.Port, Security: project.SecurityNone}
+	for _, c := range []Credentials{
+		{User: "", Password: "pw"},
+		{User: "alice", Password: "pw", Admin: "master", Template: "{domain}*{admin}{user}"},
+		{User: "alice", Password: "pw", Admin: "master", Template: "{admin}"},
+	} {
+		conn, err := Dial(context.Background(), ep, c, nil)
+		if err == nil {
+			conn.Close()
+			t.Fatalf("%v: logged in", c)
+		}
+		if !errors.Is(err, project.ErrSetup) || errors.Is(err, ErrAuth) || strings.Contains(err.Error(), "refused") {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
+	// The server's own refusal stays ErrAuth, not a setup error.
+	_, err := Dial(context.Background(), ep, Credentials{User: "alice", Password: "wrong"}, nil)
+	if !errors.Is(err, ErrAuth) || errors.Is(err, project.ErrSetup) {
+		t.Errorf("wrong password: %v", err)
 	}
 }
 

@@ -27,8 +27,10 @@ import (
 
 // Errors Send wraps, for errors.Is.
 var (
-	// ErrNotConfigured: the project has no usable SMTP settings.
-	ErrNotConfigured = errors.New("SMTP not configured")
+	// ErrNotConfigured: the project has no usable SMTP settings. It is a
+	// setup error (errors.Is(err, project.ErrSetup)); the faces word the
+	// fix (the CLI's smtp set, the GUI's Email settings).
+	ErrNotConfigured = project.AsSetup(errors.New("SMTP not configured"))
 	// ErrSecurity: TLS failed, STARTTLS was not offered, or a password
 	// would have travelled in clear.
 	ErrSecurity = errors.New("SMTP connection not secure")

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"encoding/csv"
 	"path/filepath"
 	"strings"
@@ -101,11 +102,13 @@ func TestEmailStats(t *testing.T) {
 		t.Fatalf("CSV attachment rows %q", rows)
 	}
 
-	// No SMTP settings: a clear error, nothing sent.
+	// No SMTP settings: a typed setup error (each face words its fix;
+	// no CLI command in core's text), nothing sent.
 	if err := st.UpdateProject("Acme Co", func(p *project.Project) error { p.SMTP = project.SMTP{}; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := notify.EmailStats(context.Background(), st, "Acme Co", to, nil); err == nil || !strings.Contains(err.Error(), "smtp set") {
+	if _, err := notify.EmailStats(context.Background(), st, "Acme Co", to, nil); !errors.Is(err, notify.ErrNotConfigured) ||
+		!errors.Is(err, project.ErrSetup) || strings.Contains(err.Error(), "mailferry") {
 		t.Fatalf("without SMTP settings: %v", err)
 	}
 	if _, err := notify.ParseRecipients("ok@example.com, not-an-address"); err == nil || !strings.Contains(err.Error(), `"not-an-address"`) {

@@ -20,13 +20,13 @@ func LoadSMTP(st *store.Store, projectName string) (project.Project, string, err
 		return p, "", err
 	}
 	if err := ValidateSMTP(p.SMTP); err != nil {
-		return p, "", fmt.Errorf("project %q: %w (set it with: mailferry smtp set --project ...)", projectName, err)
+		return p, "", fmt.Errorf("project %q: %w", projectName, err) // ErrNotConfigured: each face words the fix
 	}
 	var pw string
 	if p.SMTP.PasswordRef != "" {
 		b, err := st.Secret(p.SMTP.PasswordRef)
 		if err != nil {
-			return p, "", fmt.Errorf("project %q: SMTP password: %w", projectName, err)
+			return p, "", fmt.Errorf("project %q: SMTP password: %w", projectName, project.AsSetup(err))
 		}
 		pw = string(b)
 	}

@@ -174,8 +174,8 @@ func (e Endpoint) Validate() error {
 		if e.TrustFingerprint != "" && !fingerprintRE.MatchString(NormalizeFingerprint(e.TrustFingerprint)) {
 			bad("trust_fingerprint", "must be a SHA-256 fingerprint (64 hex digits)")
 		}
-		if e.LoginTemplate != "" && !strings.Contains(e.LoginTemplate, "{user}") {
-			bad("login_template", "must contain {user}")
+		if err := ValidateLoginTemplate(e.LoginTemplate); err != nil {
+			bad("login_template", "%v", err)
 		}
 	case TypeEWS:
 		n := 0
