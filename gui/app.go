@@ -325,7 +325,7 @@ func setupAdvice(err error) string {
 	msg := err.Error() + "\n\nNothing was sent to the server: this is not a wrong password.\n"
 	switch {
 	case errors.Is(err, notify.ErrNotConfigured):
-		return msg + "Set the email server under File ▸ Email Settings…"
+		return msg + "Set the email server under File > Email Settings…"
 	case errors.Is(err, connect.ErrNoCredentials):
 		return msg + "Import the users with their passwords, use Request passwords, or set an admin login on the Endpoints tab."
 	}

@@ -247,7 +247,7 @@ func TestSetupErrorDialogWordsItsOwnFix(t *testing.T) {
 	if overlay == nil {
 		t.Fatal("no dialog")
 	}
-	if !canvasHasText(overlay, "Setup needed") || !canvasHasText(overlay, "File ▸ Email Settings…") {
+	if !canvasHasText(overlay, "Setup needed") || !canvasHasText(overlay, "File > Email Settings…") {
 		t.Error("the dialog does not say what to set up, and where")
 	}
 	if canvasHasText(overlay, "mailferry smtp") {
