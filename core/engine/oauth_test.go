@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -128,12 +130,23 @@ func TestM365IMAPToDovecot(t *testing.T) {
 	}
 	gs.SetRoles(appID, graphsrv.PermIMAPAccessAsApp)
 	before := snapshot(t, src, addr)
-	sum, err = New(st, Options{Logger: quietLogger()}).Run(ctx, "P", project.PassFull, []string{addr}, PassOptions{})
+	// Throttled as Microsoft 365 throttles: the next SELECTs are refused
+	// with a suggested back-off.
+	m.ThrottleSelects(2, 300*time.Millisecond)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	fast := RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Millisecond, MaxDelay: 50 * time.Millisecond}
+	sum, err = New(st, Options{Logger: logger, Retry: fast}).Run(ctx, "P", project.PassFull, []string{addr}, PassOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := userSum(t, sum, 0); s.Status != project.StatusCompleted || s.ItemsMigrated != int64(len(before)) {
 		t.Fatalf("with IMAP.AccessAsApp: %+v, want %d", s, len(before))
+	}
+	// Both throttled SELECTs were retried after the server's suggested
+	// time, not the policy's 20-50 ms back-off.
+	if n := strings.Count(logs.String(), "wait=300ms"); m.Throttled() != 2 || n != 2 {
+		t.Fatalf("throttled selects %d, retries after 300ms %d:\n%s", m.Throttled(), n, logs.String())
 	}
 	sameMultiset(t, "bodies+flags+dates", hashes(before, true), hashes(snapshot(t, dst, "bob"), true))
 }

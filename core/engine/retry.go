@@ -67,7 +67,13 @@ func (r retrier) do(ctx context.Context, op string, fn func() error, before func
 func (r retrier) doProgress(ctx context.Context, op string, fn func() error, before func() error, progressed func() bool) error {
 	return retry.Loop{
 		Op: op, Policy: r.pol, Before: before, Progressed: progressed,
-		Classify: func(err error) retry.Decision { return retry.Decision{Retry: Retryable(err)} },
+		Classify: func(err error) retry.Decision {
+			if d, ok := imapconn.Throttled(err); ok {
+				// Microsoft 365's "Suggested Backoff Time": wait that long.
+				return retry.Decision{Retry: true, Throttled: true, After: d}
+			}
+			return retry.Decision{Retry: Retryable(err)}
+		},
 		OnRetry: func(n int, err error, wait time.Duration) {
 			if r.log != nil {
 				r.log.Warn("retrying after connection failure", "op", op, "attempt", n, "wait", wait, "err", err)

@@ -237,6 +237,12 @@ func (c *Conn) Run(ctx context.Context, op string, fn func(touch func()) error) 
 		return pt.err
 	}
 	if ie, ok := ServerError(err); ok && !c.Broken() {
+		if te := throttled(ie.Text, ie); te != nil {
+			// The server wants a pause: this connection is given up, the
+			// retry reconnects after the suggested time.
+			c.broken.Store(true)
+			return fmt.Errorf("%s on %s: %w", op, c.addr, te)
+		}
 		return fmt.Errorf("%s: %w", op, ie)
 	}
 	c.broken.Store(true)

@@ -21,4 +21,9 @@
 // the fix: token expired or revoked, wrong scope, or (Microsoft 365, which
 // sends no JSON) admin consent or mailbox permission missing. A token that
 // cannot be obtained fails with ErrToken before any connection is made.
+//
+// A server that throttles with a suggested wait (Microsoft 365: "Request
+// is throttled. Suggested Backoff Time: N milliseconds") makes Run return
+// a ThrottledError: the connection is given up and the caller's retry
+// waits that long before reconnecting (core/engine's retry obeys it).
 package imapconn

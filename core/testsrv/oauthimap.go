@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -35,6 +36,11 @@ type OAuthOptions struct {
 	Verify func(user, token string) *OAuthRefusal
 	// NoLogin refuses the LOGIN command (basic authentication off).
 	NoLogin bool
+	// ThrottleSelects makes the first n SELECT/EXAMINE commands answer
+	// as Microsoft 365 does when it throttles: NO "Request is throttled.
+	// Suggested Backoff Time: Backoff milliseconds".
+	ThrottleSelects int
+	Backoff         time.Duration
 }
 
 // SASLExchange records one AUTHENTICATE as the server decoded it, for
@@ -56,8 +62,9 @@ type OAuthIMAP struct {
 	*memimap.Server
 	auth OAuthOptions
 
-	mu   sync.Mutex
-	sasl []SASLExchange
+	mu        sync.Mutex
+	sasl      []SASLExchange
+	throttled int
 }
 
 // StartOAuthIMAP starts an in-memory IMAP server whose users log in with
@@ -97,6 +104,37 @@ type authSession struct {
 	*imapmemserver.UserSession // nil until logged in
 	o                          *OAuthIMAP
 	m                          *memimap.Server
+}
+
+// Select answers the first OAuthOptions.ThrottleSelects selects as a
+// throttled Microsoft 365 does.
+func (s *authSession) Select(name string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.o.mu.Lock()
+	throttle, backoff := s.o.throttled < s.o.auth.ThrottleSelects, s.o.auth.Backoff
+	if throttle {
+		s.o.throttled++
+	}
+	s.o.mu.Unlock()
+	if throttle {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo,
+			Text: fmt.Sprintf("Request is throttled. Suggested Backoff Time: %d milliseconds", backoff.Milliseconds())}
+	}
+	return s.UserSession.Select(name, options)
+}
+
+// ThrottleSelects makes the next n SELECT/EXAMINE commands answer as
+// throttled, suggesting backoff.
+func (o *OAuthIMAP) ThrottleSelects(n int, backoff time.Duration) {
+	o.mu.Lock()
+	o.auth.ThrottleSelects, o.auth.Backoff = o.throttled+n, backoff
+	o.mu.Unlock()
+}
+
+// Throttled is how many selects were answered as throttled.
+func (o *OAuthIMAP) Throttled() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.throttled
 }
 
 func (s *authSession) Close() error {
