@@ -1,6 +1,8 @@
 // Command mailferry moves mailboxes from an IMAP host to Exchange or
 // another IMAP server. Without arguments it opens the GUI; `mailferry demo`
-// opens the GUI on the demo project; anything else is the headless CLI
+// opens the GUI on the demo project (`mailferry demo --dest graph`: with
+// the Graph emulator, Exchange Online, as its destination instead of the
+// EWS one); anything else is the headless CLI
 // (see cli/), which never starts Fyne and runs without a display.
 package main
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/mailferry/mailferry/cli"
 	"github.com/mailferry/mailferry/core/logging"
+	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/gui"
 	_ "github.com/mailferry/mailferry/gui/localefix" // before Fyne's init: see its doc
@@ -36,9 +39,11 @@ func run(args []string) int {
 	}
 	switch {
 	case len(args) == 0:
-		return runGUI(false)
+		return runGUI(false, "")
 	case len(args) == 1 && args[0] == "demo":
-		return runGUI(true)
+		return runGUI(true, "")
+	case len(args) == 3 && args[0] == "demo" && args[1] == "--dest" && (args[2] == "ews" || args[2] == "graph"):
+		return runGUI(true, project.EndpointType(args[2]))
 	}
 	attachParentConsole()
 	return cli.Main(args, os.Stdin, os.Stdout, os.Stderr)
@@ -63,7 +68,7 @@ func setupLog() func() {
 
 // runGUI opens the store ($MAILFERRY_DB or the default path) and runs the
 // window until it closes.
-func runGUI(demo bool) int {
+func runGUI(demo bool, demoDest project.EndpointType) int {
 	st, err := store.Open("")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
@@ -78,6 +83,6 @@ func runGUI(demo bool) int {
 		defer stop()
 	}
 	a := app.NewWithID("io.mailferry.app")
-	gui.Run(a, st, gui.Options{Demo: demo})
+	gui.Run(a, st, gui.Options{Demo: demo, DemoDest: demoDest})
 	return 0
 }

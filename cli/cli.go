@@ -84,7 +84,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitOK
 	}
 	if verb == "demo" {
-		fmt.Fprintf(stderr, "mailferry: demo opens the GUI and takes no arguments: run `mailferry demo`\n")
+		fmt.Fprintf(stderr, "mailferry: demo opens the GUI: run `mailferry demo` or `mailferry demo --dest ews|graph`\n")
 		return ExitUsage
 	}
 	c, ok := commands[verb]
@@ -126,7 +126,9 @@ func topUsage() string {
 	var b strings.Builder
 	b.WriteString(`Usage:
   mailferry                  open the GUI
-  mailferry demo             open the GUI on the demo project
+  mailferry demo [--dest ews|graph]
+                             open the GUI on the demo project (destination: the EWS
+                             emulator, or with graph the Graph emulator)
   mailferry [--db PATH] [--json] COMMAND ...
 
 Global flags (also accepted after the command):

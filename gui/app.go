@@ -30,6 +30,9 @@ type Options struct {
 	// Demo selects (creating or refreshing it first) the built-in demo
 	// project with its in-process servers.
 	Demo bool
+	// DemoDest is the demo's destination with Demo: project.TypeEWS
+	// (default) or project.TypeGraph (the Graph emulator).
+	DemoDest project.EndpointType
 	// CredAddr is where the credential-request server listens when it
 	// starts with the window; "" = 0.0.0.0:8443 (the LAN).
 	CredAddr string

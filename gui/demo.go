@@ -13,7 +13,7 @@ func (u *UI) startDemo(noProjects bool) (string, error) {
 	var d *demo.Demo
 	var err error
 	if u.opts.Demo {
-		d, err = demo.Start(u.ctx, u.st)
+		d, err = demo.StartWith(u.ctx, u.st, demo.Options{Dest: u.opts.DemoDest})
 	} else {
 		d, err = demo.EnsureDemo(u.ctx, u.st)
 	}

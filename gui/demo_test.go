@@ -96,3 +96,24 @@ func TestStatisticsAfterDemoFull(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoWithGraphDestination: Options{Demo, DemoDest: graph} (what
+// `mailferry demo --dest graph` passes) opens the demo migrating into the
+// Graph emulator; the Endpoints tab shows Exchange Online (Graph) and its
+// test reports the importMime creation path.
+func TestDemoWithGraphDestination(t *testing.T) {
+	st := openStore(t)
+	u, _ := newTestUI(t, st, Options{Demo: true, DemoDest: project.TypeGraph})
+	p, err := st.Project(demo.ProjectName)
+	if err != nil || p.Dest.Type != project.TypeGraph {
+		t.Fatalf("demo destination: %+v %v", p.Dest, err)
+	}
+	d := u.endpoints.dest
+	if d.kind() != project.TypeGraph {
+		t.Fatalf("the form shows %s", d.kind())
+	}
+	runFormTest(t, d)
+	if !strings.Contains(d.result.Text, "Creation path: importMime") {
+		t.Errorf("test of the demo's Graph endpoint:\n%s\n%s", d.status.Text, d.result.Text)
+	}
+}

@@ -11,9 +11,11 @@ import (
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/ewsemu"
+	"github.com/mailferry/mailferry/core/graphemu"
 	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Name and customer of the demo project, and the destination's admin
@@ -49,12 +51,35 @@ var Users = []User{
 type Demo struct {
 	Project string
 	Source  *memimap.Server
-	Dest    *ewsemu.Server
+	Dest    *ewsemu.Server   // the EWS destination (nil with a Graph demo)
+	Graph   *graphemu.Server // the Graph destination (nil with an EWS demo)
 }
 
-// Close stops both servers.
+// Options choose the demo's destination.
+type Options struct {
+	// Dest is project.TypeEWS (the default: Hosted Exchange, EWS emulator)
+	// or project.TypeGraph (Exchange Online, Graph emulator: an app with
+	// Mail.ReadWrite and Mail-Advanced.ReadWrite.All, so messages are
+	// imported from MIME).
+	Dest project.EndpointType
+}
+
+// GraphClientID is the demo's app registration in the Graph emulator.
+const GraphClientID = "5e1f0c3a-de70-4a11-9f00-00000000de70"
+
+// Close stops the servers.
 func (d *Demo) Close() error {
-	return errors.Join(d.Source.Close(), d.Dest.Close())
+	var errs []error
+	if d.Source != nil {
+		errs = append(errs, d.Source.Close())
+	}
+	if d.Dest != nil {
+		errs = append(errs, d.Dest.Close())
+	}
+	if d.Graph != nil {
+		errs = append(errs, d.Graph.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Start starts the demo servers, fills the source mailboxes and creates or
@@ -71,6 +96,16 @@ func (d *Demo) Close() error {
 // kept, while statuses and checkpoints start over (old checkpoints would
 // claim mail is at a destination that no longer has it).
 func Start(ctx context.Context, st *store.Store) (*Demo, error) {
+	return StartWith(ctx, st, Options{})
+}
+
+// StartWith is Start with a choice of destination (see Options).
+func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
+	switch o.Dest {
+	case "", project.TypeEWS, project.TypeGraph:
+	default:
+		return nil, fmt.Errorf("demo: destination %q: want ews or graph", o.Dest)
+	}
 	old, err := st.Project(ProjectName)
 	exists := err == nil
 	switch {
@@ -98,11 +133,21 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 	}
 	// HTTPS with a self-signed certificate that the project pins (the path
 	// a real server with its own certificate takes).
-	if d.Dest, err = ewsemu.New(ewsemu.Options{
-		Users:     []ewsemu.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
-		Mailboxes: dstBoxes,
-		Logger:    slog.Default(),
-	}); err != nil {
+	if o.Dest == project.TypeGraph {
+		d.Graph, err = graphemu.New(graphemu.Options{
+			Apps: []graphemu.App{{ClientID: GraphClientID, Secret: adminPW,
+				Roles: []string{graphemu.PermMailReadWrite, graphemu.PermMailAdvancedReadWrite}}},
+			Mailboxes: dstBoxes,
+			Logger:    slog.Default(),
+		})
+	} else {
+		d.Dest, err = ewsemu.New(ewsemu.Options{
+			Users:     []ewsemu.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
+			Mailboxes: dstBoxes,
+			Logger:    slog.Default(),
+		})
+	}
+	if err != nil {
 		d.Source.Close()
 		return nil, fmt.Errorf("demo: destination server: %w", err)
 	}
@@ -124,8 +169,13 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		Demo:     true,
 		Options:  project.DefaultOptions(),
 		Source:   project.Endpoint{Type: project.TypeIMAP, Host: d.Source.Host, Port: d.Source.Port, Security: project.SecurityNone},
-		Dest: project.Endpoint{Type: project.TypeEWS, URL: d.Dest.EWSURL(), TrustFingerprint: d.Dest.CertFingerprint(),
-			AdminUser: AdminUser, Access: project.AccessDelegation},
+	}
+	if d.Graph != nil {
+		p.Dest = project.Endpoint{Type: project.TypeGraph, Tenant: d.Graph.Tenant(), ClientID: GraphClientID,
+			GraphURL: d.Graph.URL(), Authority: d.Graph.URL(), TrustFingerprint: tlstrust.Fingerprint(d.Graph.Certificate())}
+	} else {
+		p.Dest = project.Endpoint{Type: project.TypeEWS, URL: d.Dest.EWSURL(), TrustFingerprint: d.Dest.CertFingerprint(),
+			AdminUser: AdminUser, Access: project.AccessDelegation}
 	}
 	support := map[string][]string{}
 	if exists {
@@ -156,7 +206,11 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		return nil, fmt.Errorf("demo: seal password: %w", err)
 	}
 	refs = append(refs, aref)
-	p.Dest.PasswordRef = aref
+	if d.Graph != nil {
+		p.Dest.SecretRef = aref // the app's client secret
+	} else {
+		p.Dest.PasswordRef = aref
+	}
 	for _, u := range Users {
 		sref, err := st.SetSecret([]byte(srcUsers[u.Source]))
 		if err != nil {
@@ -194,7 +248,7 @@ func Start(ctx context.Context, st *store.Store) (*Demo, error) {
 		return nil, fmt.Errorf("demo: users: %w", err)
 	}
 	ok = true
-	slog.Info("demo: started", "source", d.Source.Addr(), "dest", d.Dest.EWSURL(), "users", len(users))
+	slog.Info("demo: started", "source", d.Source.Addr(), "dest", p.Dest.Type, "users", len(users))
 	return d, nil
 }
 
@@ -214,6 +268,8 @@ func EnsureDemo(ctx context.Context, st *store.Store) (*Demo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
+		// The demo keeps the destination it was started with.
+		return StartWith(ctx, st, Options{Dest: p.Dest.Type})
 	}
 	return Start(ctx, st)
 }

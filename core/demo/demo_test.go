@@ -338,3 +338,81 @@ func sourceBodies(t *testing.T, c *imapclient.Client) (map[[32]byte]int, int) {
 	}
 	return out, seen
 }
+
+// TestDemoFullPassIntoGraph: the demo with the Graph emulator as its
+// destination (Exchange Online): a Full pass imports every message from
+// its exact source bytes (importMime), read state from \Seen; a second
+// Full moves nothing; EnsureDemo keeps the Graph destination.
+func TestDemoFullPassIntoGraph(t *testing.T) {
+	st := openStore(t)
+	d, err := StartWith(ctx(t), st, Options{Dest: project.TypeGraph})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Graph == nil || d.Dest != nil {
+		t.Fatalf("demo servers: graph %v, ews %v", d.Graph, d.Dest)
+	}
+	e := engine.New(st, engine.Options{})
+	sum, err := e.Run(ctx(t), ProjectName, project.PassFull, nil, engine.PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Project(ProjectName)
+	if p.Dest.Type != project.TypeGraph {
+		t.Fatalf("demo destination %s", p.Dest.Type)
+	}
+	for i, us := range sum.Users {
+		want := Users[i]
+		gen := corpus.Generate(want.Spec)
+		if us.Status != project.StatusCompleted || us.ItemsMigrated != int64(len(gen.Messages)) || us.ItemsFailed != 0 {
+			t.Errorf("%s: %+v, want %d migrated", us.User, us, len(gen.Messages))
+			continue
+		}
+		srcUser, _ := st.User(ProjectName, us.User)
+		wantBodies, seen := sourceBodies(t, login(t, st, p.Source, srcUser.SourceLogin, srcUser.SourcePasswordRef))
+		folders, err := d.Graph.Folders(want.Dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, n, viaMIME := 0, 0, 0
+		for _, f := range folders {
+			items, _ := d.Graph.Items(want.Dest, f)
+			for _, it := range items {
+				n++
+				if it.Via == "importMime" {
+					viaMIME++
+					wantBodies[sha256.Sum256(it.MIME)]--
+				}
+				if it.IsRead {
+					read++
+				}
+			}
+		}
+		if n != len(gen.Messages) || viaMIME == 0 {
+			t.Errorf("%s: %d items (%d imported from MIME) for %d messages", want.Dest, n, viaMIME, len(gen.Messages))
+		}
+		for _, c := range wantBodies {
+			if c < 0 {
+				t.Fatalf("%s: an imported item matches no source message", want.Dest)
+			}
+		}
+		if read != seen {
+			t.Errorf("%s: %d read items, %d \\Seen messages", want.Dest, read, seen)
+		}
+	}
+	sum, err = e.Run(ctx(t), ProjectName, project.PassFull, nil, engine.PassOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, us := range sum.Users {
+		if us.Status != project.StatusCompleted || us.ItemsMigrated != 0 {
+			t.Errorf("second Full for %s: %+v", us.User, us)
+		}
+	}
+	d.Close()
+	d2, err := EnsureDemo(ctx(t), st)
+	if err != nil || d2 == nil || d2.Graph == nil {
+		t.Fatalf("EnsureDemo after a Graph demo: %+v %v", d2, err)
+	}
+	d2.Close()
+}
