@@ -75,13 +75,6 @@ func runGUI(demo bool, demoDest project.EndpointType) int {
 		return 1
 	}
 	defer st.Close()
-	// status and the other read-only CLI commands work while the window
-	// holds the database (store.OpenReadOnly).
-	if stop, err := st.ShareReadOnly(); err != nil {
-		slog.Warn("other MailFerry commands cannot read the database while the window is open", "err", err)
-	} else {
-		defer stop()
-	}
 	a := app.NewWithID("io.mailferry.app")
 	gui.Run(a, st, gui.Options{Demo: demo, DemoDest: demoDest})
 	return 0

@@ -175,6 +175,13 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 		cancel()
 		return nil, nil, err
 	}
+	// status and the other read-only CLI commands work while the window
+	// holds the database (store.OpenReadOnly).
+	if stop, err := st.ShareReadOnly(); err != nil {
+		slog.Warn("other MailFerry commands cannot read the database while the window is open", "err", err)
+	} else {
+		u.closers = append(u.closers, stop)
+	}
 	return u, u.win, nil
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +148,29 @@ func TestStartRequestsCredentials(t *testing.T) {
 	}
 	if u.migrations.run.stopBtn.Disabled() || u.migrations.run.startBtn.Disabled() {
 		t.Error("while users wait: Stop should be enabled (it ends the waiting) and Start too")
+	}
+
+	// A second process reads the database the window holds.
+	cmd := exec.Command(os.Args[0], "--db", g.st.Path(), "status", "--project", "Acme", "--json")
+	cmd.Env = append(os.Environ(), cliChildEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("status next to the window: %v\n%s", err, out)
+	}
+	var status struct {
+		Users []struct {
+			SourceEmail string `json:"source_email"`
+			Status      string `json:"status"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(out, &status); err != nil {
+		t.Fatalf("status JSON: %v\n%s", err, out)
+	}
+	want := map[string]string{rigCarol: "Completed", rigDave: "Waiting For End User", rigErin: "Waiting For End User"}
+	for _, us := range status.Users {
+		if want[us.SourceEmail] != us.Status {
+			t.Errorf("status (second process) shows %s %q, want %q", us.SourceEmail, us.Status, want[us.SourceEmail])
+		}
 	}
 
 	// Dave's IMAP login is "dave": pre-filled from the CSV.
