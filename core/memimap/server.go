@@ -66,6 +66,9 @@ type Options struct {
 	// imapmemserver's own (a test server with other logins uses it; the
 	// session opens a user's mailbox with Account).
 	Session func(*Server) imapserver.Session
+	// Caps, when set, replaces Caps (e.g. to add SPECIAL-USE for a
+	// Gmail-style layout).
+	Caps imap.CapSet
 }
 
 // NewWithOptions starts a server configured by opts. The caller must
@@ -90,6 +93,10 @@ func NewWithOptions(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	caps := Caps
+	if opts.Caps != nil {
+		caps = opts.Caps
+	}
 	m.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			if opts.Session != nil {
@@ -97,7 +104,7 @@ func NewWithOptions(opts Options) (*Server, error) {
 			}
 			return m.mem.NewSession(), nil, nil
 		},
-		Caps:         Caps,
+		Caps:         caps,
 		Logger:       slogLogger{},
 		InsecureAuth: true,
 	})

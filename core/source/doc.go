@@ -9,6 +9,14 @@
 // count, reading the next chunk while the caller consumes the previous
 // one, so memory stays bounded however large the folder.
 //
+// Gmail (any server with a SPECIAL-USE \All folder): a message shows in
+// one folder per label and in [Gmail]/All Mail. Folders migrates each
+// label folder, lists \All last as "Archive" (role Archive), drops
+// \Flagged (Starred) and \Important views and the "[Gmail]" parent from
+// the paths; List of \All leaves out every message that is in another
+// folder (by content key), so only archived mail goes to Archive
+// (allmail.go).
+//
 // Errors: connection failures wrap ErrConnection (reconnect and retry),
 // refused logins wrap ErrAuth, and a folder whose UIDVALIDITY changed
 // between List and Fetch yields ErrUIDValidity.

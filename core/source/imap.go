@@ -60,6 +60,7 @@ type IMAPSource struct {
 	mu     sync.Mutex
 	listed map[string]*listing
 	ns     imapconn.Namespaces
+	all    allMail // Gmail's [Gmail]/All Mail (allmail.go)
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
@@ -213,7 +214,11 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 		}
 		return slices.Compare(a.Path, b.Path)
 	})
-	return folders, nil
+	attrs := make(map[string][]imap.MailboxAttr, len(list))
+	for _, d := range list {
+		attrs[d.Mailbox] = d.Attrs
+	}
+	return s.applyAllMail(folders, attrs), nil
 }
 
 // build turns the LIST answer into folders: namespace and path of each
@@ -386,6 +391,25 @@ func (s *IMAPSource) List(ctx context.Context, folder mailbox.Folder, f mailbox.
 	if folder.NoSelect {
 		return nil, folder.UIDValidity, nil
 	}
+	all, uv, err := s.list(ctx, folder)
+	if err != nil {
+		return nil, 0, err
+	}
+	if all, err = s.dropLabelled(ctx, folder, all); err != nil {
+		return nil, 0, fmt.Errorf("source: %w", err)
+	}
+	out := all[:0:0]
+	for _, m := range all {
+		if keep(m, f) {
+			out = append(out, m)
+		}
+	}
+	return out, uv, nil
+}
+
+// list examines folder and lists all its messages (sorted by UID),
+// remembering them for Fetch.
+func (s *IMAPSource) list(ctx context.Context, folder mailbox.Folder) ([]mailbox.Meta, uint32, error) {
 	c, err := s.conn(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -433,17 +457,13 @@ func (s *IMAPSource) List(ctx context.Context, folder mailbox.Folder, f mailbox.
 	slices.SortFunc(all, func(a, b mailbox.Meta) int { return cmp.Compare(a.UID, b.UID) })
 
 	l := &listing{uidValidity: uv, metas: make(map[uint32]mailbox.Meta, len(all))}
-	out := all[:0:0]
 	for _, m := range all {
 		l.metas[m.UID] = m
-		if keep(m, f) {
-			out = append(out, m)
-		}
 	}
 	s.mu.Lock()
 	s.listed[folder.Name] = l
 	s.mu.Unlock()
-	return out, uv, nil
+	return all, uv, nil
 }
 
 func keep(m mailbox.Meta, f mailbox.Filter) bool {

@@ -3,6 +3,7 @@ package testsrv
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,6 +42,10 @@ type OAuthOptions struct {
 	// Suggested Backoff Time: Backoff milliseconds".
 	ThrottleSelects int
 	Backoff         time.Duration
+	// Gmail gives the mailboxes Gmail's layout support: SPECIAL-USE, so
+	// that [Gmail]/All Mail (\All), Sent Mail, Starred (\Flagged) … are
+	// listed with their attributes (see GmailLayout).
+	Gmail bool
 }
 
 // SASLExchange records one AUTHENTICATE as the server decoded it, for
@@ -65,6 +70,12 @@ type OAuthIMAP struct {
 	mu        sync.Mutex
 	sasl      []SASLExchange
 	throttled int
+	layout    map[string][]gmailFolder // user → folders of GmailLayout
+}
+
+type gmailFolder struct {
+	name string
+	use  []imap.MailboxAttr
 }
 
 // StartOAuthIMAP starts an in-memory IMAP server whose users log in with
@@ -73,9 +84,15 @@ type OAuthIMAP struct {
 func StartOAuthIMAP(tb testing.TB, users map[string]string, opt OAuthOptions) *OAuthIMAP {
 	tb.Helper()
 	o := &OAuthIMAP{auth: opt}
+	var caps imap.CapSet
+	if opt.Gmail {
+		caps = maps.Clone(memimap.Caps)
+		caps[imap.CapSpecialUse] = struct{}{}
+	}
 	m, err := memimap.NewWithOptions(memimap.Options{
 		Users:   users,
 		Session: func(m *memimap.Server) imapserver.Session { return &authSession{o: o, m: m} },
+		Caps:    caps,
 	})
 	if err != nil {
 		tb.Fatalf("testsrv: %v", err)
@@ -104,6 +121,8 @@ type authSession struct {
 	*imapmemserver.UserSession // nil until logged in
 	o                          *OAuthIMAP
 	m                          *memimap.Server
+	user                       string
+	acct                       *imapmemserver.User
 }
 
 // Select answers the first OAuthOptions.ThrottleSelects selects as a
@@ -165,6 +184,7 @@ func (s *authSession) loginAs(user string, password *string) error {
 		return err
 	}
 	s.UserSession = imapmemserver.NewUserSession(u)
+	s.user, s.acct = user, u
 	return nil
 }
 
@@ -267,4 +287,86 @@ func (b *bearerServer) no() error {
 		text = "Invalid credentials (Failure)"
 	}
 	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: text}
+}
+
+// GmailFolders are the folders of a Gmail mailbox besides INBOX, with
+// their SPECIAL-USE attributes.
+var GmailFolders = []struct {
+	Name string
+	Use  imap.MailboxAttr
+}{
+	{"[Gmail]/All Mail", imap.MailboxAttrAll},
+	{"[Gmail]/Drafts", imap.MailboxAttrDrafts},
+	{"[Gmail]/Important", imap.MailboxAttrImportant},
+	{"[Gmail]/Sent Mail", imap.MailboxAttrSent},
+	{"[Gmail]/Spam", imap.MailboxAttrJunk},
+	{"[Gmail]/Starred", imap.MailboxAttrFlagged},
+	{"[Gmail]/Trash", imap.MailboxAttrTrash},
+}
+
+// GmailLayout creates Gmail's folders in user's mailbox: the "[Gmail]"
+// parent (\Noselect in Gmail; an empty folder here) and its children
+// with their SPECIAL-USE attributes, plus the given label folders.
+func (o *OAuthIMAP) GmailLayout(user string, labels ...string) error {
+	u, _, ok := o.Account(user)
+	if !ok {
+		return fmt.Errorf("oauthimap: no user %q", user)
+	}
+	// go-imap's memory server keeps no SPECIAL-USE attributes: List
+	// (below) lists these folders with them.
+	fs := []gmailFolder{{name: "INBOX"}, {name: "[Gmail]", use: []imap.MailboxAttr{imap.MailboxAttrNoSelect, imap.MailboxAttrHasChildren}}}
+	for _, f := range GmailFolders {
+		if err := u.Create(f.Name, nil); err != nil {
+			return fmt.Errorf("oauthimap: create %q: %w", f.Name, err)
+		}
+		fs = append(fs, gmailFolder{name: f.Name, use: []imap.MailboxAttr{f.Use}})
+	}
+	for _, l := range labels {
+		if err := u.Create(l, nil); err != nil {
+			return fmt.Errorf("oauthimap: create %q: %w", l, err)
+		}
+		fs = append(fs, gmailFolder{name: l})
+	}
+	o.mu.Lock()
+	if o.layout == nil {
+		o.layout = map[string][]gmailFolder{}
+	}
+	o.layout[user] = fs
+	o.mu.Unlock()
+	return nil
+}
+
+// List lists a Gmail layout (LIST "" "*") with its SPECIAL-USE
+// attributes, subscriptions and statuses; anything else as go-imap does.
+func (s *authSession) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	s.o.mu.Lock()
+	fs := s.o.layout[s.user]
+	s.o.mu.Unlock()
+	if fs == nil || ref != "" || len(patterns) != 1 || patterns[0] != "*" {
+		return s.UserSession.List(w, ref, patterns, options)
+	}
+	for _, f := range fs {
+		d := &imap.ListData{Mailbox: f.name, Delim: '/'}
+		noselect := false
+		for _, a := range f.use {
+			noselect = noselect || a == imap.MailboxAttrNoSelect
+			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrHasChildren || (options != nil && options.ReturnSpecialUse) {
+				d.Attrs = append(d.Attrs, a)
+			}
+		}
+		if options != nil && options.ReturnSubscribed {
+			d.Attrs = append(d.Attrs, imap.MailboxAttrSubscribed)
+		}
+		if options != nil && options.ReturnStatus != nil && !noselect {
+			st, err := s.acct.Status(f.name, options.ReturnStatus)
+			if err != nil {
+				return err
+			}
+			d.Status = st
+		}
+		if err := w.WriteList(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

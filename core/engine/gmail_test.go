@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
+)
+
+// appendTo appends one message to each folder (as Gmail shows a message
+// with several labels in several folders).
+func appendTo(t *testing.T, addr, user, pass, subject string, flags []imap.Flag, folders ...string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msg := fmt.Sprintf("From: a@example.org\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 02 Jan 2023 10:00:00 +0000\r\nMessage-ID: <%s@example.org>\r\n\r\n%s body\r\n",
+		user, subject, strings.ReplaceAll(subject, " ", "."), subject)
+	for _, f := range folders {
+		cmd := c.Append(f, int64(len(msg)), &imap.AppendOptions{Flags: flags, Time: time.Date(2023, 1, 2, 10, 0, 0, 0, time.UTC)})
+		if _, err := cmd.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatalf("append to %q: %v", f, err)
+		}
+	}
+}
+
+// A Gmail-style source (Google Workspace, [Gmail]/All Mail with \All):
+// a message is migrated once per label folder and never again from All
+// Mail; archived-only messages go to "Archive"; Sent Mail to the Sent
+// folder; Starred and Important are not folders; "[Gmail]" disappears.
+func TestGmailLabelsToDovecot(t *testing.T) {
+	const addr = "carol@example.com"
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser(addr)
+	g := testsrv.StartOAuthIMAP(t, map[string]string{addr: "fill-pw"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2", "OAUTHBEARER", "PLAIN"}, Gmail: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	if err := g.GmailLayout(addr, "Work"); err != nil {
+		t.Fatal(err)
+	}
+	all := "[Gmail]/All Mail"
+	appendTo(t, g.Addr(), addr, "fill-pw", "Hello starred", []imap.Flag{imap.FlagFlagged}, "INBOX", "[Gmail]/Starred", "[Gmail]/Important", all)
+	appendTo(t, g.Addr(), addr, "fill-pw", "Project plan", nil, "INBOX", "Work", all)
+	appendTo(t, g.Addr(), addr, "fill-pw", "Old receipt", []imap.Flag{imap.FlagSeen}, all)
+	appendTo(t, g.Addr(), addr, "fill-pw", "Sent note", []imap.Flag{imap.FlagSeen}, "[Gmail]/Sent Mail", all)
+	appendTo(t, g.Addr(), addr, "fill-pw", "Archived star", []imap.Flag{imap.FlagFlagged}, "[Gmail]/Starred", all)
+
+	dst := dovecotServer(t, "/", "carol")
+	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "carol", key)
+	run := func() UserSummary {
+		sum, err := New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return userSum(t, sum, 0)
+	}
+	if s := run(); s.Status != project.StatusCompleted || s.ItemsMigrated != 6 {
+		for _, m := range snapshot(t, dst, "carol") {
+			t.Log(m.Folder, m.Flags)
+		}
+		t.Fatalf("full: %+v, want 6 items (2 INBOX, 1 Work, 2 Archive, 1 Sent)", s)
+	}
+	got := map[string][]string{}
+	for _, m := range snapshot(t, dst, "carol") {
+		got[m.Folder] = append(got[m.Folder], m.Flags)
+	}
+	var folders []string
+	for f := range got {
+		folders = append(folders, f)
+	}
+	sort.Strings(folders)
+	for _, f := range folders {
+		if strings.Contains(f, "[Gmail]") || strings.Contains(f, "Starred") || strings.Contains(f, "Important") || strings.Contains(f, "All Mail") {
+			t.Errorf("destination folder %q should not exist", f)
+		}
+	}
+	if len(got["INBOX"]) != 2 || len(got["Work"]) != 1 || len(got["Archive"]) != 2 {
+		t.Fatalf("destination folders: %v", got)
+	}
+	flagged := 0
+	for _, fl := range got["Archive"] {
+		if strings.Contains(strings.ToLower(fl), `\flagged`) {
+			flagged++
+		}
+	}
+	if flagged != 1 {
+		t.Fatalf("the archived starred message must be \\Flagged in Archive: %v", got["Archive"])
+	}
+	sent := 0
+	for f, ms := range got {
+		if f != "INBOX" && f != "Work" && f != "Archive" {
+			sent += len(ms)
+		}
+	}
+	if sent != 1 {
+		t.Fatalf("Sent Mail: %v", got)
+	}
+	if s := run(); s.ItemsMigrated != 0 {
+		t.Fatalf("rerun: %+v", s)
+	}
+}

@@ -1,0 +1,122 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/core/mailbox"
+)
+
+// allMail is the Gmail layout of a source with a SPECIAL-USE \All folder
+// ([Gmail]/All Mail): every message is in it, and also in one folder per
+// label. MailFerry migrates a message once per label folder (where
+// Outlook users expect it) and from \All only the messages in no other
+// folder (archived mail), into "Archive"; \Flagged (Starred) and
+// \Important are not folders (a starred message carries \Flagged in its
+// folders); the "[Gmail]" parent disappears from the paths.
+type allMail struct {
+	name   string           // the \All folder's name ("" = none)
+	others []mailbox.Folder // the folders whose messages \All must not repeat
+	keys   map[mailbox.ContentKey]bool
+}
+
+// applyAllMail rewrites folders for a source with a \All folder (see
+// allMail) and remembers what List needs. attrs are the LIST attributes
+// by folder name.
+func (s *IMAPSource) applyAllMail(folders []mailbox.Folder, attrs map[string][]imap.MailboxAttr) []mailbox.Folder {
+	var all *mailbox.Folder
+	for i := range folders {
+		if hasAttr(attrs[folders[i].Name], imap.MailboxAttrAll) && !folders[i].NoSelect {
+			all = &folders[i]
+			break
+		}
+	}
+	if all == nil {
+		return folders
+	}
+	var parent []string // e.g. ["[Gmail]"]
+	if len(all.Path) > 1 {
+		parent = all.Path[:len(all.Path)-1]
+	}
+	hasArchive := false
+	for _, f := range folders {
+		hasArchive = hasArchive || (f.Role == mailbox.RoleArchive && f.Name != all.Name)
+	}
+	am := allMail{name: all.Name}
+	out := folders[:0:0]
+	for _, f := range folders {
+		a := attrs[f.Name]
+		switch {
+		case hasAttr(a, imap.MailboxAttrFlagged) || hasAttr(a, imap.MailboxAttrImportant):
+			s.log.Info("source folder not migrated: a Gmail view, not a folder", "folder", f.Name)
+			continue
+		case parent != nil && f.NoSelect && slices.Equal(f.Path, parent):
+			continue // the "[Gmail]" container
+		}
+		if parent != nil && len(f.Path) > len(parent) && slices.Equal(f.Path[:len(parent)], parent) {
+			f.Path = slices.Clone(f.Path[len(parent):])
+		}
+		if f.Name == all.Name {
+			f.Path = []string{"Archive"}
+			f.Role, f.RoleFrom = mailbox.RoleArchive, `\All on the source (only the messages in no other folder)`
+			if hasArchive {
+				f.Role = ""
+			}
+		} else if !f.NoSelect {
+			am.others = append(am.others, f)
+		}
+		out = append(out, f)
+	}
+	// \All last: its List needs the other folders' messages.
+	slices.SortStableFunc(out, func(a, b mailbox.Folder) int {
+		switch {
+		case a.Name == all.Name && b.Name != all.Name:
+			return 1
+		case b.Name == all.Name && a.Name != all.Name:
+			return -1
+		}
+		return 0
+	})
+	s.mu.Lock()
+	s.all = am
+	s.mu.Unlock()
+	return out
+}
+
+// dropLabelled removes from the \All folder's listing the messages that
+// are in another folder (by content key: Gmail shows one message with the
+// same headers and size in every label).
+func (s *IMAPSource) dropLabelled(ctx context.Context, folder mailbox.Folder, metas []mailbox.Meta) ([]mailbox.Meta, error) {
+	s.mu.Lock()
+	am := s.all
+	s.mu.Unlock()
+	if am.name == "" || folder.Name != am.name {
+		return metas, nil
+	}
+	if am.keys == nil {
+		keys := map[mailbox.ContentKey]bool{}
+		for _, f := range am.others {
+			ms, _, err := s.list(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("listing %q to leave its messages out of %q: %w", f.Name, am.name, err)
+			}
+			for _, m := range ms {
+				keys[m.ContentKey()] = true
+			}
+		}
+		am.keys = keys
+		s.mu.Lock()
+		s.all.keys = keys
+		s.mu.Unlock()
+	}
+	out := metas[:0:0]
+	for _, m := range metas {
+		if !am.keys[m.ContentKey()] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
