@@ -201,6 +201,13 @@
 //
 //	alice@example.com: Running  folders 2/7  items 130/410  3.1 MB  900 MB/h  [INBOX]
 //
+// Every pass, Verify Credentials and Trial included, reports what decides
+// where folders go, after the table as "USER found:" lines (JSON: "notes"):
+// the namespaces of the source and of an IMAP destination, where each
+// special folder goes and why (`special folder "Sent": named "Sent" →
+// "INBOX.Sent Messages"`), and folders the destination refused by name and
+// got a sanitised one. The same lines are progress messages on stderr.
+//
 // The summary goes to stdout (a table, or JSON with --json). SIGINT or
 // SIGTERM cancels the run: running users stop promptly as Stopped with a
 // consistent checkpoint, and the next pass continues where they stopped.
@@ -370,7 +377,7 @@
 //
 //	{"project", "pass", "start", "end",
 //	 "users": [{"user", "status", "items_migrated", "bytes_migrated", "items_skipped",
-//	            "items_failed", "duration_seconds", "error"}],
+//	            "items_failed", "duration_seconds", "error", "notes"?: [string]}],
 //	 "counts": {"Completed": n, "Failed": n, ...}}
 //
 // items_migrated counts items written by this pass (0 on a rerun after

@@ -282,6 +282,14 @@ func printSummary(e *env, sum engine.Summary) {
 			u.ItemsUpdated, u.ItemsFailed, size.Human(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
 	}
 	tw.Flush()
+	for _, u := range sum.Users {
+		if len(u.Notes) > 0 {
+			fmt.Fprintf(e.stdout, "%s found:\n", u.User)
+			for _, n := range u.Notes {
+				fmt.Fprintf(e.stdout, "  %s\n", n)
+			}
+		}
+	}
 }
 
 type runUserView struct {
@@ -294,6 +302,8 @@ type runUserView struct {
 	ItemsFailed   int64          `json:"items_failed"`
 	Seconds       float64        `json:"duration_seconds"`
 	Error         string         `json:"error"`
+	// Notes: namespaces, special folders and renamed folders the pass found.
+	Notes []string `json:"notes,omitempty"`
 }
 
 type runView struct {
@@ -311,6 +321,7 @@ func newRunView(s engine.Summary) runView {
 		v.Users = append(v.Users, runUserView{
 			User: u.User, Status: u.Status, ItemsMigrated: u.ItemsMigrated, BytesMigrated: u.BytesMigrated,
 			ItemsSkipped: u.ItemsSkipped, ItemsUpdated: u.ItemsUpdated, ItemsFailed: u.ItemsFailed, Seconds: u.Duration.Seconds(), Error: u.Err,
+			Notes: u.Notes,
 		})
 	}
 	return v

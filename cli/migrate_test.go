@@ -56,14 +56,15 @@ type runJSON struct {
 	Project string `json:"project"`
 	Pass    string `json:"pass"`
 	Users   []struct {
-		User          string  `json:"user"`
-		Status        string  `json:"status"`
-		ItemsMigrated int64   `json:"items_migrated"`
-		BytesMigrated int64   `json:"bytes_migrated"`
-		ItemsSkipped  int64   `json:"items_skipped"`
-		ItemsFailed   int64   `json:"items_failed"`
-		Seconds       float64 `json:"duration_seconds"`
-		Error         string  `json:"error"`
+		User          string   `json:"user"`
+		Status        string   `json:"status"`
+		ItemsMigrated int64    `json:"items_migrated"`
+		BytesMigrated int64    `json:"bytes_migrated"`
+		ItemsSkipped  int64    `json:"items_skipped"`
+		ItemsFailed   int64    `json:"items_failed"`
+		Seconds       float64  `json:"duration_seconds"`
+		Error         string   `json:"error"`
+		Notes         []string `json:"notes"`
 	} `json:"users"`
 	Counts map[string]int `json:"counts"`
 }
@@ -145,8 +146,13 @@ func TestMigrateFullTwiceAndStatus(t *testing.T) {
 func TestMigrateVerifyTrialAndPlan(t *testing.T) {
 	f := newMigrationFixture(t)
 	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--json")
-	if run := decode[runJSON](t, r.stdout); run.Counts["Completed"] != 2 {
+	if run := decode[runJSON](t, r.stdout); run.Counts["Completed"] != 2 ||
+		!strings.Contains(strings.Join(run.Users[0].Notes, "\n"), "source namespaces: personal") {
 		t.Errorf("verify: %+v", run)
+	}
+	if txt := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify").stdout; !strings.Contains(txt, "found:\n  source namespaces: personal") ||
+		!strings.Contains(txt, "destination namespaces:") {
+		t.Errorf("verify does not print what it found:\n%s", txt)
 	}
 	run := decode[runJSON](t, ok(t, f.db, "migrate", "--project", "P", "--pass", "trial", "--users", "alice@src.example", "--json").stdout)
 	if len(run.Users) != 1 || run.Users[0].Status != "Completed" || run.Users[0].ItemsMigrated == 0 {

@@ -57,6 +57,9 @@ type migrationsTab struct {
 
 	table   *widget.Table
 	summary *widget.Label
+	// found shows what the last pass found that decides where folders go
+	// (engine UserSummary.Notes: namespaces, special folders, renames).
+	found   *widget.Label
 	bar     *fyne.Container // toolbar (Start menu, Retry, Stop…)
 	opts    *optionsPanel
 	content fyne.CanvasObject
@@ -67,6 +70,9 @@ type migrationsTab struct {
 func newMigrationsTab(u *UI) *migrationsTab {
 	t := &migrationsTab{u: u, live: map[string]*userProgress{}, selected: map[string]bool{}}
 	t.summary = widget.NewLabel("")
+	t.found = widget.NewLabel("")
+	t.found.Wrapping = fyne.TextWrapWord
+	t.found.Hide()
 	t.summary.Truncation = fyne.TextTruncateEllipsis
 	t.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(t.users), mcolCount },
@@ -100,7 +106,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 	t.bar = container.NewHBox()
 	t.run = newRunner(t)
 
-	left := container.NewBorder(container.NewVBox(t.bar, t.summary), nil, nil, nil, t.table)
+	left := container.NewBorder(container.NewVBox(t.bar, t.summary, t.found), nil, nil, nil, t.table)
 	split := container.NewHSplit(left, container.NewPadded(t.opts.content))
 	split.SetOffset(0.7)
 	t.content = split

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/mapping"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -437,6 +438,7 @@ func (r *runner) finished(proj string, sum engine.Summary, err error) {
 		if err == nil {
 			r.lastSum = fmt.Sprintf("%s took %s: %s", passLabel(sum.Pass), shortDuration(sum.End.Sub(sum.Start)), strings.Join(parts, ", "))
 			t.updateSummary()
+			t.showFound(sum)
 		}
 		t.reload()
 		t.u.users.reload()
@@ -446,6 +448,26 @@ func (r *runner) finished(proj string, sum engine.Summary, err error) {
 	if r.done != nil {
 		r.done(sum, err)
 	}
+}
+
+// showFound lists what the pass found per user (namespaces, where the
+// special folders go, renamed folders); hidden when it found nothing.
+func (t *migrationsTab) showFound(sum engine.Summary) {
+	var lines []string
+	for _, u := range sum.Users {
+		for _, n := range u.Notes {
+			lines = append(lines, u.User+": "+strings.ReplaceAll(n, mapping.Arrow, markTo))
+		}
+	}
+	if len(lines) == 0 {
+		t.found.Hide()
+		return
+	}
+	if len(lines) > 40 {
+		lines = append(lines[:40], fmt.Sprintf("(%d more: see the log)", len(lines)-40))
+	}
+	t.found.SetText("Found: " + strings.Join(lines, "\n"))
+	t.found.Show()
 }
 
 // stop cancels the running pass and the waiting of earlier ones; users

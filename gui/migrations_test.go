@@ -335,3 +335,26 @@ func TestParseCutoff(t *testing.T) {
 		}
 	}
 }
+
+// Verify Credentials shows what it found: the namespaces and where the
+// special folders go.
+func TestVerifyShowsNamespacesAndRoles(t *testing.T) {
+	st := openStore(t)
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 20, MaxSize: 4096}, "gina")
+	u, _ := newTestUI(t, st, Options{})
+	m := u.migrations
+	m.selectAll(true)
+	sum := runAndWait(t, m, func() { m.run.start(project.PassVerify, engine.PassOptions{}) })
+	if len(sum.Users) != 1 || sum.Users[0].Status != project.StatusCompleted {
+		t.Fatalf("verify: %+v", sum.Users)
+	}
+	found := m.found.Text
+	for _, want := range []string{"gina@old.example: source namespaces: personal", "destination namespaces", `special folder "Sent": named "Sent" ` + markTo} {
+		if !strings.Contains(found, want) {
+			t.Errorf("the tab does not show %q:\n%s", want, found)
+		}
+	}
+	if !m.found.Visible() {
+		t.Error("the findings are hidden")
+	}
+}

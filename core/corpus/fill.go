@@ -19,9 +19,12 @@ type FillStats struct {
 	Messages int   // messages appended
 	Bytes    int64 // bytes appended
 	// Skipped lists folders (joined with Delim) the server refused because
-	// their name differs from another only in case; their messages were
-	// not appended.
+	// their name differs from another only in case, or as an invalid name
+	// (Cyrus: `"`); their messages were not appended.
 	Skipped []string
+	// Refused lists the subjects of messages the server refused to store
+	// (Cyrus: bare newlines); they were not appended.
+	Refused []string
 }
 
 // FillMailbox logs in to the IMAP server at addr (plain text) as user and
@@ -101,6 +104,11 @@ func Fill(ctx context.Context, c *imapclient.Client, corpus *Corpus) (FillStats,
 					st.Skipped = append(st.Skipped, n)
 					continue
 				}
+			case errors.As(err, &ie) && strings.Contains(strings.ToLower(ie.Text), "invalid mailbox name"):
+				// Cyrus refuses `"` in names: the folder cannot exist there.
+				skipped[n] = true
+				st.Skipped = append(st.Skipped, n)
+				continue
 			default:
 				return st, fmt.Errorf("create %q: %w", n, ctxErr(ctx, err))
 			}
@@ -129,6 +137,12 @@ func Fill(ctx context.Context, c *imapclient.Client, corpus *Corpus) (FillStats,
 			return st, fmt.Errorf("append to %q: %w", n, ctxErr(ctx, err))
 		}
 		if _, err := cmd.Wait(); err != nil {
+			var ie *imap.Error
+			if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo && strings.Contains(strings.ToLower(ie.Text), "bare newlines") {
+				// Cyrus refuses bare-LF messages: it cannot hold one.
+				st.Refused = append(st.Refused, m.Subject)
+				continue
+			}
 			return st, fmt.Errorf("append %q to %q: %w", m.Subject, n, ctxErr(ctx, err))
 		}
 		st.Messages++

@@ -102,6 +102,10 @@ type UserSummary struct {
 	ItemsFailed   int64
 	Duration      time.Duration
 	Err           string // why the user failed or stopped
+	// Notes are what the pass found that decides where folders go: the
+	// namespaces of both sides, where each special folder goes and why,
+	// folders created under another name than asked.
+	Notes []string
 }
 
 // Summary is how a Run ended.

@@ -55,6 +55,15 @@ func cpanelDovecotWith(t testing.TB, mod func(*testsrv.DovecotOptions), users ..
 		roles: map[string]string{"Sent": "Sent Messages", "Trash": "Deleted Messages", "Junk": "Junk", "Drafts": "Drafts", "Archive": "Archive"}}
 }
 
+func cyrusServer(t testing.TB, users ...string) interopServer {
+	m := map[string]string{}
+	for _, u := range users {
+		m[u] = u + "pw"
+	}
+	c := testsrv.StartCyrus(t, testsrv.CyrusOptions{Users: m})
+	return interopServer{server: server{addr: c.Addr(), users: m}, prefix: c.Prefix, delim: c.Separator}
+}
+
 // logical is a server's folder name as a path in the user's mailbox:
 // without the personal prefix, "/"-joined ("" for folders outside the
 // personal namespace).
@@ -160,7 +169,7 @@ func checkPlaced(t testing.TB, what string, src, dst interopServer, user string,
 // runInterop fills the source with the hard corpus, migrates it, checks
 // every message's place, then reruns and checks that nothing is copied.
 // extra are moves besides the role folders' (see roleMoves).
-func runInterop(t *testing.T, src, dst interopServer, extra map[string]string) *env {
+func runInterop(t *testing.T, src, dst interopServer, extra map[string]string) (*env, UserSummary) {
 	t.Helper()
 	fs := fill(t, src.server, "alice", interopCorpus)
 	e := newEnv(t, src.server, dst.server, project.DefaultOptions(), "alice")
@@ -177,7 +186,7 @@ func runInterop(t *testing.T, src, dst interopServer, extra map[string]string) *
 		t.Fatalf("rerun copied or rescanned: %+v", s)
 	}
 	checkPlaced(t, "rerun", src, dst, "alice", moves)
-	return e
+	return e, s
 }
 
 // cPanel-style source (INBOX. prefix, SPECIAL-USE "Sent Messages" ...)
@@ -187,7 +196,7 @@ func runInterop(t *testing.T, src, dst interopServer, extra map[string]string) *
 func TestInteropCPanelToDovecot(t *testing.T) {
 	src, dst := cpanelDovecot(t, true, "alice"), plainDovecot(t, "/", "alice")
 	addPublic(t, src, "alice", "Team", 3)
-	e := runInterop(t, src, dst, nil)
+	e, _ := runInterop(t, src, dst, nil)
 	folders := folderNames(t, dst.server, "alice")
 	for _, f := range []string{"Archive/2020", "Sent Messages", "Receipts", `Say "Hi"`, "日本語 メール", "Clients/ACME Corp"} {
 		if !folders[f] {
@@ -306,5 +315,51 @@ func TestInteropNoNamespaceSource(t *testing.T) {
 	}
 	if subbed["Unsubscribed"] || !subbed["Archive/2020"] || !subbed["Sent Messages"] {
 		t.Errorf("subscriptions not taken from LSUB: %v", subbed)
+	}
+}
+
+// Cyrus IMAP 3.6 as the source: INBOX. personal namespace, "." separator.
+func TestInteropCyrusToDovecot(t *testing.T) {
+	src, dst := cyrusServer(t, "alice"), plainDovecot(t, "/", "alice")
+	runInterop(t, src, dst, nil)
+	folders := folderNames(t, dst.server, "alice")
+	for _, f := range []string{"Archive/2020", "Projects/2024/Q1", "日本語 メール", "Receipts"} {
+		if !folders[f] {
+			t.Errorf("destination lacks %q (has %v)", f, folders)
+		}
+	}
+}
+
+// Cyrus as the destination: folders go under INBOX. (a top-level CREATE
+// is refused there), and the name Cyrus refuses (`Say "Hi"`) falls back
+// to a sanitised one instead of failing the user.
+func TestInteropDovecotToCyrus(t *testing.T) {
+	src, dst := plainDovecot(t, ".", "alice"), cyrusServer(t, "alice")
+	_, s := runInterop(t, src, dst, map[string]string{"INBOX/Receipts": "Receipts", `Say "Hi"`: "Say 'Hi'"})
+	if notes := strings.Join(s.Notes, "\n"); !strings.Contains(notes, `folder "Say \"Hi\"": the destination refused the name "Say \"Hi\""`) ||
+		!strings.Contains(notes, `created as "Say 'Hi'"`) {
+		t.Errorf("the renamed folder is not reported:\n%s", notes)
+	}
+}
+
+// Verify Credentials and Trial report the namespaces of both sides and
+// where each special folder goes, before any Full pass.
+func TestVerifyAndTrialReportNamespacesAndRoles(t *testing.T) {
+	src, dst := plainDovecot(t, ".", "alice"), cpanelDovecot(t, false, "alice")
+	fill(t, src.server, "alice", corpus.Spec{Messages: 20, Seed: 5, MaxSize: 4 << 10})
+	e := newEnv(t, src.server, dst.server, project.DefaultOptions(), "alice")
+	for _, pass := range []project.Pass{project.PassVerify, project.PassTrial} {
+		s := userSum(t, e.run(pass, PassOptions{}, "alice"), 0)
+		notes := strings.Join(s.Notes, "\n")
+		for _, want := range []string{
+			`source namespaces: personal "" (separator .)`,
+			`destination namespaces: personal "INBOX." (separator .)`,
+			`special folder "Sent": named "Sent" → "INBOX.Sent Messages"`,
+			`special folder "Trash": named "Trash" → "INBOX.Deleted Messages"`,
+		} {
+			if !strings.Contains(notes, want) {
+				t.Errorf("%s: notes lack %q:\n%s", pass, want, notes)
+			}
+		}
 	}
 }

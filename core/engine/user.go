@@ -53,6 +53,9 @@ type userRun struct {
 	updated      int64 // already migrated items whose flags were updated
 	bytes        int64
 	trialBytes   int64
+	notes        []string
+	rawSrc       mailbox.Source
+	rawDst       mailbox.Destination
 }
 
 func (e *Engine) runUser(ctx context.Context, p project.Project, u project.User, pass project.Pass, po PassOptions) UserSummary {
@@ -111,8 +114,11 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	r.mu.Unlock()
 	r.progress(true, "")
 	r.e.setStatus(r.p.Name, r.id, r.pass, status, msg)
+	r.mu.Lock()
+	notes := r.notes
+	r.mu.Unlock()
 	return UserSummary{User: r.id, Status: status, ItemsMigrated: r.migrated, BytesMigrated: r.bytes,
-		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg}
+		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg, Notes: notes}
 }
 
 // progress emits a progress event (always when force, else rate-limited).
@@ -151,6 +157,7 @@ func (r *userRun) open(ctx context.Context) error {
 		return err
 	}
 	rt := r.retrier()
+	r.rawSrc, r.rawDst = src, dst
 	r.src = retrySource{Source: src, r: rt}
 	r.dst = retryDest{Destination: dst, r: rt}
 	if fu, ok := dst.(mailbox.FlagUpdater); ok {
@@ -187,6 +194,8 @@ func (r *userRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	plan := mapping.Plan(folders, rules)
+	r.describe(plan)
 	if r.pass == project.PassVerify {
 		return nil
 	}
@@ -213,7 +222,6 @@ func (r *userRun) run(ctx context.Context) error {
 		r.maxItem, r.maxItemSource = l, "the destination's limit"
 	}
 
-	plan := mapping.Plan(folders, rules)
 	r.mu.Lock()
 	for _, row := range plan {
 		if !row.Skipped {
@@ -225,6 +233,40 @@ func (r *userRun) run(ctx context.Context) error {
 	r.progress(true, "")
 
 	return r.folders(ctx, plan)
+}
+
+// note records something the pass found (UserSummary.Notes) and shows it
+// as an event message.
+func (r *userRun) note(s string) {
+	r.log.Info("found", "note", s)
+	r.mu.Lock()
+	r.notes = append(r.notes, s)
+	r.mu.Unlock()
+	r.progress(true, s)
+}
+
+// describe notes the namespaces of both sides and where each special
+// folder goes and why (Verify Credentials and Trial show them before the
+// Full pass).
+func (r *userRun) describe(plan []mapping.PlanRow) {
+	for _, x := range []any{r.rawSrc, r.rawDst} {
+		if d, ok := x.(mailbox.Describer); ok {
+			for _, s := range d.Describe() {
+				r.note(s)
+			}
+		}
+	}
+	resolver, _ := r.rawDst.(mailbox.RoleResolver)
+	for _, row := range plan {
+		if row.Skipped || row.Role == "" || row.Role == mailbox.RoleInbox {
+			continue
+		}
+		s := fmt.Sprintf("special folder %q: %s", row.Source, row.RoleNote)
+		if resolver != nil {
+			s = fmt.Sprintf("special folder %q: %s %s %q", row.Source, row.Folder.RoleFrom, mapping.Arrow, resolver.RoleFolder(row.Role, row.Dest))
+		}
+		r.note(s)
+	}
 }
 
 // folders creates the whole destination tree (in plan order, parents
@@ -253,6 +295,9 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		var ensureErr error
 		if !ok {
 			ref, ensureErr = r.dst.EnsureFolder(ctx, row.Dest, row.Role, row.Folder.Subscribed)
+			if ensureErr == nil && ref.Note != "" {
+				r.note(fmt.Sprintf("folder %q: %s", row.Source, ref.Note))
+			}
 			if ensureErr == nil {
 				refs[destKey] = ref
 			} else if ctx.Err() != nil || Retryable(ensureErr) || errors.Is(ensureErr, imapconn.ErrAuth) {

@@ -185,3 +185,17 @@ type ItemError struct {
 }
 
 func (e *ItemError) Error() string { return e.Reason }
+
+// Describer is implemented by sources and destinations that can say what
+// they found on the server that decides where folders go (e.g. its
+// namespaces), for Verify Credentials and Trial to report.
+type Describer interface {
+	Describe() []string
+}
+
+// RoleResolver is implemented by destinations that can tell, without
+// writing anything, which folder a folder with a role (and the given
+// path) would go to.
+type RoleResolver interface {
+	RoleFolder(role string, path []string) string
+}

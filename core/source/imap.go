@@ -322,6 +322,11 @@ func (s *IMAPSource) Namespaces() imapconn.Namespaces {
 	return s.ns
 }
 
+// Describe says what the last Folders call learned of the namespaces.
+func (s *IMAPSource) Describe() []string {
+	return []string{"source namespaces: " + s.Namespaces().Describe()}
+}
+
 func hasAttr(attrs []imap.MailboxAttr, a imap.MailboxAttr) bool {
 	for _, x := range attrs {
 		if strings.EqualFold(string(x), string(a)) {

@@ -238,6 +238,23 @@ func (d *Destination) conventionalRoles() {
 	}
 }
 
+// Describe says where new folders go.
+func (d *Destination) Describe() []string {
+	return []string{"destination namespaces: " + d.ns.Describe()}
+}
+
+// RoleFolder is the full name of the folder that EnsureFolder would use
+// for a folder with role and path, without creating anything.
+func (d *Destination) RoleFolder(role string, path []string) string {
+	if role == mailbox.RoleInbox {
+		return "INBOX"
+	}
+	if comps := d.roleFolder(role, path); comps != nil {
+		return strings.Join(comps, d.delimString())
+	}
+	return d.FolderName(path)
+}
+
 // Namespaces is what the destination said of its namespaces (or what was
 // inferred without NAMESPACE).
 func (d *Destination) Namespaces() imapconn.Namespaces { return d.ns }
