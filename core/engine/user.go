@@ -250,8 +250,8 @@ func (r *userRun) note(s string) {
 // Full pass).
 func (r *userRun) describe(plan []mapping.PlanRow) {
 	for _, x := range []any{r.rawSrc, r.rawDst} {
-		if d, ok := x.(mailbox.Describer); ok {
-			for _, s := range d.Describe() {
+		if d, ok := x.(mailbox.Finder); ok {
+			for _, s := range d.Findings() {
 				r.note(s)
 			}
 		}

@@ -186,11 +186,11 @@ type ItemError struct {
 
 func (e *ItemError) Error() string { return e.Reason }
 
-// Describer is implemented by sources and destinations that can say what
+// Finder is implemented by sources and destinations that can say what
 // they found on the server that decides where folders go (e.g. its
 // namespaces), for Verify Credentials and Trial to report.
-type Describer interface {
-	Describe() []string
+type Finder interface {
+	Findings() []string
 }
 
 // RoleResolver is implemented by destinations that can tell, without

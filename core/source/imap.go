@@ -322,8 +322,8 @@ func (s *IMAPSource) Namespaces() imapconn.Namespaces {
 	return s.ns
 }
 
-// Describe says what the last Folders call learned of the namespaces.
-func (s *IMAPSource) Describe() []string {
+// Findings says what the last Folders call learned of the namespaces.
+func (s *IMAPSource) Findings() []string {
 	return []string{"source namespaces: " + s.Namespaces().Describe()}
 }
 

@@ -238,8 +238,8 @@ func (d *Destination) conventionalRoles() {
 	}
 }
 
-// Describe says where new folders go.
-func (d *Destination) Describe() []string {
+// Findings says where new folders go.
+func (d *Destination) Findings() []string {
 	return []string{"destination namespaces: " + d.ns.Describe()}
 }
 
