@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 const smtpUsage = `  mailferry smtp set --project P --host H [--port N] [--security ssl|starttls|none] --from ADDR
@@ -93,42 +94,28 @@ func smtpSet(e *env, args []string) error {
 		cfg.From = strings.TrimSpace(*from)
 	}
 	if set["user"] {
-		if *user != cfg.User && !password.given() {
-			cfg.PasswordRef = "" // a password belongs to its login
-		}
 		cfg.User = strings.TrimSpace(*user)
 	}
 	if password.given() && cfg.User == "" {
 		return usagef(smtpUsage, "a password needs --user")
 	}
-	if err := notify.ValidateSMTP(cfg); err != nil {
-		reportSMTPErrors(e, err)
-		return errReported
-	}
-
-	var newRef string
-	if pw, err := password.read(e, smtpUsage); err != nil {
-		return err
-	} else if pw != nil {
-		ref, err := st.SetSecret(pw)
-		clear(pw)
-		if err != nil {
-			return fmt.Errorf("seal SMTP password: %w", err)
-		}
-		newRef, cfg.PasswordRef = ref, ref
-	}
-	err = st.UpdateProject(p.Name, func(q *project.Project) error {
-		q.SMTP = cfg
-		return nil
-	})
+	pw, err := password.read(e, smtpUsage)
 	if err != nil {
-		if newRef != "" {
-			dropSecrets(st, []string{newRef})
-		}
-		return fmt.Errorf("save SMTP settings: %w", err)
+		return err
 	}
+	defer clear(pw)
+	saved, err := usecase.SaveSMTP(st, usecase.SMTPChange{Project: p.Name, SMTP: cfg, Password: pw})
+	if err != nil {
+		var fe *project.FieldError
+		if errors.As(err, &fe) {
+			reportSMTPErrors(e, err)
+			return errReported
+		}
+		return err
+	}
+	cfg = saved.SMTP
 	fmt.Fprintf(e.stdout, "SMTP of project %q: %s\n", p.Name, describeSMTP(cfg))
-	if cfg.User != "" && cfg.PasswordRef == "" {
+	if saved.NoPassword {
 		fmt.Fprintln(e.stderr, "note: no SMTP password stored (give --password-env VAR or --password-stdin)")
 	}
 	if cfg.User != "" && cfg.Security == project.SecurityNone && !isLoopback(cfg.Host) {
@@ -221,16 +208,13 @@ func smtpTest(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, pw, err := notify.LoadSMTP(st, *projName)
+	err = usecase.TestSMTP(e.ctx, st, usecase.SMTPTest{Project: *projName, To: addr.Address, Options: &notify.Options{Logger: e.warnLogger()}})
+	if err != nil {
+		return fmt.Errorf("SMTP test: %w", err)
+	}
+	p, err := st.Project(*projName)
 	if err != nil {
 		return err
-	}
-	cust := p.Customer
-	if cust == "" {
-		cust = p.Name
-	}
-	if err := notify.SendTest(e.ctx, p.SMTP, pw, addr.Address, cust, &notify.Options{Logger: e.warnLogger()}); err != nil {
-		return fmt.Errorf("SMTP test via %s:%d: %w", p.SMTP.Host, p.SMTP.Port, err)
 	}
 	fmt.Fprintf(e.stdout, "sent a test message to %s via %s\n", addr.Address, describeSMTP(p.SMTP))
 	return nil

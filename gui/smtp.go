@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/mailferry/mailferry/core/cutover"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // mailState is what the email features (SMTP settings, Notify Users,
@@ -239,7 +239,8 @@ func (f *smtpForm) passwordHint() {
 	}
 }
 
-// config reads the settings from the form (without the password).
+// config reads the settings from the form (without the password); the
+// rules are core's (usecase.SaveSMTP, notify.ValidateSMTP).
 func (f *smtpForm) config() (project.SMTP, error) {
 	cfg := project.SMTP{
 		Host:     strings.TrimSpace(f.host.Text),
@@ -247,68 +248,65 @@ func (f *smtpForm) config() (project.SMTP, error) {
 		From:     strings.TrimSpace(f.from.Text),
 		User:     strings.TrimSpace(f.user.Text),
 	}
-	var errs []error
 	if s := strings.TrimSpace(f.port.Text); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			errs = append(errs, &project.FieldError{Field: "smtp.port", Reason: fmt.Sprintf("%q is not a number", s)})
+			return cfg, &project.FieldError{Field: "smtp.port", Reason: fmt.Sprintf("%q is not a number", s)}
 		}
 		cfg.Port = n
 	}
-	if cfg.User == f.saved.User {
-		cfg.PasswordRef = f.saved.PasswordRef // a stored password belongs to its login
-	}
-	for _, e := range flattenErrors(notify.ValidateSMTP(cfg)) {
-		if e != notify.ErrNotConfigured { // the fields say what is missing
-			errs = append(errs, e)
-		}
-	}
-	if f.password.Text != "" && cfg.User == "" {
-		errs = append(errs, &project.FieldError{Field: "smtp.password", Reason: "a password needs a login"})
-	}
-	if cfg.User != "" && cfg.PasswordRef == "" && f.password.Text == "" {
-		errs = append(errs, &project.FieldError{Field: "smtp.password", Reason: "is required with a login"})
-	}
-	return cfg, joinErrs(errs)
+	return cfg, nil
 }
 
-// save validates the form, seals a typed password and stores the
-// settings. It reports whether they were saved.
+// otherFields drops the errors of one field from err.
+func otherFields(err error, field string) error {
+	var keep []error
+	for _, e := range flattenErrors(err) {
+		var fe *project.FieldError
+		if !errors.As(e, &fe) || fe.Field != field {
+			keep = append(keep, e)
+		}
+	}
+	return errors.Join(keep...)
+}
+
+// typedPassword is the password typed in the form (nil: keep the stored).
+func (f *smtpForm) typedPassword() []byte {
+	if f.password.Text == "" {
+		return nil
+	}
+	return []byte(f.password.Text)
+}
+
+// save stores the settings through usecase.SaveSMTP. It reports whether
+// they were saved.
 func (f *smtpForm) save() bool {
 	u := f.m.u
 	cfg, err := f.config()
+	if err != nil { // a port that is not a number: show the other fields' problems too
+		err = errors.Join(err, otherFields(usecase.CheckSMTP(cfg), "smtp.port"))
+	} else {
+		var saved usecase.SMTPSaved
+		saved, err = usecase.SaveSMTP(u.st, usecase.SMTPChange{Project: u.project, SMTP: cfg, Password: f.typedPassword()})
+		cfg = saved.SMTP
+		if err == nil {
+			f.saved = cfg
+			f.password.SetText("")
+			f.passwordHint()
+			f.fields.setError(nil)
+			f.status.SetText(fmt.Sprintf("Saved: %s.", smtpSummary(cfg)))
+			if saved.NoPassword {
+				f.status.SetText(f.status.Text + " No password is stored for this login yet: type it to send email.")
+			}
+			return true
+		}
+	}
 	if f.fields.setError(err) > 0 {
 		f.status.SetText("Fix the fields marked in red.")
-		return false
-	}
-	var newRef string
-	if f.password.Text != "" {
-		ref, err := u.st.SetSecret([]byte(f.password.Text))
-		if err != nil {
-			f.status.SetText(fmt.Sprintf("Sealing the password: %v", err))
-			return false
-		}
-		newRef, cfg.PasswordRef = ref, ref
-	}
-	err = u.st.UpdateProject(u.project, func(p *project.Project) error {
-		p.SMTP = cfg
-		return nil
-	})
-	if err != nil {
-		if newRef != "" {
-			if derr := u.st.DeleteSecret(newRef); derr != nil {
-				slog.Warn("dropping an unused SMTP password", "err", derr)
-			}
-		}
-		f.fields.setError(err)
+	} else {
 		f.status.SetText(fmt.Sprintf("Saving: %v", err))
-		return false
 	}
-	f.saved = cfg
-	f.password.SetText("")
-	f.passwordHint()
-	f.status.SetText(fmt.Sprintf("Saved: %s.", smtpSummary(cfg)))
-	return true
+	return false
 }
 
 func smtpSummary(c project.SMTP) string {
@@ -325,31 +323,25 @@ func (f *smtpForm) sendTest() {
 	u := f.m.u
 	cfg, err := f.config()
 	to := strings.TrimSpace(f.testTo.Text)
-	if !project.ValidEmail(to) {
-		err = errors.Join(err, fmt.Errorf("test recipient %q is not an email address", to))
+	if err != nil { // the port is not a number: keep that reason for its row
+		err = errors.Join(err, otherFields(usecase.CheckSMTPTest(cfg, to), "smtp.port"))
+	} else {
+		err = usecase.CheckSMTPTest(cfg, to) // inline, before anything is sent
 	}
 	if f.fields.setError(err) > 0 {
 		f.status.SetText("Fix the fields marked in red.")
 		return
 	}
-	pw := f.password.Text
-	if pw == "" && cfg.PasswordRef != "" {
-		b, err := u.st.Secret(cfg.PasswordRef)
-		if err != nil {
-			f.status.SetText(fmt.Sprintf("Opening the stored password: %v", err))
-			return
-		}
-		pw = string(b)
-	}
+	req := usecase.SMTPTest{Project: u.project, SMTP: &cfg, Password: f.typedPassword(), To: to, Options: f.m.options()}
 	f.testBtn.Disable()
 	f.activity.Show()
 	f.activity.Start()
 	f.status.SetText(fmt.Sprintf("Sending a test email to %s through %s:%d…", to, cfg.Host, cfg.Port))
-	opts := f.m.options()
 	ctx, cancel := context.WithTimeout(u.ctx, 2*time.Minute)
 	go func() {
 		defer cancel()
-		err := notify.SendTest(ctx, cfg, pw, to, u.project, opts)
+		err := usecase.TestSMTP(ctx, u.st, req)
+		clear(req.Password)
 		u.do(func() {
 			f.activity.Stop()
 			f.activity.Hide()

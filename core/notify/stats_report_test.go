@@ -2,8 +2,8 @@ package notify_test
 
 import (
 	"context"
-	"errors"
 	"encoding/csv"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -23,4 +23,8 @@
 //     with the provider catalog, Graph test) with the admin's credentials
 //     or those the migration would use for one user.
 //   - ReadGraphCertificate: read and check a Graph certificate credential.
+//   - ReadUsersCSV, ImportUsers: preview a users CSV, then merge it with
+//     the project's users, seal the passwords and save (one merge rule).
+//   - SaveSMTP, TestSMTP: store the SMTP settings (validate → seal →
+//     save), send a test message with stored or unsaved settings.
 package usecase
