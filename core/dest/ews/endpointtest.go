@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -64,97 +65,129 @@ type ModeResult struct {
 // creds.Mailbox (delegation and impersonation are both tried when the
 // credentials are the admin's).
 func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Options) *TestReport {
-	r := &TestReport{}
-	step := func(name string, start time.Time, detail string, err error) error {
-		r.Steps = append(r.Steps, Step{Name: name, Detail: detail, Err: err, Took: time.Since(start)})
-		if err != nil && r.Err == nil {
-			r.Err = fmt.Errorf("%s: %w", name, err)
-		}
-		return err
-	}
 	opts.Retry = RetryPolicy{MaxAttempts: 2, BaseDelay: 500 * time.Millisecond, MaxBackOff: 5 * time.Second, FaultRetries: 1}
+	t := &endpointTest{r: &TestReport{}, ep: ep, creds: creds, opts: opts}
+	if t.configure() && t.resolve(ctx) && t.checkTLS(ctx) && t.authenticate(ctx) {
+		t.accessModes(ctx)
+	}
+	return t.r
+}
 
+// endpointTest is one run of Test: each step records itself in r and
+// reports whether the test goes on.
+type endpointTest struct {
+	r     *TestReport
+	ep    project.Endpoint
+	creds Credentials
+	opts  Options
+	base  *http.Transport
+	auth  *authTransport
+}
+
+// step records a step; it reports whether it passed.
+func (t *endpointTest) step(name string, start time.Time, detail string, err error) bool {
+	t.r.Steps = append(t.r.Steps, Step{Name: name, Detail: detail, Err: err, Took: time.Since(start)})
+	if err != nil && t.r.Err == nil {
+		t.r.Err = fmt.Errorf("%s: %w", name, err)
+	}
+	return err == nil
+}
+
+// configure builds the transports (TLS rule, authentication).
+func (t *endpointTest) configure() bool {
 	start := time.Now()
-	base, err := baseTransport(ep.TrustFingerprint, opts)
-	if err == nil && creds.User == "" {
+	var err error
+	t.base, err = baseTransport(t.ep.TrustFingerprint, t.opts)
+	if err == nil && t.creds.User == "" {
 		err = errors.New("no user name")
 	}
-	var auth *authTransport
 	if err == nil {
-		auth, err = newAuthTransport(base, ep.Auth, creds.User, creds.Password, opts.AllowHTTP)
+		t.auth, err = newAuthTransport(t.base, t.ep.Auth, t.creds.User, t.creds.Password, t.opts.AllowHTTP)
 	}
-	if step("configuration", start, "", err) != nil {
-		return r
-	}
+	return t.step("configuration", start, "", err)
+}
 
-	start = time.Now()
-	u, attempts, err := resolveURL(ctx, ep, creds, opts, auth, base)
-	r.URL, r.Attempts = u, attempts
+// resolve finds the EWS URL (catalog, OWA URL, Autodiscover).
+func (t *endpointTest) resolve(ctx context.Context) bool {
+	start := time.Now()
+	u, attempts, err := resolveURL(ctx, t.ep, t.creds, t.opts, t.auth, t.base)
+	t.r.URL, t.r.Attempts = u, attempts
 	if err == nil {
 		// An EWS URL, or Autodiscover, landing on Exchange Online.
 		if err = CheckNotExchangeOnline(u); err != nil {
-			r.ExchangeOnline = true
+			t.r.ExchangeOnline = true
 		}
 	}
-	if step("resolve EWS URL", start, u, err) != nil {
-		return r
-	}
+	return t.step("resolve EWS URL", start, u, err)
+}
 
-	// TLS handshake on its own, to show the certificate even when it is
-	// not trusted.
-	pu, _ := url.Parse(u)
-	if pu.Scheme == "https" {
-		start = time.Now()
-		host := pu.Host
-		if pu.Port() == "" {
-			host = net.JoinHostPort(pu.Hostname(), "443")
-		}
-		dial := base.DialContext
-		if dial == nil {
-			dial = (&net.Dialer{}).DialContext
-		}
-		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		raw, err := dial(dctx, "tcp", host)
-		cancel()
-		if step("TCP connect", start, host, err) != nil {
-			return r
-		}
-		start = time.Now()
-		conf := base.TLSClientConfig.Clone()
-		conf.ServerName = pu.Hostname()
-		verifyErr := error(nil)
-		conf.InsecureSkipVerify = true // inspect first, verify below with the real rules
-		conf.VerifyConnection = nil
-		tc := tls.Client(raw, conf)
-		hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err = tc.HandshakeContext(hctx)
-		cancel()
-		if err == nil {
-			cs := tc.ConnectionState()
-			leaf := cs.PeerCertificates[0]
-			r.CertFingerprint = tlstrust.Fingerprint(leaf)
-			r.CertSubject = leaf.Subject.String()
-			r.CertIssuer = leaf.Issuer.String()
-			r.CertNotAfter = leaf.NotAfter
-			if v := base.TLSClientConfig.VerifyConnection; v != nil {
-				verifyErr = v(cs)
-			} else {
-				_, verifyErr = tc.ConnectionState().PeerCertificates[0].Verify(verifyOpts(conf, cs))
-			}
-			r.CertTrusted = verifyErr == nil
-		}
-		tc.Close()
-		if err == nil && verifyErr != nil {
-			err = fmt.Errorf("certificate %s (%s, issued by %s) is not trusted: %w; pin its fingerprint if you trust it", r.CertFingerprint, r.CertSubject, r.CertIssuer, verifyErr)
-		}
-		if step("TLS", start, r.CertFingerprint, err) != nil {
-			return r
-		}
+// checkTLS connects and shakes hands on its own, to show the certificate
+// even when it is not trusted.
+func (t *endpointTest) checkTLS(ctx context.Context) bool {
+	pu, _ := url.Parse(t.r.URL)
+	if pu.Scheme != "https" {
+		return true
 	}
-
-	// Authentication and version: a request on the account's own mailbox.
+	start := time.Now()
+	host := pu.Host
+	if pu.Port() == "" {
+		host = net.JoinHostPort(pu.Hostname(), "443")
+	}
+	dial := t.base.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	raw, err := dial(dctx, "tcp", host)
+	cancel()
+	if !t.step("TCP connect", start, host, err) {
+		return false
+	}
 	start = time.Now()
-	self := newDestination(u, attempts, AccessSelf, creds, auth, opts)
+	err = t.inspectCertificate(ctx, raw, pu.Hostname())
+	return t.step("TLS", start, t.r.CertFingerprint, err)
+}
+
+// inspectCertificate shakes hands on raw without verifying, records the
+// leaf certificate, then verifies it with the endpoint's real rule.
+func (t *endpointTest) inspectCertificate(ctx context.Context, raw net.Conn, serverName string) error {
+	r := t.r
+	conf := t.base.TLSClientConfig.Clone()
+	conf.ServerName = serverName
+	conf.InsecureSkipVerify = true // inspect first, verify below with the real rules
+	conf.VerifyConnection = nil
+	tc := tls.Client(raw, conf)
+	defer tc.Close()
+	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return err
+	}
+	cs := tc.ConnectionState()
+	leaf := cs.PeerCertificates[0]
+	r.CertFingerprint = tlstrust.Fingerprint(leaf)
+	r.CertSubject = leaf.Subject.String()
+	r.CertIssuer = leaf.Issuer.String()
+	r.CertNotAfter = leaf.NotAfter
+	var verifyErr error
+	if v := t.base.TLSClientConfig.VerifyConnection; v != nil {
+		verifyErr = v(cs)
+	} else {
+		_, verifyErr = leaf.Verify(verifyOpts(conf, cs))
+	}
+	r.CertTrusted = verifyErr == nil
+	if verifyErr != nil {
+		return fmt.Errorf("certificate %s (%s, issued by %s) is not trusted: %w; pin its fingerprint if you trust it", r.CertFingerprint, r.CertSubject, r.CertIssuer, verifyErr)
+	}
+	return nil
+}
+
+// authenticate checks authentication and the version with a request on
+// the account's own mailbox.
+func (t *endpointTest) authenticate(ctx context.Context) bool {
+	r := t.r
+	start := time.Now()
+	self := newDestination(r.URL, r.Attempts, AccessSelf, t.creds, t.auth, t.opts)
 	vi, err := self.probe(ctx)
 	r.Version = vi
 	var re *ResponseError
@@ -169,22 +202,25 @@ func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Opti
 		r.Self = &ModeResult{Err: err}
 		err = nil
 	}
-	r.AuthMethod = auth.method()
-	if step("authenticate", start, fmt.Sprintf("%s, EWS %s", r.AuthMethod, r.Version), err) != nil {
-		return r
-	}
+	r.AuthMethod = t.auth.method()
+	return t.step("authenticate", start, fmt.Sprintf("%s, EWS %s", r.AuthMethod, r.Version), err)
+}
 
-	want := accessFor(ep, creds)
+// accessModes tries delegation and impersonation on the mailbox and
+// decides the verdict by the configured mode.
+func (t *endpointTest) accessModes(ctx context.Context) {
+	r, creds := t.r, t.creds
+	want := accessFor(t.ep, creds)
 	if want == AccessSelf {
 		r.OK = r.Self.Err == nil
 		if !r.OK && r.Err == nil {
 			r.Err = fmt.Errorf("own mailbox: %w", r.Self.Err)
 		}
-		return r
+		return
 	}
 	for _, mode := range []Access{AccessDelegation, AccessImpersonation} {
-		start = time.Now()
-		d := newDestination(u, attempts, mode, creds, auth, opts)
+		start := time.Now()
+		d := newDestination(r.URL, r.Attempts, mode, creds, t.auth, t.opts)
 		_, err := d.probe(ctx)
 		mr := &ModeResult{Err: err}
 		if mode == AccessDelegation {
@@ -206,7 +242,6 @@ func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Opti
 		}
 		r.Err = fmt.Errorf("%s to %s does not work (%w); %s", want, creds.Mailbox, chosen.Err, hint)
 	}
-	return r
 }
 
 // probe lists one folder under msgfolderroot of the target mailbox.
