@@ -66,10 +66,10 @@
 //	        graph: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
 //	        [--provider NAME] [--cloud global|usgov|usgov-dod|china] [--graph-url URL]
 //	        [--authority URL] [--trust-fingerprint SHA256]
-//	        gworkspace: --service-account-file KEY.json [--host H] [--port N] [--security S]
+//	        gworkspace: --service-account-file KEY.json [--include-trash-spam] [--host H] [--port N] [--security S]
 //	        m365-imap: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
 //	                [--authority URL] [--host H] [--port N] [--security S]
-//	        gmail: [--token-env VAR | --token-stdin] [--host H] [--port N] [--security S]
+//	        gmail: [--token-env VAR | --token-stdin] [--include-trash-spam] [--host H] [--port N] [--security S]
 //	        imap: ... [--token-env VAR | --token-stdin]
 //	endpoint test --project P --side source|dest [--user EMAIL] [--json]
 //	providers list [--json]
@@ -150,6 +150,15 @@
 //     with --token-env/--token-stdin an OAuth access token obtained for the
 //     account (sealed; used for every login of the project).
 //   - imap with --token-env/--token-stdin logs in with that access token.
+//
+// Gmail's labels (gworkspace, gmail, and any server with a SPECIAL-USE
+// \All folder): a message is migrated once into each label's folder and
+// never again from [Gmail]/All Mail, whose remaining (archived) messages
+// go to "Archive"; Sent Mail and Drafts go to the destination's folders of
+// those roles; Starred and Important are not folders (starred messages
+// keep \Flagged, the follow-up flag); the "[Gmail]" prefix disappears.
+// Trash and Spam are skipped unless --include-trash-spam is given
+// (--include-trash-spam=false turns it off again).
 //
 // Their --host, --port and --security default to the provider's
 // (imap.gmail.com or outlook.office365.com, 993, ssl) and take other

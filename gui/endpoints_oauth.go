@@ -23,6 +23,7 @@ type oauthWidgets struct {
 	saInfo    *widget.Label
 	token     *widget.Entry
 	authority *widget.Entry
+	trashSpam *widget.Check
 }
 
 // addOAuthRows adds the source form's rows of the OAuth types.
@@ -39,6 +40,8 @@ func (f *endpointForm) addOAuthRows() {
 	f.fields.add("service_account_file", "Service-account key", container.NewVBox(
 		container.NewBorder(nil, nil, nil, choose, f.oa.saPath), f.oa.saInfo))
 	f.fields.add("token", "Access token", f.oa.token)
+	f.oa.trashSpam = widget.NewCheck("Also migrate Gmail's Trash and Spam", nil)
+	f.fields.add("include_trash_spam", "Trash and Spam", f.oa.trashSpam)
 	f.fields.add("tenant", "Tenant", f.tenant)
 	f.fields.add("client_id", "Client ID", f.clientID)
 	f.fields.add("credential", "Credential", f.credKind)
@@ -55,6 +58,7 @@ func (f *endpointForm) showSourceType(k project.EndpointType) {
 	f.fields.show(k == project.TypeIMAP, "login_template", "admin_user", "password")
 	f.fields.show(k == project.TypeGWorkspace, "service_account_file")
 	f.fields.show(k == project.TypeGmail, "token")
+	f.fields.show(k == project.TypeGWorkspace || k == project.TypeGmail, "include_trash_spam")
 	f.fields.show(m365, "tenant", "client_id", "credential", "authority")
 	f.fields.show(m365 && !f.certMode(), "secret")
 	f.fields.show(m365 && f.certMode(), "certificate")
@@ -88,6 +92,7 @@ func (f *endpointForm) loadOAuth(e project.Endpoint) {
 		f.oa.token.SetPlaceHolder(storedPlaceholder(e.SecretRef))
 	}
 	f.oa.authority.SetText(e.Authority)
+	f.oa.trashSpam.SetChecked(e.IncludeTrashSpam)
 }
 
 // oauthEndpoint completes an IMAP-family endpoint from the OAuth rows.
@@ -97,6 +102,9 @@ func (f *endpointForm) oauthEndpoint(e *project.Endpoint) {
 	}
 	if e.Type != project.TypeIMAP {
 		e.AdminUser, e.LoginTemplate = "", ""
+	}
+	if e.Type == project.TypeGWorkspace || e.Type == project.TypeGmail {
+		e.IncludeTrashSpam = f.oa.trashSpam.Checked
 	}
 	switch e.Type {
 	case project.TypeGWorkspace:

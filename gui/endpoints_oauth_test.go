@@ -26,7 +26,7 @@ func TestSourceTypesShowTheirFields(t *testing.T) {
 	if f.host.Text != project.GmailIMAPHost || f.port.Text != "993" || f.security.Selected != "SSL/TLS" {
 		t.Fatalf("Google Workspace defaults: %q %q %q", f.host.Text, f.port.Text, f.security.Selected)
 	}
-	if !rowVisible(f, "service_account_file") || rowVisible(f, "admin_user") || rowVisible(f, "tenant") || rowVisible(f, "token") {
+	if !rowVisible(f, "service_account_file") || !rowVisible(f, "include_trash_spam") || rowVisible(f, "admin_user") || rowVisible(f, "tenant") || rowVisible(f, "token") {
 		t.Fatal("Google Workspace rows")
 	}
 	f.typ.SetSelected("Microsoft 365 (IMAP)")
@@ -92,11 +92,12 @@ func TestGoogleWorkspaceSourceSaveAndTest(t *testing.T) {
 	f.host.SetText(m.Host)
 	f.security.SetSelected("None")
 	f.port.SetText(strconv.Itoa(m.Port))
+	f.oa.trashSpam.SetChecked(true)
 	if err := f.saveEndpoint(); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := st.Project("Alpha")
-	if p.Source.Type != project.TypeGWorkspace || p.Source.ServiceAccount != "mf@proj.iam.gserviceaccount.com" || p.Source.SecretRef == "" {
+	if p.Source.Type != project.TypeGWorkspace || p.Source.ServiceAccount != "mf@proj.iam.gserviceaccount.com" || p.Source.SecretRef == "" || !p.Source.IncludeTrashSpam {
 		t.Fatalf("stored %+v", p.Source)
 	}
 	if !strings.Contains(f.oa.saInfo.Text, "Stored: service account mf@proj") {

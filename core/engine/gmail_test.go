@@ -72,6 +72,7 @@ func TestGmailLabelsToDovecot(t *testing.T) {
 	appendTo(t, g.Addr(), addr, "fill-pw", "Old receipt", []imap.Flag{imap.FlagSeen}, all)
 	appendTo(t, g.Addr(), addr, "fill-pw", "Sent note", []imap.Flag{imap.FlagSeen}, "[Gmail]/Sent Mail", all)
 	appendTo(t, g.Addr(), addr, "fill-pw", "Archived star", []imap.Flag{imap.FlagFlagged}, "[Gmail]/Starred", all)
+	appendTo(t, g.Addr(), addr, "fill-pw", "Deleted junk", []imap.Flag{imap.FlagSeen}, "[Gmail]/Trash")
 
 	dst := dovecotServer(t, "/", "carol")
 	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "carol", key)
@@ -125,5 +126,13 @@ func TestGmailLabelsToDovecot(t *testing.T) {
 	}
 	if s := run(); s.ItemsMigrated != 0 {
 		t.Fatalf("rerun: %+v", s)
+	}
+	// Trash (and Spam) only when asked.
+	err := st.UpdateProject("P", func(p *project.Project) error { p.Source.IncludeTrashSpam = true; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := run(); s.ItemsMigrated != 1 {
+		t.Fatalf("with Trash and Spam: %+v, want the 1 message of Trash", s)
 	}
 }

@@ -134,6 +134,9 @@ type Endpoint struct {
 	// ServiceAccount is the gworkspace key's client_email (for display;
 	// the key itself is sealed under SecretRef).
 	ServiceAccount string `json:"service_account,omitempty"`
+	// IncludeTrashSpam migrates Gmail's [Gmail]/Trash and [Gmail]/Spam
+	// (skipped by default) to the destination's Deleted Items and Junk.
+	IncludeTrashSpam bool `json:"include_trash_spam,omitempty"`
 }
 
 // IsZero reports whether the endpoint has not been configured.

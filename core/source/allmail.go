@@ -14,8 +14,9 @@ import (
 // ([Gmail]/All Mail): every message is in it, and also in one folder per
 // label. MailFerry migrates a message once per label folder (where
 // Outlook users expect it) and from \All only the messages in no other
-// folder (archived mail), into "Archive"; \Flagged (Starred) and
-// \Important are not folders (a starred message carries \Flagged in its
+// folder (archived mail), into "Archive"; Trash and Spam are skipped
+// unless the endpoint asks for them (IncludeTrashSpam); \Flagged
+// (Starred) and \Important are not folders (a starred message carries \Flagged in its
 // folders); the "[Gmail]" parent disappears from the paths.
 type allMail struct {
 	name   string           // the \All folder's name ("" = none)
@@ -55,6 +56,9 @@ func (s *IMAPSource) applyAllMail(folders []mailbox.Folder, attrs map[string][]i
 			continue
 		case parent != nil && f.NoSelect && slices.Equal(f.Path, parent):
 			continue // the "[Gmail]" container
+		case !s.trashSpam && (hasAttr(a, imap.MailboxAttrTrash) || hasAttr(a, imap.MailboxAttrJunk)):
+			s.log.Info("source folder not migrated: Gmail's Trash and Spam are skipped unless asked (include trash and spam)", "folder", f.Name)
+			continue
 		}
 		if parent != nil && len(f.Path) > len(parent) && slices.Equal(f.Path[:len(parent)], parent) {
 			f.Path = slices.Clone(f.Path[len(parent):])

@@ -61,6 +61,8 @@ type IMAPSource struct {
 	listed map[string]*listing
 	ns     imapconn.Namespaces
 	all    allMail // Gmail's [Gmail]/All Mail (allmail.go)
+	// trashSpam keeps Gmail's Trash and Spam (Endpoint.IncludeTrashSpam).
+	trashSpam bool
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
@@ -96,7 +98,7 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}}
+	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}, trashSpam: ep.IncludeTrashSpam}
 	s.pool = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.Conn, error) {
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
