@@ -64,6 +64,15 @@ func cyrusServer(t testing.TB, users ...string) interopServer {
 	return interopServer{server: server{addr: c.Addr(), users: m}, prefix: c.Prefix, delim: c.Separator}
 }
 
+func courierServer(t testing.TB, users ...string) interopServer {
+	m := map[string]string{}
+	for _, u := range users {
+		m[u] = u + "pw"
+	}
+	c := testsrv.StartCourier(t, m)
+	return interopServer{server: server{addr: c.Addr(), users: m}, prefix: c.Prefix, delim: c.Separator}
+}
+
 // logical is a server's folder name as a path in the user's mailbox:
 // without the personal prefix, "/"-joined ("" for folders outside the
 // personal namespace).
@@ -362,4 +371,45 @@ func TestVerifyAndTrialReportNamespacesAndRoles(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Courier-IMAP 5.0 as the source: INBOX. personal namespace, no
+// SPECIAL-USE (roles by name), no LIST-EXTENDED: subscriptions come from
+// LSUB, so the unsubscribed folder stays unsubscribed.
+func TestInteropCourierToDovecot(t *testing.T) {
+	src, dst := courierServer(t, "alice"), plainDovecot(t, "/", "alice")
+	runInterop(t, src, dst, nil)
+	subbed := subscribed(t, dst.server, "alice")
+	if subbed["Unsubscribed"] || !subbed["Archive/2020"] || !subbed["Edge Cases"] {
+		t.Errorf("subscriptions not taken from LSUB: %v", subbed)
+	}
+}
+
+// subscribed lists the subscribed folders of user.
+func subscribed(t testing.TB, s server, user string) map[string]bool {
+	t.Helper()
+	c, err := imapclient.DialInsecure(s.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, s.users[user]).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, l := range subs {
+		out[l.Mailbox] = true
+	}
+	return out
+}
+
+// Courier as the destination: folders under INBOX. (a top-level CREATE
+// is "NO Invalid mailbox name."), subscriptions by SUBSCRIBE.
+func TestInteropDovecotToCourier(t *testing.T) {
+	src, dst := plainDovecot(t, ".", "alice"), courierServer(t, "alice")
+	runInterop(t, src, dst, map[string]string{"INBOX/Receipts": "Receipts"})
 }
