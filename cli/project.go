@@ -197,8 +197,8 @@ func projectExport(e *env, args []string) error {
 			return err
 		}
 		defer clear(phrase)
-		if len(phrase) < store.MinPassphraseLen {
-			return fmt.Errorf("export project %q: the passphrase must be at least %d characters long", pos[0], store.MinPassphraseLen)
+		if err := store.CheckPassphrase(phrase); err != nil {
+			return fmt.Errorf("export project %q: %w", pos[0], err)
 		}
 	}
 	st, err := e.open()

@@ -3,7 +3,6 @@ package gui
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -83,8 +82,8 @@ func (f *exportForm) validate() error {
 	var err error
 	if f.withPW.Checked {
 		switch {
-		case utf8.RuneCountInString(f.passphrase.Text) < store.MinPassphraseLen:
-			err = fmt.Errorf("the passphrase needs at least %d characters", store.MinPassphraseLen)
+		case store.CheckPassphrase([]byte(f.passphrase.Text)) != nil:
+			err = store.CheckPassphrase([]byte(f.passphrase.Text))
 		case f.again.Text != f.passphrase.Text:
 			err = errors.New("the two passphrases differ")
 		}

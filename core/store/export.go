@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"go.etcd.io/bbolt"
 
@@ -69,17 +70,27 @@ func (s *Store) ExportProject(name string, withSecrets bool) ([]byte, error) {
 
 // ExportProjectSealed is ExportProject with the project's passwords
 // included, encrypted with a key derived from passphrase (at least
-// MinPassphraseLen bytes) by scrypt with a random salt, under AES-256-GCM.
+// MinPassphraseLen characters) by scrypt with a random salt, under AES-256-GCM.
 // The whole document is authenticated: altering the project or its users
 // makes the import fail.
 func (s *Store) ExportProjectSealed(name string, passphrase []byte) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, fmt.Errorf("exporting project %q with its passwords: %w", name, ErrPassphraseRequired)
 	}
-	if len(passphrase) < MinPassphraseLen {
-		return nil, fmt.Errorf("exporting project %q with its passwords: the passphrase is shorter than %d characters", name, MinPassphraseLen)
+	if err := CheckPassphrase(passphrase); err != nil {
+		return nil, fmt.Errorf("exporting project %q with its passwords: %w", name, err)
 	}
 	return s.export(name, passphrase)
+}
+
+// CheckPassphrase is the one rule for an export passphrase (both faces
+// check it before asking to export): at least MinPassphraseLen
+// characters.
+func CheckPassphrase(passphrase []byte) error {
+	if utf8.RuneCount(passphrase) < MinPassphraseLen {
+		return fmt.Errorf("the passphrase needs at least %d characters", MinPassphraseLen)
+	}
+	return nil
 }
 
 // export writes the document; passphrase nil = without secrets.

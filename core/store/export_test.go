@@ -99,8 +99,11 @@ func TestExportSealedNoClearSecrets(t *testing.T) {
 	if _, err := s.ExportProjectSealed("Acme", nil); !errors.Is(err, ErrPassphraseRequired) {
 		t.Fatalf("ExportProjectSealed without passphrase: %v", err)
 	}
-	if _, err := s.ExportProjectSealed("Acme", []byte("short")); err == nil || !strings.Contains(err.Error(), "shorter than 8") {
-		t.Fatalf("short passphrase: %v", err)
+	// Characters, not bytes: the rule both faces check (CheckPassphrase).
+	for _, short := range []string{"short", "äöüßé"} {
+		if _, err := s.ExportProjectSealed("Acme", []byte(short)); err == nil || !strings.Contains(err.Error(), "at least 8 characters") {
+			t.Fatalf("short passphrase %q: %v", short, err)
+		}
 	}
 	if _, err := s.ExportProjectSealed("Nope", []byte(exportPass)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown project: %v", err)
