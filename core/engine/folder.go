@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/size"
@@ -47,8 +48,8 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 	metas, uv, err := r.src.List(ctx, f, r.filter())
 	tList := time.Since(t0)
 	if err != nil {
-		if ctx.Err() != nil || Retryable(err) {
-			return err
+		if ctx.Err() != nil || Retryable(err) || errors.Is(err, imapconn.ErrBandwidthLimit) {
+			return err // Gmail's daily limit: stop the user with the reason
 		}
 		// The folder cannot be read (deleted meanwhile, server refusal):
 		// report it, go on with the others.

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
@@ -135,4 +136,44 @@ func TestGmailLabelsToDovecot(t *testing.T) {
 	if s := run(); s.ItemsMigrated != 1 {
 		t.Fatalf("with Trash and Spam: %+v, want the 1 message of Trash", s)
 	}
+}
+
+// Gmail's daily download limit: the pass stops with the reason and when
+// to go on; the next pass after the reset migrates the rest, nothing twice.
+func TestGmailBandwidthLimitResumesWithoutLoss(t *testing.T) {
+	const addr = "dave@example.com"
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser(addr)
+	g := testsrv.StartOAuthIMAP(t, map[string]string{addr: "fill-pw"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2", "PLAIN"},
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	src := server{addr: g.Addr(), users: map[string]string{addr: "fill-pw"}}
+	fill(t, src, addr, corpus.Spec{Messages: 40, Seed: 43, MaxSize: 8 << 10})
+	before := snapshot(t, src, addr)
+	dst := dovecotServer(t, "/", "dave")
+	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "dave", key)
+	run := func() UserSummary {
+		sum, err := New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return userSum(t, sum, 0)
+	}
+	g.OverQuota(true)
+	if s := run(); s.Status == project.StatusCompleted || !strings.Contains(s.Err, "2,500 MB") {
+		t.Fatalf("over the limit: %+v", s)
+	}
+	g.OverQuota(false)
+	if s := run(); s.Status != project.StatusCompleted {
+		t.Fatalf("after the reset: %+v", s)
+	}
+	sameMultiset(t, "after the reset", hashes(before, true), hashes(snapshot(t, dst, "dave"), true))
 }

@@ -237,6 +237,9 @@ func (c *Conn) Run(ctx context.Context, op string, fn func(touch func()) error) 
 		return pt.err
 	}
 	if ie, ok := ServerError(err); ok && !c.Broken() {
+		if le := bandwidthLimit(ie); le != nil {
+			return fmt.Errorf("%s on %s: %w", op, c.addr, le)
+		}
 		if te := throttled(ie.Text, ie); te != nil {
 			// The server wants a pause: this connection is given up, the
 			// retry reconnects after the suggested time.

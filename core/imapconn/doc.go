@@ -26,4 +26,8 @@
 // is throttled. Suggested Backoff Time: N milliseconds") makes Run return
 // a ThrottledError: the connection is given up and the caller's retry
 // waits that long before reconnecting (core/engine's retry obeys it).
+// Gmail's "Account exceeded command or bandwidth limits" (about 2,500 MB
+// of download per user and day) becomes ErrBandwidthLimit: not retried;
+// the engine stops the user with the reason, and the next pass after the
+// reset goes on where it stopped.
 package imapconn

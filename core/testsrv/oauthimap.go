@@ -70,6 +70,7 @@ type OAuthIMAP struct {
 	mu        sync.Mutex
 	sasl      []SASLExchange
 	throttled int
+	overQuota bool                     // Gmail's daily download limit reached
 	layout    map[string][]gmailFolder // user → folders of GmailLayout
 }
 
@@ -147,6 +148,27 @@ func (o *OAuthIMAP) ThrottleSelects(n int, backoff time.Duration) {
 	o.mu.Lock()
 	o.auth.ThrottleSelects, o.auth.Backoff = o.throttled+n, backoff
 	o.mu.Unlock()
+}
+
+// OverQuota makes every FETCH of message contents answer as Gmail does
+// once the account's daily download allowance is used up (on), or serve
+// again (off).
+func (o *OAuthIMAP) OverQuota(on bool) {
+	o.mu.Lock()
+	o.overQuota = on
+	o.mu.Unlock()
+}
+
+// Fetch refuses to serve message contents while OverQuota is on.
+func (s *authSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	s.o.mu.Lock()
+	over := s.o.overQuota
+	s.o.mu.Unlock()
+	if over && (len(options.BodySection) > 0 || len(options.BinarySection) > 0) {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert,
+			Text: "Account exceeded command or bandwidth limits. (Failure)"}
+	}
+	return s.UserSession.Fetch(w, numSet, options)
 }
 
 // Throttled is how many selects were answered as throttled.
