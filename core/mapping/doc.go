@@ -46,6 +46,16 @@
 // case-only twin cannot be created: its items are reported as failed with
 // a hint to add a FolderMapping rule.
 //
-// Well-known folders (Inbox, Sent, ...) keep their role in the plan; the
-// destination maps roles to its own well-known folders.
+// Namespaces: sources give folder paths without their personal-namespace
+// prefix (mailbox.Folder.Path); folders of shared and other users'
+// namespaces (Folder.Namespace) are skipped unless IncludeShared (project
+// option IncludeSharedFolders).
+//
+// Roles: a folder with a role (SPECIAL-USE, else a conventional name, see
+// mailbox.RoleForName) keeps it in PlanRow.Role, and the destination maps
+// it to its own folder of that role (Exchange's well-known folders, an
+// IMAP server's SPECIAL-USE folder); RoleNote says where and why, and
+// subfolders note that they follow their parent. An explicit mapping rule
+// that renames the folder wins: the role is dropped, unless the rule's
+// result is itself a conventional name of that role.
 package mapping

@@ -17,6 +17,14 @@
 // folder (by content key), so only archived mail goes to Archive
 // (allmail.go).
 //
+// Folders: names lose the personal-namespace prefix (NAMESPACE, RFC 2342,
+// read on every listing; inferred from the names without it), folders of
+// shared and other users' namespaces are marked (Folder.Namespace), roles
+// come from SPECIAL-USE attributes, else from conventional names
+// (mailbox.RoleForName), and subscriptions from LIST-EXTENDED, else from
+// LSUB, which go-imap v2.0.0-beta.8 cannot send and is sent on a raw
+// connection (imapconn.RawConn.Lsub).
+//
 // Errors: connection failures wrap ErrConnection (reconnect and retry),
 // refused logins wrap ErrAuth, and a folder whose UIDVALIDITY changed
 // between List and Fetch yields ErrUIDValidity.

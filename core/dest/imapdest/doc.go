@@ -13,9 +13,23 @@
 //     becomes "_". A first component equal to INBOX (any case) is the
 //     server's INBOX. Components are joined with the delimiter the server
 //     reports for LIST "" "" (on a flat server, with "/").
+//   - Namespaces: NAMESPACE (RFC 2342) is read at Dial; every folder but
+//     INBOX and its children goes under the first personal prefix ("INBOX."
+//     on cPanel, Cyrus and Courier: "Archive/2020" is "INBOX.Archive.2020").
+//     Without NAMESPACE the prefix is inferred from the folder names
+//     (imapconn.InferNamespaces). The prefix itself is never created.
 //   - Roles: RoleInbox is INBOX; Sent, Drafts, Trash, Junk and Archive go
-//     to the folder the server marks with that SPECIAL-USE attribute when
-//     it has one, else to the given path.
+//     to the folder the server marks with that SPECIAL-USE attribute; else,
+//     unless the folder's own name already exists there (so that reruns go
+//     where the first run went), to an existing top-level folder with a
+//     conventional name (mailbox.RoleForName); else to the given path.
+//     Subfolders of a folder that went elsewhere follow it.
+//   - Refused names: when the server refuses a CREATE (Cyrus: `"`, "NO
+//     Invalid mailbox name"), the sanitised names of fallbackNames are
+//     tried (quotes become "'", then anything but letters, digits, space,
+//     "-", "_" and "'" becomes "_"); the one taken is reported in
+//     FolderRef.Note and its children follow it. Only when all are refused
+//     does the folder fail.
 //   - Flags: \Seen, \Answered, \Flagged and \Draft are always copied;
 //     keywords ($Forwarded, $Label1 ...) are copied when PERMANENTFLAGS
 //     allows them (\* or the keyword listed, or no PERMANENTFLAGS at all)
