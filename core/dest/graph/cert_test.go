@@ -188,3 +188,19 @@ func TestCertificateAssertionChecks(t *testing.T) {
 		t.Errorf("tampered signature: %d %v", st, out)
 	}
 }
+
+// TestCertificateEndpointTest: the endpoint test with a certificate
+// credential names it by thumbprint and expiry, and gets a token through a
+// signed client assertion.
+func TestCertificateEndpointTest(t *testing.T) {
+	a, _ := appCerts(t)
+	e := certEnv(t)
+	r := graph.Test(context.Background(), e.ep, string(a), upn, e.opts())
+	c, err := graph.ParseCertificateCredential(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK || !strings.HasPrefix(r.Credential, "certificate "+c.Thumbprint()) || e.s.Stats().AssertionsAccepted != 1 {
+		t.Errorf("certificate credential:\n%s\ncredential %q", r, r.Credential)
+	}
+}
