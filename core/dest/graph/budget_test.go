@@ -95,7 +95,7 @@ func TestThrottleWindowImportMime(t *testing.T) {
 		d := e.dial(t, upn)
 		ws[i] = w{d, ensure(t, d, "", fmt.Sprintf("Folder %d", i))}
 	}
-	e.s.SetThrottle(graphsrv.Throttle{Status: 429, Every: 25, RetryAfter: time.Second, Window: true})
+	e.s.SetThrottle(graphsrv.Throttle{Status: 429, Every: 60, RetryAfter: time.Second, Window: true})
 	done := make(chan error, workers)
 	for i := range ws {
 		go func() {

@@ -148,8 +148,19 @@ func (d *Destination) batchAt(ctx context.Context, root string, reqs []batchReq)
 		return nil, fmt.Errorf("%w: unreadable $batch answer: %v", ErrOutcomeUnknown, err)
 	}
 	m := map[string]batchResp{}
+	var hold time.Duration
 	for _, r := range out.Responses {
 		m[r.ID] = r
+		if r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable {
+			hold = max(hold, parseRetryAfter(header(r.Headers, "Retry-After")))
+		}
+	}
+	if hold > 0 {
+		// The mailbox is throttled: every worker waits, from now, not only
+		// the requests of this batch that were refused (the stamping PATCH
+		// of what it did create, the next batch's marker, other folders).
+		d.lim.Throttle()
+		d.lim.Hold(d.policy.Wait(hold, 1))
 	}
 	return m, nil
 }
