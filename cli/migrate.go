@@ -159,18 +159,25 @@ func migrate(e *env, args []string) error {
 // have credentials and migrates the others as they confirm.
 func migrateRequesting(e *env, a migrateArgs, eng *engine.Engine, logger *slog.Logger) (engine.Summary, error) {
 	st, _ := e.open()
-	srv, err := credreq.Start(st, credreq.Config{
-		Addr: a.addr, PublicURL: a.publicURL, Verifier: credreq.IMAPVerifier(nil),
-		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	})
+	need, err := credreq.WhoNeedsPassword(st, a.project, a.users)
 	if err != nil {
 		return engine.Summary{}, err
 	}
-	defer func() {
-		if cerr := srv.Close(); cerr != nil {
-			fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
+	var srv *credreq.Server // only when someone must be asked
+	if len(need) > 0 {
+		srv, err = credreq.Start(st, credreq.Config{
+			Addr: a.addr, PublicURL: a.publicURL, Verifier: credreq.IMAPVerifier(nil),
+			Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		})
+		if err != nil {
+			return engine.Summary{}, err
 		}
-	}()
+		defer func() {
+			if cerr := srv.Close(); cerr != nil {
+				fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
+			}
+		}()
+	}
 	runner := credreq.NewPassRunner(st, eng, srv, logger)
 	defer runner.Close()
 	run, err := runner.Start(e.ctx, credreq.PassRequest{Project: a.project, Pass: a.pass, Users: a.users,

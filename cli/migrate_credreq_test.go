@@ -277,3 +277,23 @@ func TestMigrateRequestCredentialsJSON(t *testing.T) {
 		t.Fatalf("stderr lacks the link line:\n%s", r.stderr)
 	}
 }
+
+// TestMigrateRequestCredentialsNobodyWaits: when every selected user has
+// a password, no credential server is started (its address may even be
+// taken) and the pass runs as without the flag.
+func TestMigrateRequestCredentialsNobodyWaits(t *testing.T) {
+	f, relay := credreqMigrationFixture(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--users", "alice@src.example",
+		"--request-credentials", "--credreq-addr", taken.Addr().String())
+	if strings.Contains(r.stdout, "serving credential requests") || !regexp.MustCompile(`alice@src\.example +Completed`).MatchString(r.stdout) {
+		t.Fatalf("output:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if n := len(relay.Mails()); n != 0 {
+		t.Fatalf("%d mails", n)
+	}
+}

@@ -253,22 +253,13 @@ func (m *mailState) autoCred(name string) {
 	if m.cred != nil || name == "" {
 		return
 	}
-	p, err := m.u.st.Project(name)
-	if err != nil {
+	need, err := credreq.WhoNeedsPassword(m.u.st, name, nil)
+	if err != nil || len(need) == 0 {
 		return
 	}
-	users, err := m.u.st.Users(name)
-	if err != nil {
-		return
-	}
-	for _, usr := range users {
-		if credreq.NeedsPassword(p, usr) {
-			if err := m.startCred(m.credAddr(), nil); err != nil {
-				slog.Warn("starting the credential-request server with the window", "err", err)
-				m.u.status.SetText(err.Error())
-			}
-			return
-		}
+	if err := m.startCred(m.credAddr(), nil); err != nil {
+		slog.Warn("starting the credential-request server with the window", "err", err)
+		m.u.status.SetText(err.Error())
 	}
 }
 

@@ -299,22 +299,11 @@ func (r *runner) passRunner() *credreq.PassRunner {
 // needPassword counts the users among ids (nil: all) who can only be
 // migrated once they give their password.
 func (r *runner) needPassword(ids []string) int {
-	t := r.t
-	p, err := t.u.st.Project(t.u.project)
+	need, err := credreq.WhoNeedsPassword(r.t.u.st, r.t.u.project, ids)
 	if err != nil {
-		return 0
+		return 0 // Start reports the error
 	}
-	sel := map[string]bool{}
-	for _, id := range ids {
-		sel[id] = true
-	}
-	n := 0
-	for _, usr := range t.users {
-		if (len(ids) == 0 || sel[usr.ID()]) && credreq.NeedsPassword(p, usr) {
-			n++
-		}
-	}
-	return n
+	return len(need)
 }
 
 // launch starts the pass (core/credreq.PassRunner) in a goroutine; ids nil

@@ -34,6 +34,28 @@ func NeedsPassword(p project.Project, u project.User) bool {
 
 func normID(s string) string { return project.User{SourceEmail: s}.ID() }
 
+// WhoNeedsPassword returns the selected users (every user of the project
+// when users is empty) who need to be asked for their password
+// (NeedsPassword), so that a face starts the credential server only when
+// it is needed.
+func WhoNeedsPassword(st *store.Store, projectName string, users []string) ([]string, error) {
+	p, err := st.Project(projectName)
+	if err != nil {
+		return nil, err
+	}
+	list, err := notify.SelectUsers(st, projectName, users)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range list {
+		if NeedsPassword(p, u) {
+			out = append(out, u.ID())
+		}
+	}
+	return out, nil
+}
+
 // PassRequest is one Start of a pass through a PassRunner.
 type PassRequest struct {
 	Project string
