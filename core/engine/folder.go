@@ -41,7 +41,8 @@ func (r *userRun) filter() mailbox.Filter {
 }
 
 // folderPass migrates one folder: list (metadata only), decide what to
-// send, dedup against the destination, then fetch → put → journal.
+// send (plan, then decide against the destination), journal what needs
+// no transfer, propagate flag changes, then fetch → put → journal.
 func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.FolderRef, ensureErr error) error {
 	f := row.Folder
 	t0 := time.Now()
@@ -63,67 +64,125 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 	}
 	fr := &folderRun{r: r, f: f, ref: ref, uv: uv, metas: make(map[uint32]mailbox.Meta, len(metas)), failed: st.Failed,
 		sent: map[mailbox.ContentKey]int{}}
-	uvChanged := st.UIDValidity != 0 && st.UIDValidity != uv
-	var relabel []store.DoneItem
-	// Content keys of what is at the destination thanks to earlier passes.
-	var journalCK map[mailbox.ContentKey]int
-	if uvChanged {
-		r.log.Warn("UIDVALIDITY changed; falling back to content keys", "folder", f.Name, "was", st.UIDValidity, "now", uv)
-		journalCK = make(map[mailbox.ContentKey]int, len(st.ContentDone))
-		for k, n := range st.ContentDone {
-			journalCK[k] = n
+	p := fr.plan(st, metas)
+	r.mu.Lock()
+	r.itemsTotal += int64(len(metas)) - int64(f.Messages)
+	r.itemsDone += int64(len(metas) - len(p.cands))
+	r.mu.Unlock()
+	if err := fr.decide(ctx, &p, ensureErr); err != nil {
+		return err
+	}
+	if err := fr.record(st, &p); err != nil {
+		return err
+	}
+	if len(p.flagUps) > 0 && ensureErr == nil {
+		if err := fr.updateFlags(ctx, p.flagUps); err != nil {
+			return err
 		}
 	}
-	var cands, done []mailbox.Meta
+	if len(p.cands) == 0 {
+		r.progress(false, "")
+		return nil
+	}
+	tPlan := time.Since(t0)
+	defer func() {
+		r.log.Debug("folder fetched", "folder", f.Name, "listed", len(metas), "to send", len(p.cands),
+			"list", tList, "plan", tPlan-tList, "fetch", time.Since(t0)-tPlan)
+	}()
+	if err := fr.transfer(ctx, p.cands); err != nil {
+		if errors.Is(err, source.ErrUIDValidity) {
+			r.log.Warn("UIDVALIDITY changed during the pass; the folder will be redone by the next pass", "folder", f.Name)
+			r.progress(true, fmt.Sprintf("folder %q changed on the source during the pass; run the pass again", f.Name))
+			return nil
+		}
+		return err
+	}
+	r.progress(false, "")
+	return nil
+}
+
+// folderPlan is what a folder pass decided about the listed messages.
+type folderPlan struct {
+	cands      []mailbox.Meta             // to send
+	doneCK     map[mailbox.ContentKey]int // content keys of the messages already migrated
+	relabel    []store.DoneItem           // found again by content key after a UIDVALIDITY change
+	dedup      []store.DoneItem           // found at the destination: done without sending
+	failures   []store.FailedItem         // failed without sending
+	firstFlags []store.FlagRecord         // flag sets journaled for the first time
+	flagUps    []flagUpdate               // flag changes to propagate
+}
+
+// plan sorts the listed messages into done (flags compared) and
+// candidates, recognises migrated messages by content key after a
+// UIDVALIDITY change, and keeps the candidates of the pass.
+func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) folderPlan {
+	var p folderPlan
+	var done []mailbox.Meta
 	for _, m := range metas {
 		fr.metas[m.UID] = m
-		if _, ok := st.Done[mailbox.SourceKey(uv, m.UID)]; ok {
+		if _, ok := st.Done[mailbox.SourceKey(fr.uv, m.UID)]; ok {
 			done = append(done, m)
 			continue
 		}
-		cands = append(cands, m)
+		p.cands = append(p.cands, m)
 	}
 	// Flags changed on the source since the done messages were migrated.
-	firstFlags, flagUps := fr.flagChanges(st, done)
+	p.firstFlags, p.flagUps = fr.flagChanges(st, done)
 	// Content keys of the done messages, needed only when something is
 	// left to decide (a no-op pass computes no hash at all).
-	doneCK := map[mailbox.ContentKey]int{}
-	if len(cands) > 0 {
+	p.doneCK = map[mailbox.ContentKey]int{}
+	if len(p.cands) > 0 {
 		for _, m := range done {
-			doneCK[m.ContentKey()]++
+			p.doneCK[m.ContentKey()]++
 		}
 	}
-	if uvChanged {
-		for ck, n := range doneCK {
-			journalCK[ck] -= n
-		}
-		kept := cands[:0]
-		for _, m := range cands {
-			ck := m.ContentKey()
-			if journalCK[ck] > 0 {
-				journalCK[ck]--
-				doneCK[ck]++
-				relabel = append(relabel, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
-					Flags: store.MakeFlagSet(m.Flags)})
-				continue
-			}
-			kept = append(kept, m)
-		}
-		cands = kept
+	if st.UIDValidity != 0 && st.UIDValidity != fr.uv {
+		fr.r.log.Warn("UIDVALIDITY changed; falling back to content keys", "folder", fr.f.Name, "was", st.UIDValidity, "now", fr.uv)
+		fr.relabelByContent(st, &p)
 	}
-	// Pass selection.
+	p.cands = fr.r.selectForPass(st, fr.uv, p.cands)
+	return p
+}
+
+// relabelByContent marks as done the candidates whose content key the
+// journal holds from before a UIDVALIDITY change (and not yet matched).
+func (fr *folderRun) relabelByContent(st *store.FolderState, p *folderPlan) {
+	journalCK := make(map[mailbox.ContentKey]int, len(st.ContentDone))
+	for k, n := range st.ContentDone {
+		journalCK[k] = n
+	}
+	for ck, n := range p.doneCK {
+		journalCK[ck] -= n
+	}
+	kept := p.cands[:0]
+	for _, m := range p.cands {
+		ck := m.ContentKey()
+		if journalCK[ck] > 0 {
+			journalCK[ck]--
+			p.doneCK[ck]++
+			p.relabel = append(p.relabel, store.DoneItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
+				Flags: store.MakeFlagSet(m.Flags)})
+			continue
+		}
+		kept = append(kept, m)
+	}
+	p.cands = kept
+}
+
+// selectForPass keeps the candidates the pass moves: the failed ones for
+// Retry Errors, a few small ones per folder for Trial, all otherwise.
+func (r *userRun) selectForPass(st *store.FolderState, uv uint32, cands []mailbox.Meta) []mailbox.Meta {
+	kept := cands[:0]
 	switch r.pass {
 	case project.PassRetry:
-		kept := cands[:0]
 		for _, m := range cands {
 			if _, ok := st.Failed[mailbox.SourceKey(uv, m.UID)]; ok {
 				kept = append(kept, m)
 			}
 		}
-		cands = kept
 	case project.PassTrial:
-		kept := cands[:0]
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, m := range cands {
 			if len(kept) >= TrialItemsPerFolder {
 				break
@@ -134,85 +193,74 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 			r.trialBytes += m.Size
 			kept = append(kept, m)
 		}
-		r.mu.Unlock()
-		cands = kept
+	default:
+		return cands
 	}
+	return kept
+}
 
-	r.mu.Lock()
-	r.itemsTotal += int64(len(metas)) - int64(f.Messages)
-	r.itemsDone += int64(len(metas) - len(cands))
-	r.mu.Unlock()
-
-	var failures []store.FailedItem
-	var dedup []store.DoneItem
-	if len(cands) > 0 && ensureErr != nil {
-		for _, m := range cands {
-			failures = append(failures, fr.failure(m, "the destination folder could not be created: "+ensureErr.Error(),
+// decide checks the candidates against the destination: all fail when
+// its folder could not be created; those it already holds (by content
+// key) are done without sending; those over the item size limit fail.
+func (fr *folderRun) decide(ctx context.Context, p *folderPlan, ensureErr error) error {
+	if len(p.cands) == 0 {
+		return nil
+	}
+	if ensureErr != nil {
+		for _, m := range p.cands {
+			p.failures = append(p.failures, fr.failure(m, "the destination folder could not be created: "+ensureErr.Error(),
 				"check the folder mapping and the destination's folder name rules, then Retry Errors"))
 		}
-		cands = nil
+		p.cands = nil
+		return nil
 	}
-	if len(cands) > 0 {
-		existing, err := r.dst.Existing(ctx, ref)
-		if err != nil {
-			return err
-		}
-		fr.existing0 = existing
-		avail := make(map[mailbox.ContentKey]int, len(existing))
-		for k, n := range existing {
-			avail[k] = n - doneCK[k]
-		}
-		kept := cands[:0]
-		for _, m := range cands {
-			ck := m.ContentKey()
-			if avail[ck] > 0 {
-				avail[ck]--
-				dedup = append(dedup, store.DoneItem{Key: mailbox.SourceKey(uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
-					Flags: store.MakeFlagSet(m.Flags)})
-				continue
-			}
-			if r.maxItem > 0 && m.Size > r.maxItem {
-				failures = append(failures, fr.failure(m,
-					fmt.Sprintf("message is %s, over the %s limit set by %s", size.Human(m.Size), size.Human(r.maxItem), r.maxItemSource),
-					"raise the limit (MaxItemSizeMB) if the destination accepts larger items, then Retry Errors"))
-				continue
-			}
-			kept = append(kept, m)
-		}
-		cands = kept
+	r := fr.r
+	existing, err := r.dst.Existing(ctx, fr.ref)
+	if err != nil {
+		return err
 	}
-	if len(relabel)+len(dedup)+len(failures)+len(firstFlags) > 0 || st.UIDValidity != uv {
-		b := store.Batch{Folder: f.Name, UIDValidity: uv, Done: append(relabel, dedup...), Failed: failures, Flags: firstFlags}
-		if err := r.commit(b); err != nil {
-			return err
-		}
-		r.mu.Lock()
-		r.skipped += int64(len(dedup))
-		r.itemsDone += int64(len(failures) + len(dedup))
-		r.mu.Unlock()
-		r.countFailed(len(failures))
+	fr.existing0 = existing
+	avail := make(map[mailbox.ContentKey]int, len(existing))
+	for k, n := range existing {
+		avail[k] = n - p.doneCK[k]
 	}
-	if len(flagUps) > 0 && ensureErr == nil {
-		if err := fr.updateFlags(ctx, flagUps); err != nil {
-			return err
+	kept := p.cands[:0]
+	for _, m := range p.cands {
+		ck := m.ContentKey()
+		if avail[ck] > 0 {
+			avail[ck]--
+			p.dedup = append(p.dedup, store.DoneItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
+				Flags: store.MakeFlagSet(m.Flags)})
+			continue
 		}
-	}
-	tPlan := time.Since(t0)
-	if len(cands) > 0 {
-		defer func() {
-			r.log.Debug("folder fetched", "folder", f.Name, "listed", len(metas), "to send", len(cands),
-				"list", tList, "plan", tPlan-tList, "fetch", time.Since(t0)-tPlan)
-		}()
-		if err := fr.transfer(ctx, cands); err != nil {
-			if errors.Is(err, source.ErrUIDValidity) {
-				r.log.Warn("UIDVALIDITY changed during the pass; the folder will be redone by the next pass", "folder", f.Name)
-				r.progress(true, fmt.Sprintf("folder %q changed on the source during the pass; run the pass again", f.Name))
-				return nil
-			}
-			return err
+		if r.maxItem > 0 && m.Size > r.maxItem {
+			p.failures = append(p.failures, fr.failure(m,
+				fmt.Sprintf("message is %s, over the %s limit set by %s", size.Human(m.Size), size.Human(r.maxItem), r.maxItemSource),
+				"raise the limit (MaxItemSizeMB) if the destination accepts larger items, then Retry Errors"))
+			continue
 		}
+		kept = append(kept, m)
 	}
-	r.progress(false, "")
+	p.cands = kept
+	return nil
+}
+
+// record journals what the plan settled without a transfer (and a new
+// UIDVALIDITY) and counts it.
+func (fr *folderRun) record(st *store.FolderState, p *folderPlan) error {
+	if len(p.relabel)+len(p.dedup)+len(p.failures)+len(p.firstFlags) == 0 && st.UIDValidity == fr.uv {
+		return nil
+	}
+	r := fr.r
+	b := store.Batch{Folder: fr.f.Name, UIDValidity: fr.uv, Done: append(p.relabel, p.dedup...), Failed: p.failures, Flags: p.firstFlags}
+	if err := r.commit(b); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.skipped += int64(len(p.dedup))
+	r.itemsDone += int64(len(p.failures) + len(p.dedup))
+	r.mu.Unlock()
+	r.countFailed(len(p.failures))
 	return nil
 }
 
@@ -310,91 +358,24 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 // When the connection breaks, the messages the destination confirmed are
 // kept as done; before retrying the rest, the destination is asked
 // (Existing) whether a message in flight was stored after all, so a retry
-// never duplicates.
+// never duplicates. An attempt that got messages written (confirmed, or
+// found written when reconciling) starts the count of attempts over: a
+// destination connection that drops every few MB keeps going while it
+// moves mail.
 func (fr *folderRun) putBatch(ctx context.Context, batch []mailbox.Message) error {
-	r := fr.r
-	var done []store.DoneItem
-	var failures []store.FailedItem
-	localDone := map[mailbox.ContentKey]int{}
-	markDone := func(m mailbox.Message, destID string) {
-		done = append(done, store.DoneItem{Key: m.Key, ContentKey: m.ContentKey, DestID: destID, Size: m.Size,
-			Flags: store.MakeFlagSet(m.Flags)})
-		localDone[m.ContentKey]++
-	}
-	var results []mailbox.Result
-	pending := batch
-	// An attempt that got messages written (confirmed, or found written
-	// when reconciling) starts the count of attempts over: a destination
-	// connection that drops every few MB keeps going while it moves mail.
-	doneBefore := 0
-	progressed := func() bool {
-		p := len(done) > doneBefore
-		doneBefore = len(done)
-		return p
-	}
-	err := r.retrier().doProgress(ctx, fmt.Sprintf("write to %q", fr.ref.Path), func() (e error) {
-		if len(pending) == 0 {
-			results = nil
-			return nil
-		}
-		results, e = r.dst.Put(ctx, fr.ref, pending)
-		if e != nil && len(results) == len(pending) {
-			// Keep what the destination confirmed; per-item refusals are
-			// final; the rest (in flight or unsent) is retried.
-			kept := pending[:0:0]
-			for i, m := range pending {
-				switch ie := results[i].Err; {
-				case ie == nil:
-					markDone(m, results[i].DestID)
-				case Retryable(ie) || errors.Is(ie, context.Canceled):
-					kept = append(kept, m)
-				default:
-					reason, hint := explain(ie)
-					failures = append(failures, fr.failure(m.Meta, reason, hint))
-				}
-			}
-			pending, results = kept, nil
-		}
-		return e
-	}, func() error {
-		// What did the failed attempt store that it could not confirm?
-		now, err := r.dst.Existing(ctx, fr.ref)
-		if err != nil {
-			return err
-		}
-		extra := map[mailbox.ContentKey]int{}
-		fr.mu.Lock()
-		for _, m := range pending {
-			ck := m.ContentKey
-			if _, ok := extra[ck]; !ok {
-				extra[ck] = now[ck] - fr.existing0[ck] - fr.sent[ck] - localDone[ck]
-			}
-		}
-		fr.mu.Unlock()
-		kept := pending[:0:0]
-		for _, m := range pending {
-			if extra[m.ContentKey] > 0 {
-				extra[m.ContentKey]--
-				markDone(m, "")
-				continue
-			}
-			kept = append(kept, m)
-		}
-		r.log.Debug("reconciled a broken batch", "folder", fr.f.Name, "unconfirmed", len(pending), "found written", len(pending)-len(kept))
-		pending = kept
-		return nil
-	}, progressed)
+	w := &batchWrite{fr: fr, pending: batch, localDone: map[mailbox.ContentKey]int{}}
+	err := fr.r.retrier().doProgress(ctx, fmt.Sprintf("write to %q", fr.ref.Path),
+		func() error { return w.attempt(ctx) }, func() error { return w.reconcile(ctx) }, w.progressed)
 	switch {
 	case err == nil:
-		if len(results) != len(pending) {
-			return fmt.Errorf("destination returned %d results for %d messages", len(results), len(pending))
+		if len(w.results) != len(w.pending) {
+			return fmt.Errorf("destination returned %d results for %d messages", len(w.results), len(w.pending))
 		}
-		for i, m := range pending {
-			if res := results[i]; res.Err == nil {
-				markDone(m, res.DestID)
+		for i, m := range w.pending {
+			if res := w.results[i]; res.Err == nil {
+				w.markDone(m, res.DestID)
 			} else {
-				reason, hint := explain(res.Err)
-				failures = append(failures, fr.failure(m.Meta, reason, hint))
+				w.fail(m, res.Err)
 			}
 		}
 	case ctx.Err() != nil || Retryable(err):
@@ -402,34 +383,131 @@ func (fr *folderRun) putBatch(ctx context.Context, batch []mailbox.Message) erro
 		// below; the rest is redone by the next pass.
 	default:
 		// The server refused the batch as a whole: every message fails.
-		reason, hint := explain(err)
-		for _, m := range pending {
-			failures = append(failures, fr.failure(m.Meta, reason, hint))
+		for _, m := range w.pending {
+			w.fail(m, err)
 		}
 		err = nil
 	}
-	if len(done)+len(failures) > 0 {
-		var bytes int64
-		for _, d := range done {
-			bytes += d.Size
-		}
-		if cerr := r.commit(store.Batch{Folder: fr.f.Name, UIDValidity: fr.uv, Done: done, Failed: failures}); cerr != nil {
-			return cerr
-		}
-		fr.mu.Lock()
-		for _, d := range done {
-			fr.sent[d.ContentKey]++
-		}
-		fr.mu.Unlock()
-		r.mu.Lock()
-		r.migrated += int64(len(done))
-		r.bytes += bytes
-		r.itemsDone += int64(len(done) + len(failures))
-		r.mu.Unlock()
-		r.countFailed(len(failures))
-		r.progress(false, "")
+	if cerr := fr.journalWritten(w.done, w.failures); cerr != nil {
+		return cerr
 	}
 	return err
+}
+
+// batchWrite is one batch on its way to the destination.
+type batchWrite struct {
+	fr         *folderRun
+	pending    []mailbox.Message // not yet confirmed or refused
+	results    []mailbox.Result  // of the last attempt, for pending
+	done       []store.DoneItem
+	failures   []store.FailedItem
+	localDone  map[mailbox.ContentKey]int // done by content key
+	doneBefore int                        // len(done) when last asked about progress
+}
+
+func (w *batchWrite) markDone(m mailbox.Message, destID string) {
+	w.done = append(w.done, store.DoneItem{Key: m.Key, ContentKey: m.ContentKey, DestID: destID, Size: m.Size,
+		Flags: store.MakeFlagSet(m.Flags)})
+	w.localDone[m.ContentKey]++
+}
+
+func (w *batchWrite) fail(m mailbox.Message, err error) {
+	reason, hint := explain(err)
+	w.failures = append(w.failures, w.fr.failure(m.Meta, reason, hint))
+}
+
+// progressed reports whether messages were written since it was last asked.
+func (w *batchWrite) progressed() bool {
+	p := len(w.done) > w.doneBefore
+	w.doneBefore = len(w.done)
+	return p
+}
+
+// attempt Puts the pending messages once. When it fails with a result per
+// message, the confirmed ones are done, per-item refusals final, and the
+// rest (in flight or unsent) stays pending for the next attempt.
+func (w *batchWrite) attempt(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		w.results = nil
+		return nil
+	}
+	results, err := w.fr.r.dst.Put(ctx, w.fr.ref, w.pending)
+	w.results = results
+	if err == nil || len(results) != len(w.pending) {
+		return err
+	}
+	kept := w.pending[:0:0]
+	for i, m := range w.pending {
+		switch ie := results[i].Err; {
+		case ie == nil:
+			w.markDone(m, results[i].DestID)
+		case Retryable(ie) || errors.Is(ie, context.Canceled):
+			kept = append(kept, m)
+		default:
+			w.fail(m, ie)
+		}
+	}
+	w.pending, w.results = kept, nil
+	return err
+}
+
+// reconcile asks the destination what the failed attempt stored that it
+// could not confirm, and marks that many pending messages done.
+func (w *batchWrite) reconcile(ctx context.Context) error {
+	fr := w.fr
+	now, err := fr.r.dst.Existing(ctx, fr.ref)
+	if err != nil {
+		return err
+	}
+	extra := map[mailbox.ContentKey]int{}
+	fr.mu.Lock()
+	for _, m := range w.pending {
+		ck := m.ContentKey
+		if _, ok := extra[ck]; !ok {
+			extra[ck] = now[ck] - fr.existing0[ck] - fr.sent[ck] - w.localDone[ck]
+		}
+	}
+	fr.mu.Unlock()
+	kept := w.pending[:0:0]
+	for _, m := range w.pending {
+		if extra[m.ContentKey] > 0 {
+			extra[m.ContentKey]--
+			w.markDone(m, "")
+			continue
+		}
+		kept = append(kept, m)
+	}
+	fr.r.log.Debug("reconciled a broken batch", "folder", fr.f.Name, "unconfirmed", len(w.pending), "found written", len(w.pending)-len(kept))
+	w.pending = kept
+	return nil
+}
+
+// journalWritten commits the outcome of a batch and counts it.
+func (fr *folderRun) journalWritten(done []store.DoneItem, failures []store.FailedItem) error {
+	if len(done)+len(failures) == 0 {
+		return nil
+	}
+	r := fr.r
+	var bytes int64
+	for _, d := range done {
+		bytes += d.Size
+	}
+	if err := r.commit(store.Batch{Folder: fr.f.Name, UIDValidity: fr.uv, Done: done, Failed: failures}); err != nil {
+		return err
+	}
+	fr.mu.Lock()
+	for _, d := range done {
+		fr.sent[d.ContentKey]++
+	}
+	fr.mu.Unlock()
+	r.mu.Lock()
+	r.migrated += int64(len(done))
+	r.bytes += bytes
+	r.itemsDone += int64(len(done) + len(failures))
+	r.mu.Unlock()
+	r.countFailed(len(failures))
+	r.progress(false, "")
+	return nil
 }
 
 // explain turns a per-item error into a reason and a hint.

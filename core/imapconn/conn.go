@@ -216,18 +216,37 @@ func (c *Conn) kill() {
 // errors wrapped with Caller pass through, and anything else marks the
 // connection broken and wraps ErrConnection.
 func (c *Conn) Run(ctx context.Context, op string, fn func(touch func()) error) error {
+	return run(ctx, c, op, fn)
+}
+
+func (c *Conn) session() (addr string, timeout time.Duration, broken *atomic.Bool, used *time.Time) {
+	return c.addr, c.opt.CommandTimeout, &c.broken, &c.used
+}
+
+// guarded is what run needs of a connection (Conn, RawConn).
+type guarded interface {
+	Broken() bool
+	kill() // marks the connection broken and closes it
+	session() (addr string, timeout time.Duration, broken *atomic.Bool, used *time.Time)
+}
+
+// run is Run of both connection kinds: fn under a watchdog that kills the
+// connection when ctx ends or the server makes no progress for the
+// command timeout, and its error classified.
+func run(ctx context.Context, c guarded, op string, fn func(touch func()) error) error {
+	addr, timeout, broken, used := c.session()
 	if c.Broken() {
-		return connErr(op+" on "+c.addr, fmt.Errorf("connection already closed"))
+		return connErr(op+" on "+addr, fmt.Errorf("connection already closed"))
 	}
-	g := c.watch(ctx)
+	g := newGuard(ctx, timeout, c.kill)
 	err := fn(g.touch)
 	why := g.stop()
-	c.used = time.Now()
+	*used = time.Now()
 	switch why {
 	case firedCtx:
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	case firedTimeout:
-		return connErr(fmt.Sprintf("%s on %s: no answer within %v", op, c.addr, c.opt.CommandTimeout), nil)
+		return connErr(fmt.Sprintf("%s on %s: no answer within %v", op, addr, timeout), nil)
 	}
 	if err == nil {
 		return nil
@@ -238,18 +257,18 @@ func (c *Conn) Run(ctx context.Context, op string, fn func(touch func()) error) 
 	}
 	if ie, ok := ServerError(err); ok && !c.Broken() {
 		if le := bandwidthLimit(ie); le != nil {
-			return fmt.Errorf("%s on %s: %w", op, c.addr, le)
+			return fmt.Errorf("%s on %s: %w", op, addr, le)
 		}
 		if te := throttled(ie.Text, ie); te != nil {
 			// The server wants a pause: this connection is given up, the
 			// retry reconnects after the suggested time.
-			c.broken.Store(true)
-			return fmt.Errorf("%s on %s: %w", op, c.addr, te)
+			broken.Store(true)
+			return fmt.Errorf("%s on %s: %w", op, addr, te)
 		}
 		return fmt.Errorf("%s: %w", op, ie)
 	}
-	c.broken.Store(true)
-	return connErr(op+" on "+c.addr, err)
+	broken.Store(true)
+	return connErr(op+" on "+addr, err)
 }
 
 const (
@@ -266,10 +285,6 @@ type guard struct {
 	stopCtx func() bool
 	fired   int
 	done    bool
-}
-
-func (c *Conn) watch(ctx context.Context) *guard {
-	return newGuard(ctx, c.opt.CommandTimeout, c.kill)
 }
 
 // newGuard calls kill when ctx ends or timeout passes without a touch.

@@ -470,33 +470,11 @@ func parseResponse(line string) *Response {
 // wrapped with Caller pass through, anything else marks the connection
 // broken and wraps ErrConnection.
 func (c *RawConn) Run(ctx context.Context, op string, fn func(touch func()) error) error {
-	if c.Broken() {
-		return connErr(op+" on "+c.addr, fmt.Errorf("connection already closed"))
-	}
-	g := newGuard(ctx, c.opt.CommandTimeout, c.kill)
-	err := fn(g.touch)
-	why := g.stop()
-	c.used = time.Now()
-	switch why {
-	case firedCtx:
-		c.broken.Store(true)
-		return fmt.Errorf("%s: %w", op, ctx.Err())
-	case firedTimeout:
-		c.broken.Store(true)
-		return connErr(fmt.Sprintf("%s on %s: no answer within %v", op, c.addr, c.opt.CommandTimeout), nil)
-	}
-	if err == nil {
-		return nil
-	}
-	var pt passThrough
-	if errors.As(err, &pt) {
-		return pt.err
-	}
-	if ie, ok := ServerError(err); ok && !c.Broken() {
-		return fmt.Errorf("%s: %w", op, ie)
-	}
-	c.broken.Store(true)
-	return connErr(op+" on "+c.addr, err)
+	return run(ctx, c, op, fn)
+}
+
+func (c *RawConn) session() (addr string, timeout time.Duration, broken *atomic.Bool, used *time.Time) {
+	return c.addr, c.opt.CommandTimeout, &c.broken, &c.used
 }
 
 // IdleFor is how long the connection has not been used.

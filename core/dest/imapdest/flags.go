@@ -68,105 +68,10 @@ func (d *Destination) UpdateFlags(ctx context.Context, f mailbox.FolderRef, upda
 		return fail(fmt.Errorf("destination: %w", err))
 	}
 	d.setPolicy(f.ID, data.PermanentFlags)
-	pol := newPolicy(data.PermanentFlags)
-
-	// Group by flag set.
-	type group struct {
-		flags []imap.Flag
-		idx   []int // into updates
-		uids  []imap.UID
-	}
-	groups := map[string]*group{}
-	var order []string
-	uidOf := make([]imap.UID, len(updates))
-	for i, u := range updates {
-		uv, uid, ok := parseDestID(u.DestID)
-		if !ok || uv != data.UIDValidity {
-			results[i].Err = fmt.Errorf("destination id %q in %q (UIDVALIDITY now %d): %w", u.DestID, f.ID, data.UIDValidity, mailbox.ErrStaleDestID)
-			continue
-		}
-		uidOf[i] = uid
-		fl := pol.filter(u.Flags)
-		names := make([]string, len(fl))
-		for j, x := range fl {
-			names[j] = strings.ToLower(string(x))
-		}
-		sort.Strings(names)
-		key := strings.Join(names, " ")
-		g := groups[key]
-		if g == nil {
-			g = &group{flags: fl}
-			groups[key] = g
-			order = append(order, key)
-		}
-		g.idx = append(g.idx, i)
-		g.uids = append(g.uids, uid)
-	}
-	type storeCmd struct {
-		idx []int
-		cmd *imapclient.FetchCommand
-	}
+	groups, uidOf := groupByFlags(f, updates, data.UIDValidity, newPolicy(data.PermanentFlags), results)
 	answered := make([]bool, len(updates))
 	err = c.Run(ctx, fmt.Sprintf("UID STORE in %q", f.ID), func(touch func()) error {
-		var cmds []storeCmd
-		for _, key := range order {
-			g := groups[key]
-			for s := 0; s < len(g.uids); s += storeMaxUIDs {
-				e := min(s+storeMaxUIDs, len(g.uids))
-				var set imap.UIDSet
-				set.AddNum(g.uids[s:e]...)
-				flags := g.flags
-				if flags == nil {
-					flags = []imap.Flag{}
-				}
-				cmd := c.Client().Store(set, &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: flags}, nil)
-				cmds = append(cmds, storeCmd{idx: g.idx[s:e], cmd: cmd})
-			}
-		}
-		touch()
-		// Drain every command concurrently (FETCH responses that other
-		// sessions' changes cause may still come): the server may answer
-		// pipelined commands in any order, and go-imap blocks its reader
-		// when one command's queue is full.
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		var connFail error
-		for _, sc := range cmds {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for msg := sc.cmd.Next(); msg != nil; msg = sc.cmd.Next() {
-					if _, err := msg.Collect(); err != nil {
-						break // the command's Close says why
-					}
-				}
-				err := sc.cmd.Close()
-				mu.Lock()
-				defer mu.Unlock()
-				touch()
-				if err == nil {
-					for _, i := range sc.idx {
-						answered[i] = true
-					}
-					return
-				}
-				if ie, ok := imapconn.ServerError(err); ok {
-					for _, i := range sc.idx {
-						answered[i] = true
-						results[i].Err = &mailbox.ItemError{
-							Reason: "the destination refused to change the message's flags: " + strings.TrimSpace(ie.Text),
-							Hint:   "See the server's reason; the next pass tries again.",
-						}
-					}
-					return
-				}
-				if connFail == nil {
-					connFail = err
-				}
-			}()
-		}
-		wg.Wait()
-		return connFail
+		return storeFlags(c, groups, touch, answered, results)
 	})
 	if err != nil {
 		err = fmt.Errorf("destination: %w", err)
@@ -185,6 +90,121 @@ func (d *Destination) UpdateFlags(ctx context.Context, f mailbox.FolderRef, upda
 		}
 	}
 	return results, err
+}
+
+// flagGroup is the updates that get the same flag set.
+type flagGroup struct {
+	flags []imap.Flag
+	idx   []int // into updates
+	uids  []imap.UID
+}
+
+// groupByFlags groups the updates by the flag set the policy gives them,
+// in order of first appearance; an update with a stale destination id
+// gets its error in results and UID 0 in uidOf.
+func groupByFlags(f mailbox.FolderRef, updates []mailbox.FlagUpdate, uidValidity uint32, pol *flagPolicy, results []mailbox.Result) (groups []*flagGroup, uidOf []imap.UID) {
+	byKey := map[string]*flagGroup{}
+	uidOf = make([]imap.UID, len(updates))
+	for i, u := range updates {
+		uv, uid, ok := parseDestID(u.DestID)
+		if !ok || uv != uidValidity {
+			results[i].Err = fmt.Errorf("destination id %q in %q (UIDVALIDITY now %d): %w", u.DestID, f.ID, uidValidity, mailbox.ErrStaleDestID)
+			continue
+		}
+		uidOf[i] = uid
+		fl := pol.filter(u.Flags)
+		names := make([]string, len(fl))
+		for j, x := range fl {
+			names[j] = strings.ToLower(string(x))
+		}
+		sort.Strings(names)
+		key := strings.Join(names, " ")
+		g := byKey[key]
+		if g == nil {
+			g = &flagGroup{flags: fl}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+		g.uids = append(g.uids, uid)
+	}
+	return groups, uidOf
+}
+
+// storeCmd is one pipelined UID STORE and the updates it carries.
+type storeCmd struct {
+	idx []int
+	cmd *imapclient.FetchCommand
+}
+
+// storeFlags writes every UID STORE FLAGS.SILENT (at most storeMaxUIDs
+// UIDs each) before reading any answer, then drains them all, marking
+// the updates answered (refusals as item errors); it returns the
+// connection failure, if any.
+func storeFlags(c *imapconn.Conn, groups []*flagGroup, touch func(), answered []bool, results []mailbox.Result) error {
+	var cmds []storeCmd
+	for _, g := range groups {
+		for s := 0; s < len(g.uids); s += storeMaxUIDs {
+			e := min(s+storeMaxUIDs, len(g.uids))
+			var set imap.UIDSet
+			set.AddNum(g.uids[s:e]...)
+			flags := g.flags
+			if flags == nil {
+				flags = []imap.Flag{}
+			}
+			cmd := c.Client().Store(set, &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: flags}, nil)
+			cmds = append(cmds, storeCmd{idx: g.idx[s:e], cmd: cmd})
+		}
+	}
+	touch()
+	// Drain every command concurrently (FETCH responses that other
+	// sessions' changes cause may still come): the server may answer
+	// pipelined commands in any order, and go-imap blocks its reader
+	// when one command's queue is full.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var connFail error
+	for _, sc := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := drain(sc.cmd)
+			mu.Lock()
+			defer mu.Unlock()
+			touch()
+			if err == nil {
+				for _, i := range sc.idx {
+					answered[i] = true
+				}
+				return
+			}
+			if ie, ok := imapconn.ServerError(err); ok {
+				for _, i := range sc.idx {
+					answered[i] = true
+					results[i].Err = &mailbox.ItemError{
+						Reason: "the destination refused to change the message's flags: " + strings.TrimSpace(ie.Text),
+						Hint:   "See the server's reason; the next pass tries again.",
+					}
+				}
+				return
+			}
+			if connFail == nil {
+				connFail = err
+			}
+		}()
+	}
+	wg.Wait()
+	return connFail
+}
+
+// drain reads a command's FETCH responses and returns how it ended.
+func drain(cmd *imapclient.FetchCommand) error {
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		if _, err := msg.Collect(); err != nil {
+			break // the command's Close says why
+		}
+	}
+	return cmd.Close()
 }
 
 // parseDestID splits "UIDVALIDITY:UID".
