@@ -244,8 +244,10 @@ func run(ctx context.Context, c guarded, op string, fn func(touch func()) error)
 	*used = time.Now()
 	switch why {
 	case firedCtx:
+		broken.Store(true) // kill may still be running
 		return fmt.Errorf("%s: %w", op, ctx.Err())
 	case firedTimeout:
+		broken.Store(true)
 		return connErr(fmt.Sprintf("%s on %s: no answer within %v", op, addr, timeout), nil)
 	}
 	if err == nil {

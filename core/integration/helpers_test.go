@@ -372,7 +372,7 @@ func checkExactlyOnce(tb testing.TB, r *rig, login string) int {
 		for _, it := range items {
 			got[signature(sha256.Sum256(it.MIME), it.IsRead, it.FlagStatus, it.IsDraft, it.DateTimeReceived)]++
 			stamp := it.ExtendedProps["guid:"+ews.StampPropertySetID+"/name:"+ews.StampPropertyName]
-			if ews.StampKey(stamp) == "" {
+			if mailbox.StampKey(stamp) == "" {
 				report("%s %q: item %q has no source-key stamp", mbx, strings.Join(f.path, "/"), it.Subject)
 			}
 		}

@@ -155,6 +155,24 @@ type Limits struct {
 	Concurrency int   // parallel Puts per user
 }
 
+// Or fills the zero (or negative) fields of l from def: a destination's
+// configured limits over its defaults.
+func (l Limits) Or(def Limits) Limits {
+	if l.MaxItemSize <= 0 {
+		l.MaxItemSize = def.MaxItemSize
+	}
+	if l.BatchSize <= 0 {
+		l.BatchSize = def.BatchSize
+	}
+	if l.BatchBytes <= 0 {
+		l.BatchBytes = def.BatchBytes
+	}
+	if l.Concurrency <= 0 {
+		l.Concurrency = def.Concurrency
+	}
+	return l
+}
+
 // Destination writes a mailbox.
 type Destination interface {
 	// EnsureFolder creates (if needed) and returns the folder at path;

@@ -22,6 +22,10 @@ type Policy struct {
 // Default is the policy of the EWS and Graph destinations.
 var Default = Policy{MaxAttempts: 10, BaseDelay: time.Second, MaxDelay: time.Minute, MaxBackOff: 10 * time.Minute, FaultRetries: 3}
 
+// Probe is the short policy of endpoint tests: a person waits for the
+// answer, so one retry and server waits capped at 5s.
+var Probe = Policy{MaxAttempts: 2, BaseDelay: 500 * time.Millisecond, MaxBackOff: 5 * time.Second, FaultRetries: 1}
+
 // Or fills the zero fields of p from def.
 func (p Policy) Or(def Policy) Policy {
 	if p.MaxAttempts <= 0 {

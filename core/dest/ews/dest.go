@@ -144,19 +144,7 @@ func newDestination(u string, attempts []autodiscover.Attempt, access Access, cr
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lim := opts.Limits
-	if lim.MaxItemSize <= 0 {
-		lim.MaxItemSize = DefaultMaxItemSize
-	}
-	if lim.BatchSize <= 0 {
-		lim.BatchSize = DefaultBatchSize
-	}
-	if lim.BatchBytes <= 0 {
-		lim.BatchBytes = DefaultBatchBytes
-	}
-	if lim.Concurrency <= 0 {
-		lim.Concurrency = DefaultConcurrency
-	}
+	lim := opts.Limits.Or(mailbox.Limits{MaxItemSize: DefaultMaxItemSize, BatchSize: DefaultBatchSize, BatchBytes: DefaultBatchBytes, Concurrency: DefaultConcurrency})
 	maxInFlight := opts.MaxConcurrency
 	if maxInFlight <= 0 {
 		maxInFlight = defaultMaxInFlight

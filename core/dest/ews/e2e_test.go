@@ -150,7 +150,7 @@ func TestPutReadBackDelegation(t *testing.T) {
 		if want := map[bool]int32{true: 2, false: 0}[m.HasFlag(`\Flagged`)]; it.FlagStatus != want {
 			t.Errorf("message %d: flag status %d, want %d", i, it.FlagStatus, want)
 		}
-		if StampKey(it.ExtendedProps[stampProp]) != m.ContentKey {
+		if mailbox.StampKey(it.ExtendedProps[stampProp]) != m.ContentKey {
 			t.Errorf("message %d: stamp %q, want content key %s", i, it.ExtendedProps[stampProp], m.ContentKey)
 		}
 	}
@@ -424,7 +424,7 @@ func TestConnectionCutNoDuplicates(t *testing.T) {
 	items := s.Items(aliceAddr, []string{"Cut"})
 	seen := map[string]int{}
 	for _, it := range items {
-		seen[string(StampKey(it.ExtendedProps[stampProp]))]++
+		seen[string(mailbox.StampKey(it.ExtendedProps[stampProp]))]++
 	}
 	if len(items) != 40 || len(seen) != 40 {
 		t.Errorf("%d items, %d distinct keys; want 40 and 40", len(items), len(seen))

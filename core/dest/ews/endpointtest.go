@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/retry"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
@@ -65,7 +66,7 @@ type ModeResult struct {
 // creds.Mailbox (delegation and impersonation are both tried when the
 // credentials are the admin's).
 func Test(ctx context.Context, ep project.Endpoint, creds Credentials, opts Options) *TestReport {
-	opts.Retry = RetryPolicy{MaxAttempts: 2, BaseDelay: 500 * time.Millisecond, MaxBackOff: 5 * time.Second, FaultRetries: 1}
+	opts.Retry = retry.Probe
 	t := &endpointTest{r: &TestReport{}, ep: ep, creds: creds, opts: opts}
 	if t.configure() && t.resolve(ctx) && t.checkTLS(ctx) && t.authenticate(ctx) {
 		t.accessModes(ctx)

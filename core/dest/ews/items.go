@@ -2,9 +2,7 @@ package ews
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,29 +28,13 @@ const (
 	verbForward       = 104 // EXCHIVERB_FORWARD
 )
 
-// StampKey extracts the content key from a stamp value. Stamps are
-// "<ContentKey>;<put-nonce>.<index>": the suffix makes every created item's
-// stamp unique, so that after a lost answer Put can tell exactly which
-// items of the batch exist.
-func StampKey(stamp string) mailbox.ContentKey {
-	k, _, _ := strings.Cut(stamp, ";")
-	return mailbox.ContentKey(k)
-}
-
-func contentKey(m *mailbox.Message) mailbox.ContentKey {
-	if m.ContentKey != "" {
-		return m.ContentKey
-	}
-	return m.Meta.ContentKey()
-}
-
 // Existing implements mailbox.Destination: it pages through the folder's
 // items (IdOnly plus the stamp) and counts the stamped content keys.
 func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[mailbox.ContentKey]int, error) {
 	out := map[mailbox.ContentKey]int{}
 	err := d.findItems(ctx, f.ID, nil, func(it respItem) {
 		if s, ok := it.stamp(); ok {
-			out[StampKey(s)]++
+			out[mailbox.StampKey(s)]++
 		}
 	})
 	if err != nil {
@@ -160,9 +142,9 @@ func encodedSize(m *mailbox.Message) int64 {
 // messages that are not there.
 func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
 	results := make([]mailbox.Result, len(msgs))
-	nonce := make([]byte, 6)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("ews: nonce: %w", err)
+	stamper, err := mailbox.NewStamper()
+	if err != nil {
+		return nil, fmt.Errorf("ews: %w", err)
 	}
 	stamps := make([]string, len(msgs))
 	var batch []int
@@ -188,7 +170,7 @@ func (d *Destination) Put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + itoa(i)
+		stamps[i] = stamper.Stamp(m, i)
 		if n := int64(len(m.Body)); n > d.limits.MaxItemSize {
 			results[i].Err = &mailbox.ItemError{
 				Reason:    fmt.Sprintf("message is %s, over the item size limit of %s (MaxItemSize)", size.Human(n), size.Human(d.limits.MaxItemSize)),

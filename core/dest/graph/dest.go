@@ -171,19 +171,8 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lim := opts.Limits
-	if lim.MaxItemSize <= 0 {
-		lim.MaxItemSize = DefaultMaxItemSize
-	}
-	if lim.BatchSize <= 0 || lim.BatchSize > DefaultBatchSize {
-		lim.BatchSize = DefaultBatchSize
-	}
-	if lim.BatchBytes <= 0 {
-		lim.BatchBytes = DefaultBatchBytes
-	}
-	if lim.Concurrency <= 0 {
-		lim.Concurrency = DefaultConcurrency
-	}
+	lim := opts.Limits.Or(mailbox.Limits{MaxItemSize: DefaultMaxItemSize, BatchSize: DefaultBatchSize, BatchBytes: DefaultBatchBytes, Concurrency: DefaultConcurrency})
+	lim.BatchSize = min(lim.BatchSize, DefaultBatchSize) // a $batch holds at most 20 requests
 	inFlight := opts.MaxInFlight
 	if inFlight <= 0 {
 		inFlight = DefaultMaxInFlight

@@ -61,7 +61,7 @@ func TestPutFidelity(t *testing.T) {
 			t.Errorf("%d: flag %q, want %q", i, it.FlagStatus, want)
 		}
 		stamp, ok := it.Prop(graph.StampPropertyID)
-		if !ok || graph.StampKey(stamp) != m.ContentKey {
+		if !ok || mailbox.StampKey(stamp) != m.ContentKey {
 			t.Errorf("%d: stamp %q, want key %q", i, stamp, m.ContentKey)
 		}
 	}

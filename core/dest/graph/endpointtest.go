@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/retry"
 )
 
 // TestReport is what the endpoint test found, step by step.
@@ -59,7 +60,7 @@ func Test(ctx context.Context, ep project.Endpoint, clientSecret, mailboxUPN str
 		}
 		return err
 	}
-	opts.Retry = RetryPolicy{MaxAttempts: 2, BaseDelay: 500 * time.Millisecond, MaxBackOff: 5 * time.Second, FaultRetries: 1}
+	opts.Retry = retry.Probe
 	start := time.Now()
 	d, err := newDestination(ep, clientSecret, mailboxUPN, opts)
 	if d != nil {

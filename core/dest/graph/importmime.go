@@ -2,9 +2,7 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,13 +188,13 @@ func (d *Destination) importAll(ctx context.Context, f mailbox.FolderRef, msgs [
 		return nil, err
 	}
 	defer d.slots.give(slot)
-	nonce := make([]byte, 6)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("graph: nonce: %w", err)
+	stamper, err := mailbox.NewStamper()
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
 	}
 	entries := map[int]pendingEntry{}
 	for _, i := range idx {
-		stamp := string(contentKey(&msgs[i])) + ";" + hex.EncodeToString(nonce) + "." + strconv.Itoa(i)
+		stamp := stamper.Stamp(&msgs[i], i)
 		entries[i] = newPendingEntry(&msgs[i], stamp)
 	}
 	where := strings.Join(f.Path, "/")

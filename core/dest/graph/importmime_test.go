@@ -51,10 +51,10 @@ func checkImported(t *testing.T, e *env, folder string, src []mailbox.Message) {
 		if !ok {
 			t.Fatalf("item %q has no stamp", it.Subject)
 		}
-		if _, dup := byKey[graph.StampKey(s)]; dup {
-			t.Fatalf("two items with content key %s", graph.StampKey(s))
+		if _, dup := byKey[mailbox.StampKey(s)]; dup {
+			t.Fatalf("two items with content key %s", mailbox.StampKey(s))
 		}
-		byKey[graph.StampKey(s)] = it
+		byKey[mailbox.StampKey(s)] = it
 	}
 	for _, m := range src {
 		it, ok := byKey[m.ContentKey]

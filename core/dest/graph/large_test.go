@@ -79,7 +79,7 @@ func TestLargeAttachmentsUploadSession(t *testing.T) {
 		!got.Sent.Equal(time.Date(2023, 3, 12, 8, 30, 0, 0, time.UTC)) || got.Subject != "Big files" {
 		t.Errorf("large message state: draft %v read %v flag %s received %v sent %v", got.IsDraft, got.IsRead, got.FlagStatus, got.Received, got.Sent)
 	}
-	if v, _ := got.Prop(graph.StampPropertyID); graph.StampKey(v) != big.ContentKey {
+	if v, _ := got.Prop(graph.StampPropertyID); mailbox.StampKey(v) != big.ContentKey {
 		t.Errorf("stamp %q, want the content key %q", v, big.ContentKey)
 	}
 	want := map[string]string{"video.bin": ten, "a.bin": small, "b.bin": three, "c.bin": small2}

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,22 +14,6 @@ import (
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/size"
 )
-
-// StampKey extracts the content key from a stamp value. Stamps are
-// "<ContentKey>;<put-nonce>.<index>": the suffix makes every created
-// item's stamp unique, so that after a lost answer Put can tell exactly
-// which items of the batch exist.
-func StampKey(stamp string) mailbox.ContentKey {
-	k, _, _ := strings.Cut(stamp, ";")
-	return mailbox.ContentKey(k)
-}
-
-func contentKey(m *mailbox.Message) mailbox.ContentKey {
-	if m.ContentKey != "" {
-		return m.ContentKey
-	}
-	return m.Meta.ContentKey()
-}
 
 type stampPage struct {
 	Value []struct {
@@ -57,7 +39,7 @@ func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[ma
 	have := map[string]bool{}
 	err := d.scanStamps(ctx, f.ID, func(id, stamp string) {
 		if !strings.HasPrefix(stamp, pendingPrefix) { // an incomplete large message
-			out[StampKey(stamp)]++
+			out[mailbox.StampKey(stamp)]++
 			have[stamp] = true
 		}
 	})
@@ -68,7 +50,7 @@ func (d *Destination) Existing(ctx context.Context, f mailbox.FolderRef) (map[ma
 	// found through the folder's pending markers and finished now.
 	done, err := d.recoverPending(ctx, f.ID, have)
 	for _, s := range done {
-		out[StampKey(s)]++
+		out[mailbox.StampKey(s)]++
 	}
 	if err != nil {
 		if path, _ := d.CreationPath(ctx); path == PathImportMime {
@@ -257,9 +239,9 @@ func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 // putJSON creates messages as JSON messages with extended properties.
 func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
 	results := make([]mailbox.Result, len(msgs))
-	nonce := make([]byte, 6)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("graph: nonce: %w", err)
+	stamper, err := mailbox.NewStamper()
+	if err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
 	}
 	stamps := make([]string, len(msgs))
 	bodies := make([]json.RawMessage, len(msgs))
@@ -268,7 +250,7 @@ func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []m
 	larges := map[int]*gMessage{}
 	for i := range msgs {
 		m := &msgs[i]
-		stamps[i] = string(contentKey(m)) + ";" + hex.EncodeToString(nonce) + "." + strconv.Itoa(i)
+		stamps[i] = stamper.Stamp(m, i)
 		if len(m.Body) == 0 {
 			results[i].Err = &mailbox.ItemError{Reason: "message has no content", Hint: "the source returned an empty body", Permanent: true}
 			continue
