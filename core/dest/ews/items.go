@@ -218,40 +218,11 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 			case ctx.Err() != nil:
 				return ctx.Err()
 			case errors.As(err, &he) && he.Status == http.StatusRequestEntityTooLarge:
-				if len(todo) > 1 {
-					h := len(todo) / 2
-					if err := d.putBatch(ctx, f, msgs, todo[:h], stamps, results); err != nil {
-						return err
-					}
-					return d.putBatch(ctx, f, msgs, todo[h:], stamps, results)
-				}
-				n := int64(len(msgs[todo[0]].Body))
-				results[todo[0]].Err = &mailbox.ItemError{
-					Reason:    fmt.Sprintf("message of %s (%s as base64 in the request) exceeds the server's EWS request size limit (HTTP 413)", size.Human(n), size.Human(encodedSize(&msgs[todo[0]]))),
-					Hint:      "Raise maxAllowedContentLength / maxReceivedMessageSize of the EWS virtual directory on the server, or leave this message behind.",
-					Permanent: true,
-				}
-				return nil
+				return d.splitTooLarge(ctx, f, msgs, todo, stamps, results)
 			case errors.Is(err, ErrOutcomeUnknown) && round < maxPutRounds:
-				var want []string
-				for _, i := range todo {
-					want = append(want, stamps[i])
+				if todo, err = d.missing(ctx, f, todo, stamps, results, err); err != nil {
+					return err
 				}
-				found, ferr := d.findStamps(ctx, f.ID, want)
-				if ferr != nil {
-					return fmt.Errorf("ews: CreateItem into %q: %w (and checking which items exist failed: %v)", strings.Join(f.Path, "/"), err, ferr)
-				}
-				var missing []int
-				for _, i := range todo {
-					if id, ok := found[stamps[i]]; ok {
-						results[i] = mailbox.Result{DestID: id}
-					} else {
-						missing = append(missing, i)
-					}
-				}
-				d.log.Info("ews: batch outcome unknown, resending the missing items", "folder", strings.Join(f.Path, "/"),
-					"batch", len(todo), "present", len(todo)-len(missing), "err", err)
-				todo = missing
 				continue
 			}
 			return fmt.Errorf("ews: CreateItem into %q: %w", strings.Join(f.Path, "/"), err)
@@ -260,24 +231,7 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 		if len(ms) != len(todo) {
 			return fmt.Errorf("ews: CreateItem into %q: %d response messages for %d items", strings.Join(f.Path, "/"), len(ms), len(todo))
 		}
-		var busy []int
-		var wait time.Duration
-		for k, i := range todo {
-			m := ms[k]
-			switch {
-			case m.ok():
-				r := mailbox.Result{}
-				if len(m.Items.List) > 0 {
-					r.DestID = m.Items.List[0].ItemID.ID
-				}
-				results[i] = r
-			case m.Code == "ErrorServerBusy" && busyRounds < maxBusyRounds:
-				busy = append(busy, i)
-				wait = max(wait, m.MessageXML.backOff())
-			default:
-				results[i].Err = itemError(m, &msgs[i])
-			}
-		}
+		busy, wait := d.itemResults(ms, msgs, todo, results, busyRounds < maxBusyRounds)
 		todo = busy
 		if len(busy) > 0 {
 			busyRounds++
@@ -292,6 +246,73 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 		}
 	}
 	return nil
+}
+
+// splitTooLarge answers HTTP 413 (the request is over the server's size
+// limit): the batch is sent again in halves, and a single message fails
+// with the limit named.
+func (d *Destination) splitTooLarge(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message, todo []int, stamps []string, results []mailbox.Result) error {
+	if len(todo) > 1 {
+		h := len(todo) / 2
+		if err := d.putBatch(ctx, f, msgs, todo[:h], stamps, results); err != nil {
+			return err
+		}
+		return d.putBatch(ctx, f, msgs, todo[h:], stamps, results)
+	}
+	n := int64(len(msgs[todo[0]].Body))
+	results[todo[0]].Err = &mailbox.ItemError{
+		Reason:    fmt.Sprintf("message of %s (%s as base64 in the request) exceeds the server's EWS request size limit (HTTP 413)", size.Human(n), size.Human(encodedSize(&msgs[todo[0]]))),
+		Hint:      "Raise maxAllowedContentLength / maxReceivedMessageSize of the EWS virtual directory on the server, or leave this message behind.",
+		Permanent: true,
+	}
+	return nil
+}
+
+// missing looks up the stamps of a batch whose outcome is unknown: the
+// items found are done, the others returned to be sent again.
+func (d *Destination) missing(ctx context.Context, f mailbox.FolderRef, todo []int, stamps []string, results []mailbox.Result, cause error) ([]int, error) {
+	want := make([]string, len(todo))
+	for k, i := range todo {
+		want[k] = stamps[i]
+	}
+	found, err := d.findStamps(ctx, f.ID, want)
+	if err != nil {
+		return nil, fmt.Errorf("ews: CreateItem into %q: %w (and checking which items exist failed: %v)", strings.Join(f.Path, "/"), cause, err)
+	}
+	var missing []int
+	for _, i := range todo {
+		if id, ok := found[stamps[i]]; ok {
+			results[i] = mailbox.Result{DestID: id}
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	d.log.Info("ews: batch outcome unknown, resending the missing items", "folder", strings.Join(f.Path, "/"),
+		"batch", len(todo), "present", len(todo)-len(missing), "err", cause)
+	return missing, nil
+}
+
+// itemResults fills the results of a CreateItem answer; items Exchange
+// answered ErrorServerBusy for are returned to be sent again (while
+// resend allows) with the longest back-off the server asked for.
+func (d *Destination) itemResults(ms []respMessage, msgs []mailbox.Message, todo []int, results []mailbox.Result, resend bool) (busy []int, wait time.Duration) {
+	for k, i := range todo {
+		m := ms[k]
+		switch {
+		case m.ok():
+			r := mailbox.Result{}
+			if len(m.Items.List) > 0 {
+				r.DestID = m.Items.List[0].ItemID.ID
+			}
+			results[i] = r
+		case m.Code == "ErrorServerBusy" && resend:
+			busy = append(busy, i)
+			wait = max(wait, m.MessageXML.backOff())
+		default:
+			results[i].Err = itemError(m, &msgs[i])
+		}
+	}
+	return busy, wait
 }
 
 // createItem writes the CreateItem request body for msgs[idx].
