@@ -290,7 +290,7 @@ func expectedTree(tb testing.TB, r *rig, login string) map[string]*expectedFolde
 	}
 	top := map[string]string{}
 	for _, row := range rows {
-		if wk := wellKnown[row.Folder.Role]; wk != "" && !row.Skipped && len(row.Dest) == 1 {
+		if wk := wellKnown[row.Role]; wk != "" && !row.Skipped && len(row.Dest) == 1 {
 			top[strings.ToLower(row.Dest[0])] = wk
 		}
 	}
