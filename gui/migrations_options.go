@@ -12,11 +12,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/mapping"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/store"
 )
 
 // optionsPanel edits the project's migration options and previews the
@@ -273,14 +272,15 @@ func (o *optionsPanel) updatePreview() {
 		return
 	}
 	// The options being edited, with the rules adapted to the destination
-	// type exactly as the engine's passes adapt them.
+	// type exactly as the engine's passes adapt them (engine.PlanFolders,
+	// the same plan as `mailferry plan`).
 	p.Options = opts
-	rules, err := mapping.CompileFor(p, usr)
+	rows, err := engine.PlanFolders(p, usr, o.folders)
 	if err != nil {
 		o.previewInfo.SetText(err.Error())
 		return
 	}
-	o.rows = mapping.Plan(o.folders, rules)
+	o.rows = rows
 	skipped := 0
 	for _, r := range o.rows {
 		if r.Skipped {
@@ -321,7 +321,7 @@ func (o *optionsPanel) fetchFolders() {
 	ctx, cancel := context.WithTimeout(o.u.ctx, 2*time.Minute)
 	go func() {
 		defer cancel()
-		folders, err := listSourceFolders(ctx, o.u.st, p, usr)
+		folders, err := engine.New(o.u.st, engine.Options{}).SourceFolders(ctx, name, usr.ID())
 		o.u.do(func() {
 			o.loading.Stop()
 			o.loading.Hide()
@@ -340,21 +340,4 @@ func (o *optionsPanel) fetchFolders() {
 			}
 		})
 	}()
-}
-
-// listSourceFolders opens the user's source and lists its folders.
-func listSourceFolders(ctx context.Context, st *store.Store, p project.Project, u project.User) ([]mailbox.Folder, error) {
-	src, err := connect.OpenSource(ctx, st, p, u)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	folders, err := src.Folders(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing folders: %w", err)
-	}
-	if folders == nil {
-		folders = []mailbox.Folder{}
-	}
-	return folders, nil
 }
