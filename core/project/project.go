@@ -161,80 +161,95 @@ func (e Endpoint) Validate() error {
 		if e.Type == TypeM365IMAP {
 			e.validateApp(bad)
 		}
-		if e.Host == "" {
-			bad("host", "is required")
-		} else if strings.ContainsAny(e.Host, " /\\@:") && !strings.HasPrefix(e.Host, "[") {
-			bad("host", "%q is not a host name or address", e.Host)
-		}
-		if e.Port < 1 || e.Port > 65535 {
-			bad("port", "%d is not a TCP port (1-65535)", e.Port)
-		}
-		switch e.Security {
-		case SecuritySSL, SecurityStartTLS, SecurityNone:
-		default:
-			bad("security", "%q is not one of ssl, starttls, none", e.Security)
-		}
-		if e.TrustFingerprint != "" && !fingerprintRE.MatchString(NormalizeFingerprint(e.TrustFingerprint)) {
-			bad("trust_fingerprint", "must be a SHA-256 fingerprint (64 hex digits)")
-		}
-		if err := ValidateLoginTemplate(e.LoginTemplate); err != nil {
-			bad("login_template", "%v", err)
-		}
+		e.validateIMAP(bad)
 	case TypeEWS:
-		n := 0
-		for _, s := range []string{e.URL, e.OWAURL, e.AutodiscoverEmail, e.Provider} {
-			if s != "" {
-				n++
-			}
-		}
-		if n == 0 {
-			bad("url", "one of EWS URL, OWA URL, Autodiscover email or provider is required")
-		}
-		for _, u := range []struct{ f, v string }{{"url", e.URL}, {"owa_url", e.OWAURL}} {
-			switch {
-			case u.v == "" || strings.HasPrefix(strings.ToLower(u.v), "https://"):
-			case strings.HasPrefix(strings.ToLower(u.v), "http://"):
-				bad(u.f, "%q uses plain http, which would send the password in clear: use the https:// address", u.v)
-			default:
-				bad(u.f, "%q must start with https://", u.v)
-			}
-		}
-		if e.AutodiscoverEmail != "" && !ValidEmail(e.AutodiscoverEmail) {
-			bad("autodiscover_email", "%q is not an email address", e.AutodiscoverEmail)
-		}
-		switch e.Access {
-		case "", AccessDelegation, AccessImpersonation:
-		default:
-			bad("access", "%q is not one of delegation, impersonation", e.Access)
-		}
-		switch e.Auth {
-		case "", "basic", "ntlm":
-		default:
-			bad("auth", "%q is not one of basic, ntlm", e.Auth)
-		}
+		e.validateEWS(bad)
 	case TypeGraph:
-		if e.Tenant == "" {
-			bad("tenant", "is required")
-		}
-		if e.ClientID == "" {
-			bad("client_id", "is required")
-		}
-		switch e.Cloud {
-		case "", "global", "usgov", "usgov-dod", "china":
-		default:
-			bad("cloud", "%q is not one of global, usgov, usgov-dod, china", e.Cloud)
-		}
-		for _, u := range []struct{ f, v string }{{"graph_url", e.GraphURL}, {"authority", e.Authority}} {
-			if u.v != "" && !strings.HasPrefix(strings.ToLower(u.v), "https://") {
-				bad(u.f, "%q must be an https:// URL", u.v)
-			}
-		}
+		e.validateGraph(bad)
 	case "":
 		bad("type", "is required (imap, gworkspace, gmail, m365-imap, ews or graph)")
 	default:
 		bad("type", "%q is not one of imap, gworkspace, gmail, m365-imap, ews, graph", e.Type)
 	}
 	return errors.Join(errs...)
+}
+
+// validateIMAP checks the fields of the IMAP-speaking types.
+func (e Endpoint) validateIMAP(bad func(field, format string, a ...any)) {
+	if e.Host == "" {
+		bad("host", "is required")
+	} else if strings.ContainsAny(e.Host, " /\\@:") && !strings.HasPrefix(e.Host, "[") {
+		bad("host", "%q is not a host name or address", e.Host)
+	}
+	if e.Port < 1 || e.Port > 65535 {
+		bad("port", "%d is not a TCP port (1-65535)", e.Port)
+	}
+	switch e.Security {
+	case SecuritySSL, SecurityStartTLS, SecurityNone:
+	default:
+		bad("security", "%q is not one of ssl, starttls, none", e.Security)
+	}
+	if e.TrustFingerprint != "" && !fingerprintRE.MatchString(NormalizeFingerprint(e.TrustFingerprint)) {
+		bad("trust_fingerprint", "must be a SHA-256 fingerprint (64 hex digits)")
+	}
+	if err := ValidateLoginTemplate(e.LoginTemplate); err != nil {
+		bad("login_template", "%v", err)
+	}
+}
+
+// validateEWS checks the fields of a Hosted Exchange endpoint.
+func (e Endpoint) validateEWS(bad func(field, format string, a ...any)) {
+	n := 0
+	for _, s := range []string{e.URL, e.OWAURL, e.AutodiscoverEmail, e.Provider} {
+		if s != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		bad("url", "one of EWS URL, OWA URL, Autodiscover email or provider is required")
+	}
+	for _, u := range []struct{ f, v string }{{"url", e.URL}, {"owa_url", e.OWAURL}} {
+		switch {
+		case u.v == "" || strings.HasPrefix(strings.ToLower(u.v), "https://"):
+		case strings.HasPrefix(strings.ToLower(u.v), "http://"):
+			bad(u.f, "%q uses plain http, which would send the password in clear: use the https:// address", u.v)
+		default:
+			bad(u.f, "%q must start with https://", u.v)
+		}
+	}
+	if e.AutodiscoverEmail != "" && !ValidEmail(e.AutodiscoverEmail) {
+		bad("autodiscover_email", "%q is not an email address", e.AutodiscoverEmail)
+	}
+	switch e.Access {
+	case "", AccessDelegation, AccessImpersonation:
+	default:
+		bad("access", "%q is not one of delegation, impersonation", e.Access)
+	}
+	switch e.Auth {
+	case "", "basic", "ntlm":
+	default:
+		bad("auth", "%q is not one of basic, ntlm", e.Auth)
+	}
+}
+
+// validateGraph checks the fields of an Exchange Online endpoint.
+func (e Endpoint) validateGraph(bad func(field, format string, a ...any)) {
+	if e.Tenant == "" {
+		bad("tenant", "is required")
+	}
+	if e.ClientID == "" {
+		bad("client_id", "is required")
+	}
+	switch e.Cloud {
+	case "", "global", "usgov", "usgov-dod", "china":
+	default:
+		bad("cloud", "%q is not one of global, usgov, usgov-dod, china", e.Cloud)
+	}
+	for _, u := range []struct{ f, v string }{{"graph_url", e.GraphURL}, {"authority", e.Authority}} {
+		if u.v != "" && !strings.HasPrefix(strings.ToLower(u.v), "https://") {
+			bad(u.f, "%q must be an https:// URL", u.v)
+		}
+	}
 }
 
 // validateApp checks the Entra ID app settings of graph and m365-imap.
