@@ -178,6 +178,24 @@ func (l Loop) once(ctx context.Context, try func() error) (Decision, error) {
 	return d, err
 }
 
+// Pause waits before items are sent again that the server refused inside
+// an answer that succeeded as a whole (EWS per-item ErrorServerBusy, a 429
+// inside a Graph $batch): the server's wait when it gave one, which then
+// also holds every worker of lim, else the n-th back-off. throttled cuts
+// lim's concurrency. lim may be nil.
+func (p Policy) Pause(ctx context.Context, lim *limit.Limiter, throttled bool, server time.Duration, n int) error {
+	wait := p.Wait(server, n)
+	if lim != nil {
+		if throttled {
+			lim.Throttle()
+		}
+		if server > 0 {
+			lim.Hold(wait)
+		}
+	}
+	return Sleep(ctx, wait)
+}
+
 // Sleep waits d or until ctx is done (then it returns ctx.Err()).
 func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

@@ -139,3 +139,21 @@ func TestNowRetriesWithoutWaiting(t *testing.T) {
 		t.Fatalf("tries %d in %v", tries, time.Since(start))
 	}
 }
+
+func TestPauseHoldsOnlyForAServerWait(t *testing.T) {
+	p := Policy{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxBackOff: time.Minute}
+	lim := limit.New(4)
+	if err := p.Pause(t.Context(), lim, true, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if l, cuts := lim.State(); l != 2 || cuts != 1 || !lim.NotBefore().IsZero() {
+		t.Fatalf("after a throttled pause without a server wait: limit %d, cuts %d, hold %v", l, cuts, lim.NotBefore())
+	}
+	start := time.Now()
+	if err := p.Pause(t.Context(), lim, false, 100*time.Millisecond, 1); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 100*time.Millisecond || lim.NotBefore().Before(start.Add(100*time.Millisecond)) {
+		t.Fatalf("server wait: slept %v, hold until %v", el, lim.NotBefore())
+	}
+}

@@ -174,7 +174,7 @@ func (t *endpointTest) inspectCertificate(ctx context.Context, raw net.Conn, ser
 	if v := t.base.TLSClientConfig.VerifyConnection; v != nil {
 		verifyErr = v(cs)
 	} else {
-		_, verifyErr = leaf.Verify(verifyOpts(conf, cs))
+		verifyErr = tlstrust.Verify(cs.PeerCertificates, conf.ServerName, conf.RootCAs)
 	}
 	r.CertTrusted = verifyErr == nil
 	if verifyErr != nil {

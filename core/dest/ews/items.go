@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
-	"github.com/mailferry/mailferry/core/retry"
 	"github.com/mailferry/mailferry/core/size"
 )
 
@@ -235,12 +234,8 @@ func (d *Destination) putBatch(ctx context.Context, f mailbox.FolderRef, msgs []
 		todo = busy
 		if len(busy) > 0 {
 			busyRounds++
-			d.lim.Throttle()
-			if wait > 0 {
-				// The account's budget is spent: every worker waits.
-				d.lim.Hold(min(wait, policy.MaxBackOff))
-			}
-			if err := retry.Sleep(ctx, policy.Wait(wait, round)); err != nil {
+			// The account's budget is spent: every worker waits.
+			if err := policy.Pause(ctx, d.lim, true, wait, round); err != nil {
 				return err
 			}
 		}

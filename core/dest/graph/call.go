@@ -44,11 +44,7 @@ type RetryPolicy = retry.Policy
 // failed upload range): the server's wait when it gave one, which then
 // holds every worker of the mailbox too, else the n-th back-off.
 func (d *Destination) pause(ctx context.Context, server time.Duration, n int) error {
-	if server > 0 {
-		d.lim.Throttle()
-		d.lim.Hold(d.policy.Wait(server, n))
-	}
-	return retry.Sleep(ctx, d.policy.Wait(server, n))
+	return d.policy.Pause(ctx, d.lim, server > 0, server, n)
 }
 
 // call is one Graph HTTP request.
