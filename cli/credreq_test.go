@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -16,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,26 +23,8 @@ import (
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
-
-// lockedBuffer is a bytes.Buffer a running command writes to while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // waitFor polls cond until it holds, failing the test after 30 seconds.
 func waitFor(t *testing.T, what string, cond func() bool, dump func() string) {
@@ -121,7 +101,7 @@ func TestCredreqServe(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr kit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--db", db, "credreq", "serve", "--project", "P", "--addr", "127.0.0.1:0",
@@ -271,7 +251,7 @@ func TestCredreqServeOwnCertificate(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr kit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--db", db, "credreq", "serve", "--project", "P", "--cert", certFile, "--key", keyFile,
@@ -327,7 +307,7 @@ func TestCredreqServeSIGTERM(t *testing.T) {
 	db := relayProject(t, relay)
 	ok(t, db, "endpoint", "set", "--project", "P", "--side", "source", "--type", "imap",
 		"--host", imap.Host, "--port", strconv.Itoa(imap.Port), "--security", "none")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr kit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Main([]string{"--db", db, "credreq", "serve", "--project", "P"}, nil, &stdout, &stderr)

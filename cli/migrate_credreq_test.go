@@ -17,6 +17,7 @@ import (
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // credreqMigrationFixture is project P migrating between two in-memory
@@ -68,7 +69,7 @@ func TestMigrateRequestCredentials(t *testing.T) {
 	f, relay := credreqMigrationFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr kit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--db", f.db, "migrate", "--project", "P", "--pass", "full",
@@ -197,7 +198,7 @@ func TestReadOnlyCommandsWhileMigrating(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "--db", f.db, "migrate", "--project", "P", "--pass", "full",
 		"--request-credentials", "--credreq-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), childEnv+"=1")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr kit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package gui
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,18 +14,8 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
-
-// openStore opens a fresh store in a temp dir, closed at cleanup.
-func openStore(t testing.TB) *store.Store {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mailferry.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 // addProject stores a project with n generated users.
 func addProject(t testing.TB, st *store.Store, name string, n int) {
@@ -69,7 +58,7 @@ func newTestUI(t testing.TB, st *store.Store, opts Options) (*UI, fyne.Window) {
 }
 
 func TestWindowHasFourTabs(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, w := newTestUI(t, st, Options{})
 	if w.Title() != "MailFerry" {
@@ -89,7 +78,7 @@ func TestWindowHasFourTabs(t *testing.T) {
 }
 
 func TestProjectPickerListsAndRemembers(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Beta", 0)
 	addProject(t, st, "Alpha", 0)
 	addProject(t, st, "Gamma", 2)
@@ -112,7 +101,7 @@ func TestProjectPickerListsAndRemembers(t *testing.T) {
 }
 
 func TestProjectCreateRenameDelete(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	if err := u.createProject("New Co", "Customer"); err != nil {
@@ -149,7 +138,7 @@ func TestProjectCreateRenameDelete(t *testing.T) {
 }
 
 func TestUsersTabShowsStoredUsers(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 25)
 	u, w := newTestUI(t, st, Options{})
 	u.tabs.SelectIndex(1)
@@ -179,7 +168,7 @@ func TestUsersTabShowsStoredUsers(t *testing.T) {
 }
 
 func TestSupportOptionsEditorRejectsUnknownKey(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 3)
 	u, _ := newTestUI(t, st, Options{})
 	id := "user00001@old.example"
@@ -205,7 +194,7 @@ func TestSupportOptionsEditorRejectsUnknownKey(t *testing.T) {
 }
 
 func TestEndpointFormInlineValidationAndSave(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	f := u.endpoints.source

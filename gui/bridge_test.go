@@ -11,11 +11,12 @@ import (
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestBridgeCoalescesEngineEvents(t *testing.T) {
 	test.NewTempApp(t)
-	st := openStore(t)
+	st := kit.Store(t)
 	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 150, MaxSize: 8 << 10}, "gil", "hal")
 	eng := engine.New(st, engine.Options{EventInterval: time.Millisecond}) // a chatty engine
 	ctx, cancel := context.WithCancel(context.Background())

@@ -19,6 +19,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 var (
@@ -28,7 +29,7 @@ var (
 
 func TestCredentialRequestEndToEnd(t *testing.T) {
 	const alice, alicePW = "alice@acme.example", "Alice-Mailbox-pw-7"
-	st := openStore(t)
+	st := kit.Store(t)
 	src := testsrv.StartMemIMAP(t, map[string]string{alice: alicePW, "carol@acme.example": "carol-pw"})
 	dst := testsrv.StartMemIMAP(t, map[string]string{alice: "dest-pw"})
 	ep := func(m *memimap.Server) project.Endpoint {

@@ -13,6 +13,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv/dnssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 var cutoverZone = []string{
@@ -82,7 +83,7 @@ func waitCutover(t *testing.T, ch chan []cutover.DomainReport) []cutover.DomainR
 }
 
 func TestCutoverDialogShowsVerdicts(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	cutoverProject(t, st, "ready.example", "notyet.example", "partial.example")
 	u, _ := newTestUI(t, st, Options{})
 	z := dnssrv.Start(t, cutoverZone)

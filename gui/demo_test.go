@@ -9,10 +9,11 @@ import (
 	"github.com/mailferry/mailferry/core/demo"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestDemoOnEmptyStoreStartFullReachesCompleted(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	u, _ := newTestUI(t, st, Options{})
 	if u.Project() != demo.ProjectName {
 		t.Fatalf("an empty store opened on %q, want the demo project", u.Project())
@@ -55,7 +56,7 @@ func TestDemoOnEmptyStoreStartFullReachesCompleted(t *testing.T) {
 }
 
 func TestStatisticsAfterDemoFull(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	u, _ := newTestUI(t, st, Options{})
 	m := u.migrations
 	m.selectAll(true)

@@ -9,6 +9,7 @@ import (
 	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // TestMicrosoft365LeadsToGraphInForm: an EWS URL on outlook.office365.com
@@ -17,7 +18,7 @@ import (
 // hosted Exchange stays EWS.
 func TestMicrosoft365LeadsToGraphInForm(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest
@@ -56,7 +57,7 @@ func TestMicrosoft365LeadsToGraphInForm(t *testing.T) {
 // expander's Graph URL and authority are saved and loaded; the connection
 // test against the emulator (pinned certificate) reports the creation path.
 func TestGraphFormAdvancedAndTest(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	s := graphsrv.Start(t, graphsrv.Options{
 		Apps:      []graphsrv.App{{ClientID: "app", Secret: "s3cret", Roles: []string{graphsrv.PermMailReadWrite, graphsrv.PermMailAdvancedReadWrite}}},

@@ -9,6 +9,7 @@ import (
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // TestGraphFormCertificateCredential: the Graph form stores a chosen
@@ -16,7 +17,7 @@ import (
 // loaded again, refuses a file without a key inline, and goes back to a
 // client secret.
 func TestGraphFormCertificateCredential(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest

@@ -20,6 +20,7 @@ import (
 	"github.com/mailferry/mailferry/core/selfsigned"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // tlsFront serves TLS with a self-signed certificate on a free port and
@@ -72,7 +73,7 @@ func runFormTest(t *testing.T, f *endpointForm) {
 func TestEndpointTestOffersAndTrustsCertificate(t *testing.T) {
 	mem := testsrv.StartMemIMAP(t, map[string]string{"admin": "admin-pw"})
 	port, fp := tlsFront(t, mem.Addr())
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	f := u.endpoints.source
@@ -119,7 +120,7 @@ func TestProviderPickerFillsEWSURL(t *testing.T) {
 	if len(providers) == 0 {
 		t.Fatal("the embedded provider catalog is empty")
 	}
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest
@@ -143,7 +144,7 @@ func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
 		Users:     []ewsemu.User{{Name: "svc-migrate", Password: "svc-pw", Impersonate: []string{"*"}}},
 		Mailboxes: []string{"user00000@new.example"},
 	})
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest
@@ -172,7 +173,7 @@ func TestEWSTestConnectionAgainstEmulator(t *testing.T) {
 // A plain-http EWS URL is refused on Save with core's reason under the URL
 // field (the CLI prints the same reason: cli TestEndpointSetRefusesPlainHTTPEWS).
 func TestEndpointFormRefusesPlainHTTPEWS(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest
@@ -212,7 +213,7 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg, "MailFerry", "providers.json"), []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest

@@ -7,12 +7,13 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The main views at 1280×800 on the test theme. Regenerate after a
 // deliberate layout change by moving testdata/failed/*.png to testdata/.
 func TestGoldenMainViews(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Contoso", 8)
 	err := st.UpdateProject("Contoso", func(p *project.Project) error {
 		p.Source = project.Endpoint{Type: project.TypeIMAP, Host: "imap.contoso.example", Port: 993, Security: project.SecuritySSL, LoginTemplate: "{user}*{admin}", AdminUser: "master"}

@@ -16,6 +16,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // migrationProject makes project "Mig" from one in-memory IMAP server to
@@ -88,7 +89,7 @@ func runAndWait(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 }
 
 func TestStartFullReachesCompleted(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	counts := migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 30, MaxSize: 4096}, "ann", "bob")
 	u, _ := newTestUI(t, st, Options{})
 	if u.Project() != "Mig" {
@@ -159,7 +160,7 @@ func TestStartFullReachesCompleted(t *testing.T) {
 }
 
 func TestFailedItemsErrorListAndRetryErrors(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 1
 	migrationProject(t, st, opts, corpus.Spec{Messages: 40, Seed: 3, MaxSize: 3 << 20}, "carl")
@@ -224,7 +225,7 @@ func TestFailedItemsErrorListAndRetryErrors(t *testing.T) {
 }
 
 func TestOptionsValidationAndFolderPreview(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 30, MaxSize: 4096}, "dora")
 	u, _ := newTestUI(t, st, Options{})
 	o := u.migrations.opts
@@ -296,7 +297,7 @@ func TestOptionsValidationAndFolderPreview(t *testing.T) {
 }
 
 func TestStopEndsUsersStopped(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 200, MaxSize: 16 << 10}, "erin", "finn")
 	u, _ := newTestUI(t, st, Options{})
 	m := u.migrations

@@ -11,10 +11,11 @@ import (
 
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestNotifySendsAndRecordsNotified(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 3)
 	u, w := newTestUI(t, st, Options{})
 	srv := startRelay(t, u)
@@ -104,7 +105,7 @@ func TestNotifySendsAndRecordsNotified(t *testing.T) {
 }
 
 func TestNotifyReportsRefusedRecipient(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 2)
 	u, _ := newTestUI(t, st, Options{})
 	srv := smtptest.Start(t, smtptest.Config{Users: map[string]string{relayUser: relayPW}, RejectRcpt: []string{"user00001@old.example"}})

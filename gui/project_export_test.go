@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 const (
@@ -35,7 +36,7 @@ func addProjectWithPassword(t *testing.T, st *store.Store, name string) {
 }
 
 func TestExportDialogPassphrase(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProjectWithPassword(t, st, "Alpha")
 	u, _ := newTestUI(t, st, Options{})
 	f := u.exportProjectForm()
@@ -133,7 +134,7 @@ func TestExportDialogPassphrase(t *testing.T) {
 }
 
 func TestExportDialogWithoutPasswords(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProjectWithPassword(t, st, "Beta")
 	u, _ := newTestUI(t, st, Options{})
 	f := u.exportProjectForm()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/providers"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The "Edit providers…" dialog adds a provider to the user catalog with
@@ -18,7 +19,7 @@ import (
 func TestProviderEditorAddsProviderToPicker(t *testing.T) {
 	cfg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfg)
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, w := newTestUI(t, st, Options{})
 	d := u.endpoints.dest
@@ -107,7 +108,7 @@ func TestProviderEditorAddsProviderToPicker(t *testing.T) {
 // A built-in provider can be hidden from the dialog.
 func TestProviderEditorHidesBuiltin(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	d := u.endpoints.dest

@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 const (
@@ -93,7 +94,7 @@ func windowShows(w fyne.Window, s string) bool {
 }
 
 func TestSMTPFormSavesAndNeverShowsPassword(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 2)
 	u, w := newTestUI(t, st, Options{})
 	srv := startRelay(t, u)

@@ -15,10 +15,11 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestStatisticsEmailReport(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 2)
 	j := st.Journal()
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)

@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/widget"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // BenchmarkUsersTab10k measures what the UI goroutine does for a project of
 // 10,000 users: reading them from the store and building the view.
 func BenchmarkUsersTab10kReload(b *testing.B) {
-	st := openStore(b)
+	st := kit.Store(b)
 	addProject(b, st, "Big", 10000)
 	u, _ := newTestUI(b, st, Options{})
 	b.ResetTimer()
@@ -20,7 +21,7 @@ func BenchmarkUsersTab10kReload(b *testing.B) {
 
 // BenchmarkUsersTab10kSearch measures one keystroke in the search box.
 func BenchmarkUsersTab10kSearch(b *testing.B) {
-	st := openStore(b)
+	st := kit.Store(b)
 	addProject(b, st, "Big", 10000)
 	u, _ := newTestUI(b, st, Options{})
 	qs := []string{"user0", "user01", "user012", "new.example", ""}
@@ -33,7 +34,7 @@ func BenchmarkUsersTab10kSearch(b *testing.B) {
 
 // BenchmarkUsersTab10kScroll measures scrolling the virtualised table.
 func BenchmarkUsersTab10kScroll(b *testing.B) {
-	st := openStore(b)
+	st := kit.Store(b)
 	addProject(b, st, "Big", 10000)
 	u, _ := newTestUI(b, st, Options{})
 	u.tabs.SelectIndex(1)
@@ -47,7 +48,7 @@ func BenchmarkUsersTab10kScroll(b *testing.B) {
 // BenchmarkMigrationsTab10kReload measures re-reading 10,000 users and
 // their journal into the Migrations table (done after every pass).
 func BenchmarkMigrationsTab10kReload(b *testing.B) {
-	st := openStore(b)
+	st := kit.Store(b)
 	addProject(b, st, "Big", 10000)
 	u, _ := newTestUI(b, st, Options{})
 	for b.Loop() {

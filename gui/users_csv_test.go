@@ -11,10 +11,11 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestDroppedBadCSVShowsRowErrorsAndImportsValidRows(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	abs, err := filepath.Abs("testdata/bad.csv")
@@ -78,7 +79,7 @@ func TestDroppedBadCSVShowsRowErrorsAndImportsValidRows(t *testing.T) {
 }
 
 func TestCSVPreviewCancelSavesNothingAndAddressesOnly(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	f, err := os.Open("testdata/good.csv")
@@ -117,7 +118,7 @@ func TestCSVPreviewCancelSavesNothingAndAddressesOnly(t *testing.T) {
 // addresses-only again by a re-import: the CLI's rule too (both call
 // usecase.ImportUsers; cli TestUsersReimportAddressesOnlyKeepsGivenPasswords).
 func TestReimportKeepsGivenPasswords(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	const csv = "EmailAddress,UserName,Password\r\nalice@old.example,alice,\r\nbob@old.example,bob,\r\n"

@@ -11,12 +11,13 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/faultproxy"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The Users tab shows the statuses of a running pass, not only after it:
 // the destination is stalled (fault proxy) until the tab shows Running.
 func TestUsersTabStatusesUpdateDuringPass(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 40, MaxSize: 4096}, "ann", "bob")
 	p, err := st.Project("Mig")
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/mailferry/mailferry/core/source"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // misbehaviour is how a raw IMAP server goes wrong.
@@ -184,7 +185,7 @@ func (s *badIMAP) serve(c net.Conn) {
 
 // The timeouts the tests give the IMAP connections (the products' defaults
 // are 30 s to connect and 2 min without progress).
-var shortTimeouts = imapconn.Options{DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second, Logger: quietLogger()}
+var shortTimeouts = imapconn.Options{DialTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second, Logger: kit.Logger()}
 
 // badRouteOpener opens users like OpenWithConnect, with short timeouts,
 // except that user "bad" reaches badAddr on the given side.
@@ -247,7 +248,7 @@ func TestMisbehavingIMAPServers(t *testing.T) {
 				}
 				before := snapshot(t, src.Addr(), "good", pw("good"))
 				bad := startBadIMAP(t, how)
-				r := newRig(t, plainEndpoint(t, src.Addr()), plainEndpoint(t, dst.Addr()), project.DefaultOptions(), "good", "bad")
+				r := newRig(t, kit.IMAPEndpoint(t, src.Addr()), kit.IMAPEndpoint(t, dst.Addr()), project.DefaultOptions(), "good", "bad")
 				r.retry = engine.RetryPolicy{MaxAttempts: 3, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
 				r.open = badRouteOpener(bad.addr(), side)
 				start := time.Now()

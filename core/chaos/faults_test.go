@@ -9,6 +9,7 @@ import (
 	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/faultproxy"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // Cut ranges of the source proxy. The issue asks for cuts every 1–5 MB;
@@ -72,7 +73,7 @@ func testCutIMAPToIMAP(t *testing.T, lo, hi int64) {
 		t.Logf("%s: %d messages, %.1f MB", l, fs.Messages, float64(fs.Bytes)/(1<<20))
 	}
 	px := cuttingProxy(t, src.Addr(), 1, lo, hi)
-	r := newRig(t, plainEndpoint(t, px.Addr()), plainEndpoint(t, dst.Addr()), project.DefaultOptions(), logins...)
+	r := newRig(t, kit.IMAPEndpoint(t, px.Addr()), kit.IMAPEndpoint(t, dst.Addr()), project.DefaultOptions(), logins...)
 
 	complete(t, "full through cuts", r.run(project.PassFull), n)
 	st := px.Stats()
@@ -124,7 +125,7 @@ func testCutIMAPToEWS(t *testing.T, lo, hi int64) {
 	}
 	px := cuttingProxy(t, src.Addr(), 2, lo, hi)
 	dst := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint()}
-	r := newRig(t, plainEndpoint(t, px.Addr()), dst, project.DefaultOptions(), logins...)
+	r := newRig(t, kit.IMAPEndpoint(t, px.Addr()), dst, project.DefaultOptions(), logins...)
 
 	s.SetCut(ewsemu.Cut{Every: 9, AfterProcessing: true})
 	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleServerBusyFault, Every: 7, BackOff: 20 * time.Millisecond})

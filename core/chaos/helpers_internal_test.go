@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,24 +23,18 @@ import (
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // TestMain quiets slog's default logger (the EWS destination opened by
 // core/connect logs to it); MF_TEST_LOG=1 shows everything.
 func TestMain(m *testing.M) {
-	slog.SetDefault(quietLogger())
+	slog.SetDefault(kit.Logger())
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-func quietLogger() *slog.Logger {
-	if os.Getenv("MF_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // EWS emulator admin (FullAccess on every destination mailbox).
@@ -55,20 +46,6 @@ const (
 func srcEmail(login string) string  { return login + "@oldco.example" }
 func destEmail(login string) string { return login + "@newco.example" }
 func pw(login string) string        { return login + "-pw" }
-
-// plainEndpoint is a cleartext IMAP endpoint at addr (loopback only).
-func plainEndpoint(tb testing.TB, addr string) project.Endpoint {
-	tb.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return project.Endpoint{Type: project.TypeIMAP, Host: host, Port: p, Security: project.SecurityNone}
-}
 
 // startDovecot starts a private Dovecot whose users are logins (password
 // pw(login)).
@@ -120,11 +97,7 @@ func newRig(tb testing.TB, src, dst project.Endpoint, opts project.Options, logi
 func (r *rig) create() {
 	r.tb.Helper()
 	r.dbPath = filepath.Join(r.tb.TempDir(), "mailferry.db")
-	st, err := store.Open(r.dbPath)
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	r.tb.Cleanup(func() { st.Close() })
+	st := kit.StoreAt(r.tb, r.dbPath)
 	r.st = st
 	dst := r.dst
 	if dst.Type == project.TypeEWS {
@@ -175,7 +148,7 @@ func (r *rig) loseDB() {
 }
 
 func (r *rig) engine() *engine.Engine {
-	return engine.New(r.st, engine.Options{Logger: quietLogger(), Retry: r.retry, Open: r.open})
+	return engine.New(r.st, engine.Options{Logger: kit.Logger(), Retry: r.retry, Open: r.open})
 }
 
 // run runs pass for every user of the rig and returns the summaries in

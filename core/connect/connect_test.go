@@ -3,47 +3,21 @@ package connect
 import (
 	"context"
 	"errors"
-	"net"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
-func ep(addr string) project.Endpoint {
-	host, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	return project.Endpoint{Type: project.TypeIMAP, Host: host, Port: p, Security: project.SecurityNone}
-}
-
-func newStore(t *testing.T) *store.Store {
-	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-func secret(t *testing.T, st *store.Store, s string) string {
-	ref, err := st.SetSecret([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
 func TestLoginFor(t *testing.T) {
-	st := newStore(t)
-	admin := secret(t, st, "adminpw")
+	st := kit.Store(t)
+	admin := kit.Seal(t, st, "adminpw")
 	p := project.Project{Name: "P", Source: project.Endpoint{Type: project.TypeIMAP, AdminUser: "master", PasswordRef: admin, LoginTemplate: "{user}*{admin}"},
 		Dest: project.Endpoint{Type: project.TypeIMAP}}
-	u := project.User{SourceEmail: "a@x.org", DestEmail: "a@y.org", DestPasswordRef: secret(t, st, "userpw"), DestLogin: "alogin"}
+	u := project.User{SourceEmail: "a@x.org", DestEmail: "a@y.org", DestPasswordRef: kit.Seal(t, st, "userpw"), DestLogin: "alogin"}
 	l, err := LoginFor(st, p, u, project.SideSource)
 	if err != nil || l.Cred.User != "a@x.org" || l.Cred.Admin != "master" || l.Cred.Password != "adminpw" || l.Cred.Template != "{user}*{admin}" {
 		t.Fatalf("source %+v %v", l, err)
@@ -64,12 +38,12 @@ func TestLoginFor(t *testing.T) {
 
 func TestVerifyAgainstMemIMAP(t *testing.T) {
 	m := testsrv.StartMemIMAP(t, map[string]string{"alice": "alicepw"})
-	st := newStore(t)
-	p := project.Project{Name: "P", Source: ep(m.Addr()), Dest: ep(m.Addr()), Options: project.DefaultOptions()}
+	st := kit.Store(t)
+	p := project.Project{Name: "P", Source: kit.IMAPEndpoint(t, m.Addr()), Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}
-	good, bad := secret(t, st, "alicepw"), secret(t, st, "nope")
+	good, bad := kit.Seal(t, st, "alicepw"), kit.Seal(t, st, "nope")
 	users := []project.User{
 		{SourceEmail: "alice@x.org", SourceLogin: "alice", SourcePasswordRef: good, DestLogin: "alice", DestPasswordRef: good},
 		{SourceEmail: "mallory@x.org", SourceLogin: "alice", SourcePasswordRef: bad, DestLogin: "alice", DestPasswordRef: good},
@@ -88,9 +62,9 @@ func TestVerifyAgainstMemIMAP(t *testing.T) {
 
 func TestDovecotMasterUserTemplate(t *testing.T) {
 	d := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}, MasterUser: "master", MasterPass: "masterpw"})
-	st := newStore(t)
-	src := ep(d.Addr())
-	src.AdminUser, src.PasswordRef, src.LoginTemplate = "master", secret(t, st, "masterpw"), imapconn.TemplateDovecotMaster
+	st := kit.Store(t)
+	src := kit.IMAPEndpoint(t, d.Addr())
+	src.AdminUser, src.PasswordRef, src.LoginTemplate = "master", kit.Seal(t, st, "masterpw"), imapconn.TemplateDovecotMaster
 	p := project.Project{Name: "P", Source: src, Dest: src, Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)
@@ -104,7 +78,7 @@ func TestDovecotMasterUserTemplate(t *testing.T) {
 }
 
 func TestUnknownType(t *testing.T) {
-	st := newStore(t)
+	st := kit.Store(t)
 	p := project.Project{Name: "P", Source: project.Endpoint{Type: "pop3"}, Dest: project.Endpoint{Type: project.TypeGraph}}
 	u := project.User{SourceEmail: "a@x.org", SourcePasswordRef: "x"}
 	if _, err := OpenSource(context.Background(), st, p, u); err == nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 const (
@@ -126,18 +126,18 @@ func TestEWSDestAccessModes(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := newStore(t)
+			st := kit.Store(t)
 			dest := c.dest
 			dest.Type, dest.URL, dest.TrustFingerprint = project.TypeEWS, s.EWSURL(), s.CertFingerprint()
 			switch dest.AdminUser {
 			case "admin":
-				dest.PasswordRef = secret(t, st, "Adm1n pw")
+				dest.PasswordRef = kit.Seal(t, st, "Adm1n pw")
 			case `NEWCO\svc`:
-				dest.PasswordRef = secret(t, st, "svc-pw-ü")
+				dest.PasswordRef = kit.Seal(t, st, "svc-pw-ü")
 			}
 			u := c.user
 			if c.pw != "" {
-				u.DestPasswordRef = secret(t, st, c.pw)
+				u.DestPasswordRef = kit.Seal(t, st, c.pw)
 			}
 			p := ewsProject(t, st, dest, u)
 			before := len(inbox(t, s, c.mbx))
@@ -164,9 +164,9 @@ func TestEWSDestAccessModes(t *testing.T) {
 // item is not written anywhere.
 func TestEWSDestDelegationWithoutRights(t *testing.T) {
 	s := ewsEmulator(t)
-	st := newStore(t)
+	st := kit.Store(t)
 	dest := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint(),
-		AdminUser: "admin", PasswordRef: secret(t, st, "Adm1n pw"), Access: project.AccessDelegation}
+		AdminUser: "admin", PasswordRef: kit.Seal(t, st, "Adm1n pw"), Access: project.AccessDelegation}
 	u := project.User{SourceEmail: "bob@oldco.example", DestEmail: ewsBob}
 	p := ewsProject(t, st, dest, u)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -199,9 +199,9 @@ func TestEWSDestTLSVerified(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			logs := captureDefaultLog(t)
-			st := newStore(t)
+			st := kit.Store(t)
 			dest := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: c.pin,
-				AdminUser: "admin", PasswordRef: secret(t, st, "Adm1n pw")}
+				AdminUser: "admin", PasswordRef: kit.Seal(t, st, "Adm1n pw")}
 			u := project.User{SourceEmail: "alice@oldco.example", DestEmail: ewsAlice}
 			p := ewsProject(t, st, dest, u)
 			before, requests := s.ItemCount(ewsAlice), ewsRequests(s)
@@ -244,28 +244,10 @@ func ewsRequests(s *ewsemu.Server) (n int) {
 	return n
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // captureDefaultLog sends slog's default logger (the one openEWS hands to
 // the destination) to a buffer at debug level for the test.
-func captureDefaultLog(t *testing.T) *syncBuffer {
-	buf := &syncBuffer{}
+func captureDefaultLog(t *testing.T) *kit.SyncBuffer {
+	buf := &kit.SyncBuffer{}
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() { slog.SetDefault(old) })
@@ -286,9 +268,9 @@ func colons(hex string) string {
 // Plain-http EWS URLs are refused (credentials would travel in clear), and
 // a provider name resolves through the embedded catalog.
 func TestEWSDestRefusesHTTPAndUnknownProvider(t *testing.T) {
-	st := newStore(t)
+	st := kit.Store(t)
 	u := project.User{SourceEmail: "alice@oldco.example", DestEmail: ewsAlice}
-	ref := secret(t, st, "pw")
+	ref := kit.Seal(t, st, "pw")
 	ctx := context.Background()
 	p := project.Project{Name: "P", Dest: project.Endpoint{Type: project.TypeEWS, URL: "http://127.0.0.1:1/EWS/Exchange.asmx",
 		AdminUser: "admin", PasswordRef: ref}}
@@ -340,9 +322,9 @@ func TestEWSCredentials(t *testing.T) {
 // "written" without an id.
 func TestEWSDestStoppedPutConfirmsNothingUnwritten(t *testing.T) {
 	s := ewsEmulator(t)
-	st := newStore(t)
+	st := kit.Store(t)
 	dest := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint(),
-		AdminUser: "admin", PasswordRef: secret(t, st, "Adm1n pw"), Access: project.AccessDelegation}
+		AdminUser: "admin", PasswordRef: kit.Seal(t, st, "Adm1n pw"), Access: project.AccessDelegation}
 	u := project.User{SourceEmail: "alice@oldco.example", DestEmail: ewsAlice}
 	p := ewsProject(t, st, dest, u)
 	d, err := OpenDest(context.Background(), st, p, u)

@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
@@ -39,14 +40,14 @@ func TestVerifyGoogleWorkspace(t *testing.T) {
 			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
 		},
 	})
-	st := newStore(t)
+	st := kit.Store(t)
 	src := oauthEndpoint(project.TypeGWorkspace, m.Server)
-	src.SecretRef = secret(t, st, string(key))
-	p := project.Project{Name: "P", Source: src, Dest: ep(m.Addr()), Options: project.DefaultOptions()}
+	src.SecretRef = kit.Seal(t, st, string(key))
+	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutUsers("P", []project.User{{SourceEmail: "alice@example.com", DestLogin: "alice@example.com", DestPasswordRef: secret(t, st, "unused")}}); err != nil {
+	if err := st.PutUsers("P", []project.User{{SourceEmail: "alice@example.com", DestLogin: "alice@example.com", DestPasswordRef: kit.Seal(t, st, "unused")}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -81,10 +82,10 @@ func TestVerifyM365IMAP(t *testing.T) {
 			return &testsrv.OAuthRefusal{Text: "AUTHENTICATE failed."}
 		},
 	})
-	st := newStore(t)
+	st := kit.Store(t)
 	src := oauthEndpoint(project.TypeM365IMAP, m.Server)
-	src.Tenant, src.ClientID, src.Authority, src.SecretRef = gs.Tenant(), appID, gs.URL(), secret(t, st, "s3cret")
-	p := project.Project{Name: "P", Source: src, Dest: ep(m.Addr()), Options: project.DefaultOptions()}
+	src.Tenant, src.ClientID, src.Authority, src.SecretRef = gs.Tenant(), appID, gs.URL(), kit.Seal(t, st, "s3cret")
+	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, gs.Client())
 	u := project.User{SourceEmail: "bob@contoso.com"}
 	_, err := OpenSource(ctx, st, p, u)

@@ -6,16 +6,17 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	provcat "github.com/mailferry/mailferry/core/providers"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // A provider the user added to their catalog file resolves without a
 // restart, and one they hid no longer does.
 func TestEWSDestResolvesUserCatalogProvider(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	st := newStore(t)
+	st := kit.Store(t)
 	u := project.User{SourceEmail: "alice@oldco.example", DestEmail: ewsAlice}
 	p := project.Project{Name: "P", Dest: project.Endpoint{Type: project.TypeEWS, Provider: "my hoster",
-		AdminUser: "admin", PasswordRef: secret(t, st, "pw")}}
+		AdminUser: "admin", PasswordRef: kit.Seal(t, st, "pw")}}
 	ctx := context.Background()
 	if d, err := OpenDest(ctx, st, p, u); err == nil {
 		d.Close()

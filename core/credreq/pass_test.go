@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // passRig is a project with an IMAP source and an IMAP destination (both
@@ -58,13 +58,9 @@ func newPassRig(t *testing.T) *passRig {
 		g.mails[login] = fs.Messages
 	}
 	g.smtp = smtptest.Start(t, smtptest.Config{Users: map[string]string{"relay": smtpPW}})
-	st, err := store.Open(filepath.Join(t.TempDir(), "mailferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := kit.Store(t)
 	g.st = st
-	smtpRef := mustSecret(t, st, smtpPW)
+	smtpRef := kit.Seal(t, st, smtpPW)
 	p := project.Project{
 		Name: projName, Customer: "Acme Ltd", Options: project.DefaultOptions(),
 		Source: project.Endpoint{Type: project.TypeIMAP, Host: g.src.Host, Port: g.src.Port, Security: project.SecurityNone},
@@ -76,14 +72,15 @@ func newPassRig(t *testing.T) *passRig {
 		t.Fatal(err)
 	}
 	users := []project.User{
-		{SourceEmail: daveAddr, SourceLogin: daveLogin, DestEmail: "dave@new.example", DestPasswordRef: mustSecret(t, st, dstPW), AddressesOnly: true},
-		{SourceEmail: erinAddr, DestEmail: "erin@new.example", DestPasswordRef: mustSecret(t, st, dstPW), AddressesOnly: true},
-		{SourceEmail: carolAddr, SourcePasswordRef: mustSecret(t, st, carolPW), DestEmail: "carol@new.example", DestPasswordRef: mustSecret(t, st, dstPW)},
+		{SourceEmail: daveAddr, SourceLogin: daveLogin, DestEmail: "dave@new.example", DestPasswordRef: kit.Seal(t, st, dstPW), AddressesOnly: true},
+		{SourceEmail: erinAddr, DestEmail: "erin@new.example", DestPasswordRef: kit.Seal(t, st, dstPW), AddressesOnly: true},
+		{SourceEmail: carolAddr, SourcePasswordRef: kit.Seal(t, st, carolPW), DestEmail: "carol@new.example", DestPasswordRef: kit.Seal(t, st, dstPW)},
 	}
 	if err := st.PutUsers(projName, users); err != nil {
 		t.Fatal(err)
 	}
 	g.eng = engine.New(st, engine.Options{})
+	var err error
 	g.srv, err = credreq.Start(st, credreq.Config{Verifier: credreq.IMAPVerifier(&imapconn.Options{DialTimeout: 10 * time.Second})})
 	if err != nil {
 		t.Fatal(err)
@@ -92,15 +89,6 @@ func newPassRig(t *testing.T) *passRig {
 	g.run = credreq.NewPassRunner(st, g.eng, g.srv, nil)
 	t.Cleanup(g.run.Close)
 	return g
-}
-
-func mustSecret(t *testing.T, st *store.Store, s string) string {
-	t.Helper()
-	ref, err := st.SetSecret([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref
 }
 
 func (g *passRig) start(t *testing.T, ctx context.Context, pass project.Pass, users ...string) *credreq.PassRun {

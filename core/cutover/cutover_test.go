@@ -3,15 +3,14 @@ package cutover_test
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailferry/mailferry/core/cutover"
 	"github.com/mailferry/mailferry/core/project"
-	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv/dnssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // startDNS serves records and returns a resolver that asks only that
@@ -177,11 +176,7 @@ func TestDomains(t *testing.T) {
 
 func TestCheckProject(t *testing.T) {
 	res := startDNS(t, zone)
-	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := kit.Store(t)
 	if err := st.CreateProject(project.Project{Name: "P", Options: project.DefaultOptions(), Dest: ewsDest}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,17 +22,8 @@ import (
 	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
-
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mailferry.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -73,7 +63,7 @@ func countMessages(t *testing.T, c *imapclient.Client) int {
 }
 
 func TestStart(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	d, err := Start(ctx(t), st)
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -136,7 +126,7 @@ func TestStart(t *testing.T) {
 }
 
 func TestRestartRefreshesProject(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	d1, err := Start(ctx(t), st)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +186,7 @@ func TestRestartRefreshesProject(t *testing.T) {
 }
 
 func TestEnsureDemo(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	d, err := EnsureDemo(ctx(t), st)
 	if err != nil || d == nil {
 		t.Fatalf("empty store: %v, %v", d, err)
@@ -208,7 +198,7 @@ func TestEnsureDemo(t *testing.T) {
 	}
 	d.Close()
 
-	other := openStore(t)
+	other := kit.Store(t)
 	if err := other.CreateProject(project.Project{Name: "Acme", Options: project.DefaultOptions()}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +210,7 @@ func TestEnsureDemo(t *testing.T) {
 	}
 
 	// A user project called Demo is never replaced.
-	mine := openStore(t)
+	mine := kit.Store(t)
 	if err := mine.CreateProject(project.Project{Name: ProjectName, Customer: "Mine", Options: project.DefaultOptions()}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +229,7 @@ func TestEnsureDemo(t *testing.T) {
 // emulator exactly once, as received items with the source's read state;
 // a second Full moves nothing.
 func TestDemoFullPassIntoExchange(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	d, err := Start(ctx(t), st)
 	if err != nil {
 		t.Fatal(err)

@@ -1,17 +1,16 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // panicOnPut is a fault injector around the real IMAP destination: its
@@ -29,7 +28,7 @@ func TestPanicFailsOnlyThatUser(t *testing.T) {
 	fill(t, src, "alice", corpus.Spec{Messages: 20, Seed: 1, MaxSize: 4 << 10})
 	fill(t, src, "bob", corpus.Spec{Messages: 20, Seed: 2, MaxSize: 4 << 10})
 	e := newEnv(t, src, dst, project.DefaultOptions(), "alice", "bob")
-	var logs syncBuffer
+	var logs kit.SyncBuffer
 	eng := New(e.st, Options{
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Retry:  RetryPolicy{MaxAttempts: 2},
@@ -70,21 +69,4 @@ func TestPanicFailsOnlyThatUser(t *testing.T) {
 			t.Errorf("the password of %s leaked into the panic report", id)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -4,13 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +18,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // server is an IMAP server a test migrates from or to.
@@ -31,11 +28,7 @@ type server struct {
 	dc    *testsrv.Dovecot // when it is a Dovecot
 }
 
-func (s server) endpoint() project.Endpoint {
-	host, port, _ := net.SplitHostPort(s.addr)
-	p, _ := strconv.Atoi(port)
-	return project.Endpoint{Type: project.TypeIMAP, Host: host, Port: p, Security: project.SecurityNone}
-}
+func (s server) endpoint(t testing.TB) project.Endpoint { return kit.IMAPEndpoint(t, s.addr) }
 
 func memServer(t testing.TB, users ...string) server {
 	m := map[string]string{}
@@ -64,13 +57,6 @@ func fill(t testing.TB, s server, user string, spec corpus.Spec) corpus.FillStat
 	return st
 }
 
-func quietLogger() *slog.Logger {
-	if os.Getenv("MF_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
 // env is a store with one project "P" from src to dst and its users.
 type env struct {
 	t        testing.TB
@@ -83,7 +69,7 @@ func newEnv(t testing.TB, src, dst server, opts project.Options, users ...string
 	t.Helper()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "mf.db"), src: src, dst: dst}
 	e.open()
-	p := project.Project{Name: "P", Source: src.endpoint(), Dest: dst.endpoint(), Options: opts, Created: time.Now()}
+	p := project.Project{Name: "P", Source: src.endpoint(t), Dest: dst.endpoint(t), Options: opts, Created: time.Now()}
 	if err := e.st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +77,7 @@ func newEnv(t testing.TB, src, dst server, opts project.Options, users ...string
 	return e
 }
 
-func (e *env) open() {
-	st, err := store.Open(e.dbPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.st = st
-	e.t.Cleanup(func() { st.Close() })
-}
+func (e *env) open() { e.st = kit.StoreAt(e.t, e.dbPath) }
 
 // resetDB deletes the database file and makes a fresh one with the same
 // project and users (passwords included): the "local DB lost" case.
@@ -147,7 +126,7 @@ func (e *env) addUsers(logins ...string) {
 }
 
 func (e *env) engine() *Engine {
-	return New(e.st, Options{Logger: quietLogger(), Retry: RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
+	return New(e.st, Options{Logger: kit.Logger(), Retry: RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
 }
 
 func (e *env) run(pass project.Pass, po PassOptions, users ...string) Summary {

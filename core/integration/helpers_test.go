@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +24,7 @@ import (
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // Accounts of the EWS emulator: admin has FullAccess on every destination
@@ -41,13 +40,6 @@ const (
 func srcEmail(login string) string  { return login + "@oldco.example" }
 func destEmail(login string) string { return login + "@newco.example" }
 func srcPW(login string) string     { return login + "-pw" }
-
-func logger() *slog.Logger {
-	if os.Getenv("MF_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 // startDovecot starts a private Dovecot with the logins (password
 // login+"-pw") and fills each mailbox with spec(i) (i the login's index).
@@ -117,11 +109,7 @@ func newRig(tb testing.TB, dc *testsrv.Dovecot, s *ewsemu.Server, access project
 func (r *rig) create() {
 	r.tb.Helper()
 	r.dbPath = filepath.Join(r.tb.TempDir(), "mailferry.db")
-	st, err := store.Open(r.dbPath)
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	r.tb.Cleanup(func() { st.Close() })
+	st := kit.StoreAt(r.tb, r.dbPath)
 	r.st = st
 	admin, pw := "admin", adminPW
 	if r.access == project.AccessImpersonation {
@@ -174,7 +162,7 @@ func (r *rig) loseDB() {
 }
 
 func (r *rig) engine() *engine.Engine {
-	return engine.New(r.st, engine.Options{Logger: logger(),
+	return engine.New(r.st, engine.Options{Logger: kit.Logger(),
 		Retry: engine.RetryPolicy{MaxAttempts: 7, BaseDelay: 50 * time.Millisecond, MaxDelay: time.Second}})
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
@@ -212,19 +212,9 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
-func newStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mailferry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 func TestNotifyUsers(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Config{Users: map[string]string{"relay": smtpPass}})
-	st := newStore(t)
+	st := kit.Store(t)
 	ref, err := st.SetSecret([]byte(smtpPass))
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +284,7 @@ func TestNotifyUsers(t *testing.T) {
 }
 
 func TestNotifyUsersWithoutSMTPSettings(t *testing.T) {
-	st := newStore(t)
+	st := kit.Store(t)
 	if err := st.CreateProject(project.Project{Name: "Bare", Options: project.DefaultOptions()}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +13,14 @@ import (
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // statsStore holds project "Acme Co" whose user a@acme.com migrated 2
 // items (4 MiB) and failed 1, with SMTP settings aimed at srv.
 func statsStore(t *testing.T, srv *smtptest.Server) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := kit.Store(t)
 	ref, err := st.SetSecret([]byte(smtpPass))
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package stats
 import (
 	"bytes"
 	"encoding/csv"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,15 +10,12 @@ import (
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func fixture(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := kit.Store(t)
 	p := project.Project{Name: "Acme", Customer: "Acme <Corp>", Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)

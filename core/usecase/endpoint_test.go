@@ -2,7 +2,6 @@ package usecase
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/providers"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func newStore(t *testing.T, projects ...string) *store.Store {
@@ -18,11 +18,7 @@ func newStore(t *testing.T, projects ...string) *store.Store {
 	// The provider catalog reads the user's providers.json: keep it private.
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
-	st, err := store.Open(filepath.Join(t.TempDir(), "mf.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := kit.Store(t)
 	for _, name := range projects {
 		if err := st.CreateProject(project.Project{Name: name, Options: project.DefaultOptions()}); err != nil {
 			t.Fatal(err)

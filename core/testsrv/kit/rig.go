@@ -1,0 +1,89 @@
+package kit
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
+
+// Logger discards everything, unless the environment variable MF_TEST_LOG
+// is set: then it writes every record down to debug level to stderr.
+func Logger() *slog.Logger {
+	if os.Getenv("MF_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// Store opens a new store (mailferry.db) in a new temporary directory, so
+// with a new sealing key too, and closes it when the test ends.
+func Store(tb testing.TB) *store.Store {
+	tb.Helper()
+	return StoreAt(tb, filepath.Join(tb.TempDir(), "mailferry.db"))
+}
+
+// StoreAt opens the store at path and closes it when the test ends (a
+// test may close it earlier: closing twice is harmless).
+func StoreAt(tb testing.TB, path string) *store.Store {
+	tb.Helper()
+	st, err := store.Open(path)
+	if err != nil {
+		tb.Fatalf("open store %s: %v", path, err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Seal stores secret sealed in st and returns its reference.
+func Seal(tb testing.TB, st *store.Store, secret string) string {
+	tb.Helper()
+	ref, err := st.SetSecret([]byte(secret))
+	if err != nil {
+		tb.Fatalf("seal secret: %v", err)
+	}
+	return ref
+}
+
+// IMAPEndpoint is a cleartext IMAP endpoint for the server at addr
+// ("host:port", a loopback test server).
+func IMAPEndpoint(tb testing.TB, addr string) project.Endpoint {
+	tb.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		tb.Fatalf("IMAP endpoint %q: %v", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		tb.Fatalf("IMAP endpoint %q: %v", addr, err)
+	}
+	return project.Endpoint{Type: project.TypeIMAP, Host: host, Port: p, Security: project.SecurityNone}
+}
+
+// SyncBuffer is a bytes.Buffer that concurrent writers (a logger, a
+// running command) and the test reading it may share.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

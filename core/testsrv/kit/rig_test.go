@@ -1,0 +1,53 @@
+package kit
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mailferry/mailferry/core/project"
+)
+
+func TestStoreSealAndReopen(t *testing.T) {
+	path := t.TempDir() + "/mf.db"
+	st := StoreAt(t, path)
+	ref := Seal(t, st, "s3cret")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = StoreAt(t, path)
+	got, err := st.Secret(ref)
+	if err != nil || string(got) != "s3cret" {
+		t.Fatalf("reopened store: secret %q, %v", got, err)
+	}
+	if _, err := Store(t).Secret(ref); err == nil {
+		t.Error("a new store knows the secret of another one")
+	}
+}
+
+func TestIMAPEndpoint(t *testing.T) {
+	ep := IMAPEndpoint(t, "127.0.0.1:1143")
+	want := project.Endpoint{Type: project.TypeIMAP, Host: "127.0.0.1", Port: 1143, Security: project.SecurityNone}
+	if ep != want {
+		t.Errorf("%+v, want %+v", ep, want)
+	}
+}
+
+func TestSyncBufferConcurrentWriters(t *testing.T) {
+	var b SyncBuffer
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 100 {
+				fmt.Fprintf(&b, "w%d-%d\n", i, j)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := strings.Count(b.String(), "\n"); n != 800 {
+		t.Errorf("%d lines, want 800", n)
+	}
+}
