@@ -130,7 +130,7 @@ func TestHostileMIMEToEWS(t *testing.T) {
 // 60 MB message; it returns the big message's sha256.
 func fillHostile(t *testing.T, src *testsrv.Dovecot, login string) [32]byte {
 	t.Helper()
-	c := dial(t, src.Addr(), login, pw(login))
+	c := kit.IMAPClient(t, src.Addr(), login, pw(login))
 	defer c.Close()
 	appendRaw := func(mbox, name, raw string) bool {
 		cmd := c.Append(mbox, int64(len(raw)), &imap.AppendOptions{Time: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)})
@@ -176,7 +176,7 @@ func fillHostile(t *testing.T, src *testsrv.Dovecot, login string) [32]byte {
 func TestHostileFolderNamesToDovecot(t *testing.T) {
 	src := testsrv.StartMemIMAP(t, map[string]string{"nia": pw("nia")})
 	dst := startDovecot(t, "/", "nia")
-	c := dial(t, src.Addr(), "nia", pw("nia"))
+	c := kit.IMAPClient(t, src.Addr(), "nia", pw("nia"))
 	made := 0
 	for _, f := range hostileFolders {
 		if err := c.Create(f, nil).Wait(); err != nil {

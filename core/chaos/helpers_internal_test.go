@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/engine"
@@ -202,26 +201,12 @@ type folderSnap struct {
 	Msgs        []msgSnap
 }
 
-// dial logs in to an IMAP server over cleartext (loopback).
-func dial(tb testing.TB, addr, login, pass string) *imapclient.Client {
-	tb.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		tb.Fatalf("dial %s: %v", addr, err)
-	}
-	if err := c.Login(login, pass).Wait(); err != nil {
-		c.Close()
-		tb.Fatalf("login %s at %s: %v", login, addr, err)
-	}
-	return c
-}
-
 // snapshot reads every selectable mailbox of login read-only (EXAMINE,
 // BODY.PEEK[]): UIDVALIDITY, UIDNEXT, and each message's UID, flags,
 // INTERNALDATE, size and sha256.
 func snapshot(tb testing.TB, addr, login, pass string) map[string]folderSnap {
 	tb.Helper()
-	c := dial(tb, addr, login, pass)
+	c := kit.IMAPClient(tb, addr, login, pass)
 	defer c.Close()
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 var (
@@ -103,7 +104,7 @@ func (c cliRunner) setupProject(src, dst *testsrv.Dovecot, logins []string) {
 // destCount counts the messages in every mailbox of login (STATUS).
 func destCount(t *testing.T, addr, login string) int64 {
 	t.Helper()
-	c := dial(t, addr, login, pw(login))
+	c := kit.IMAPClient(t, addr, login, pw(login))
 	defer c.Close()
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {

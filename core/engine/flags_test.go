@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"go.etcd.io/bbolt"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // flipFlags toggles one of \Seen, \Flagged, \Answered, $Label1 on every
@@ -19,14 +19,8 @@ import (
 // and returns how many messages it changed.
 func flipFlags(t *testing.T, s server, user string, step int) int {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	if err := c.Login(user, s.users[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
@@ -159,14 +158,8 @@ type msg struct {
 // snapshot lists every message of a mailbox (read-only, with BODY.PEEK).
 func snapshot(t testing.TB, s server, user string) []msg {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	if err := c.Login(user, s.users[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		t.Fatal(err)
@@ -261,14 +254,8 @@ func userSum(t testing.TB, s Summary, i int) UserSummary {
 
 func snapshotFolders(t testing.TB, s server, user string) []string {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	if err := c.Login(user, s.users[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		t.Fatal(err)

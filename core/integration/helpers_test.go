@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/dest/ews"
@@ -205,14 +204,8 @@ func (m srcMsg) has(f imap.Flag) bool {
 // BODY.PEEK[]), by mailbox name as the server lists it.
 func sourceSnapshot(tb testing.TB, dc *testsrv.Dovecot, login string) map[string][]srcMsg {
 	tb.Helper()
-	c, err := imapclient.DialInsecure(dc.Addr(), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c := kit.IMAPClient(tb, dc.Addr(), login, srcPW(login))
 	defer c.Close()
-	if err := c.Login(login, srcPW(login)).Wait(); err != nil {
-		tb.Fatal(err)
-	}
 	boxes, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		tb.Fatal(err)

@@ -13,17 +13,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
-
-func dial(t *testing.T, addr string) *imapclient.Client {
-	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func TestFillAndList(t *testing.T) {
 	m := start(t, map[string]string{"alice@example.com": "pw-ä", "bob": "bobpw"})
@@ -39,7 +30,7 @@ func TestFillAndList(t *testing.T) {
 		t.Fatalf("stats %+v; corpus has %d messages, %d bytes", st, len(corpus.Messages), corpus.Bytes())
 	}
 
-	c := dial(t, m.Addr())
+	c := kit.IMAPConn(t, m.Addr())
 	if err := c.Login("alice@example.com", "pw-ä").Wait(); err != nil {
 		t.Fatalf("login: %v", err)
 	}
@@ -108,11 +99,11 @@ func TestFillAndList(t *testing.T) {
 	}
 
 	// bob is untouched; a wrong password fails.
-	c2 := dial(t, m.Addr())
+	c2 := kit.IMAPConn(t, m.Addr())
 	if err := c2.Login("bob", "nope").Wait(); err == nil {
 		t.Error("login with a wrong password succeeded")
 	}
-	c3 := dial(t, m.Addr())
+	c3 := kit.IMAPConn(t, m.Addr())
 	if err := c3.Login("bob", "bobpw").Wait(); err != nil {
 		t.Fatal(err)
 	}

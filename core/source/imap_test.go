@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/imapconn"
@@ -19,6 +18,7 @@ import (
 	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func memEP(m *memimap.Server) project.Endpoint {
@@ -275,14 +275,8 @@ func TestFetchUIDValidityAndConnectionErrors(t *testing.T) {
 // read with EXAMINE.
 func snapshot(t *testing.T, addr, user, pass string) map[string]string {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, addr, user, pass)
 	defer c.Close()
-	if err := c.Login(user, pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	list, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/mailferry/mailferry/core/corpus"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func pinnedTLS(fingerprint string) *tls.Config {
@@ -45,7 +46,7 @@ func TestDovecot(t *testing.T) {
 
 			// LOGIN as a user and as user*master.
 			for _, l := range []struct{ user, pass string }{{"alice", "alicepw"}, {"bob*master", "masterpw"}} {
-				c := dial(t, d.Addr())
+				c := kit.IMAPConn(t, d.Addr())
 				if err := c.Login(l.user, l.pass).Wait(); err != nil {
 					t.Fatalf("LOGIN %s: %v\n%s", l.user, err, d.LogTail(10))
 				}
@@ -53,7 +54,7 @@ func TestDovecot(t *testing.T) {
 					t.Fatalf("LOGOUT: %v", err)
 				}
 			}
-			c := dial(t, d.Addr())
+			c := kit.IMAPConn(t, d.Addr())
 			if err := c.Login("alice", "wrong").Wait(); err == nil {
 				t.Fatal("LOGIN with a wrong password succeeded")
 			}
@@ -92,7 +93,7 @@ func TestDovecot(t *testing.T) {
 			if st.Messages != len(gen.Messages) || len(st.Skipped) != 0 {
 				t.Fatalf("appended %d of %d messages, skipped %v (Dovecot keeps case-twins apart)", st.Messages, len(gen.Messages), st.Skipped)
 			}
-			c = dial(t, d.Addr())
+			c = kit.IMAPConn(t, d.Addr())
 			if err := c.Login("alice", "alicepw").Wait(); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func TestDovecot(t *testing.T) {
 
 			// ResetUser empties the mailbox.
 			d.ResetUser(t, "alice")
-			c = dial(t, d.Addr())
+			c = kit.IMAPConn(t, d.Addr())
 			if err := c.Login("alice", "alicepw").Wait(); err != nil {
 				t.Fatalf("login after reset: %v", err)
 			}
@@ -222,14 +223,4 @@ func TestDovecotExecIMAP(t *testing.T) {
 	if want := len(corpus.Generate(corpus.Spec{Messages: 12, Seed: 1}).InFolder("INBOX")); int(*sd.NumMessages) != want {
 		t.Fatalf("INBOX has %d messages, want %d", *sd.NumMessages, want)
 	}
-}
-
-func dial(t *testing.T, addr string) *imapclient.Client {
-	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }

@@ -6,13 +6,13 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/dest/desttest"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func TestConformanceDovecot(t *testing.T) {
@@ -48,14 +48,8 @@ func imapTarget(ep project.Endpoint, addr, user, pass string) desttest.Target {
 
 func readIMAP(t *testing.T, addr, user, pass, name string) []desttest.Stored {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, addr, user, pass)
 	defer c.Close()
-	if err := c.Login(user, pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	sel, err := c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		t.Fatalf("examine %q: %v", name, err)

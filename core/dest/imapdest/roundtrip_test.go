@@ -21,6 +21,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/source"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 func dovecotEP(d *testsrv.Dovecot) project.Endpoint {
@@ -151,14 +152,8 @@ func flagString(flags []string, dropDeleted bool) string {
 // addFolder creates name on a server and appends one message to it.
 func addFolder(t *testing.T, addr, user, pass, name string, flags []imap.Flag) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, addr, user, pass)
 	defer c.Close()
-	if err := c.Login(user, pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if err := c.Create(name, nil).Wait(); err != nil {
 		t.Fatalf("create %q: %v", name, err)
 	}
@@ -324,14 +319,8 @@ func TestPutPolicies(t *testing.T) {
 	}
 
 	// Read back with a plain client.
-	c, err := imapclient.DialInsecure(m.Addr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, m.Addr(), "bob", "pw")
 	defer c.Close()
-	if err := c.Login("bob", "pw").Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.Select(ref.ID, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -86,4 +88,32 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// IMAPClient connects to the IMAP server at addr in cleartext (a loopback
+// test server) and logs in as user; the caller closes it.
+func IMAPClient(tb testing.TB, addr, user, pass string) *imapclient.Client {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		tb.Fatalf("dial %s: %v", addr, err)
+	}
+	if err := c.Login(user, pass).Wait(); err != nil {
+		c.Close()
+		tb.Fatalf("login %s at %s: %v", user, addr, err)
+	}
+	return c
+}
+
+// IMAPConn connects to the IMAP server at addr in cleartext without
+// logging in (for tests of the login itself) and closes the connection
+// when the test ends.
+func IMAPConn(tb testing.TB, addr string) *imapclient.Client {
+	tb.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		tb.Fatalf("dial %s: %v", addr, err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
 }
