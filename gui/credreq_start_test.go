@@ -20,6 +20,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // startRig is project Acme between two go-imap servers: carol has her
@@ -37,7 +38,7 @@ const (
 
 func newStartRig(t *testing.T) *startRig {
 	t.Helper()
-	g := &startRig{st: openStore(t), counts: map[string]int{}}
+	g := &startRig{st: kit.Store(t), counts: map[string]int{}}
 	src := testsrv.StartMemIMAP(t, map[string]string{"dave": rigDavePW, rigErin: rigErinPW, rigCarol: "carol-pw"})
 	dst := testsrv.StartMemIMAP(t, map[string]string{rigDave: "dst-pw", rigErin: "dst-pw", rigCarol: "dst-pw"})
 	for i, login := range []string{"dave", rigErin, rigCarol} {

@@ -103,7 +103,7 @@ func TestStatisticsAfterDemoFull(t *testing.T) {
 // Graph emulator; the Endpoints tab shows Exchange Online (Graph) and its
 // test reports the importMime creation path.
 func TestDemoWithGraphDestination(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	u, _ := newTestUI(t, st, Options{Demo: true, DemoDest: project.TypeGraph})
 	p, err := st.Project(demo.ProjectName)
 	if err != nil || p.Dest.Type != project.TypeGraph {

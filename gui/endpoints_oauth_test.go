@@ -9,13 +9,14 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
 func rowVisible(f *endpointForm, key string) bool { return f.fields.rows[key].cell.Visible() }
 
 func TestSourceTypesShowTheirFields(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	f := u.endpoints.source
@@ -80,7 +81,7 @@ func TestGoogleWorkspaceSourceSaveAndTest(t *testing.T) {
 	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 1)
 	u, _ := newTestUI(t, st, Options{})
 	f := u.endpoints.source

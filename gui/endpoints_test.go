@@ -236,7 +236,7 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 // A setup error is shown as "Setup needed" with the desktop's own fix, not
 // as an error about a login, and with no CLI command in it.
 func TestSetupErrorDialogWordsItsOwnFix(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, w := newTestUI(t, st, Options{})
 	_, _, err := notify.LoadSMTP(st, "Alpha") // no SMTP settings yet

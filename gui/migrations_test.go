@@ -340,7 +340,7 @@ func TestParseCutoff(t *testing.T) {
 // Verify Credentials shows what it found: the namespaces and where the
 // special folders go.
 func TestVerifyShowsNamespacesAndRoles(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 20, MaxSize: 4096}, "gina")
 	u, _ := newTestUI(t, st, Options{})
 	m := u.migrations

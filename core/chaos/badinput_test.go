@@ -64,7 +64,7 @@ func TestHostileMIMEAndFolderNames(t *testing.T) {
 	opts := project.DefaultOptions()
 	opts.MaxItemSizeMB = 50
 	opts.MaxErrorsPerUser = 100
-	r := newRig(t, kit.IMAPEndpoint(t, src.Addr()), kit.IMAPEndpoint(t, dst.Addr()), opts, "mia")
+	r := newRig(t, kit.IMAPEndpoint(src.Addr()), kit.IMAPEndpoint(dst.Addr()), opts, "mia")
 	u := r.run(project.PassFull)[0]
 	t.Logf("full with a 50 MB limit: %+v", u)
 	if u.Status != project.StatusCompletedWithErrors || u.ItemsFailed != 1 {
@@ -107,7 +107,7 @@ func TestHostileMIMEToEWS(t *testing.T) {
 	opts := project.DefaultOptions()
 	opts.MaxErrorsPerUser = 100
 	dst := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint()}
-	r := newRig(t, kit.IMAPEndpoint(t, src.Addr()), dst, opts, "ola")
+	r := newRig(t, kit.IMAPEndpoint(src.Addr()), dst, opts, "ola")
 	u := r.run(project.PassFull)[0]
 	t.Logf("full: %+v", u)
 	failed, err := r.st.Journal().FailedItems("P", srcEmail("ola"))
@@ -196,7 +196,7 @@ func TestHostileFolderNamesToDovecot(t *testing.T) {
 	before := snapshot(t, src.Addr(), "nia", pw("nia"))
 	opts := project.DefaultOptions()
 	opts.MaxErrorsPerUser = 100
-	r := newRig(t, kit.IMAPEndpoint(t, src.Addr()), kit.IMAPEndpoint(t, dst.Addr()), opts, "nia")
+	r := newRig(t, kit.IMAPEndpoint(src.Addr()), kit.IMAPEndpoint(dst.Addr()), opts, "nia")
 	u := r.run(project.PassFull)[0]
 	t.Logf("%d hostile folders; full: %+v", made, u)
 	if u.Status != project.StatusCompleted && u.Status != project.StatusCompletedWithErrors {

@@ -248,7 +248,7 @@ func TestMisbehavingIMAPServers(t *testing.T) {
 				}
 				before := snapshot(t, src.Addr(), "good", pw("good"))
 				bad := startBadIMAP(t, how)
-				r := newRig(t, kit.IMAPEndpoint(t, src.Addr()), kit.IMAPEndpoint(t, dst.Addr()), project.DefaultOptions(), "good", "bad")
+				r := newRig(t, kit.IMAPEndpoint(src.Addr()), kit.IMAPEndpoint(dst.Addr()), project.DefaultOptions(), "good", "bad")
 				r.retry = engine.RetryPolicy{MaxAttempts: 3, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
 				r.open = badRouteOpener(bad.addr(), side)
 				start := time.Now()

@@ -73,7 +73,7 @@ func testCutIMAPToIMAP(t *testing.T, lo, hi int64) {
 		t.Logf("%s: %d messages, %.1f MB", l, fs.Messages, float64(fs.Bytes)/(1<<20))
 	}
 	px := cuttingProxy(t, src.Addr(), 1, lo, hi)
-	r := newRig(t, kit.IMAPEndpoint(t, px.Addr()), kit.IMAPEndpoint(t, dst.Addr()), project.DefaultOptions(), logins...)
+	r := newRig(t, kit.IMAPEndpoint(px.Addr()), kit.IMAPEndpoint(dst.Addr()), project.DefaultOptions(), logins...)
 
 	complete(t, "full through cuts", r.run(project.PassFull), n)
 	st := px.Stats()
@@ -125,7 +125,7 @@ func testCutIMAPToEWS(t *testing.T, lo, hi int64) {
 	}
 	px := cuttingProxy(t, src.Addr(), 2, lo, hi)
 	dst := project.Endpoint{Type: project.TypeEWS, URL: s.EWSURL(), TrustFingerprint: s.CertFingerprint()}
-	r := newRig(t, kit.IMAPEndpoint(t, px.Addr()), dst, project.DefaultOptions(), logins...)
+	r := newRig(t, kit.IMAPEndpoint(px.Addr()), dst, project.DefaultOptions(), logins...)
 
 	s.SetCut(ewsemu.Cut{Every: 9, AfterProcessing: true})
 	s.SetThrottle(ewsemu.Throttle{Kind: ewsemu.ThrottleServerBusyFault, Every: 7, BackOff: 20 * time.Millisecond})

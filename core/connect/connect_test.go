@@ -39,7 +39,7 @@ func TestLoginFor(t *testing.T) {
 func TestVerifyAgainstMemIMAP(t *testing.T) {
 	m := testsrv.StartMemIMAP(t, map[string]string{"alice": "alicepw"})
 	st := kit.Store(t)
-	p := project.Project{Name: "P", Source: kit.IMAPEndpoint(t, m.Addr()), Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
+	p := project.Project{Name: "P", Source: kit.IMAPEndpoint(m.Addr()), Dest: kit.IMAPEndpoint(m.Addr()), Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestVerifyAgainstMemIMAP(t *testing.T) {
 func TestDovecotMasterUserTemplate(t *testing.T) {
 	d := testsrv.StartDovecot(t, testsrv.DovecotOptions{Users: map[string]string{"alice": "alicepw"}, MasterUser: "master", MasterPass: "masterpw"})
 	st := kit.Store(t)
-	src := kit.IMAPEndpoint(t, d.Addr())
+	src := kit.IMAPEndpoint(d.Addr())
 	src.AdminUser, src.PasswordRef, src.LoginTemplate = "master", kit.Seal(t, st, "masterpw"), imapconn.TemplateDovecotMaster
 	p := project.Project{Name: "P", Source: src, Dest: src, Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {

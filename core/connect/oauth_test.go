@@ -43,7 +43,7 @@ func TestVerifyGoogleWorkspace(t *testing.T) {
 	st := kit.Store(t)
 	src := oauthEndpoint(project.TypeGWorkspace, m.Server)
 	src.SecretRef = kit.Seal(t, st, string(key))
-	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
+	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(m.Addr()), Options: project.DefaultOptions()}
 	if err := st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestVerifyM365IMAP(t *testing.T) {
 	st := kit.Store(t)
 	src := oauthEndpoint(project.TypeM365IMAP, m.Server)
 	src.Tenant, src.ClientID, src.Authority, src.SecretRef = gs.Tenant(), appID, gs.URL(), kit.Seal(t, st, "s3cret")
-	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(t, m.Addr()), Options: project.DefaultOptions()}
+	p := project.Project{Name: "P", Source: src, Dest: kit.IMAPEndpoint(m.Addr()), Options: project.DefaultOptions()}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, gs.Client())
 	u := project.User{SourceEmail: "bob@contoso.com"}
 	_, err := OpenSource(ctx, st, p, u)

@@ -334,7 +334,7 @@ func sourceBodies(t *testing.T, c *imapclient.Client) (map[[32]byte]int, int) {
 // its exact source bytes (importMime), read state from \Seen; a second
 // Full moves nothing; EnsureDemo keeps the Graph destination.
 func TestDemoFullPassIntoGraph(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	d, err := StartWith(ctx(t), st, Options{Dest: project.TypeGraph})
 	if err != nil {
 		t.Fatal(err)

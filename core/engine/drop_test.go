@@ -141,7 +141,7 @@ func TestConnectionThatStaysDownFailsOnlyThatUser(t *testing.T) {
 	p, _ := e.st.Project("P")
 	p2 := p
 	p2.Name = "Q"
-	p2.Dest = bad.endpoint(t)
+	p2.Dest = bad.endpoint()
 	if err := e.st.CreateProject(p2); err != nil {
 		t.Fatal(err)
 	}

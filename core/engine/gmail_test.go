@@ -14,6 +14,7 @@ import (
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
@@ -78,7 +79,7 @@ func TestGmailLabelsToDovecot(t *testing.T) {
 	dst := dovecotServer(t, "/", "carol")
 	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "carol", key)
 	run := func() UserSummary {
-		sum, err := New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		sum, err := New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,7 @@ type server struct {
 	dc    *testsrv.Dovecot // when it is a Dovecot
 }
 
-func (s server) endpoint(t testing.TB) project.Endpoint { return kit.IMAPEndpoint(t, s.addr) }
+func (s server) endpoint() project.Endpoint { return kit.IMAPEndpoint(s.addr) }
 
 func memServer(t testing.TB, users ...string) server {
 	m := map[string]string{}
@@ -68,7 +68,7 @@ func newEnv(t testing.TB, src, dst server, opts project.Options, users ...string
 	t.Helper()
 	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "mf.db"), src: src, dst: dst}
 	e.open()
-	p := project.Project{Name: "P", Source: src.endpoint(t), Dest: dst.endpoint(t), Options: opts, Created: time.Now()}
+	p := project.Project{Name: "P", Source: src.endpoint(), Dest: dst.endpoint(), Options: opts, Created: time.Now()}
 	if err := e.st.CreateProject(p); err != nil {
 		t.Fatal(err)
 	}

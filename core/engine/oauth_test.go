@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
@@ -74,7 +75,7 @@ func TestGoogleWorkspaceToDovecot(t *testing.T) {
 	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "alice", key)
 
 	before := snapshot(t, src, addr)
-	sum, err := New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+	sum, err := New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestGoogleWorkspaceToDovecot(t *testing.T) {
 	if logins == 0 || ts.Stats().Issued != 1 {
 		t.Fatalf("%d OAuth logins, %d tokens issued: want logins with one cached token", logins, ts.Stats().Issued)
 	}
-	sum, _ = New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+	sum, _ = New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
 	if s := userSum(t, sum, 0); s.ItemsMigrated != 0 {
 		t.Fatalf("rerun: %+v", s)
 	}
@@ -121,7 +122,7 @@ func TestM365IMAPToDovecot(t *testing.T) {
 	st := oauthProject(t, ep, dst, addr, "bob", []byte("s3cret"))
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, gs.Client())
 
-	sum, err := New(st, Options{Logger: quietLogger()}).Run(ctx, "P", project.PassFull, []string{addr}, PassOptions{})
+	sum, err := New(st, Options{Logger: kit.Logger()}).Run(ctx, "P", project.PassFull, []string{addr}, PassOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package kit
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -55,17 +56,17 @@ func Seal(tb testing.TB, st *store.Store, secret string) string {
 	return ref
 }
 
-// IMAPEndpoint is a cleartext IMAP endpoint for the server at addr
-// ("host:port", a loopback test server).
-func IMAPEndpoint(tb testing.TB, addr string) project.Endpoint {
-	tb.Helper()
+// IMAPEndpoint is a cleartext IMAP endpoint for the server at addr, the
+// "host:port" a loopback test server reports (Addr); it panics on anything
+// else.
+func IMAPEndpoint(addr string) project.Endpoint {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		tb.Fatalf("IMAP endpoint %q: %v", addr, err)
+		panic(fmt.Sprintf("kit: IMAP endpoint %q: %v", addr, err))
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
-		tb.Fatalf("IMAP endpoint %q: %v", addr, err)
+		panic(fmt.Sprintf("kit: IMAP endpoint %q: %v", addr, err))
 	}
 	return project.Endpoint{Type: project.TypeIMAP, Host: host, Port: p, Security: project.SecurityNone}
 }

@@ -27,7 +27,7 @@ func TestStoreSealAndReopen(t *testing.T) {
 }
 
 func TestIMAPEndpoint(t *testing.T) {
-	ep := IMAPEndpoint(t, "127.0.0.1:1143")
+	ep := IMAPEndpoint("127.0.0.1:1143")
 	want := project.Endpoint{Type: project.TypeIMAP, Host: "127.0.0.1", Port: 1143, Security: project.SecurityNone}
 	if ep != want {
 		t.Errorf("%+v, want %+v", ep, want)
