@@ -162,7 +162,7 @@ func TestGmailBandwidthLimitResumesWithoutLoss(t *testing.T) {
 	dst := dovecotServer(t, "/", "dave")
 	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "dave", key)
 	run := func() UserSummary {
-		sum, err := New(st, Options{Logger: quietLogger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		sum, err := New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
