@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The trust fingerprint field shows a whole SHA-256 (64 hex characters,
@@ -15,7 +16,7 @@ import (
 // border, and a fingerprint pasted with colons, spaces and a line break is
 // stored in the normal form.
 func TestTrustFingerprintFieldWrapsAndNormalizes(t *testing.T) {
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, w := newTestUI(t, st, Options{})
 	w.Resize(fyne.NewSize(1280, 800))

@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
 )
 
@@ -96,7 +97,7 @@ func TestGoogleWorkspaceToEWS(t *testing.T) {
 		return st
 	}
 	run := func(st *store.Store) engine.UserSummary {
-		sum, err := engine.New(st, engine.Options{Logger: logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, engine.PassOptions{})
+		sum, err := engine.New(st, engine.Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, engine.PassOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
