@@ -164,7 +164,7 @@ func targetOf(dest project.Endpoint) (target, error) {
 			addHost(u.Hostname())
 		}
 		for _, h := range t.hosts {
-			if h == "outlook.office365.com" || h == "outlook.office.com" {
+			if project.IsExchangeOnlineHost(h) {
 				exo()
 				return t, nil
 			}

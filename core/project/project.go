@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -507,4 +508,17 @@ func (p Project) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// exchangeOnlineHosts are Exchange Online's EWS and OWA hosts (global and
+// national clouds).
+var exchangeOnlineHosts = []string{
+	"outlook.office365.com", "outlook.office.com", "outlook.office365.us",
+	"webmail.apps.mil", "partner.outlook.cn",
+}
+
+// IsExchangeOnlineHost says whether host (no port) is Exchange Online
+// rather than a hosted or on-premises Exchange server.
+func IsExchangeOnlineHost(host string) bool {
+	return slices.Contains(exchangeOnlineHosts, strings.ToLower(strings.TrimSuffix(host, ".")))
 }

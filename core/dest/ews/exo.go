@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/mailferry/mailferry/core/project"
 )
 
 // RetirementNotice explains why MailFerry does not write to Exchange
@@ -18,26 +20,15 @@ const RetirementNotice = "Microsoft 365 (Exchange Online) is retiring EWS: since
 	"Microsoft 365 through Microsoft Graph instead (an app registration with Mail.ReadWrite, and " +
 	"Mail-Advanced.ReadWrite.All for MIME import). Hosted and on-premises Exchange servers stay on EWS."
 
-// exoHosts are Exchange Online's EWS hosts (global and national clouds).
-var exoHosts = []string{
-	"outlook.office365.com", "outlook.office.com", "outlook.office365.us",
-	"webmail.apps.mil", "partner.outlook.cn",
-}
-
 // IsExchangeOnline says whether an EWS, OWA or Autodiscover-resolved URL
-// points at Exchange Online rather than a hosted or on-premises server.
+// points at Exchange Online rather than a hosted or on-premises server
+// (project.IsExchangeOnlineHost).
 func IsExchangeOnline(raw string) bool {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" {
 		return false
 	}
-	h := strings.ToLower(u.Hostname())
-	for _, x := range exoHosts {
-		if h == x {
-			return true
-		}
-	}
-	return false
+	return project.IsExchangeOnlineHost(u.Hostname())
 }
 
 // ExchangeOnlineError is the error for an EWS endpoint on Exchange Online.
