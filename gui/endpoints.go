@@ -119,6 +119,19 @@ func newEndpointsTab(u *UI) *endpointsTab {
 
 func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f := &endpointForm{t: t, side: side, fields: newFieldSet()}
+	f.newFieldWidgets()
+	title := f.addRows()
+	f.newButtons()
+	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	buttons := container.NewHBox(f.save, f.test, f.activity, f.trustBtn)
+	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
+		head, f.fields.content(), buttons, f.status, f.result)))
+	f.showType()
+	return f
+}
+
+// newFieldWidgets creates the form's entries and selects.
+func (f *endpointForm) newFieldWidgets() {
 	entry := func(placeholder string) *widget.Entry {
 		e := widget.NewEntry()
 		e.PlaceHolder = placeholder
@@ -158,7 +171,11 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.certPath = entry("PEM file with the certificate and its private key")
 	f.certInfo = widget.NewLabel("")
 	f.certInfo.Wrapping = fyne.TextWrapWord
+}
 
+// addRows lays out the rows of the form's side and returns its title.
+func (f *endpointForm) addRows() string {
+	side := f.side
 	title := "Source"
 	if side == project.SideDest {
 		title = "Destination"
@@ -194,7 +211,13 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 		f.fields.add("access", "Access", f.access)
 		f.fields.add("auth", "Authentication", f.auth)
 	}
+	return title
+}
 
+// newButtons creates Save, Test connection, the spinner, the trust button
+// and the result labels.
+func (f *endpointForm) newButtons() {
+	t := f.t
 	f.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
 		if err := f.saveEndpoint(); err != nil && !isValidation(err) {
 			t.u.showError(err)
@@ -211,13 +234,6 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.trustBtn.Hide()
 	f.status = widget.NewLabel("")
 	f.status.Wrapping = fyne.TextWrapWord
-
-	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	buttons := container.NewHBox(f.save, f.test, f.activity, f.trustBtn)
-	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
-		head, f.fields.content(), buttons, f.status, f.result)))
-	f.showType()
-	return f
 }
 
 // validationError marks errors already shown inline.

@@ -70,20 +70,8 @@ func (t *usersTab) loadCSV(name string, r io.Reader) {
 	t.showPreview(name, res)
 }
 
-// csvPreview is the dialog shown before anything is saved.
-type csvPreview struct {
-	res      *csvimport.Result
-	summary  *widget.Label
-	errors   *widget.Table
-	users    *widget.List
-	doImport *widget.Button
-	cancel   *widget.Button
-	d        dialog.Dialog
-}
-
-func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
-	p := &csvPreview{res: res}
-	addrOnly := t.addrOnly.Checked // the mode the file was read in
+// previewSummary says what the file holds before anything is saved.
+func previewSummary(name string, res *csvimport.Result, addrOnly bool) string {
 	format := "unrecognised header"
 	switch res.Format {
 	case csvimport.FormatMigrationWiz:
@@ -103,22 +91,24 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	for _, w := range res.Warnings {
 		sum += "\nNote: " + w
 	}
-	p.summary = widget.NewLabel(sum)
-	p.summary.Wrapping = fyne.TextWrapWord
+	return sum
+}
 
+// rowErrorTable lists the row errors: line, column, reason.
+func rowErrorTable(errs []csvimport.RowError) *widget.Table {
 	errCols := []struct {
 		title string
 		width float32
 	}{{"Line", 60}, {"Column", 170}, {"Reason", 480}}
-	p.errors = widget.NewTableWithHeaders(
-		func() (int, int) { return len(res.Errors), 3 },
+	tbl := widget.NewTableWithHeaders(
+		func() (int, int) { return len(errs), 3 },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
 			l.Truncation = fyne.TextTruncateEllipsis
 			return l
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
-			e := res.Errors[id.Row]
+			e := errs[id.Row]
 			l := o.(*widget.Label)
 			switch id.Col {
 			case 0:
@@ -129,18 +119,40 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 				l.SetText(e.Reason)
 			}
 		})
-	p.errors.ShowHeaderColumn = false
-	p.errors.CreateHeader = func() fyne.CanvasObject {
+	tbl.ShowHeaderColumn = false
+	tbl.CreateHeader = func() fyne.CanvasObject {
 		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
-	p.errors.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+	tbl.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		if id.Col >= 0 && id.Col < len(errCols) {
 			o.(*widget.Label).SetText(errCols[id.Col].title)
 		}
 	}
 	for i, c := range errCols {
-		p.errors.SetColumnWidth(i, c.width)
+		tbl.SetColumnWidth(i, c.width)
 	}
+	return tbl
+}
+
+// csvPreview is the dialog shown before anything is saved.
+type csvPreview struct {
+	res      *csvimport.Result
+	summary  *widget.Label
+	errors   *widget.Table
+	users    *widget.List
+	doImport *widget.Button
+	cancel   *widget.Button
+	d        dialog.Dialog
+}
+
+func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
+	p := &csvPreview{res: res}
+	addrOnly := t.addrOnly.Checked // the mode the file was read in
+	sum := previewSummary(name, res, addrOnly)
+	p.summary = widget.NewLabel(sum)
+	p.summary.Wrapping = fyne.TextWrapWord
+
+	p.errors = rowErrorTable(res.Errors)
 	p.users = widget.NewList(
 		func() int { return len(res.Users) },
 		func() fyne.CanvasObject {
