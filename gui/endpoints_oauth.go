@@ -1,8 +1,11 @@
 package gui
 
 import (
+	"context"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -10,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
 )
@@ -24,6 +28,16 @@ type oauthWidgets struct {
 	token     *widget.Entry
 	authority *widget.Entry
 	trashSpam *widget.Check
+	// Sign in with Google (Gmail account): the admin's Desktop-app OAuth
+	// client, the account, and the button.
+	gClientID, gSecret, gAccount *widget.Entry
+	signIn                       *widget.Button
+	// openURL opens the sign-in page (the system browser; tests replace it).
+	openURL func(string) error
+	// signInDone is called after a sign-in ended (tests hook it).
+	signInDone func()
+	// authURL and tokenURL replace Google's endpoints (tests).
+	authURL, tokenURL string
 }
 
 // addOAuthRows adds the source form's rows of the OAuth types.
@@ -40,6 +54,23 @@ func (f *endpointForm) addOAuthRows() {
 	f.fields.add("service_account_file", "Service-account key", container.NewVBox(
 		container.NewBorder(nil, nil, nil, choose, f.oa.saPath), f.oa.saInfo))
 	f.fields.add("token", "Access token", f.oa.token)
+	f.oa.gClientID = widget.NewEntry()
+	f.oa.gClientID.PlaceHolder = "OAuth client ID (Desktop app) from Google Cloud console"
+	f.oa.gSecret = widget.NewPasswordEntry()
+	f.oa.gSecret.PlaceHolder = "its client secret"
+	f.oa.gAccount = widget.NewEntry()
+	f.oa.gAccount.PlaceHolder = "someone@gmail.com (optional)"
+	f.oa.signIn = widget.NewButton("Sign in with Google…", f.signInWithGoogle)
+	f.oa.openURL = func(s string) error {
+		u, err := url.Parse(s)
+		if err != nil {
+			return err
+		}
+		return f.t.u.app.OpenURL(u)
+	}
+	f.fields.add("google_client_id", "OAuth client ID", f.oa.gClientID)
+	f.fields.add("google_client_secret", "OAuth client secret", f.oa.gSecret)
+	f.fields.add("google_account", "Gmail address", container.NewBorder(nil, nil, nil, f.oa.signIn, f.oa.gAccount))
 	f.oa.trashSpam = widget.NewCheck("Also migrate Gmail's Trash and Spam", nil)
 	f.fields.add("include_trash_spam", "Trash and Spam", f.oa.trashSpam)
 	f.fields.add("tenant", "Tenant", f.tenant)
@@ -57,7 +88,7 @@ func (f *endpointForm) showSourceType(k project.EndpointType) {
 	f.fields.show(true, "host", "port", "security", "trust_fingerprint")
 	f.fields.show(k == project.TypeIMAP, "login_template", "admin_user", "password")
 	f.fields.show(k == project.TypeGWorkspace, "service_account_file")
-	f.fields.show(k == project.TypeGmail, "token")
+	f.fields.show(k == project.TypeGmail, "token", "google_client_id", "google_client_secret", "google_account")
 	f.fields.show(k == project.TypeGWorkspace || k == project.TypeGmail, "include_trash_spam")
 	f.fields.show(m365, "tenant", "client_id", "credential", "authority")
 	f.fields.show(m365 && !f.certMode(), "secret")
@@ -89,8 +120,9 @@ func (f *endpointForm) loadOAuth(e project.Endpoint) {
 	f.oa.token.SetText("")
 	f.oa.token.SetPlaceHolder("optional: an OAuth access token (else each user's app password)")
 	if e.Type == project.TypeGmail && e.SecretRef != "" {
-		f.oa.token.SetPlaceHolder(storedPlaceholder(e.SecretRef))
+		f.oa.token.SetPlaceHolder("(stored token or Google sign-in: type to replace)")
 	}
+	f.oa.gSecret.SetText("")
 	f.oa.authority.SetText(e.Authority)
 	f.oa.trashSpam.SetChecked(e.IncludeTrashSpam)
 }
@@ -176,4 +208,46 @@ func (f *endpointForm) setServiceAccountFile(path string) {
 	}
 	clear(b)
 	f.oa.saInfo.SetText("Service account " + sa.ClientEmail + ". In the Google Admin console > Security > API controls > Domain-wide delegation, add client ID " + sa.ClientID + " with the scope " + project.GmailScope)
+}
+
+// signInWithGoogle runs "Sign in with Google" for the Gmail account
+// (usecase.SignInWithGoogle) in a goroutine: the system browser shows
+// Google's page, the loopback redirect brings the code back, and the
+// sign-in is sealed as the endpoint's credential.
+func (f *endpointForm) signInWithGoogle() {
+	name := f.t.u.project
+	if name == "" {
+		f.status.SetText("Select a project first.")
+		return
+	}
+	ep, err := f.endpoint()
+	if f.fields.setError(err) > 0 {
+		f.status.SetText("Fix the fields marked in red first.")
+		return
+	}
+	req := usecase.GoogleSignIn{Project: name, Side: f.side, Endpoint: &ep, Account: strings.TrimSpace(f.oa.gAccount.Text),
+		App: oauth.InstalledApp{ClientID: strings.TrimSpace(f.oa.gClientID.Text), ClientSecret: f.oa.gSecret.Text,
+			AuthURL: f.oa.authURL, TokenURL: f.oa.tokenURL},
+		Open: f.oa.openURL}
+	f.oa.signIn.Disable()
+	f.status.SetText("Waiting for the sign-in in your browser…")
+	ctx, cancel := context.WithTimeout(f.t.u.ctx, 5*time.Minute)
+	go func() {
+		defer cancel()
+		saved, err := usecase.SignInWithGoogle(ctx, f.t.u.st, req)
+		f.t.u.do(func() {
+			f.oa.signIn.Enable()
+			if err != nil {
+				f.fields.setError(err)
+				f.status.SetText("Not signed in: " + err.Error())
+			} else {
+				f.load(saved)
+				f.status.SetText("Signed in with Google; the sign-in is stored sealed. Test the connection with a user.")
+				f.t.u.updateStatus()
+			}
+			if f.oa.signInDone != nil {
+				f.oa.signInDone()
+			}
+		})
+	}()
 }

@@ -1,12 +1,17 @@
 package gui
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"fyne.io/fyne/v2/test"
+
+	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
@@ -119,5 +124,52 @@ func TestGoogleWorkspaceSourceSaveAndTest(t *testing.T) {
 	f.oa.saPath.SetText(bad)
 	if err := f.saveEndpoint(); err == nil || !strings.Contains(f.fields.fieldError("service_account_file"), "OAuth client file") {
 		t.Fatalf("bad key file: %v", err)
+	}
+}
+
+func TestGmailSignInWithGoogle(t *testing.T) {
+	ts := tokensrv.Start(t)
+	ts.AddClient("desktop-1.apps.googleusercontent.com", "GOCSPX-x")
+	ts.AddUser("fay@gmail.com")
+	st := openStore(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	f.typ.SetSelected("Gmail account")
+	if !rowVisible(f, "google_client_id") || !rowVisible(f, "google_account") {
+		t.Fatal("the Gmail account form lacks the sign-in rows")
+	}
+	f.oa.authURL, f.oa.tokenURL = ts.AuthURL(), ts.TokenURL()
+	var opened string
+	f.oa.openURL = func(s string) error {
+		opened = s
+		go func() {
+			if resp, err := http.Get(s); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+	f.oa.gClientID.SetText("desktop-1.apps.googleusercontent.com")
+	f.oa.gSecret.SetText("GOCSPX-x")
+	f.oa.gAccount.SetText("fay@gmail.com")
+	done := make(chan struct{}, 1)
+	f.oa.signInDone = func() { done <- struct{}{} }
+	test.Tap(f.oa.signIn)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sign-in did not end")
+	}
+	if !strings.Contains(f.status.Text, "Signed in") || !strings.Contains(opened, "code_challenge") {
+		t.Fatalf("status %q, opened %q", f.status.Text, opened)
+	}
+	p, _ := st.Project("Alpha")
+	sec, err := st.Secret(p.Source.SecretRef)
+	if err != nil || p.Source.Type != project.TypeGmail || p.Source.Host != project.GmailIMAPHost || !oauth.IsAuthorizedUser(sec) {
+		t.Fatalf("stored %+v (%v)", p.Source, err)
+	}
+	if f.oa.gSecret.Text != "" {
+		t.Error("the client secret stays in the form after saving")
 	}
 }

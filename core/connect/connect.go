@@ -184,6 +184,15 @@ func OAuthCredentials(ep project.Endpoint, secret []byte, login string) (Credent
 		}
 		c.Token = src
 	default:
+		if oauth.IsAuthorizedUser(secret) {
+			// Signed in with Google: access tokens from the refresh token.
+			src, err := oauth.AuthorizedUser(secret)
+			if err != nil {
+				return c, fmt.Errorf("%w: %w", project.ErrSetup, err)
+			}
+			c.Token, c.Provider = src, "gmail"
+			break
+		}
 		c.Token, c.Provider = imapconn.StaticToken(strings.TrimSpace(string(secret))), "token"
 	}
 	return c, nil

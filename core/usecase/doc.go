@@ -23,6 +23,9 @@
 //     with the provider catalog, Graph test) with the admin's credentials
 //     or those the migration would use for one user.
 //   - ReadGraphCertificate: read and check a Graph certificate credential.
+//   - ReadServiceAccount: read and check a Google service-account key.
+//   - SignInWithGoogle: "Sign in with Google" for a Gmail account
+//     (installed-app flow, loopback redirect, PKCE) and save the sign-in.
 //   - ReadUsersCSV, ImportUsers: preview a users CSV, then merge it with
 //     the project's users, seal the passwords and save (one merge rule).
 //   - SaveSMTP, TestSMTP: store the SMTP settings (validate → seal →

@@ -181,6 +181,8 @@ func checkSecret(secret []byte, ep *project.Endpoint, bad func(field, reason str
 			return
 		}
 		ep.ServiceAccount = sa.ClientEmail
+	case ep.Type.IsIMAP() && oauth.IsAuthorizedUser(secret):
+		// A Google sign-in (SignInWithGoogle).
 	case ep.Type.IsIMAP():
 		if t := bytes.TrimSpace(secret); len(t) == 0 || bytes.ContainsAny(t, " \t\r\n") {
 			bad("token", "the access token is empty or holds spaces or line breaks (give the token alone)")

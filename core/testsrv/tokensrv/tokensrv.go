@@ -48,6 +48,13 @@ type Server struct {
 	users     map[string]bool     // lower-case addresses
 	tokens    map[string]Grant
 	stats     Stats
+	clients   map[string]string // Desktop-app client id → secret
+	codes     map[string]authCode
+	refresh   map[string]Grant // refresh token → what it renews
+}
+
+type authCode struct {
+	clientID, redirect, challenge, user string
 }
 
 type account struct {
@@ -156,11 +163,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		googleError(w, status, code, desc)
 	}
+	if r.URL.Path == "/auth" {
+		s.serveAuth(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/token" {
 		refuse(http.StatusNotFound, "invalid_request", "Not found")
 		return
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != JWTBearerGrant {
+	if err := r.ParseForm(); err == nil && (r.PostForm.Get("grant_type") == "authorization_code" || r.PostForm.Get("grant_type") == "refresh_token") {
+		s.serveUserGrant(w, r, refuse)
+		return
+	}
+	if r.PostForm.Get("grant_type") != JWTBearerGrant {
 		refuse(http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+r.PostForm.Get("grant_type"))
 		return
 	}
@@ -237,4 +252,116 @@ func (s *Server) verify(jwt, tokenURL string) (g Grant, status int, code, desc s
 		}
 	}
 	return Grant{ClientEmail: acct.email, Subject: c.Sub, Scopes: scopes}, 0, "", ""
+}
+
+// AddClient registers a Google OAuth client of type Desktop app.
+func (s *Server) AddClient(id, secret string) {
+	s.mu.Lock()
+	if s.clients == nil {
+		s.clients, s.codes, s.refresh = map[string]string{}, map[string]authCode{}, map[string]Grant{}
+	}
+	s.clients[id] = secret
+	s.mu.Unlock()
+}
+
+// AuthURL is the authorization endpoint of the installed-app flow: it
+// signs in the user named by login_hint (a user of AddUser) at once and
+// redirects to the loopback redirect_uri with a code.
+func (s *Server) AuthURL() string { return s.srv.URL + "/auth" }
+
+func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	_, known := s.clients[q.Get("client_id")]
+	user := strings.ToLower(q.Get("login_hint"))
+	exists := s.users[user]
+	s.mu.Unlock()
+	redirect := q.Get("redirect_uri")
+	switch {
+	case !known:
+		http.Error(w, "Error 401: invalid_client. The OAuth client was not found.", http.StatusUnauthorized)
+		return
+	case !strings.HasPrefix(redirect, "http://127.0.0.1:") || q.Get("response_type") != "code":
+		http.Error(w, "Error 400: invalid_request (redirect_uri or response_type)", http.StatusBadRequest)
+		return
+	case q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) < 43:
+		http.Error(w, "Error 400: invalid_request (PKCE S256 required)", http.StatusBadRequest)
+		return
+	case !slices.Contains(strings.Fields(q.Get("scope")), "https://mail.google.com/"):
+		http.Error(w, "Error 400: invalid_scope", http.StatusBadRequest)
+		return
+	case !exists:
+		http.Redirect(w, r, redirect+"?state="+q.Get("state")+"&error=access_denied", http.StatusFound)
+		return
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	code := "4/test-" + hex.EncodeToString(b)
+	s.mu.Lock()
+	s.codes[code] = authCode{clientID: q.Get("client_id"), redirect: redirect, challenge: q.Get("code_challenge"), user: user}
+	s.mu.Unlock()
+	http.Redirect(w, r, redirect+"?state="+q.Get("state")+"&code="+code+"&scope="+q.Get("scope"), http.StatusFound)
+}
+
+// serveUserGrant answers the authorization_code (with PKCE) and
+// refresh_token grants of an installed app.
+func (s *Server) serveUserGrant(w http.ResponseWriter, r *http.Request, refuse func(int, string, string)) {
+	f := r.PostForm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	secret, known := s.clients[f.Get("client_id")]
+	if !known || secret != f.Get("client_secret") {
+		s.mu.Unlock()
+		refuse(http.StatusUnauthorized, "invalid_client", "Unauthorized")
+		s.mu.Lock()
+		return
+	}
+	var g Grant
+	rt := f.Get("refresh_token")
+	if f.Get("grant_type") == "authorization_code" {
+		c, ok := s.codes[f.Get("code")]
+		delete(s.codes, f.Get("code"))
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		if !ok || c.clientID != f.Get("client_id") || c.redirect != f.Get("redirect_uri") ||
+			base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+			s.mu.Unlock()
+			refuse(http.StatusBadRequest, "invalid_grant", "Bad Request")
+			s.mu.Lock()
+			return
+		}
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		rt = "1//test-" + base64.RawURLEncoding.EncodeToString(b)
+		g = Grant{Subject: c.user, Scopes: []string{"https://mail.google.com/"}}
+		s.refresh[rt] = g
+	} else {
+		var ok bool
+		if g, ok = s.refresh[rt]; !ok {
+			s.mu.Unlock()
+			refuse(http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
+			s.mu.Lock()
+			return
+		}
+		rt = ""
+	}
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	tok := "ya29.user-" + base64.RawURLEncoding.EncodeToString(b)
+	g.Expiry = time.Now().Add(s.Lifetime)
+	s.tokens[tok] = g
+	s.stats.Issued++
+	out := map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(s.Lifetime/time.Second) - 1, "scope": "https://mail.google.com/"}
+	if rt != "" {
+		out["refresh_token"] = rt
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// RevokeRefreshTokens revokes every refresh token (the user removed the
+// app's access).
+func (s *Server) RevokeRefreshTokens() {
+	s.mu.Lock()
+	clear(s.refresh)
+	s.mu.Unlock()
 }
