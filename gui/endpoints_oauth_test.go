@@ -131,7 +131,7 @@ func TestGmailSignInWithGoogle(t *testing.T) {
 	ts := tokensrv.Start(t)
 	ts.AddClient("desktop-1.apps.googleusercontent.com", "GOCSPX-x")
 	ts.AddUser("fay@gmail.com")
-	st := openStore(t)
+	st := kit.Store(t)
 	addProject(t, st, "Alpha", 0)
 	u, _ := newTestUI(t, st, Options{})
 	f := u.endpoints.source
