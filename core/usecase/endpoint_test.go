@@ -45,20 +45,12 @@ func secretCount(t *testing.T, st *store.Store) int {
 
 func fieldErrors(err error) map[string]string {
 	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
+	for _, e := range leafErrors(err) {
 		var fe *project.FieldError
-		if errors.As(err, &fe) {
+		if errors.As(e, &fe) {
 			out[fe.Field] = fe.Reason
 		}
 	}
-	walk(err)
 	return out
 }
 

@@ -83,23 +83,28 @@ func CheckSMTP(cfg project.SMTP) error {
 // wraps around its field errors: the fields say what is missing.
 func fieldErrorsOnly(err error) error {
 	var out []error
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *project.FieldError
-		if errors.As(err, &fe) {
-			out = append(out, fe)
-		} else if err != notify.ErrNotConfigured {
-			out = append(out, err)
+	for _, e := range leafErrors(err) {
+		if e != notify.ErrNotConfigured {
+			out = append(out, e)
 		}
 	}
-	walk(err)
 	return errors.Join(out...)
+}
+
+// leafErrors splits errors.Join trees (and wrappers of them) into their
+// leaves.
+func leafErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leafErrors(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // SMTPTest asks for a test message.
