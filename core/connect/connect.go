@@ -150,7 +150,9 @@ func oauthLogin(st *store.Store, ep project.Endpoint, side project.Side, l Login
 		if ep.Type == project.TypeM365IMAP {
 			what = "client secret or certificate"
 		}
-		return l, fmt.Errorf("%s %s endpoint has no %s: %w", side, ep.Type, what, ErrNoCredentials)
+		// The endpoint's own credential is missing: a setup error for the
+		// admin, never a request for the users' passwords.
+		return l, project.Setupf("%s %s endpoint has no %s (set it in the Endpoints tab or with mailferry endpoint set)", side, ep.Type, what)
 	}
 	secret, err := st.Secret(ep.SecretRef)
 	if err != nil {

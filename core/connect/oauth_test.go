@@ -51,6 +51,11 @@ func TestVerifyGoogleWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	nokey := p
+	nokey.Source.SecretRef = ""
+	if _, err := OpenSource(ctx, st, nokey, project.User{SourceEmail: "alice@example.com"}); !errors.Is(err, project.ErrSetup) || errors.Is(err, ErrNoCredentials) {
+		t.Fatalf("no key: want a setup error, not a request for passwords: %v", err)
+	}
 	s, err := OpenSource(ctx, st, p, project.User{SourceEmail: "alice@example.com"})
 	if !errors.Is(err, project.ErrSetup) || !strings.Contains(err.Error(), clientID) {
 		t.Fatalf("before domain-wide delegation: want a setup error naming the client ID, got %v", err)
