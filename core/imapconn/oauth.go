@@ -43,8 +43,9 @@ func (t StaticToken) AccessToken(context.Context) (string, error) {
 
 // ErrToken marks a login that failed before reaching the IMAP server
 // because no access token was issued (see the wrapped error for the token
-// endpoint's reason). It is a setup error, not a wrong password.
-var ErrToken = errors.New("no OAuth access token")
+// endpoint's reason). It is a setup error (errors.Is(err,
+// project.ErrSetup)), not a wrong password.
+var ErrToken = project.AsSetup(errors.New("no OAuth access token"))
 
 // OAuthError is a bearer-token login the server refused. Status, Schemes
 // and Scope come from the JSON the server sends (base64) in its
