@@ -21,6 +21,13 @@
 // missing or extra argument, contradictory flags): the error and the usage
 // text go to stderr. --help prints the usage on stdout and exits 0.
 //
+// Setup errors (core's project.ErrSetup: no password sealed, no login
+// name, a login template that cannot be built, no SMTP settings) exit 1
+// with the command that fixes them, e.g. "(set it with: mailferry smtp set
+// --project ...)"; they are never reported as a refused login. A migrated
+// user failed by one has the status message "setup error (nothing was sent
+// to the server): ...".
+//
 // # A second terminal
 //
 // bbolt gives the process that opens the database for writing an
@@ -102,7 +109,13 @@
 // and --provider exclude each other; giving one clears the others. A flag
 // of another endpoint type (e.g. --tenant for imap) is a usage error. The
 // stored password is kept unless a new one is given; changing
-// --admin-user without a new password drops it.
+// --admin-user without a new password drops it. The endpoint is checked,
+// sealed and saved by core/usecase.SaveEndpoint, the same step as the
+// GUI's Save: an EWS --url or --owa-url with plain http:// is refused
+// there (use the https:// address), and --provider must name a catalog
+// entry (stored in the catalog's spelling). --login-template must contain
+// {user} or {local} and may use {domain} and {admin} (optionally after
+// "authzid:"); the same rule applies when a login is built.
 //
 // Microsoft 365 is reached through Graph only: an EWS endpoint whose
 // --url or --owa-url is on Exchange Online (outlook.office365.com,
@@ -164,7 +177,8 @@
 // (imap.gmail.com or outlook.office365.com, 993, ssl) and take other
 // values as for imap (tests, proxies).
 //
-// endpoint test runs the step-by-step test of core/probe (IMAP: DNS, TCP,
+// endpoint test runs core/usecase.TestEndpoint, the GUI's Test connection
+// step: the step-by-step test of core/probe (IMAP: DNS, TCP,
 // TLS or STARTTLS with the certificate, CAPABILITY, LOGIN) or of
 // core/dest/ews (URL resolution, TCP, TLS, authentication, access mode) and
 // prints every step; exit 1 when a step fails. It logs in as the
@@ -197,6 +211,9 @@
 // nothing is saved and the exit code is 1. Users already in the project
 // are updated in place: their status and history stay, and their
 // passwords and support options stay unless the CSV gives new ones.
+// It is core/usecase.ImportUsers, as the GUI's import: with
+// --addresses-only a re-imported user who already gave a password is not
+// asked again (addresses-only means "still waiting for a password").
 //
 // users set applies --option lines in order: a key's new value replaces
 // its old line, except FolderMapping rules, which accumulate; "Key=" with
