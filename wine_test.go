@@ -27,11 +27,11 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/secret"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // wineEnv is what the Windows programs run with.
@@ -179,14 +179,8 @@ type msg struct {
 // snapshot reads every message of every folder of the mailbox.
 func snapshot(t *testing.T, d *testsrv.Dovecot, login, pass string) map[string][]msg {
 	t.Helper()
-	c, err := imapclient.DialInsecure(d.Addr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, d.Addr(), login, pass)
 	defer c.Close()
-	if err := c.Login(login, pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	list, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		t.Fatal(err)

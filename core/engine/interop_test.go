@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The interop matrix: real servers of other shapes than our Dovecot
@@ -270,14 +270,8 @@ func TestInteropCPanelToCPanel(t *testing.T) {
 // namespace.
 func addPublic(t testing.TB, s interopServer, user, name string, n int) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	if err := c.Login(user, s.users[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	box := "Public" + s.delim + name
 	if err := c.Create(box, nil).Wait(); err != nil {
 		t.Fatalf("create %s: %v", box, err)
@@ -285,16 +279,7 @@ func addPublic(t testing.TB, s interopServer, user, name string, n int) {
 	for i := range n {
 		raw := "From: team@example.com\r\nTo: all@example.com\r\nSubject: public " + string(rune('A'+i)) +
 			"\r\nMessage-ID: <public-" + string(rune('a'+i)) + "@example.com>\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nshared\r\n"
-		cmd := c.Append(box, int64(len(raw)), &imap.AppendOptions{Time: time.Date(2024, 1, 1, 10, 0, i, 0, time.UTC)})
-		if _, err := cmd.Write([]byte(raw)); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cmd.Wait(); err != nil {
-			t.Fatalf("append to %s: %v", box, err)
-		}
+		kit.Append(t, c, box, []byte(raw), &imap.AppendOptions{Time: time.Date(2024, 1, 1, 10, 0, i, 0, time.UTC)})
 	}
 }
 
@@ -306,14 +291,8 @@ func TestInteropNoNamespaceSource(t *testing.T) {
 	src.roles = nil // no SPECIAL-USE: roles by name
 	dst := plainDovecot(t, "/", "alice")
 	runInterop(t, src, dst, nil)
-	c, err := imapclient.DialInsecure(dst.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, dst.addr, "alice", dst.users["alice"])
 	defer c.Close()
-	if err := c.Login("alice", dst.users["alice"]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
 	if err != nil {
 		t.Fatal(err)
@@ -388,14 +367,8 @@ func TestInteropCourierToDovecot(t *testing.T) {
 // subscribed lists the subscribed folders of user.
 func subscribed(t testing.TB, s server, user string) map[string]bool {
 	t.Helper()
-	c, err := imapclient.DialInsecure(s.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	if err := c.Login(user, s.users[user]).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	subs, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
@@ -23,27 +22,12 @@ import (
 // message with several labels in several folders.
 func gmailAppend(t *testing.T, addr, user, pass, subject string, flags []imap.Flag, folders ...string) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, addr, user, pass)
 	defer c.Close()
-	if err := c.Login(user, pass).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	msg := fmt.Sprintf("From: a@example.org\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 02 Jan 2023 10:00:00 +0000\r\nMessage-ID: <%s@example.org>\r\n\r\n%s\r\n",
 		user, subject, strings.ReplaceAll(subject, " ", "."), subject)
 	for _, f := range folders {
-		cmd := c.Append(f, int64(len(msg)), &imap.AppendOptions{Flags: flags, Time: time.Date(2023, 1, 2, 10, 0, 0, 0, time.UTC)})
-		if _, err := cmd.Write([]byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cmd.Wait(); err != nil {
-			t.Fatalf("append to %q: %v", f, err)
-		}
+		kit.Append(t, c, f, []byte(msg), &imap.AppendOptions{Flags: flags, Time: time.Date(2023, 1, 2, 10, 0, 0, 0, time.UTC)})
 	}
 }
 

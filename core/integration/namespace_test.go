@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 // The case that broke users: a cPanel-style source (personal namespace
@@ -61,26 +61,11 @@ func TestCPanelToEWSNamespaceAndSpecialFolders(t *testing.T) {
 // appendN appends n small messages to folder.
 func appendN(t testing.TB, dc *testsrv.Dovecot, login, folder string, n int) {
 	t.Helper()
-	c, err := imapclient.DialInsecure(dc.Addr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kit.IMAPClient(t, dc.Addr(), login, srcPW(login))
 	defer c.Close()
-	if err := c.Login(login, srcPW(login)).Wait(); err != nil {
-		t.Fatal(err)
-	}
 	for i := range n {
 		raw := fmt.Sprintf("From: alice@oldco.example\r\nTo: bob@example.com\r\nSubject: %s %d\r\nMessage-ID: <%d.%s@oldco.example>\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nbody %d\r\n",
 			folder, i, i, strings.ReplaceAll(folder, " ", "-"), i)
-		cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Date(2024, 1, 1, 10, i, 0, 0, time.UTC)})
-		if _, err := cmd.Write([]byte(raw)); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cmd.Wait(); err != nil {
-			t.Fatalf("append to %s: %v", folder, err)
-		}
+		kit.Append(t, c, folder, []byte(raw), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Date(2024, 1, 1, 10, i, 0, 0, time.UTC)})
 	}
 }

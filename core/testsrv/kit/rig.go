@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/core/project"
@@ -117,4 +118,21 @@ func IMAPConn(tb testing.TB, addr string) *imapclient.Client {
 	}
 	tb.Cleanup(func() { c.Close() })
 	return c
+}
+
+// Append appends the message raw to mailbox over c (with the flags and
+// INTERNALDATE of opts, which may be nil), failing the test when the
+// server refuses it.
+func Append(tb testing.TB, c *imapclient.Client, mailbox string, raw []byte, opts *imap.AppendOptions) {
+	tb.Helper()
+	cmd := c.Append(mailbox, int64(len(raw)), opts)
+	if _, err := cmd.Write(raw); err != nil {
+		tb.Fatalf("append to %q: %v", mailbox, err)
+	}
+	if err := cmd.Close(); err != nil {
+		tb.Fatalf("append to %q: %v", mailbox, err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		tb.Fatalf("append to %q: %v", mailbox, err)
+	}
 }
