@@ -121,3 +121,18 @@ func TestSharedIsPerKey(t *testing.T) {
 		t.Fatalf("limit %d, want the first caller's 3", lim)
 	}
 }
+
+func BenchmarkAcquireRelease(b *testing.B) {
+	l := New(4)
+	ctx := context.Background()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n, err := l.Acquire(ctx, 1)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			l.Release(n, false)
+		}
+	})
+}

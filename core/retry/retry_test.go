@@ -157,3 +157,16 @@ func TestPauseHoldsOnlyForAServerWait(t *testing.T) {
 		t.Fatalf("server wait: slept %v, hold until %v", el, lim.NotBefore())
 	}
 }
+
+// The loop's cost on the hot path: a try that succeeds at once, under a
+// limiter (every EWS and Graph request, every engine operation).
+func BenchmarkLoopSuccess(b *testing.B) {
+	lim := limit.New(8)
+	l := Loop{Op: "bench", Policy: Default, Limiter: lim, Weight: 1, Classify: always}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := l.Do(ctx, func() error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
