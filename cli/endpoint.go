@@ -51,14 +51,6 @@ var flagsByType = map[project.EndpointType][]string{
 	project.TypeGraph:      {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
 }
 
-// defaultPort is the IMAP port for a security mode.
-func defaultPort(s project.Security) int {
-	if s == project.SecuritySSL {
-		return 993
-	}
-	return 143
-}
-
 func parseSide(usage, s string) (project.Side, error) {
 	switch project.Side(s) {
 	case project.SideSource, project.SideDest:
@@ -275,8 +267,8 @@ func (f *endpointFlags) applyIMAP(ep *project.Endpoint) {
 	switch {
 	case f.set["port"]:
 		ep.Port = *f.port
-	case ep.Port == 0 || (oldSec != "" && ep.Port == defaultPort(oldSec)):
-		ep.Port = defaultPort(ep.Security)
+	case ep.Port == 0 || (oldSec != "" && ep.Port == project.DefaultIMAPPort(oldSec)):
+		ep.Port = project.DefaultIMAPPort(ep.Security)
 	}
 	setString(f.set["login-template"], &ep.LoginTemplate, *f.template)
 }

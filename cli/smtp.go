@@ -29,18 +29,6 @@ func init() {
 	})
 }
 
-// defaultSMTPPort is the submission port for a security mode: 465
-// (implicit TLS), 587 (STARTTLS) or 25 (none).
-func defaultSMTPPort(s project.Security) int {
-	switch s {
-	case project.SecuritySSL:
-		return 465
-	case project.SecurityStartTLS:
-		return 587
-	}
-	return 25
-}
-
 // smtpSet creates or changes the project's SMTP settings in place: flags
 // not given keep their stored values. The password is kept unless a new
 // one is given (or --user changes without one: then it is dropped);
@@ -87,8 +75,8 @@ func smtpSet(e *env, args []string) error {
 	switch {
 	case set["port"]:
 		cfg.Port = *port
-	case cfg.Port == 0 || (oldSec != "" && cfg.Port == defaultSMTPPort(oldSec)):
-		cfg.Port = defaultSMTPPort(cfg.Security)
+	case cfg.Port == 0 || (oldSec != "" && cfg.Port == project.DefaultSMTPPort(oldSec)):
+		cfg.Port = project.DefaultSMTPPort(cfg.Security)
 	}
 	if set["from"] {
 		cfg.From = strings.TrimSpace(*from)

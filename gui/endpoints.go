@@ -140,15 +140,14 @@ func (f *endpointForm) newFieldWidgets() {
 	f.host = entry("imap.example.com")
 	f.port = entry("993")
 	f.security = widget.NewSelect(securityLabels, func(s string) {
-		switch valueOf(securityLabels, securityValues, s) {
-		case project.SecuritySSL:
-			if f.port.Text == "" || f.port.Text == "143" {
-				f.port.SetText("993")
-			}
-		case project.SecurityStartTLS, project.SecurityNone:
-			if f.port.Text == "" || f.port.Text == "993" {
-				f.port.SetText("143")
-			}
+		// A port that is empty or another mode's default follows the mode.
+		sec := valueOf(securityLabels, securityValues, s)
+		if sec == "" {
+			return
+		}
+		ssl, plain := strconv.Itoa(project.DefaultIMAPPort(project.SecuritySSL)), strconv.Itoa(project.DefaultIMAPPort(project.SecurityStartTLS))
+		if f.port.Text == "" || f.port.Text == ssl || f.port.Text == plain {
+			f.port.SetText(strconv.Itoa(project.DefaultIMAPPort(sec)))
 		}
 	})
 	f.trust = fingerprintEntry()

@@ -133,17 +133,6 @@ func securityOf(label string) project.Security {
 	return project.SecurityStartTLS
 }
 
-// defaultSMTPPort is the submission port of a security mode.
-func defaultSMTPPort(s project.Security) int {
-	switch s {
-	case project.SecuritySSL:
-		return 465
-	case project.SecurityNone:
-		return 25
-	}
-	return 587
-}
-
 // smtpDialog opens the project's email settings.
 func (m *mailState) smtpDialog() *smtpForm {
 	u := m.u
@@ -180,7 +169,7 @@ func (m *mailState) smtpDialog() *smtpForm {
 	if cfg.Port > 0 {
 		f.port.SetText(strconv.Itoa(cfg.Port))
 	} else {
-		f.port.SetText(strconv.Itoa(defaultSMTPPort(cfg.Security)))
+		f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(cfg.Security)))
 	}
 	f.from.SetText(cfg.From)
 	f.user.SetText(cfg.User)
@@ -190,8 +179,8 @@ func (m *mailState) smtpDialog() *smtpForm {
 	prev := cfg.Security
 	f.security.OnChanged = func(label string) {
 		sec := securityOf(label)
-		if f.port.Text == "" || f.port.Text == strconv.Itoa(defaultSMTPPort(prev)) {
-			f.port.SetText(strconv.Itoa(defaultSMTPPort(sec)))
+		if f.port.Text == "" || f.port.Text == strconv.Itoa(project.DefaultSMTPPort(prev)) {
+			f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(sec)))
 		}
 		prev = sec
 	}

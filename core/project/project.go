@@ -522,3 +522,24 @@ var exchangeOnlineHosts = []string{
 func IsExchangeOnlineHost(host string) bool {
 	return slices.Contains(exchangeOnlineHosts, strings.ToLower(strings.TrimSuffix(host, ".")))
 }
+
+// DefaultIMAPPort is the IMAP port of a security mode: 993 with implicit
+// TLS, else 143.
+func DefaultIMAPPort(s Security) int {
+	if s == SecuritySSL {
+		return 993
+	}
+	return 143
+}
+
+// DefaultSMTPPort is the submission port of a security mode: 465
+// (implicit TLS), 587 (STARTTLS, and the default) or 25 (none).
+func DefaultSMTPPort(s Security) int {
+	switch s {
+	case SecuritySSL:
+		return 465
+	case SecurityNone:
+		return 25
+	}
+	return 587
+}
