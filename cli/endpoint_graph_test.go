@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 type graphTestJSON struct {
@@ -67,7 +67,7 @@ func TestEndpointTestGraph(t *testing.T) {
 		t.Fatalf("SSL_CERT_FILE: exit %d %+v\n%s", r.code, v, r.stderr)
 	}
 	// A pinned fingerprint, without SSL_CERT_FILE; the text report.
-	set("app-json", "s3cret-json", "--trust-fingerprint", probe.Fingerprint(s.Certificate()))
+	set("app-json", "s3cret-json", "--trust-fingerprint", tlstrust.Fingerprint(s.Certificate()))
 	r = mf(t, db, "", "endpoint", "test", "--project", "P", "--side", "dest", "--user", other)
 	if r.code != 0 || !strings.Contains(r.stdout, "Creation path: json") || !strings.Contains(r.stdout, "Mail-Advanced.ReadWrite.All") {
 		t.Errorf("pinned, JSON path: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -6,10 +6,10 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // TestMicrosoft365LeadsToGraphInForm: an EWS URL on outlook.office365.com
@@ -82,7 +82,7 @@ func TestGraphFormAdvancedAndTest(t *testing.T) {
 	}
 	d.gw.graphURL.SetText(s.URL())
 	d.gw.authority.SetText(s.URL())
-	d.trust.SetText(probe.Fingerprint(s.Certificate()))
+	d.trust.SetText(tlstrust.Fingerprint(s.Certificate()))
 	runFormTest(t, d)
 	if !strings.Contains(d.result.Text, "Creation path: importMime") || !strings.Contains(d.status.Text, "passed") {
 		t.Fatalf("test: %s\n%s", d.status.Text, d.result.Text)

@@ -16,6 +16,7 @@ import (
 	"github.com/mailferry/mailferry/core/memimap"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 func memEndpoint(m *memimap.Server) project.Endpoint {
@@ -269,9 +270,9 @@ func TestDovecotSecurityAndAdminLogins(t *testing.T) {
 		ep := dovecotEndpoint(d, sec)
 		ep.TrustFingerprint = strings.Repeat("ab", 32)
 		_, err := Dial(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil)
-		var fe *FingerprintError
+		var fe *tlstrust.MismatchError
 		if !errors.Is(err, ErrSecurity) || !errors.As(err, &fe) {
-			t.Fatalf("%s with a wrong fingerprint: %v; want ErrSecurity with FingerprintError", sec, err)
+			t.Fatalf("%s with a wrong fingerprint: %v; want ErrSecurity with a tlstrust.MismatchError", sec, err)
 		}
 	}
 	// No fingerprint: the self-signed certificate is not trusted.
@@ -293,8 +294,8 @@ func TestDovecotSecurityAndAdminLogins(t *testing.T) {
 	}
 	c.Close()
 	ep.TrustFingerprint = strings.Repeat("ab", 32)
-	var fe *FingerprintError
+	var fe *tlstrust.MismatchError
 	if _, err := Dial(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil); !errors.Is(err, ErrSecurity) || !errors.As(err, &fe) {
-		t.Fatalf("system-trusted certificate, another one pinned: %v; want ErrSecurity with FingerprintError", err)
+		t.Fatalf("system-trusted certificate, another one pinned: %v; want ErrSecurity with a tlstrust.MismatchError", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 func TestEncodeMailboxName(t *testing.T) {
@@ -174,9 +175,9 @@ func TestDialRawDovecot(t *testing.T) {
 		ep := dovecotEndpoint(d, sec)
 		ep.TrustFingerprint = strings.Repeat("ab", 32)
 		_, err := DialRaw(ctx, ep, Credentials{User: "bob", Password: "bobpw"}, nil)
-		var fe *FingerprintError
+		var fe *tlstrust.MismatchError
 		if !errors.Is(err, ErrSecurity) || !errors.As(err, &fe) {
-			t.Fatalf("%s with a wrong fingerprint: %v; want ErrSecurity with FingerprintError", sec, err)
+			t.Fatalf("%s with a wrong fingerprint: %v; want ErrSecurity with a tlstrust.MismatchError", sec, err)
 		}
 	}
 }

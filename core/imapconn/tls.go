@@ -9,13 +9,9 @@ import (
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
-// FingerprintError is the error for a pinned certificate that does not
-// match (returned inside ErrSecurity).
-type FingerprintError = tlstrust.MismatchError
-
 func tlsErr(op string, err error) error {
 	var (
-		fe  *FingerprintError
+		fe  *tlstrust.MismatchError
 		cve *tls.CertificateVerificationError
 		uae x509.UnknownAuthorityError
 		he  x509.HostnameError

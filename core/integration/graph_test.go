@@ -11,11 +11,11 @@ import (
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/engine"
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 // Dovecot → Graph emulator through the engine, on the importMime path:
@@ -41,7 +41,7 @@ func TestIMAPToGraphImportMime(t *testing.T) {
 			t.Fatal(err)
 		}
 		return project.Endpoint{Type: project.TypeGraph, Tenant: s.Tenant(), ClientID: "app", SecretRef: ref,
-			GraphURL: s.URL(), Authority: s.URL(), TrustFingerprint: probe.Fingerprint(s.Certificate())}
+			GraphURL: s.URL(), Authority: s.URL(), TrustFingerprint: tlstrust.Fingerprint(s.Certificate())}
 	}
 	r.create()
 	n := sourceCount(t, dc, login)

@@ -420,7 +420,7 @@ func (t *tester) handshake(ctx context.Context, conn net.Conn, ep project.Endpoi
 		err := tc.HandshakeContext(hctx)
 		if err != nil {
 			var ve *tls.CertificateVerificationError
-			var fe *FingerprintMismatchError
+			var fe *tlstrust.MismatchError
 			switch {
 			case errors.As(err, &fe):
 				t.r.Cert = certInfo([]*x509.Certificate{fe.Cert}, host)
@@ -450,7 +450,7 @@ func certInfo(certs []*x509.Certificate, host string) *CertInfo {
 		Issuer:    leaf.Issuer.String(),
 		NotBefore: leaf.NotBefore,
 		NotAfter:  leaf.NotAfter,
-		SHA256:    Fingerprint(leaf),
+		SHA256:    tlstrust.Fingerprint(leaf),
 	}
 	ci.Names = append(ci.Names, leaf.DNSNames...)
 	for _, ip := range leaf.IPAddresses {

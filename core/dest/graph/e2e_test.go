@@ -12,9 +12,9 @@ import (
 
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/mailbox"
-	"github.com/mailferry/mailferry/core/probe"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/graphsrv"
+	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
 func TestPutFidelity(t *testing.T) {
@@ -471,7 +471,7 @@ func TestPinnedFingerprint(t *testing.T) {
 	e := newEnv(t)
 	ep := e.ep
 	ep.GraphURL, ep.Authority = e.s.URL(), e.s.URL()
-	ep.TrustFingerprint = probe.Fingerprint(e.s.Certificate())
+	ep.TrustFingerprint = tlstrust.Fingerprint(e.s.Certificate())
 	if r := graph.Test(context.Background(), ep, secret, upn, graph.Options{}); !r.OK {
 		t.Fatalf("pinned:\n%s", r)
 	}
