@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 const projectUsage = `  mailferry project create NAME [--customer C]
@@ -51,22 +53,17 @@ func projectCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p := project.Project{
-		Name:     pos[0],
-		Customer: *customer,
-		Options:  project.DefaultOptions(),
-		Created:  time.Now().UTC().Truncate(time.Second),
-	}
-	if err := p.Validate(); err != nil {
-		reportFieldErrors(e.stderr, err)
+	if err := project.ValidateName(strings.TrimSpace(pos[0])); err != nil {
+		reportFieldErrors(e.stderr, err) // before the database is opened
 		return errReported
 	}
 	st, err := e.open()
 	if err != nil {
 		return err
 	}
-	if err := st.CreateProject(p); err != nil {
-		return fmt.Errorf("create project %q: %w", p.Name, err)
+	p, err := usecase.CreateProject(st, pos[0], *customer)
+	if err != nil {
+		return reportInvalid(e, err, "")
 	}
 	fmt.Fprintf(e.stdout, "created project %q\n", p.Name)
 	return nil

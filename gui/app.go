@@ -23,6 +23,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // Options change how the window starts.
@@ -363,14 +364,9 @@ func (u *UI) newProjectDialog() {
 
 // createProject stores a new project with default options and selects it.
 func (u *UI) createProject(name, customer string) error {
-	p := project.Project{
-		Name:     strings.TrimSpace(name),
-		Customer: strings.TrimSpace(customer),
-		Options:  project.DefaultOptions(),
-		Created:  time.Now().UTC(),
-	}
-	if err := u.st.CreateProject(p); err != nil {
-		return fmt.Errorf("creating project %q: %w", p.Name, err)
+	p, err := usecase.CreateProject(u.st, name, customer)
+	if err != nil {
+		return err
 	}
 	return u.reloadProjects(p.Name)
 }

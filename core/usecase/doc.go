@@ -28,6 +28,12 @@
 //     (installed-app flow, loopback redirect, PKCE) and save the sign-in.
 //   - ReadUsersCSV, ImportUsers: preview a users CSV, then merge it with
 //     the project's users, seal the passwords and save (one merge rule).
+//   - CreateProject: a new project with the default options.
 //   - SaveSMTP, TestSMTP: store the SMTP settings (validate → seal →
 //     save), send a test message with stored or unsaved settings.
+//
+// Other shared steps live with the data they own: engine.Plan,
+// SourceFolders and PlanFolders (folder plan and its preview),
+// credreq.PassRunner (start a pass), store.ExportProject and
+// store.CheckPassphrase (export), notify.NotifyUsers and EmailStats.
 package usecase
