@@ -73,10 +73,12 @@
 //	        graph: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
 //	        [--provider NAME] [--cloud global|usgov|usgov-dod|china] [--graph-url URL]
 //	        [--authority URL] [--trust-fingerprint SHA256]
-//	        gworkspace: --service-account-file KEY.json [--include-trash-spam] [--host H] [--port N] [--security S]
+//	        gworkspace: --service-account-file KEY.json [--include-trash-spam] [--daily-limit-mb N]
+//	                [--host H] [--port N] [--security S]
 //	        m365-imap: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
 //	                [--authority URL] [--host H] [--port N] [--security S]
-//	        gmail: [--token-env VAR | --token-stdin] [--include-trash-spam] [--host H] [--port N] [--security S]
+//	        gmail: [--token-env VAR | --token-stdin] [--include-trash-spam] [--daily-limit-mb N]
+//	                [--host H] [--port N] [--security S]
 //	        imap: ... [--token-env VAR | --token-stdin]
 //	endpoint test --project P --side source|dest [--user EMAIL] [--json]
 //	providers list [--json]
@@ -171,7 +173,11 @@
 // those roles; Starred and Important are not folders (starred messages
 // keep \Flagged, the follow-up flag); the "[Gmail]" prefix disappears.
 // Trash and Spam are skipped unless --include-trash-spam is given
-// (--include-trash-spam=false turns it off again).
+// (--include-trash-spam=false turns it off again). Google allows about
+// 2,500 MB of IMAP download per user and day: a pass pauses a Gmail
+// mailbox after --daily-limit-mb MB (default 2400), the user's status is
+// Stopped with the reason, and the next pass (the next day) goes on where
+// it stopped; Gmail's own "bandwidth limits" answer stops it the same way.
 //
 // Their --host, --port and --security default to the provider's
 // (imap.gmail.com or outlook.office365.com, 993, ssl) and take other

@@ -22,7 +22,7 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
         (--secret-env VAR | --secret-stdin | --cert-file PEM) [--provider NAME]
         [--cloud global|usgov|usgov-dod|china] [--graph-url URL] [--authority URL] [--trust-fingerprint SHA256]
   mailferry endpoint set --project P --side source --type gworkspace --service-account-file KEY.json
-        [--include-trash-spam] [--host H] [--port N] [--security ssl|starttls|none]  # default imap.gmail.com:993 ssl
+        [--include-trash-spam] [--daily-limit-mb N] [--host H] [--port N] [--security ssl|starttls|none]  # default imap.gmail.com:993 ssl
   mailferry endpoint set --project P --side source --type m365-imap --tenant T --client-id ID
         (--secret-env VAR | --secret-stdin | --cert-file PEM) [--authority URL]
         [--host H] [--port N] [--security ssl|starttls|none]     # default outlook.office365.com:993 ssl
@@ -44,8 +44,8 @@ func init() {
 // flagsByType lists the flags that only make sense for one endpoint type.
 var flagsByType = map[project.EndpointType][]string{
 	project.TypeIMAP:       {"host", "port", "security", "trust-fingerprint", "login-template", "token-env", "token-stdin"},
-	project.TypeGmail:      {"host", "port", "security", "trust-fingerprint", "token-env", "token-stdin", "include-trash-spam"},
-	project.TypeGWorkspace: {"host", "port", "security", "trust-fingerprint", "service-account-file", "include-trash-spam"},
+	project.TypeGmail:      {"host", "port", "security", "trust-fingerprint", "token-env", "token-stdin", "include-trash-spam", "daily-limit-mb"},
+	project.TypeGWorkspace: {"host", "port", "security", "trust-fingerprint", "service-account-file", "include-trash-spam", "daily-limit-mb"},
 	project.TypeM365IMAP:   {"host", "port", "security", "trust-fingerprint", "tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "authority"},
 	project.TypeEWS:        {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
 	project.TypeGraph:      {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
@@ -75,7 +75,7 @@ type endpointFlags struct {
 	template, admin, url, owa, autod, provider  *string
 	access, auth, tenant, clientID, certFile    *string
 	cloud, graphURL, authority, saFile          *string
-	port                                        *int
+	port, dailyMB                               *int
 	trashSpam                                   *bool
 	password, secret, token                     *secretFlags
 	set                                         map[string]bool // the flags given
@@ -108,6 +108,7 @@ func newEndpointFlags(e *env) *endpointFlags {
 		authority: fs.String("authority", "", "sign-in authority URL, overriding the cloud's (tests, proxies)"),
 		saFile:    fs.String("service-account-file", "", "Google service-account JSON key `file` (domain-wide delegation)"),
 		trashSpam: fs.Bool("include-trash-spam", false, "also migrate Gmail's Trash and Spam (skipped by default)"),
+		dailyMB:   fs.Int("daily-limit-mb", 0, "MB downloaded per Gmail mailbox and pass before pausing (0 = 2400; Google allows about 2,500 a day)"),
 		password:  addSecretFlags(fs, "password", "admin password"),
 		token:     addSecretFlags(fs, "token", "OAuth access token obtained for the account"),
 		secret:    addSecretFlags(fs, "secret", "client secret"),
@@ -222,6 +223,9 @@ func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error)
 		f.applyIMAP(&ep)
 		if f.set["include-trash-spam"] {
 			ep.IncludeTrashSpam = *f.trashSpam
+		}
+		if f.set["daily-limit-mb"] {
+			ep.DailyLimitMB = *f.dailyMB
 		}
 	case project.TypeM365IMAP:
 		f.applyIMAP(&ep)

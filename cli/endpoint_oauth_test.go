@@ -22,9 +22,9 @@ func TestEndpointSetAndTestGoogleWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Provider defaults: imap.gmail.com:993 ssl.
-	r := ok(t, db, "endpoint", "set", "--project", "G", "--side", "source", "--type", "gworkspace", "--service-account-file", keyFile, "--include-trash-spam")
+	r := ok(t, db, "endpoint", "set", "--project", "G", "--side", "source", "--type", "gworkspace", "--service-account-file", keyFile, "--include-trash-spam", "--daily-limit-mb", "1200")
 	ep := endpointJSON(t, db, "G", "source")
-	if ep["include_trash_spam"] != true || ep["host"] != project.GmailIMAPHost || ep["port"] != 993.0 || ep["security"] != "ssl" || ep["secret_set"] != true ||
+	if ep["include_trash_spam"] != true || ep["daily_limit_mb"] != 1200.0 || ep["host"] != project.GmailIMAPHost || ep["port"] != 993.0 || ep["security"] != "ssl" || ep["secret_set"] != true ||
 		ep["service_account"] != "mf@proj.iam.gserviceaccount.com" {
 		t.Fatalf("gworkspace endpoint: %v", ep)
 	}

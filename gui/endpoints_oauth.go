@@ -28,6 +28,7 @@ type oauthWidgets struct {
 	token     *widget.Entry
 	authority *widget.Entry
 	trashSpam *widget.Check
+	dailyMB   *widget.Entry
 	// Sign in with Google (Gmail account): the admin's Desktop-app OAuth
 	// client, the account, and the button.
 	gClientID, gSecret, gAccount *widget.Entry
@@ -73,6 +74,9 @@ func (f *endpointForm) addOAuthRows() {
 	f.fields.add("google_account", "Gmail address", container.NewBorder(nil, nil, nil, f.oa.signIn, f.oa.gAccount))
 	f.oa.trashSpam = widget.NewCheck("Also migrate Gmail's Trash and Spam", nil)
 	f.fields.add("include_trash_spam", "Trash and Spam", f.oa.trashSpam)
+	f.oa.dailyMB = widget.NewEntry()
+	f.oa.dailyMB.PlaceHolder = strconv.Itoa(project.DefaultGmailDailyMB) + " (MB per mailbox and pass; Google allows about 2,500 a day)"
+	f.fields.add("daily_limit_mb", "Daily download (MB)", f.oa.dailyMB)
 	f.fields.add("tenant", "Tenant", f.tenant)
 	f.fields.add("client_id", "Client ID", f.clientID)
 	f.fields.add("credential", "Credential", f.credKind)
@@ -89,7 +93,7 @@ func (f *endpointForm) showSourceType(k project.EndpointType) {
 	f.fields.show(k == project.TypeIMAP, "login_template", "admin_user", "password")
 	f.fields.show(k == project.TypeGWorkspace, "service_account_file")
 	f.fields.show(k == project.TypeGmail, "token", "google_client_id", "google_client_secret", "google_account")
-	f.fields.show(k == project.TypeGWorkspace || k == project.TypeGmail, "include_trash_spam")
+	f.fields.show(k == project.TypeGWorkspace || k == project.TypeGmail, "include_trash_spam", "daily_limit_mb")
 	f.fields.show(m365, "tenant", "client_id", "credential", "authority")
 	f.fields.show(m365 && !f.certMode(), "secret")
 	f.fields.show(m365 && f.certMode(), "certificate")
@@ -125,6 +129,10 @@ func (f *endpointForm) loadOAuth(e project.Endpoint) {
 	f.oa.gSecret.SetText("")
 	f.oa.authority.SetText(e.Authority)
 	f.oa.trashSpam.SetChecked(e.IncludeTrashSpam)
+	f.oa.dailyMB.SetText("")
+	if e.DailyLimitMB > 0 {
+		f.oa.dailyMB.SetText(strconv.Itoa(e.DailyLimitMB))
+	}
 }
 
 // oauthEndpoint completes an IMAP-family endpoint from the OAuth rows.
@@ -137,6 +145,13 @@ func (f *endpointForm) oauthEndpoint(e *project.Endpoint) {
 	}
 	if e.Type == project.TypeGWorkspace || e.Type == project.TypeGmail {
 		e.IncludeTrashSpam = f.oa.trashSpam.Checked
+		if t := strings.TrimSpace(f.oa.dailyMB.Text); t != "" {
+			n, err := strconv.Atoi(t)
+			if err != nil {
+				n = -1 // refused by Validate at its row
+			}
+			e.DailyLimitMB = n
+		}
 	}
 	switch e.Type {
 	case project.TypeGWorkspace:

@@ -99,11 +99,16 @@ func TestGoogleWorkspaceSourceSaveAndTest(t *testing.T) {
 	f.security.SetSelected("None")
 	f.port.SetText(strconv.Itoa(m.Port))
 	f.oa.trashSpam.SetChecked(true)
+	f.oa.dailyMB.SetText("lots")
+	if err := f.saveEndpoint(); err == nil || f.fields.fieldError("daily_limit_mb") == "" {
+		t.Fatalf("a daily limit that is not a number: %v", err)
+	}
+	f.oa.dailyMB.SetText("1200")
 	if err := f.saveEndpoint(); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := st.Project("Alpha")
-	if p.Source.Type != project.TypeGWorkspace || p.Source.ServiceAccount != "mf@proj.iam.gserviceaccount.com" || p.Source.SecretRef == "" || !p.Source.IncludeTrashSpam {
+	if p.Source.Type != project.TypeGWorkspace || p.Source.ServiceAccount != "mf@proj.iam.gserviceaccount.com" || p.Source.SecretRef == "" || !p.Source.IncludeTrashSpam || p.Source.DailyLimitMB != 1200 {
 		t.Fatalf("stored %+v", p.Source)
 	}
 	if !strings.Contains(f.oa.saInfo.Text, "Stored: service account mf@proj") {

@@ -340,6 +340,12 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 	})
 	if err == nil {
 		err = flush()
+	} else if errors.Is(err, imapconn.ErrBandwidthLimit) {
+		// Paused at the daily limit: what arrived whole is written before
+		// the user stops, so the next pass starts after it.
+		if ferr := flush(); ferr != nil {
+			err = ferr
+		}
 	}
 	r.mem.releaseMsgs(cur) // not flushed (error): never sent
 	close(batches)

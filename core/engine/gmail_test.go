@@ -162,3 +162,54 @@ func TestGmailBandwidthLimitResumesWithoutLoss(t *testing.T) {
 	}
 	sameMultiset(t, "after the reset", hashes(before, true), hashes(snapshot(t, dst, "dave"), true))
 }
+
+// MailFerry's own pacing: a Gmail mailbox pauses once the pass has
+// downloaded its daily budget (Endpoint.DailyLimitMB), before Google's
+// limit locks the account; the next pass goes on, nothing twice.
+func TestGmailDailyBudgetPausesAndResumes(t *testing.T) {
+	const addr = "erin@example.com"
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser(addr)
+	g := testsrv.StartOAuthIMAP(t, map[string]string{addr: "fill-pw"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2", "PLAIN"},
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	src := server{addr: g.Addr(), users: map[string]string{addr: "fill-pw"}}
+	fs := fill(t, src, addr, corpus.Spec{Messages: 160, Seed: 44, MaxSize: 128 << 10})
+	if fs.Bytes < 3<<20 {
+		t.Fatalf("the corpus holds %d bytes; the test needs more than 3 MB", fs.Bytes)
+	}
+	before := snapshot(t, src, addr)
+	dst := dovecotServer(t, "/", "erin")
+	ep := oauthEndpoint(project.TypeGWorkspace, g.Addr())
+	ep.DailyLimitMB = 2
+	st := oauthProject(t, ep, dst, addr, "erin", key)
+	run := func() UserSummary {
+		sum, err := New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return userSum(t, sum, 0)
+	}
+	s1 := run()
+	if s1.Status != project.StatusStopped || s1.ItemsMigrated == 0 || s1.ItemsMigrated >= int64(len(before)) || !strings.Contains(s1.Err, "tomorrow") {
+		t.Fatalf("first pass with a 2 MB budget: %+v", s1)
+	}
+	if s1.BytesMigrated > 4<<20 {
+		t.Fatalf("the first pass downloaded %d bytes with a 2 MB budget", s1.BytesMigrated)
+	}
+	if err := st.UpdateProject("P", func(p *project.Project) error { p.Source.DailyLimitMB = 0; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s := run(); s.Status != project.StatusCompleted || s.ItemsMigrated != int64(len(before))-s1.ItemsMigrated {
+		t.Fatalf("next day: %+v (first pass moved %d of %d)", s, s1.ItemsMigrated, len(before))
+	}
+	sameMultiset(t, "after the pause", hashes(before, true), hashes(snapshot(t, dst, "erin"), true))
+}

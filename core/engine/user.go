@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailferry/mailferry/core/connect"
@@ -85,6 +86,9 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 		status, msg = project.StatusFailed, fmt.Sprintf("stopped after %d failed items (max errors per user is %d)", r.failed, r.p.Options.MaxErrorsPerUser)
 	case ctx.Err() != nil:
 		status, msg = project.StatusStopped, "stopped"
+	case errors.Is(err, imapconn.ErrBandwidthLimit):
+		// Paused at the source's daily limit: the next pass goes on.
+		status, msg = project.StatusStopped, err.Error()
 	case errors.Is(err, connect.ErrNoCredentials):
 		status, msg = project.StatusWaitingForEndUser, err.Error()
 	case errors.Is(err, project.ErrSetup):
@@ -322,6 +326,9 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
 		firstErr error
+		// paused: the source's daily download limit is reached; the
+		// folders under way write what they fetched, no new one starts.
+		paused atomic.Bool
 	)
 	next := make(chan work)
 	for range min(r.limits.Concurrency, max(len(todo), 1)) {
@@ -329,7 +336,7 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		go func() {
 			defer wg.Done()
 			for w := range next {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || paused.Load() {
 					continue
 				}
 				r.mu.Lock()
@@ -344,6 +351,10 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 						firstErr = err
 					}
 					errMu.Unlock()
+					if errors.Is(err, imapconn.ErrBandwidthLimit) {
+						paused.Store(true)
+						continue
+					}
 					cancel(err)
 					continue
 				}
@@ -358,7 +369,7 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		case next <- w:
 		case <-ctx.Done():
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || paused.Load() {
 			break
 		}
 	}

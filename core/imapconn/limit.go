@@ -12,7 +12,7 @@ import (
 // IMAP download allowance (about 2,500 MB a day per user): retrying now
 // does not help; the next pass, after the limit resets, goes on where this
 // one stopped (what was migrated is never downloaded again).
-var ErrBandwidthLimit = errors.New("the server's download limit for this account is used up")
+var ErrBandwidthLimit = errors.New("the daily download limit for this mailbox is reached")
 
 // bandwidthLimit returns an ErrBandwidthLimit error for Gmail's "Account
 // exceeded command or bandwidth limits" (or an OVERQUOTA code), else nil.

@@ -41,6 +41,10 @@ const (
 	M365IMAPScope = "https://outlook.office365.com/.default"
 )
 
+// DefaultGmailDailyMB is the download budget per Gmail mailbox and pass,
+// under Google's limit of about 2,500 MB per user and day.
+const DefaultGmailDailyMB = 2400
+
 // IsIMAP reports whether endpoints of type t are reached over IMAP (with
 // a password or an OAuth token).
 func (t EndpointType) IsIMAP() bool {
@@ -138,6 +142,10 @@ type Endpoint struct {
 	// IncludeTrashSpam migrates Gmail's [Gmail]/Trash and [Gmail]/Spam
 	// (skipped by default) to the destination's Deleted Items and Junk.
 	IncludeTrashSpam bool `json:"include_trash_spam,omitempty"`
+	// DailyLimitMB is how many MB of mail MailFerry downloads from one
+	// Gmail mailbox in a pass before pausing it (Google allows about
+	// 2,500 MB of IMAP download per user and day); 0 = DefaultGmailDailyMB.
+	DailyLimitMB int `json:"daily_limit_mb,omitempty"`
 }
 
 // IsZero reports whether the endpoint has not been configured.
@@ -161,6 +169,9 @@ func (e Endpoint) Validate() error {
 	case TypeIMAP, TypeGWorkspace, TypeGmail, TypeM365IMAP:
 		if e.Type == TypeM365IMAP {
 			e.validateApp(bad)
+		}
+		if e.DailyLimitMB < 0 || e.DailyLimitMB > 100000 {
+			bad("daily_limit_mb", "%d is not a number of MB (0 = %d, Gmail allows about 2,500 a day)", e.DailyLimitMB, DefaultGmailDailyMB)
 		}
 		e.validateIMAP(bad)
 	case TypeEWS:

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
+	"github.com/mailferry/mailferry/core/project"
 )
 
 // allMail is the Gmail layout of a source with a SPECIAL-USE \All folder
@@ -123,4 +126,38 @@ func (s *IMAPSource) dropLabelled(ctx context.Context, folder mailbox.Folder, me
 		}
 	}
 	return out, nil
+}
+
+// gmailBudget is the download budget of a Gmail source in bytes (0 for
+// other servers): Endpoint.DailyLimitMB, else DefaultGmailDailyMB.
+func gmailBudget(ep project.Endpoint) int64 {
+	gmail := ep.Type == project.TypeGWorkspace || ep.Type == project.TypeGmail || strings.EqualFold(ep.Host, project.GmailIMAPHost)
+	if !gmail {
+		return 0
+	}
+	mb := ep.DailyLimitMB
+	if mb <= 0 {
+		mb = project.DefaultGmailDailyMB
+	}
+	return int64(mb) << 20
+}
+
+// spend takes a chunk's bytes from the budget, or says that the mailbox
+// pauses here (imapconn.ErrBandwidthLimit: the next pass goes on).
+func (s *IMAPSource) spend(chunk []uint32, sizes map[uint32]int64) error {
+	if s.budget <= 0 {
+		return nil
+	}
+	var n int64
+	for _, u := range chunk {
+		n += sizes[u]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spent > 0 && s.spent+n > s.budget {
+		return fmt.Errorf("%w: MailFerry paused this mailbox after %d MB to stay under Gmail's limit of about 2,500 MB of download a day; run the pass again tomorrow and it goes on where it stopped",
+			imapconn.ErrBandwidthLimit, s.spent>>20)
+	}
+	s.spent += n
+	return nil
 }

@@ -63,6 +63,9 @@ type IMAPSource struct {
 	all    allMail // Gmail's [Gmail]/All Mail (allmail.go)
 	// trashSpam keeps Gmail's Trash and Spam (Endpoint.IncludeTrashSpam).
 	trashSpam bool
+	// budget is the bytes this source may download (Gmail's daily limit;
+	// 0 = no limit) and spent what it has fetched.
+	budget, spent int64
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
@@ -98,7 +101,7 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}, trashSpam: ep.IncludeTrashSpam}
+	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}, trashSpam: ep.IncludeTrashSpam, budget: gmailBudget(ep)}
 	s.pool = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.Conn, error) {
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
@@ -554,6 +557,10 @@ func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []ui
 		defer close(done)
 		defer close(ch)
 		for _, chunk := range chunks {
+			if err := s.spend(chunk, sizes); err != nil {
+				readErr = err
+				return
+			}
 			msgs, err := s.fetchChunk(rctx, c, folder.Name, uv, chunk, l)
 			if err != nil {
 				// Hand over the messages that arrived whole before the
