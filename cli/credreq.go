@@ -9,7 +9,6 @@ import (
 
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/notify"
-	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
 
@@ -79,7 +78,7 @@ func credreqServe(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("project %q: %w", *projName, err)
 	}
-	if p.Source.Type != project.TypeIMAP {
+	if !p.Source.TakesUserPasswords() {
 		return fmt.Errorf("project %q has no IMAP source to check passwords against (set it with: mailferry endpoint set --project %q --side source ...)", p.Name, p.Name)
 	}
 	if *send {

@@ -217,7 +217,7 @@ func (m *mailState) startCred(addr string, hosts []string) error {
 	if err != nil {
 		return err
 	}
-	if p.Source.Type != project.TypeIMAP {
+	if !p.Source.TakesUserPasswords() {
 		return errors.New("The project needs an IMAP source (Endpoints tab): passwords are checked by logging in to it.")
 	}
 	cfg := credreq.Config{

@@ -26,7 +26,7 @@ var ErrNoServer = errors.New("the credential-request server is not running")
 // once they give their own source credentials: the source is IMAP, the
 // user has no password and the source no admin login.
 func NeedsPassword(p project.Project, u project.User) bool {
-	if p.Source.Type != project.TypeIMAP || u.SourcePasswordRef != "" {
+	if !p.Source.TakesUserPasswords() || u.SourcePasswordRef != "" {
 		return false
 	}
 	return p.Source.AdminUser == "" || p.Source.PasswordRef == ""

@@ -15,7 +15,7 @@ import (
 // ErrWrongPassword; opt may be nil.
 func IMAPVerifier(opt *imapconn.Options) Verifier {
 	return func(ctx context.Context, p project.Project, u project.User, login, password string) error {
-		if p.Source.Type != project.TypeIMAP {
+		if !p.Source.TakesUserPasswords() {
 			return project.Setupf("project %q has no IMAP source to check passwords against", p.Name)
 		}
 		c, err := imapconn.Dial(ctx, p.Source, imapconn.Credentials{User: login, Password: password}, opt)

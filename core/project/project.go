@@ -148,6 +148,14 @@ type Endpoint struct {
 	DailyLimitMB int `json:"daily_limit_mb,omitempty"`
 }
 
+// TakesUserPasswords reports whether users log in to this endpoint with
+// their own passwords: IMAP, or a Gmail account with app passwords (no
+// access token or Google sign-in stored). The credential request asks
+// users for them.
+func (e Endpoint) TakesUserPasswords() bool {
+	return e.Type == TypeIMAP || (e.Type == TypeGmail && e.SecretRef == "")
+}
+
 // IsZero reports whether the endpoint has not been configured.
 func (e Endpoint) IsZero() bool { return e.Type == "" }
 

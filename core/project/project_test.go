@@ -146,3 +146,21 @@ func TestProjectValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTakesUserPasswords(t *testing.T) {
+	for _, c := range []struct {
+		ep   Endpoint
+		want bool
+	}{
+		{Endpoint{Type: TypeIMAP}, true},
+		{Endpoint{Type: TypeGmail}, true},                  // app passwords
+		{Endpoint{Type: TypeGmail, SecretRef: "s"}, false}, // a token or a Google sign-in
+		{Endpoint{Type: TypeGWorkspace, SecretRef: "k"}, false},
+		{Endpoint{Type: TypeM365IMAP, SecretRef: "s"}, false},
+		{Endpoint{Type: TypeEWS}, false},
+	} {
+		if got := c.ep.TakesUserPasswords(); got != c.want {
+			t.Errorf("%s (secret %q): %v, want %v", c.ep.Type, c.ep.SecretRef, got, c.want)
+		}
+	}
+}
