@@ -146,46 +146,8 @@ func (m *mailState) smtpDialog() *smtpForm {
 		return nil
 	}
 	f := &smtpForm{m: m, saved: p.SMTP}
-	f.host = widget.NewEntry()
-	f.host.SetPlaceHolder("smtp.example.com")
-	f.port = widget.NewEntry()
-	f.from = widget.NewEntry()
-	f.from.SetPlaceHolder("it@customer.example")
-	f.user = widget.NewEntry()
-	f.user.SetPlaceHolder("(no login)")
-	f.password = widget.NewPasswordEntry()
-	f.testTo = widget.NewEntry()
-	labels := make([]string, len(securityChoices))
-	for i, c := range securityChoices {
-		labels[i] = c.label
-	}
-	f.security = widget.NewSelect(labels, nil)
-
-	cfg := p.SMTP
-	if cfg.Security == "" {
-		cfg.Security = project.SecurityStartTLS
-	}
-	f.host.SetText(cfg.Host)
-	if cfg.Port > 0 {
-		f.port.SetText(strconv.Itoa(cfg.Port))
-	} else {
-		f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(cfg.Security)))
-	}
-	f.from.SetText(cfg.From)
-	f.user.SetText(cfg.User)
-	f.testTo.SetText(cfg.From)
-	f.security.SetSelected(securityLabel(cfg.Security))
-	// Changing the security moves a default port along with it.
-	prev := cfg.Security
-	f.security.OnChanged = func(label string) {
-		sec := securityOf(label)
-		if f.port.Text == "" || f.port.Text == strconv.Itoa(project.DefaultSMTPPort(prev)) {
-			f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(sec)))
-		}
-		prev = sec
-	}
-	f.passwordHint()
-
+	f.newFields()
+	f.load(p.SMTP)
 	f.fields = newFieldSet()
 	f.fields.add("smtp.host", "Server", f.host)
 	f.fields.add("smtp.port", "Port", f.port)
@@ -216,6 +178,52 @@ func (m *mailState) smtpDialog() *smtpForm {
 	f.d.Show()
 	m.lastSMTP = f
 	return f
+}
+
+// newFields creates the form's entries and the security select.
+func (f *smtpForm) newFields() {
+	f.host = widget.NewEntry()
+	f.host.SetPlaceHolder("smtp.example.com")
+	f.port = widget.NewEntry()
+	f.from = widget.NewEntry()
+	f.from.SetPlaceHolder("it@customer.example")
+	f.user = widget.NewEntry()
+	f.user.SetPlaceHolder("(no login)")
+	f.password = widget.NewPasswordEntry()
+	f.testTo = widget.NewEntry()
+	labels := make([]string, len(securityChoices))
+	for i, c := range securityChoices {
+		labels[i] = c.label
+	}
+	f.security = widget.NewSelect(labels, nil)
+}
+
+// load fills the form with stored settings; changing the security then
+// moves a default port along with it.
+func (f *smtpForm) load(cfg project.SMTP) {
+	if cfg.Security == "" {
+		cfg.Security = project.SecurityStartTLS
+	}
+	f.host.SetText(cfg.Host)
+	if cfg.Port > 0 {
+		f.port.SetText(strconv.Itoa(cfg.Port))
+	} else {
+		f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(cfg.Security)))
+	}
+	f.from.SetText(cfg.From)
+	f.user.SetText(cfg.User)
+	f.testTo.SetText(cfg.From)
+	f.security.SetSelected(securityLabel(cfg.Security))
+	// Changing the security moves a default port along with it.
+	prev := cfg.Security
+	f.security.OnChanged = func(label string) {
+		sec := securityOf(label)
+		if f.port.Text == "" || f.port.Text == strconv.Itoa(project.DefaultSMTPPort(prev)) {
+			f.port.SetText(strconv.Itoa(project.DefaultSMTPPort(sec)))
+		}
+		prev = sec
+	}
+	f.passwordHint()
 }
 
 // passwordHint says whether a password is stored; the password itself is
