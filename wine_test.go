@@ -26,8 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/secret"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -181,44 +179,22 @@ func snapshot(t *testing.T, d *testsrv.Dovecot, login, pass string) map[string][
 	t.Helper()
 	c := kit.IMAPClient(t, d.Addr(), login, pass)
 	defer c.Close()
-	list, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
 	snap := map[string][]msg{}
-	for _, mb := range list {
-		if slices.Contains(mb.Attrs, imap.MailboxAttrNoSelect) {
-			continue
-		}
-		sel, err := c.Select(mb.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil {
-			t.Fatalf("EXAMINE %s: %v", mb.Mailbox, err)
-		}
+	for _, name := range kit.Selectable(t, c) {
+		_, fetched := kit.ExamineAll(t, c, name)
 		var msgs []msg
-		if sel.NumMessages > 0 {
-			bufs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: sel.NumMessages}}, &imap.FetchOptions{
-				Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}},
-			}).Collect()
-			if err != nil {
-				t.Fatalf("FETCH %s: %v", mb.Mailbox, err)
-			}
-			for _, b := range bufs {
-				var fl []string
-				for _, f := range b.Flags {
-					if f != `\Recent` {
-						fl = append(fl, string(f))
-					}
+		for _, m := range fetched {
+			var fl []string
+			for _, f := range m.Flags {
+				if f != `\Recent` {
+					fl = append(fl, string(f))
 				}
-				sort.Strings(fl)
-				var body []byte
-				for _, s := range b.BodySection {
-					body = s.Bytes
-				}
-				msgs = append(msgs, msg{sum: sha256.Sum256(body), flags: strings.Join(fl, " "), date: b.InternalDate.UTC()})
 			}
+			sort.Strings(fl)
+			msgs = append(msgs, msg{sum: sha256.Sum256(m.Body), flags: strings.Join(fl, " "), date: m.InternalDate.UTC()})
 		}
 		sort.Slice(msgs, func(i, j int) bool { return bytes.Compare(msgs[i].sum[:], msgs[j].sum[:]) < 0 })
-		snap[mb.Mailbox] = msgs
+		snap[name] = msgs
 	}
 	return snap
 }

@@ -136,13 +136,7 @@ func (r *rig) create() {
 // over with a new one: the "local database lost" case.
 func (r *rig) loseDB() {
 	r.tb.Helper()
-	if err := r.st.Close(); err != nil {
-		r.tb.Fatal(err)
-	}
-	if err := os.Remove(r.dbPath); err != nil {
-		r.tb.Fatal(err)
-	}
-	os.Remove(filepath.Join(filepath.Dir(r.dbPath), store.KeyFileName))
+	kit.LoseStore(r.tb, r.st, r.dbPath)
 	r.create()
 }
 
@@ -208,40 +202,20 @@ func snapshot(tb testing.TB, addr, login, pass string) map[string]folderSnap {
 	tb.Helper()
 	c := kit.IMAPClient(tb, addr, login, pass)
 	defer c.Close()
-	boxes, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		tb.Fatalf("list: %v", err)
-	}
 	out := map[string]folderSnap{}
-	for _, b := range boxes {
-		if slices.Contains(b.Attrs, imap.MailboxAttrNoSelect) || slices.Contains(b.Attrs, imap.MailboxAttrNonExistent) {
-			continue
-		}
-		sel, err := c.Select(b.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil {
-			tb.Fatalf("examine %q: %v", b.Mailbox, err)
-		}
+	for _, name := range kit.Selectable(tb, c) {
+		sel, msgs := kit.ExamineAll(tb, c, name)
 		fs := folderSnap{UIDValidity: sel.UIDValidity, UIDNext: sel.UIDNext}
-		if sel.NumMessages > 0 {
-			var all imap.SeqSet
-			all.AddRange(1, 0)
-			bs := &imap.FetchItemBodySection{Peek: true}
-			msgs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
-				BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
-			if err != nil {
-				tb.Fatalf("fetch %q: %v", b.Mailbox, err)
+		for _, m := range msgs {
+			var flags []string
+			for _, f := range m.Flags {
+				flags = append(flags, string(f))
 			}
-			for _, m := range msgs {
-				var flags []string
-				for _, f := range m.Flags {
-					flags = append(flags, string(f))
-				}
-				sort.Strings(flags)
-				fs.Msgs = append(fs.Msgs, msgSnap{UID: m.UID, Flags: strings.Join(flags, " "), Date: m.InternalDate.Unix(),
-					Size: m.RFC822Size, Sum: sha256.Sum256(m.FindBodySection(bs))})
-			}
+			sort.Strings(flags)
+			fs.Msgs = append(fs.Msgs, msgSnap{UID: m.UID, Flags: strings.Join(flags, " "), Date: m.InternalDate.Unix(),
+				Size: m.Size, Sum: sha256.Sum256(m.Body)})
 		}
-		out[b.Mailbox] = fs
+		out[name] = fs
 	}
 	return out
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
@@ -90,9 +87,7 @@ func (e *env) resetDB() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.st.Close()
-	os.Remove(e.dbPath)
-	os.Remove(filepath.Join(filepath.Dir(e.dbPath), store.KeyFileName))
+	kit.LoseStore(e.t, e.st, e.dbPath)
 	e.open()
 	if err := e.st.CreateProject(p); err != nil {
 		e.t.Fatal(err)
@@ -160,38 +155,11 @@ func snapshot(t testing.TB, s server, user string) []msg {
 	t.Helper()
 	c := kit.IMAPClient(t, s.addr, user, s.users[user])
 	defer c.Close()
-	boxes, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []msg
-	for _, b := range boxes {
-		noselect := false
-		for _, a := range b.Attrs {
-			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrNonExistent {
-				noselect = true
-			}
-		}
-		if noselect {
-			continue
-		}
-		sel, err := c.Select(b.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil {
-			t.Fatalf("examine %q: %v", b.Mailbox, err)
-		}
-		if sel.NumMessages == 0 {
-			continue
-		}
-		var set imap.SeqSet
-		set.AddRange(1, 0)
-		bs := &imap.FetchItemBodySection{Peek: true}
-		msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
-		if err != nil {
-			t.Fatalf("fetch %q: %v", b.Mailbox, err)
-		}
+	for _, name := range kit.Selectable(t, c) {
+		_, msgs := kit.ExamineAll(t, c, name)
 		for _, m := range msgs {
-			body := m.FindBodySection(bs)
-			h := sha256.Sum256(body)
+			h := sha256.Sum256(m.Body)
 			var fl []string
 			for _, f := range m.Flags {
 				if !strings.EqualFold(string(f), `\Recent`) {
@@ -199,8 +167,8 @@ func snapshot(t testing.TB, s server, user string) []msg {
 				}
 			}
 			sort.Strings(fl)
-			out = append(out, msg{Folder: b.Mailbox, UID: uint32(m.UID), Flags: strings.Join(fl, " "), Date: m.InternalDate.UTC(),
-				Hash: hex.EncodeToString(h[:8]), Size: len(body)})
+			out = append(out, msg{Folder: name, UID: uint32(m.UID), Flags: strings.Join(fl, " "), Date: m.InternalDate.UTC(),
+				Hash: hex.EncodeToString(h[:8]), Size: len(m.Body)})
 		}
 	}
 	return out

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -151,12 +150,7 @@ func (r *rig) create() {
 // holding the same project and users: the "local DB lost" case.
 func (r *rig) loseDB() {
 	r.tb.Helper()
-	if err := r.st.Close(); err != nil {
-		r.tb.Fatal(err)
-	}
-	if err := os.Remove(r.dbPath); err != nil {
-		r.tb.Fatal(err)
-	}
+	kit.LoseStore(r.tb, r.st, r.dbPath)
 	r.create()
 }
 
@@ -206,33 +200,12 @@ func sourceSnapshot(tb testing.TB, dc *testsrv.Dovecot, login string) map[string
 	tb.Helper()
 	c := kit.IMAPClient(tb, dc.Addr(), login, srcPW(login))
 	defer c.Close()
-	boxes, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	out := map[string][]srcMsg{}
-	for _, b := range boxes {
-		if slices.Contains(b.Attrs, imap.MailboxAttrNoSelect) || slices.Contains(b.Attrs, imap.MailboxAttrNonExistent) {
-			continue
-		}
-		sel, err := c.Select(b.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil {
-			tb.Fatalf("examine %q: %v", b.Mailbox, err)
-		}
-		out[b.Mailbox] = []srcMsg{}
-		if sel.NumMessages == 0 {
-			continue
-		}
-		var all imap.SeqSet
-		all.AddRange(1, 0)
-		bs := &imap.FetchItemBodySection{Peek: true}
-		msgs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
-		if err != nil {
-			tb.Fatalf("fetch %q: %v", b.Mailbox, err)
-		}
+	for _, name := range kit.Selectable(tb, c) {
+		_, msgs := kit.ExamineAll(tb, c, name)
+		out[name] = []srcMsg{}
 		for _, m := range msgs {
-			body := m.FindBodySection(bs)
-			out[b.Mailbox] = append(out[b.Mailbox], srcMsg{Flags: m.Flags, Date: m.InternalDate, Sum: sha256.Sum256(body), Size: len(body)})
+			out[name] = append(out[name], srcMsg{Flags: m.Flags, Date: m.InternalDate, Sum: sha256.Sum256(m.Body), Size: len(m.Body)})
 		}
 	}
 	return out

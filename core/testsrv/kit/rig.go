@@ -2,15 +2,19 @@ package kit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -135,4 +139,74 @@ func Append(tb testing.TB, c *imapclient.Client, mailbox string, raw []byte, opt
 	if _, err := cmd.Wait(); err != nil {
 		tb.Fatalf("append to %q: %v", mailbox, err)
 	}
+}
+
+// LoseStore is the "local database lost" case: it closes st and deletes
+// its database file at path and the key file beside it, so the next store
+// opened at path starts empty with a new sealing key.
+func LoseStore(tb testing.TB, st *store.Store, path string) {
+	tb.Helper()
+	if err := st.Close(); err != nil {
+		tb.Fatalf("close store: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		tb.Fatalf("delete store: %v", err)
+	}
+	if err := os.Remove(filepath.Join(filepath.Dir(path), store.KeyFileName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		tb.Fatalf("delete key file: %v", err)
+	}
+}
+
+// Selectable lists the mailboxes of c's account that can be selected
+// (LIST without \Noselect and \NonExistent), in the server's order.
+func Selectable(tb testing.TB, c *imapclient.Client) []string {
+	tb.Helper()
+	boxes, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		tb.Fatalf("LIST: %v", err)
+	}
+	var out []string
+	for _, b := range boxes {
+		if slices.Contains(b.Attrs, imap.MailboxAttrNoSelect) || slices.Contains(b.Attrs, imap.MailboxAttrNonExistent) {
+			continue
+		}
+		out = append(out, b.Mailbox)
+	}
+	return out
+}
+
+// Fetched is one message as ExamineAll read it.
+type Fetched struct {
+	UID          imap.UID
+	Flags        []imap.Flag
+	InternalDate time.Time
+	Size         int64 // RFC822.SIZE
+	Body         []byte
+}
+
+// ExamineAll opens mailbox read-only (EXAMINE) and reads every message:
+// UID, flags, INTERNALDATE, RFC822.SIZE and the whole message
+// (BODY.PEEK[], so \Seen does not change).
+func ExamineAll(tb testing.TB, c *imapclient.Client, mailbox string) (*imap.SelectData, []Fetched) {
+	tb.Helper()
+	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		tb.Fatalf("examine %q: %v", mailbox, err)
+	}
+	if sel.NumMessages == 0 {
+		return sel, nil
+	}
+	var all imap.SeqSet
+	all.AddRange(1, 0)
+	bs := &imap.FetchItemBodySection{Peek: true}
+	msgs, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+		BodySection: []*imap.FetchItemBodySection{bs}}).Collect()
+	if err != nil {
+		tb.Fatalf("fetch %q: %v", mailbox, err)
+	}
+	out := make([]Fetched, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, Fetched{UID: m.UID, Flags: m.Flags, InternalDate: m.InternalDate, Size: m.RFC822Size, Body: m.FindBodySection(bs)})
+	}
+	return sel, out
 }

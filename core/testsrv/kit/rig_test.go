@@ -51,3 +51,17 @@ func TestSyncBufferConcurrentWriters(t *testing.T) {
 		t.Errorf("%d lines, want 800", n)
 	}
 }
+
+func TestLoseStore(t *testing.T) {
+	path := t.TempDir() + "/mf.db"
+	st := StoreAt(t, path)
+	ref := Seal(t, st, "s3cret")
+	LoseStore(t, st, path)
+	st = StoreAt(t, path)
+	if _, err := st.Secret(ref); err == nil {
+		t.Error("the secret survived the loss of the database")
+	}
+	if ps, err := st.Projects(); err != nil || len(ps) != 0 {
+		t.Errorf("projects after the loss: %v, %v", ps, err)
+	}
+}
