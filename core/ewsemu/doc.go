@@ -16,9 +16,9 @@
 //
 // The package is pure Go and has no test dependencies, so the program can
 // ship it. The tests start it through core/testsrv/ewssrv, which installs
-// a libxml2 validator of the EWS schema as Options.Validator so that a
-// request Exchange would refuse fails the test; the emulator's own tests
-// live there too, next to the schema.
+// the libxml2 validator of the EWS schema (core/testsrv/ewsschema) as
+// Options.Validator so that a request Exchange would refuse fails the
+// test; the emulator's own tests install the same validator.
 //
 // The name ewsemu keeps it apart from the EWS client package core/dest/ews.
 package ewsemu
