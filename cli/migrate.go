@@ -289,6 +289,16 @@ func printSummary(e *env, sum engine.Summary) {
 			u.ItemsUpdated, u.ItemsFailed, size.Human(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))
 	}
 	tw.Flush()
+	setup := 0
+	for _, u := range sum.Users {
+		if u.Setup {
+			setup++
+		}
+	}
+	if setup > 0 {
+		fmt.Fprintf(e.stderr, "mailferry: %d user(s) failed for a setup error (nothing was sent to the servers): "+
+			"fix the settings (mailferry endpoint set, users import, mailferry endpoint test --user EMAIL) and run the pass again\n", setup)
+	}
 	for _, u := range sum.Users {
 		if len(u.Notes) > 0 {
 			fmt.Fprintf(e.stdout, "%s found:\n", u.User)
@@ -309,6 +319,8 @@ type runUserView struct {
 	ItemsFailed   int64          `json:"items_failed"`
 	Seconds       float64        `json:"duration_seconds"`
 	Error         string         `json:"error"`
+	// SetupError: failed for a setup error (nothing sent to a server).
+	SetupError bool `json:"setup_error,omitempty"`
 	// Notes: namespaces, special folders and renamed folders the pass found.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -328,7 +340,7 @@ func newRunView(s engine.Summary) runView {
 		v.Users = append(v.Users, runUserView{
 			User: u.User, Status: u.Status, ItemsMigrated: u.ItemsMigrated, BytesMigrated: u.BytesMigrated,
 			ItemsSkipped: u.ItemsSkipped, ItemsUpdated: u.ItemsUpdated, ItemsFailed: u.ItemsFailed, Seconds: u.Duration.Seconds(), Error: u.Err,
-			Notes: u.Notes,
+			Notes: u.Notes, SetupError: u.Setup,
 		})
 	}
 	return v

@@ -264,3 +264,34 @@ func TestMigrateCancelled(t *testing.T) {
 		t.Errorf("after cancel, full moved %d of %d: %+v", total, want, run)
 	}
 }
+
+// A user whose login cannot be built fails as a setup error: the JSON
+// says so and the text output names the fix, never a refused login.
+func TestMigrateSetupErrorIsNotALoginRefusal(t *testing.T) {
+	m := testsrv.StartMemIMAP(t, map[string]string{"master": "Master-pw-1"})
+	d := testsrv.StartMemIMAP(t, map[string]string{"alice": "Alice-pw-1"})
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	t.Setenv("MF_MASTER_PW", "Master-pw-1")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "source", "--type", "imap", "--host", m.Host,
+		"--port", strconv.Itoa(m.Port), "--security", "none", "--admin-user", "master", "--password-env", "MF_MASTER_PW",
+		"--login-template", "{domain}/{admin}/{user}")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--type", "imap", "--host", d.Host,
+		"--port", strconv.Itoa(d.Port), "--security", "none")
+	ok(t, db, "users", "import", "--project", "P", "--addresses-only",
+		writeFile(t, "u.csv", "EmailAddress,UserName,Password\r\nalice@example.com,alice,\r\n"))
+	r := mf(t, db, "", "migrate", "--project", "P", "--pass", "verify", "--json")
+	expect(t, r, 1)
+	v := decode[struct {
+		Users []struct {
+			Status     string `json:"status"`
+			Error      string `json:"error"`
+			SetupError bool   `json:"setup_error"`
+		} `json:"users"`
+	}](t, r.stdout)
+	if len(v.Users) != 1 || v.Users[0].Status != "Failed" || !v.Users[0].SetupError || strings.Contains(v.Users[0].Error, "refused") {
+		t.Fatalf("%+v", v.Users)
+	}
+	r = mf(t, db, "", "migrate", "--project", "P", "--pass", "verify")
+	expect(t, r, 1, "failed for a setup error", "mailferry endpoint test --user")
+}

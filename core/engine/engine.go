@@ -102,6 +102,9 @@ type UserSummary struct {
 	ItemsFailed   int64
 	Duration      time.Duration
 	Err           string // why the user failed or stopped
+	// Setup: the user failed for a setup error (project.ErrSetup): nothing
+	// was sent to a server; the fix is in the settings, not the password.
+	Setup bool
 	// Notes are what the pass found that decides where folders go: the
 	// namespaces of both sides, where each special folder goes and why,
 	// folders created under another name than asked.

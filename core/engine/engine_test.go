@@ -332,7 +332,7 @@ func TestSetupErrorIsNotALoginRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := userSum(t, e.run(project.PassFull, PassOptions{}), 0)
-	if s.Status != project.StatusFailed || !strings.HasPrefix(s.Err, SetupMessage) || !strings.Contains(s.Err, "{domain}") ||
+	if s.Status != project.StatusFailed || !s.Setup || !strings.HasPrefix(s.Err, SetupMessage) || !strings.Contains(s.Err, "{domain}") ||
 		strings.Contains(s.Err, "refused") {
 		t.Fatalf("%+v", s)
 	}

@@ -33,6 +33,7 @@ type userRun struct {
 	dst  mailbox.Destination
 	// flagger is the destination's optional FlagUpdater (nil if none).
 	flagger mailbox.FlagUpdater
+	setup   bool // failed for a setup error (project.ErrSetup)
 	limits  mailbox.Limits
 	// maxItem is the effective maximum item size and where it comes from.
 	maxItem       int64
@@ -92,7 +93,7 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	case errors.Is(err, connect.ErrNoCredentials):
 		status, msg = project.StatusWaitingForEndUser, err.Error()
 	case errors.Is(err, project.ErrSetup):
-		status, msg = project.StatusFailed, SetupMessage+err.Error()
+		status, msg, r.setup = project.StatusFailed, SetupMessage+err.Error(), true
 	case err != nil:
 		status, msg = project.StatusFailed, err.Error()
 	case r.failed > 0:
@@ -122,7 +123,8 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	notes := r.notes
 	r.mu.Unlock()
 	return UserSummary{User: r.id, Status: status, ItemsMigrated: r.migrated, BytesMigrated: r.bytes,
-		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg, Notes: notes}
+		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg, Notes: notes,
+		Setup: r.setup}
 }
 
 // progress emits a progress event (always when force, else rate-limited).
