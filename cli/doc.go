@@ -26,7 +26,7 @@
 // with the command that fixes them, e.g. "(set it with: mailferry smtp set
 // --project ...)"; they are never reported as a refused login. A migrated
 // user failed by one has the status message "setup error (nothing was sent
-// to the server): ...".
+// to the server): ..." (migrate --json: "setup_error": true).
 //
 // # A second terminal
 //
