@@ -13,20 +13,6 @@ func startDNS(t *testing.T, records ...string) string {
 	return dnssrv.Start(t, records).Addr
 }
 
-var cutoverZone = []string{
-	"exch.hoster.example. 300 IN A 192.0.2.10",
-	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
-	"mx1.hoster.example. 300 IN A 192.0.2.20",
-	"mx.oldhost.example. 300 IN A 198.51.100.5",
-	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
-	// ready.example: cut over.
-	"ready.example. 300 IN MX 10 mx1.hoster.example.",
-	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
-	// notyet.example: still at the old host.
-	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
-	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
-}
-
 type cutoverResultJSON struct {
 	Project string `json:"project"`
 	Ready   bool   `json:"ready"`
@@ -44,7 +30,7 @@ type cutoverResultJSON struct {
 }
 
 func TestCutover(t *testing.T) {
-	dnsAddr := startDNS(t, cutoverZone...)
+	dnsAddr := startDNS(t, dnssrv.CutoverZone...)
 	db := tempDB(t)
 	ok(t, db, "project", "create", "P")
 	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--type", "ews",

@@ -16,23 +16,6 @@ import (
 	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
-var cutoverZone = []string{
-	"exch.hoster.example. 300 IN A 192.0.2.10",
-	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
-	"mx1.hoster.example. 300 IN A 192.0.2.20",
-	"mx.oldhost.example. 300 IN A 198.51.100.5",
-	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
-	// ready.example: cut over.
-	"ready.example. 300 IN MX 10 mx1.hoster.example.",
-	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
-	// notyet.example: still at the old host.
-	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
-	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
-	// partial.example: one MX moved, no Autodiscover at all.
-	"partial.example. 300 IN MX 10 mx1.hoster.example.",
-	"partial.example. 300 IN MX 20 mx.oldhost.example.",
-}
-
 // cutoverProject stores project "Cut" (EWS destination at the hoster)
 // with one user per domain.
 func cutoverProject(t *testing.T, st *store.Store, domains ...string) {
@@ -86,7 +69,7 @@ func TestCutoverDialogShowsVerdicts(t *testing.T) {
 	st := kit.Store(t)
 	cutoverProject(t, st, "ready.example", "notyet.example", "partial.example")
 	u, _ := newTestUI(t, st, Options{})
-	z := dnssrv.Start(t, cutoverZone)
+	z := dnssrv.Start(t, dnssrv.CutoverZone)
 	u.mail.resolver = z.Resolver()
 	ch := make(chan []cutover.DomainReport, 2)
 	u.mail.cutoverDone = func(r []cutover.DomainReport, err error) {

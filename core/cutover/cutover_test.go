@@ -20,48 +20,6 @@ func startDNS(t *testing.T, records []string, servfail ...string) *net.Resolver 
 	return dnssrv.Start(t, records, servfail...).Resolver()
 }
 
-var zone = []string{
-	// The destination hoster.
-	"exch.hoster.example. 300 IN A 192.0.2.10",
-	"autodiscover.hoster.example. 300 IN A 192.0.2.11",
-	"mx1.hoster.example. 300 IN A 192.0.2.20",
-	// The old host.
-	"mx.oldhost.example. 300 IN A 198.51.100.5",
-	"autodiscover.oldhost.example. 300 IN A 198.51.100.6",
-
-	// ready.example: cut over (MX and Autodiscover CNAME at the hoster).
-	"ready.example. 300 IN MX 10 mx1.hoster.example.",
-	"autodiscover.ready.example. 300 IN CNAME autodiscover.hoster.example.",
-
-	// notyet.example: still at the old host.
-	"notyet.example. 300 IN MX 10 mx.oldhost.example.",
-	"autodiscover.notyet.example. 300 IN CNAME autodiscover.oldhost.example.",
-	"_autodiscover._tcp.notyet.example. 300 IN SRV 0 0 443 autodiscover.oldhost.example.",
-
-	// partial.example: one MX moved, one not; Autodiscover by SRV only.
-	"partial.example. 300 IN MX 10 mx1.hoster.example.",
-	"partial.example. 300 IN MX 20 mx.oldhost.example.",
-	"_autodiscover._tcp.partial.example. 300 IN SRV 0 0 443 autodiscover.hoster.example.",
-
-	// own.example: its own names, with the destination's address.
-	"own.example. 300 IN MX 5 mail.own.example.",
-	"mail.own.example. 300 IN A 192.0.2.10",
-	"autodiscover.own.example. 300 IN A 192.0.2.10",
-
-	// exo.example: Exchange Online.
-	"exo.example. 300 IN MX 0 exo-example.mail.protection.outlook.com.",
-	"exo-example.mail.protection.outlook.com. 300 IN A 203.0.113.7",
-	"autodiscover.exo.example. 300 IN CNAME autodiscover.outlook.com.",
-	"autodiscover.outlook.com. 300 IN A 203.0.113.8",
-
-	// imapcust.example: an IMAP destination on the customer's own domain,
-	// old MX on the same domain.
-	"imapcust.example. 300 IN MX 10 mx.imapcust.example.",
-	"mx.imapcust.example. 300 IN A 198.51.100.77",
-	"imap.imapcust.example. 300 IN A 192.0.2.99",
-	"newmx.example. 300 IN MX 10 imap.imapcust.example.",
-}
-
 var ewsDest = project.Endpoint{Type: project.TypeEWS, URL: "https://exch.hoster.example/EWS/Exchange.asmx"}
 
 func byDomain(reports []cutover.DomainReport) map[string]cutover.DomainReport {
@@ -81,7 +39,7 @@ func verdicts(r cutover.DomainReport) string {
 }
 
 func TestCheckHostedExchange(t *testing.T) {
-	res := startDNS(t, zone, "broken.example")
+	res := startDNS(t, dnssrv.CutoverZone, "broken.example")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	domains := []string{"ready.example", "notyet.example", "partial.example", "own.example", "nx.example", "broken.example"}
@@ -122,7 +80,7 @@ func TestCheckHostedExchange(t *testing.T) {
 }
 
 func TestCheckExchangeOnline(t *testing.T) {
-	res := startDNS(t, zone)
+	res := startDNS(t, dnssrv.CutoverZone)
 	ctx := context.Background()
 	graph := project.Endpoint{Type: project.TypeGraph, Tenant: "t", ClientID: "c"}
 	m := byDomain(cutover.Check(ctx, []string{"exo.example", "ready.example"}, graph, res))
@@ -141,7 +99,7 @@ func TestCheckExchangeOnline(t *testing.T) {
 }
 
 func TestCheckIMAPDestination(t *testing.T) {
-	res := startDNS(t, zone)
+	res := startDNS(t, dnssrv.CutoverZone)
 	dest := project.Endpoint{Type: project.TypeIMAP, Host: "imap.imapcust.example", Port: 993, Security: project.SecuritySSL}
 	m := byDomain(cutover.Check(context.Background(), []string{"imapcust.example", "newmx.example"}, dest, res))
 	// The old MX lives on the same customer domain as the new IMAP host:
@@ -156,7 +114,7 @@ func TestCheckIMAPDestination(t *testing.T) {
 }
 
 func TestCheckWithoutDestination(t *testing.T) {
-	res := startDNS(t, zone)
+	res := startDNS(t, dnssrv.CutoverZone)
 	r := cutover.Check(context.Background(), []string{"ready.example"}, project.Endpoint{Type: project.TypeEWS, AutodiscoverEmail: "a@b.example"}, res)
 	if len(r) != 1 || r[0].Ready || !strings.Contains(r[0].Summary, "cannot check") {
 		t.Fatalf("%+v", r)
@@ -175,7 +133,7 @@ func TestDomains(t *testing.T) {
 }
 
 func TestCheckProject(t *testing.T) {
-	res := startDNS(t, zone)
+	res := startDNS(t, dnssrv.CutoverZone)
 	st := kit.Store(t)
 	if err := st.CreateProject(project.Project{Name: "P", Options: project.DefaultOptions(), Dest: ewsDest}); err != nil {
 		t.Fatal(err)
