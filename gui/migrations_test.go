@@ -88,6 +88,24 @@ func runAndWait(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 	return engine.Summary{}
 }
 
+// waitAllDone arranges to learn when the run started next has ended for
+// every user (core/credreq.PassRun.Done, the runner's allDone) and
+// returns the wait: a run that started no user-facing wait ends right
+// after its first summary, but on another goroutine.
+func waitAllDone(m *migrationsTab) func(*testing.T) {
+	all := make(chan struct{}, 1)
+	m.run.allDone = func(engine.Summary) { all <- struct{}{} }
+	return func(t *testing.T) {
+		t.Helper()
+		select {
+		case <-all:
+			time.Sleep(3 * flushInterval) // let the bridges settle (see runAndWait)
+		case <-time.After(60 * time.Second):
+			t.Fatal("the run did not end within 60s of its first summary")
+		}
+	}
+}
+
 func TestStartFullReachesCompleted(t *testing.T) {
 	st := kit.Store(t)
 	counts := migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 30, MaxSize: 4096}, "ann", "bob")
@@ -103,6 +121,7 @@ func TestStartFullReachesCompleted(t *testing.T) {
 		}
 		done <- s
 	}
+	allDone := waitAllDone(m)
 	if m.run.startBtn.Disabled() {
 		t.Fatal("Start is disabled")
 	}
@@ -150,6 +169,7 @@ func TestStartFullReachesCompleted(t *testing.T) {
 			t.Errorf("%s stored as %s/%s", id, usr.Status, usr.LastPass)
 		}
 	}
+	allDone(t)
 	if !m.run.stopBtn.Disabled() || m.run.startBtn.Disabled() {
 		t.Error("after the run: Stop should be disabled and Start enabled")
 	}
