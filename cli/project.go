@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -361,46 +362,48 @@ func projectRename(e *env, args []string) error {
 
 // projectSet changes the project's customer name and options; flags not
 // given keep their values. An empty --date-from/--date-to clears it.
+// projectSetFlags are the flags of `project set`.
+type projectSetFlags struct {
+	customer, filter, dateFrom, dateTo     *string
+	maxUsers, maxErrors, maxItem, prestage *int
+	clearMapping, shared                   *bool
+	mappings                               listFlag
+	from, to                               time.Time
+	set                                    map[string]bool
+}
+
+func newProjectSetFlags(fs *flag.FlagSet) *projectSetFlags {
+	f := &projectSetFlags{
+		customer:     fs.String("customer", "", "customer name"),
+		maxUsers:     fs.Int("max-concurrent-users", 0, "users migrated at the same time (1-100)"),
+		maxErrors:    fs.Int("max-errors-per-user", 0, "failed items after which a user fails (0 = never)"),
+		clearMapping: fs.Bool("clear-folder-mapping", false, "remove the folder mapping rules first"),
+		filter:       fs.String("folder-filter", "", "case-insensitive regex of source folders to skip (\"\" = none)"),
+		maxItem:      fs.Int("max-item-size-mb", 0, "largest item to migrate in MB (0 = no limit)"),
+		prestage:     fs.Int("prestage-days", 0, "default pre-stage cutoff in days"),
+		dateFrom:     fs.String("date-from", "", "migrate only items from this date (YYYY-MM-DD)"),
+		dateTo:       fs.String("date-to", "", "migrate only items before this date (YYYY-MM-DD)"),
+		shared:       fs.Bool("include-shared-folders", false, "also migrate the source's shared and other users' folders (NAMESPACE); =false to stop"),
+	}
+	fs.Var(&f.mappings, "folder-mapping", "folder mapping rule `REGEX->REPLACEMENT` (repeatable, appended in order)")
+	return f
+}
+
 func projectSet(e *env, args []string) error {
 	fs := e.newFlags("project set", false)
-	var (
-		customer     = fs.String("customer", "", "customer name")
-		maxUsers     = fs.Int("max-concurrent-users", 0, "users migrated at the same time (1-100)")
-		maxErrors    = fs.Int("max-errors-per-user", 0, "failed items after which a user fails (0 = never)")
-		clearMapping = fs.Bool("clear-folder-mapping", false, "remove the folder mapping rules first")
-		filter       = fs.String("folder-filter", "", "case-insensitive regex of source folders to skip (\"\" = none)")
-		maxItem      = fs.Int("max-item-size-mb", 0, "largest item to migrate in MB (0 = no limit)")
-		prestage     = fs.Int("prestage-days", 0, "default pre-stage cutoff in days")
-		dateFrom     = fs.String("date-from", "", "migrate only items from this date (YYYY-MM-DD)")
-		dateTo       = fs.String("date-to", "", "migrate only items before this date (YYYY-MM-DD)")
-		shared       = fs.Bool("include-shared-folders", false, "also migrate the source's shared and other users' folders (NAMESPACE); =false to stop")
-		mappings     listFlag
-	)
-	fs.Var(&mappings, "folder-mapping", "folder mapping rule `REGEX->REPLACEMENT` (repeatable, appended in order)")
+	f := newProjectSetFlags(fs)
 	pos, err := parse(fs, args, projectUsage, 1, 1)
 	if err != nil {
 		return err
 	}
-	set := given(fs)
-	if len(set) == 0 || len(set) == 1 && set["db"] {
+	f.set = given(fs)
+	if len(f.set) == 0 || len(f.set) == 1 && f.set["db"] {
 		return usagef(projectUsage, "nothing to change")
 	}
-	parseDate := func(flag, v string) (time.Time, error) {
-		if v == "" {
-			return time.Time{}, nil
-		}
-		t, err := time.ParseInLocation("2006-01-02", v, time.Local)
-		if err != nil {
-			return t, usagef(projectUsage, "--%s %q: want a date as YYYY-MM-DD", flag, v)
-		}
-		return t, nil
-	}
-	from, err := parseDate("date-from", *dateFrom)
-	if err != nil {
+	if f.from, err = parseFlagDate("date-from", *f.dateFrom); err != nil {
 		return err
 	}
-	to, err := parseDate("date-to", *dateTo)
-	if err != nil {
+	if f.to, err = parseFlagDate("date-to", *f.dateTo); err != nil {
 		return err
 	}
 	st, err := e.open()
@@ -409,43 +412,9 @@ func projectSet(e *env, args []string) error {
 	}
 	var invalid error
 	err = st.UpdateProject(pos[0], func(p *project.Project) error {
-		o := &p.Options
-		if set["customer"] {
-			p.Customer = *customer
-		}
-		if set["max-concurrent-users"] {
-			o.MaxConcurrentUsers = *maxUsers
-		}
-		if set["max-errors-per-user"] {
-			o.MaxErrorsPerUser = *maxErrors
-		}
-		if *clearMapping {
-			o.FolderMapping = nil
-		}
-		o.FolderMapping = append(o.FolderMapping, mappings...)
-		if set["folder-filter"] {
-			o.FolderFilter = *filter
-		}
-		if set["max-item-size-mb"] {
-			o.MaxItemSizeMB = *maxItem
-		}
-		if set["prestage-days"] {
-			o.PrestageDays = *prestage
-		}
-		if set["date-from"] {
-			o.DateFrom = from
-		}
-		if set["date-to"] {
-			o.DateTo = to
-		}
-		if set["include-shared-folders"] {
-			o.IncludeSharedFolders = *shared
-		}
-		if err := p.Validate(); err != nil {
-			invalid = err
-			return err
-		}
-		return nil
+		f.apply(p)
+		invalid = p.Validate()
+		return invalid
 	})
 	if invalid != nil {
 		reportFieldErrors(e.stderr, invalid)
@@ -456,4 +425,46 @@ func projectSet(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "updated project %q\n", pos[0])
 	return nil
+}
+
+// parseFlagDate reads a YYYY-MM-DD flag value ("" = no date).
+func parseFlagDate(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, time.Local)
+	if err != nil {
+		return t, usagef(projectUsage, "--%s %q: want a date as YYYY-MM-DD", flag, v)
+	}
+	return t, nil
+}
+
+// apply changes what the flags given say; the rest stays.
+func (f *projectSetFlags) apply(p *project.Project) {
+	o, set := &p.Options, f.set
+	setString(set["customer"], &p.Customer, *f.customer)
+	setInt(set["max-concurrent-users"], &o.MaxConcurrentUsers, *f.maxUsers)
+	setInt(set["max-errors-per-user"], &o.MaxErrorsPerUser, *f.maxErrors)
+	if *f.clearMapping {
+		o.FolderMapping = nil
+	}
+	o.FolderMapping = append(o.FolderMapping, f.mappings...)
+	setString(set["folder-filter"], &o.FolderFilter, *f.filter)
+	setInt(set["max-item-size-mb"], &o.MaxItemSizeMB, *f.maxItem)
+	setInt(set["prestage-days"], &o.PrestageDays, *f.prestage)
+	if set["date-from"] {
+		o.DateFrom = f.from
+	}
+	if set["date-to"] {
+		o.DateTo = f.to
+	}
+	if set["include-shared-folders"] {
+		o.IncludeSharedFolders = *f.shared
+	}
+}
+
+func setInt(given bool, into *int, v int) {
+	if given {
+		*into = v
+	}
 }
