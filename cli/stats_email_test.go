@@ -3,50 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 )
-
-// mailParts decodes a received message: inline parts by media type,
-// attachments by file name.
-func mailParts(t *testing.T, data []byte) (subject string, inline map[string]string, files map[string][]byte) {
-	t.Helper()
-	r, err := mail.CreateReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("parsing received mail: %v", err)
-	}
-	subject, _ = r.Header.Subject()
-	inline, files = map[string]string{}, map[string][]byte{}
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading part: %v", err)
-		}
-		b, err := io.ReadAll(p.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch h := p.Header.(type) {
-		case *mail.InlineHeader:
-			ct, _, _ := h.ContentType()
-			inline[ct] = string(b)
-		case *mail.AttachmentHeader:
-			name, _ := h.Filename()
-			files[name] = b
-		}
-	}
-	return subject, inline, files
-}
 
 func TestStatsEmail(t *testing.T) {
 	f := newMigrationFixture(t)
@@ -73,7 +35,8 @@ func TestStatsEmail(t *testing.T) {
 	if len(mails) != 1 || !mails[0].TLS || mails[0].AuthUser != smtpUser || strings.Join(mails[0].To, ",") != "boss@acme.example,ops@acme.example" {
 		t.Fatalf("server got %+v", mails)
 	}
-	subject, inline, files := mailParts(t, mails[0].Data)
+	parts := mails[0].Parts(t)
+	subject, inline, files := parts.Subject, parts.Inline, parts.Files
 	if subject != "MailFerry migration report: P" {
 		t.Errorf("subject %q", subject)
 	}

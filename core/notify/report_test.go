@@ -10,50 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
 )
-
-// richParts decodes a received message into its text parts (by media
-// type) and attachments (by file name).
-func richParts(t *testing.T, data []byte) (subject string, to []string, inline map[string]string, files map[string][]byte) {
-	t.Helper()
-	r, err := mail.CreateReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("parsing received mail: %v", err)
-	}
-	subject, _ = r.Header.Subject()
-	addrs, _ := r.Header.AddressList("To")
-	for _, a := range addrs {
-		to = append(to, a.Address)
-	}
-	inline, files = map[string]string{}, map[string][]byte{}
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading part: %v", err)
-		}
-		b, err := io.ReadAll(p.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch h := p.Header.(type) {
-		case *mail.InlineHeader:
-			ct, _, _ := h.ContentType()
-			inline[ct] = string(b)
-		case *mail.AttachmentHeader:
-			name, _ := h.Filename()
-			files[name] = b
-		}
-	}
-	return subject, to, inline, files
-}
 
 func TestSendRichAttachment(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Config{Users: map[string]string{"relay": smtpPass}, RejectRcpt: []string{"nobody@example.com"}})
@@ -79,7 +39,8 @@ func TestSendRichAttachment(t *testing.T) {
 	if len(mails) != 1 || !mails[0].TLS || mails[0].AuthUser != "relay" || strings.Join(mails[0].To, ",") != "boss@example.com,ops@example.com" {
 		t.Fatalf("server got %+v", mails)
 	}
-	subj, to, inline, files := richParts(t, mails[0].Data)
+	parts := mails[0].Parts(t)
+	subj, to, inline, files := parts.Subject, parts.To, parts.Inline, parts.Files
 	if subj != m.Subject || len(to) != 3 {
 		t.Errorf("subject %q, to %v", subj, to)
 	}

@@ -69,7 +69,8 @@ func TestEmailStats(t *testing.T) {
 	if len(mails) != 1 || !mails[0].TLS || mails[0].AuthUser != "relay" {
 		t.Fatalf("mails %+v", mails)
 	}
-	subj, _, inline, files := richParts(t, mails[0].Data)
+	parts := mails[0].Parts(t)
+	subj, inline, files := parts.Subject, parts.Inline, parts.Files
 	if subj != "MailFerry migration report: Acme (Acme Co)" {
 		t.Errorf("subject %q", subj)
 	}
