@@ -30,7 +30,10 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(96 << 20)
 	}
-	os.Exit(run(os.Args[1:]))
+	stopProfiles := startProfiles()
+	code := run(os.Args[1:])
+	stopProfiles()
+	os.Exit(code)
 }
 
 func run(args []string) int {
