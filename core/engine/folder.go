@@ -21,7 +21,6 @@ type folderRun struct {
 	f      mailbox.Folder
 	ref    mailbox.FolderRef
 	uv     uint32
-	metas  map[uint32]mailbox.Meta
 	failed map[mailbox.Key]store.FailedItem // from the journal
 
 	// Destination reconciliation for retried Puts: existing0 is what the
@@ -62,7 +61,7 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 	if err != nil {
 		return err
 	}
-	fr := &folderRun{r: r, f: f, ref: ref, uv: uv, metas: make(map[uint32]mailbox.Meta, len(metas)), failed: st.Failed,
+	fr := &folderRun{r: r, f: f, ref: ref, uv: uv, failed: st.Failed,
 		sent: map[mailbox.ContentKey]int{}}
 	p := fr.plan(st, metas)
 	r.mu.Lock()
@@ -119,7 +118,6 @@ func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) folderPla
 	var p folderPlan
 	var done []mailbox.Meta
 	for _, m := range metas {
-		fr.metas[m.UID] = m
 		if _, ok := st.Done[mailbox.SourceKey(fr.uv, m.UID)]; ok {
 			done = append(done, m)
 			continue
