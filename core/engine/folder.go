@@ -47,6 +47,9 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 	t0 := time.Now()
 	metas, uv, err := r.src.List(ctx, f, r.filter())
 	tList := time.Since(t0)
+	if rel, ok := r.src.(mailbox.FolderReleaser); ok {
+		defer rel.Release(f) // what the source kept of the listing for Fetch
+	}
 	if err != nil {
 		if ctx.Err() != nil || Retryable(err) || errors.Is(err, imapconn.ErrBandwidthLimit) {
 			return err // Gmail's daily limit: stop the user with the reason

@@ -102,6 +102,13 @@ func (s retrySource) List(ctx context.Context, f mailbox.Folder, flt mailbox.Fil
 	return
 }
 
+// Release passes on to a source that keeps folder listings.
+func (s retrySource) Release(f mailbox.Folder) {
+	if rel, ok := s.Source.(mailbox.FolderReleaser); ok {
+		rel.Release(f)
+	}
+}
+
 // Fetch retries with only the UIDs not yet delivered to fn.
 func (s retrySource) Fetch(ctx context.Context, f mailbox.Folder, uids []uint32, fn func(mailbox.Message) error) error {
 	delivered := make(map[uint32]bool, len(uids))

@@ -131,6 +131,14 @@ type Source interface {
 	Close() error
 }
 
+// FolderReleaser is a Source that keeps what List learned about a folder
+// (sizes, key headers) for Fetch. Release drops it once the engine is done
+// with the folder, so that memory does not grow with the mailbox; a later
+// Fetch of the folder still works (it asks the server again).
+type FolderReleaser interface {
+	Release(folder Folder)
+}
+
 // FolderRef is a destination's handle on a folder (an IMAP name, an EWS
 // FolderId, a Graph id).
 type FolderRef struct {

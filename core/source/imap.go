@@ -731,6 +731,20 @@ func (s *IMAPSource) fetchChunk(ctx context.Context, c *imapconn.Conn, name stri
 	return out, nil
 }
 
+// Release drops the per-message part of folder's listing (it grows with
+// the mailbox) and keeps its UIDVALIDITY, so that a later Fetch still
+// refuses a folder whose UIDVALIDITY changed; it reads sizes and key
+// headers from the server again.
+func (s *IMAPSource) Release(folder mailbox.Folder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.listed[folder.Name]; l != nil {
+		s.listed[folder.Name] = &listing{uidValidity: l.uidValidity}
+	}
+}
+
+var _ mailbox.FolderReleaser = (*IMAPSource)(nil)
+
 func (l *listing) meta(uid uint32) (mailbox.Meta, bool) {
 	if l == nil {
 		return mailbox.Meta{}, false
