@@ -144,36 +144,45 @@ func TestIMAPSourceAgainstCorpus(t *testing.T) {
 			index[meta.UID] = i
 			uids = append(uids, meta.UID)
 		}
-		// Fetch in reverse order plus a UID that does not exist.
+		// Fetch in reverse order plus a UID that does not exist; then
+		// again after Release (sizes and key headers come from the
+		// server instead of the listing), with the same result.
 		slices.Reverse(uids)
-		got := 0
-		err = src.Fetch(ctx, f, append(uids, 999999), func(msg mailbox.Message) error {
-			meta, ok := listed[msg.UID]
-			if !ok {
-				return fmt.Errorf("unexpected uid %d", msg.UID)
+		for _, released := range []bool{false, true} {
+			if released {
+				src.Release(f)
 			}
-			// imapmemserver serves the header of a bare-LF message with CRLF
-			// line endings: compare that one modulo line endings.
-			raw := want[index[msg.UID]].Raw
-			if sha256.Sum256(msg.Body) != sha256.Sum256(raw) && (!strings.Contains(string(raw), "bare LF") || lf(msg.Body) != lf(raw)) {
-				t.Errorf("%q uid %d: body differs from the corpus", f.Name, msg.UID)
+			got := 0
+			err = src.Fetch(ctx, f, append(uids, 999999), func(msg mailbox.Message) error {
+				meta, ok := listed[msg.UID]
+				if !ok {
+					return fmt.Errorf("unexpected uid %d", msg.UID)
+				}
+				// imapmemserver serves the header of a bare-LF message with CRLF
+				// line endings: compare that one modulo line endings.
+				raw := want[index[msg.UID]].Raw
+				if sha256.Sum256(msg.Body) != sha256.Sum256(raw) && (!strings.Contains(string(raw), "bare LF") || lf(msg.Body) != lf(raw)) {
+					t.Errorf("%q uid %d: body differs from the corpus", f.Name, msg.UID)
+				}
+				if msg.Key != mailbox.SourceKey(uv, msg.UID) || msg.ContentKey != meta.ContentKey() {
+					t.Errorf("%q uid %d: keys %s %s; want %s %s", f.Name, msg.UID, msg.Key, msg.ContentKey, mailbox.SourceKey(uv, msg.UID), meta.ContentKey())
+				}
+				if flagSet(msg.Flags) != flagSet(meta.Flags) || !msg.InternalDate.Equal(meta.InternalDate) || msg.Size != meta.Size {
+					t.Errorf("%q uid %d: fetched meta %+v differs from listed %+v", f.Name, msg.UID, msg.Meta, meta)
+				}
+				got++
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("Fetch %q (released %v): %v", f.Name, released, err)
 			}
-			if msg.Key != mailbox.SourceKey(uv, msg.UID) || msg.ContentKey != meta.ContentKey() {
-				t.Errorf("%q uid %d: keys %s %s; want %s %s", f.Name, msg.UID, msg.Key, msg.ContentKey, mailbox.SourceKey(uv, msg.UID), meta.ContentKey())
+			if got != len(metas) {
+				t.Errorf("Fetch %q (released %v): %d messages; want %d", f.Name, released, got, len(metas))
 			}
-			if flagSet(msg.Flags) != flagSet(meta.Flags) || !msg.InternalDate.Equal(meta.InternalDate) || msg.Size != meta.Size {
-				t.Errorf("%q uid %d: fetched meta %+v differs from listed %+v", f.Name, msg.UID, msg.Meta, meta)
+			if !released {
+				total += got
 			}
-			got++
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("Fetch %q: %v", f.Name, err)
 		}
-		if got != len(metas) {
-			t.Errorf("Fetch %q: %d messages; want %d", f.Name, got, len(metas))
-		}
-		total += got
 	}
 	if total != len(gen.Messages) {
 		t.Errorf("fetched %d messages in all; corpus has %d", total, len(gen.Messages))
