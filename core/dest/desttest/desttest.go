@@ -41,6 +41,7 @@ const LargeSize = 25 << 20
 func Run(t *testing.T, target Target) {
 	t.Run("EnsureFolder", func(t *testing.T) { testEnsureFolder(t, target) })
 	t.Run("PutFlagsDatesResults", func(t *testing.T) { testPut(t, target) })
+	t.Run("PerItemFailure", func(t *testing.T) { testItemFailure(t, target) })
 	t.Run("ExistingAfterDatabaseLoss", func(t *testing.T) { testExisting(t, target) })
 	t.Run("LargeMessage", func(t *testing.T) { testLarge(t, target) })
 	t.Run("IdempotentRerun", func(t *testing.T) { testRerun(t, target) })

@@ -1,6 +1,7 @@
 package desttest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -202,5 +203,32 @@ func testRerun(t *testing.T, target Target) {
 	slices.Sort(b)
 	if !slices.Equal(a, b) || len(after) != len(msgs) {
 		t.Errorf("the reruns changed the folder: %d messages before, %d after", len(before), len(after))
+	}
+}
+
+// testItemFailure puts a batch whose middle message is empty: that item
+// fails alone, with its own result, and the others are written.
+func testItemFailure(t *testing.T, target Target) {
+	d := open(t, target)
+	ref := ensure(t, d, "Conformance", "ItemFailure")
+	msgs := []mailbox.Message{Message("ItemFailure", 0), Message("ItemFailure", 1), Message("ItemFailure", 2)}
+	msgs[1].Body, msgs[1].Size = nil, 0
+	res, err := d.Put(ctx(t), ref, msgs)
+	if err != nil {
+		t.Fatalf("Put: %v (one bad item must not fail the batch)", err)
+	}
+	if len(res) != len(msgs) {
+		t.Fatalf("%d results for %d messages", len(res), len(msgs))
+	}
+	if res[0].Err != nil || res[2].Err != nil {
+		t.Errorf("good items failed: %v, %v", res[0].Err, res[2].Err)
+	}
+	var ie *mailbox.ItemError
+	if !errors.As(res[1].Err, &ie) {
+		t.Errorf("empty message: %v, want a *mailbox.ItemError", res[1].Err)
+	}
+	got := byMessageID(t, target.Read(t, ref))
+	if _, ok := got[msgs[0].MessageID]; !ok || len(got) != 2 {
+		t.Errorf("stored %v, want the two good messages", got)
 	}
 }
