@@ -8,7 +8,7 @@
 // The suite checks what the engine relies on (core/mailbox.Destination):
 // EnsureFolder creates nested, UTF-8 and quoted names and returns the same
 // folder when asked again; Put writes flags and dates and answers per item,
-// in order; Existing finds what Put stored, so a run that lost its
+// in order, a bad item failing alone; Existing finds what Put stored, so a run that lost its
 // database writes each message exactly once; a 25 MB message goes through;
 // a rerun changes nothing.
 //
