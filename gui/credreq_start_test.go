@@ -275,6 +275,7 @@ func runAndWaitErr(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 	fn()
 	select {
 	case s := <-done:
+		m.run.loads.Wait() // the journal read after the pass, applied
 		return s
 	case <-time.After(60 * time.Second):
 		t.Fatal("the Start did not end")

@@ -19,6 +19,7 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/mapping"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
 )
 
 // runner starts passes on the engine and applies its events to the
@@ -32,6 +33,11 @@ type runner struct {
 	runProject string
 	runPass    project.Pass
 	failed     map[string]int // currently failed items per user (journal)
+	// loadSeq numbers the journal loads (the latest one is shown), loads
+	// counts those not yet applied, readStored reads (tests delay it).
+	loadSeq    uint64
+	loads      sync.WaitGroup
+	readStored func(*store.Store, string) storedProgress
 	lastSum    string
 
 	startBtn *widget.Button
@@ -161,32 +167,36 @@ func (r *runner) selectionChanged() {
 
 func (r *runner) projectChanged() { r.selectionChanged() }
 
-// loadStoredProgress fills the table from the journal: the last pass of
-// each user and its currently failed items, then the engine's live state.
-func (r *runner) loadStoredProgress() {
-	t := r.t
-	r.failed = map[string]int{}
-	if t.u.project == "" {
-		return
-	}
-	j := t.u.st.Journal()
-	ids, err := j.Users(t.u.project)
+// storedProgress is what the journal says about a project's users: the
+// last pass of each and its currently failed items.
+type storedProgress struct {
+	failed map[string]int
+	last   map[string]*userProgress
+	err    error
+}
+
+// readStoredProgress reads the journal of every user of proj (it runs
+// off the UI thread: with many users and long journals it takes a while).
+func readStoredProgress(st *store.Store, proj string) storedProgress {
+	sp := storedProgress{failed: map[string]int{}, last: map[string]*userProgress{}}
+	j := st.Journal()
+	ids, err := j.Users(proj)
 	if err != nil {
-		t.summary.SetText(fmt.Sprintf("reading the journal: %v", err))
-		return
+		sp.err = err
+		return sp
 	}
 	for _, id := range ids {
-		failed, err := j.FailedItems(t.u.project, id)
+		failed, err := j.FailedItems(proj, id)
 		if err == nil {
-			r.failed[id] = len(failed)
+			sp.failed[id] = len(failed)
 		}
-		passes, err := j.Passes(t.u.project, id)
+		passes, err := j.Passes(proj, id)
 		if err != nil || len(passes) == 0 {
 			continue
 		}
 		last := passes[len(passes)-1]
 		lp := &userProgress{Pass: last.Pass, Fraction: -1, Items: last.ItemsMigrated, Bytes: last.BytesMigrated,
-			Errors: r.failed[id], Message: last.Error}
+			Errors: sp.failed[id], Message: last.Error}
 		if d := last.Duration().Hours(); d > 0 && !last.End.IsZero() {
 			lp.MBPerHour = float64(last.BytesMigrated) / (1 << 20) / d
 		}
@@ -194,11 +204,56 @@ func (r *runner) loadStoredProgress() {
 		case project.StatusCompleted, project.StatusCompletedWithErrors:
 			lp.Fraction = 1
 		}
+		sp.last[id] = lp
+	}
+	return sp
+}
+
+// loadStoredProgress fills the table from the journal, then the engine's
+// live state. The journal is read on a goroutine; the result is applied
+// on the UI goroutine (fyne.Do) unless the project changed or a newer
+// load started meanwhile. r.loads counts the loads not yet applied.
+func (r *runner) loadStoredProgress() {
+	t := r.t
+	r.loadSeq++
+	seq, proj := r.loadSeq, t.u.project
+	if proj == "" {
+		r.failed = map[string]int{}
+		return
+	}
+	read := r.readStored
+	if read == nil {
+		read = readStoredProgress
+	}
+	r.loads.Add(1)
+	go func() {
+		sp := read(t.u.st, proj)
+		fyne.Do(func() {
+			defer r.loads.Done()
+			if seq == r.loadSeq && proj == t.u.project {
+				r.applyStored(sp)
+			}
+		})
+	}()
+}
+
+// applyStored shows what readStoredProgress found (UI goroutine).
+func (r *runner) applyStored(sp storedProgress) {
+	t := r.t
+	if sp.err != nil {
+		t.summary.SetText(fmt.Sprintf("reading the journal: %v", sp.err))
+		return
+	}
+	r.failed = sp.failed
+	for id, lp := range sp.last {
 		t.live[id] = lp
 	}
 	for _, ev := range r.eng.Latest(t.u.project) {
 		r.applyEvent(ev)
 	}
+	t.table.Refresh()
+	t.updateSummary()
+	r.selectionChanged()
 }
 
 // applyEvents is the bridge's sink (UI goroutine).

@@ -81,6 +81,7 @@ func runAndWait(t *testing.T, m *migrationsTab, fn func()) engine.Summary {
 		// hand over the run's last events before the test touches
 		// widgets again, or both write the same widgets at once.
 		time.Sleep(3 * flushInterval)
+		m.run.loads.Wait() // the journal read after the pass, applied
 		return s
 	case <-time.After(60 * time.Second):
 		t.Fatal("the pass did not end within 60s")
@@ -156,6 +157,7 @@ func TestStartFullReachesCompleted(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the pass did not end within 60s")
 	}
+	m.run.loads.Wait() // the journal read after the pass, applied
 	for id, n := range counts {
 		if got := m.statusOf(id); got != project.StatusCompleted {
 			t.Errorf("%s shows status %q, want Completed", id, got)
@@ -377,5 +379,54 @@ func TestVerifyShowsNamespacesAndRoles(t *testing.T) {
 	}
 	if !m.found.Visible() {
 		t.Error("the findings are hidden")
+	}
+}
+
+// TestJournalReadOffTheUIThread: after a pass the tab re-reads the
+// journal on another goroutine; while that read is held up, the UI call
+// (reload) has returned and the table still shows the old figures; once
+// it ends, the journal's figures are shown.
+func TestJournalReadOffTheUIThread(t *testing.T) {
+	st := kit.Store(t)
+	opts := project.DefaultOptions()
+	opts.MaxItemSizeMB = 1
+	migrationProject(t, st, opts, corpus.Spec{Messages: 30, Seed: 5, MaxSize: 3 << 20}, "dora")
+	u, _ := newTestUI(t, st, Options{})
+	m := u.migrations
+	id := "dora@old.example"
+	m.setSelected(id, true)
+	s := runAndWait(t, m, func() { m.run.start(project.PassFull, engine.PassOptions{}) })
+	failed := int(s.Users[0].ItemsFailed)
+	if failed == 0 || m.run.failed[id] != failed {
+		t.Fatalf("after the pass: %d failed shown, summary %d; want the same, > 0", m.run.failed[id], failed)
+	}
+
+	// A fresh tab state, then a reload whose journal read is held up.
+	release := make(chan struct{})
+	reading := make(chan struct{})
+	m.run.readStored = func(st *store.Store, proj string) storedProgress {
+		close(reading)
+		<-release
+		return readStoredProgress(st, proj)
+	}
+	m.live = map[string]*userProgress{}
+	returned := make(chan struct{})
+	go func() { m.reload(); close(returned) }()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reload waited for the journal read")
+	}
+	<-reading
+	if lp := m.live[id]; lp != nil {
+		t.Errorf("progress %+v shown before the journal was read", lp)
+	}
+	close(release)
+	m.run.loads.Wait()
+	if lp := m.live[id]; lp == nil || lp.Errors != failed || lp.Fraction != 1 {
+		t.Errorf("after the read: progress %+v; want %d errors at 100%%", lp, failed)
+	}
+	if m.run.failed[id] != failed {
+		t.Errorf("after the read: %d failed; want %d", m.run.failed[id], failed)
 	}
 }
