@@ -166,12 +166,7 @@ func openReadOnlyFile(file, name string, wait time.Duration) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("opening database %s read-only: %w", name, err)
 	}
-	s := &Store{db: db, path: name}
-	if err := s.checkSchema(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return newStore(db, name, (*Store).checkSchema)
 }
 
 // openShared copies the database from the process sharing it and opens

@@ -83,21 +83,14 @@ func DefaultPath() (string, error) {
 // database. A new key is made only while the database holds no sealed
 // secrets.
 func Open(path string) (*Store, error) {
-	if path == "" {
-		p, err := DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	s, err := open(path)
+	s, err := openDefault(path)
 	if err != nil {
 		return nil, err
 	}
 	sealer, info, err := secret.DefaultWith(filepath.Dir(s.path), secret.Options{NoCreate: s.secretCount() > 0})
 	if err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, fmt.Errorf("opening database %s: %w", s.path, err)
 	}
 	s.sealer, s.sealerInfo = sealer, info
 	return s, nil
@@ -125,14 +118,7 @@ func OpenWith(path string, sealer secret.Sealer) (*Store, error) {
 	if sealer == nil {
 		return nil, errors.New("store.OpenWith: nil sealer")
 	}
-	if path == "" {
-		p, err := DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	s, err := open(path)
+	s, err := openDefault(path)
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +144,26 @@ func open(path string) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
+	return newStore(db, path, (*Store).initSchema)
+}
+
+// openDefault is open with "" meaning DefaultPath.
+func openDefault(path string) (*Store, error) {
+	if path == "" {
+		p, err := DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return open(path)
+}
+
+// newStore wraps an open database and runs check (schema set-up or
+// check) on it; on failure the database is closed again.
+func newStore(db *bbolt.DB, path string, check func(*Store) error) (*Store, error) {
 	s := &Store{db: db, path: path}
-	if err := s.initSchema(); err != nil {
+	if err := check(s); err != nil {
 		db.Close()
 		return nil, err
 	}
