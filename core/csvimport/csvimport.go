@@ -253,28 +253,16 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 		if hdr.format == FormatMicrosoft {
 			u.DestEmail = u.SourceEmail
 		}
-		switch {
-		case u.SourceEmail == "":
-			bad(fSrcEmail, "the source email address is empty")
-		case len(u.SourceEmail) > maxAddressLen:
-			bad(fSrcEmail, "the address is %d characters long; an email address has at most %d", len(u.SourceEmail), maxAddressLen)
-		case !project.ValidEmail(u.SourceEmail):
-			bad(fSrcEmail, "%q is not an email address", u.SourceEmail)
-		default:
-			if first, dup := firstSeen[u.ID()]; dup {
-				bad(fSrcEmail, "duplicate source email %s (first on line %d)", u.SourceEmail, first)
-			} else {
-				firstSeen[u.ID()] = rec.start
-			}
+		if why := addressProblem(u.SourceEmail, "source"); why != "" {
+			bad(fSrcEmail, "%s", why)
+		} else if first, dup := firstSeen[u.ID()]; dup {
+			bad(fSrcEmail, "duplicate source email %s (first on line %d)", u.SourceEmail, first)
+		} else {
+			firstSeen[u.ID()] = rec.start
 		}
 		if hdr.format == FormatMigrationWiz {
-			switch {
-			case u.DestEmail == "":
-				bad(fDstEmail, "the destination email address is empty")
-			case len(u.DestEmail) > maxAddressLen:
-				bad(fDstEmail, "the address is %d characters long; an email address has at most %d", len(u.DestEmail), maxAddressLen)
-			case !project.ValidEmail(u.DestEmail):
-				bad(fDstEmail, "%q is not an email address", u.DestEmail)
+			if why := addressProblem(u.DestEmail, "destination"); why != "" {
+				bad(fDstEmail, "%s", why)
 			}
 		}
 		for _, fv := range []struct {
@@ -621,4 +609,18 @@ func trimAll(ss []string) []string {
 		out[i] = strings.TrimSpace(s)
 	}
 	return out
+}
+
+// addressProblem says what is wrong with the side ("source" or
+// "destination") email address addr of a row, "" if nothing.
+func addressProblem(addr, side string) string {
+	switch {
+	case addr == "":
+		return "the " + side + " email address is empty"
+	case len(addr) > maxAddressLen:
+		return fmt.Sprintf("the address is %d characters long; an email address has at most %d", len(addr), maxAddressLen)
+	case !project.ValidEmail(addr):
+		return fmt.Sprintf("%q is not an email address", addr)
+	}
+	return ""
 }
