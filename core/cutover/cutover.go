@@ -338,12 +338,19 @@ func (c *checker) mx(ctx context.Context, d string) Record {
 			bad = append(bad, h)
 		}
 	}
+	return judge(rec, good, bad, "is missing (the domain has no mail exchanger)", true)
+}
+
+// judge sets rec's verdict from its hosts that point to the destination
+// (good) and those that do not (bad). missing is the detail when rec has
+// no values; a mix is Partial when mixed is set, else Elsewhere.
+func judge(rec Record, good, bad []string, missing string, mixed bool) Record {
 	switch {
 	case len(rec.Values) == 0:
-		rec.Verdict, rec.Detail = Missing, "is missing (the domain has no mail exchanger)"
+		rec.Verdict, rec.Detail = Missing, missing
 	case len(bad) == 0:
 		rec.Verdict, rec.Detail = Destination, "points to the destination: "+strings.Join(good, ", ")
-	case len(good) == 0:
+	case len(good) == 0 || !mixed:
 		rec.Verdict, rec.Detail = Elsewhere, "points elsewhere: "+strings.Join(bad, ", ")
 	default:
 		rec.Verdict = Partial
@@ -404,15 +411,7 @@ func (c *checker) srv(ctx context.Context, d string) Record {
 			bad = append(bad, h)
 		}
 	}
-	switch {
-	case len(rec.Values) == 0:
-		rec.Verdict, rec.Detail = Missing, "is missing (no such record)"
-	case len(bad) == 0:
-		rec.Verdict, rec.Detail = Destination, "points to the destination: "+strings.Join(good, ", ")
-	default:
-		rec.Verdict, rec.Detail = Elsewhere, "points elsewhere: "+strings.Join(bad, ", ")
-	}
-	return rec
+	return judge(rec, good, bad, "is missing (no such record)", false)
 }
 
 // fqdn makes a name absolute so no search domain is appended.
