@@ -424,23 +424,20 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	d := s.formData(rec, p, u, now)
 	d.Login = login
+	status := http.StatusOK
 	switch {
 	case !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(rec.Hash))):
 		s.log.Warn("credreq form without a valid CSRF token", "project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)
-		d.Error = "This page has expired. Please type your password again."
-		render(w, http.StatusForbidden, d)
-		return
+		status, d.Error = http.StatusForbidden, "This page has expired. Please type your password again."
 	case login == "":
 		d.Error = "Please type your login name (often your email address)."
-		render(w, http.StatusOK, d)
-		return
 	case len(login) > 254 || strings.ContainsFunc(login, unicode.IsControl):
 		d.Error = "That login name cannot be right: it is too long or holds invisible characters. Please type it again."
-		render(w, http.StatusOK, d)
-		return
 	case password == "":
 		d.Error = "Please type your password."
-		render(w, http.StatusOK, d)
+	}
+	if d.Error != "" {
+		render(w, status, d)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), VerifyTimeout)
