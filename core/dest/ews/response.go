@@ -132,16 +132,22 @@ type respFolder struct {
 	FolderClass string `xml:"FolderClass"`
 }
 
-type rootFolder struct {
-	Offset int  `xml:"IndexedPagingOffset,attr"`
-	Total  int  `xml:"TotalItemsInView,attr"`
-	Last   bool `xml:"IncludesLastItemInRange,attr"`
-	Items  struct {
+// itemsAndFolders are the Items and Folders lists of a response message or
+// its RootFolder.
+type itemsAndFolders struct {
+	Items struct {
 		List []respItem `xml:",any"`
 	} `xml:"Items"`
 	Folders struct {
 		List []respFolder `xml:",any"`
 	} `xml:"Folders"`
+}
+
+type rootFolder struct {
+	Offset int  `xml:"IndexedPagingOffset,attr"`
+	Total  int  `xml:"TotalItemsInView,attr"`
+	Last   bool `xml:"IncludesLastItemInRange,attr"`
+	itemsAndFolders
 }
 
 // respMessage is one m:*ResponseMessage.
@@ -151,12 +157,7 @@ type respMessage struct {
 	Text       string     `xml:"MessageText"`
 	Code       string     `xml:"ResponseCode"`
 	MessageXML messageXML `xml:"MessageXml"`
-	Items      struct {
-		List []respItem `xml:",any"`
-	} `xml:"Items"`
-	Folders struct {
-		List []respFolder `xml:",any"`
-	} `xml:"Folders"`
+	itemsAndFolders
 	Root rootFolder `xml:"RootFolder"`
 }
 
