@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/connect"
 	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -227,6 +228,20 @@ func (e *env) open() (*store.Store, error) { return e.openWith(store.Open) }
 // next to another running MailFerry that holds the file (a migration,
 // credreq serve, the GUI), through store.OpenReadOnly.
 func (e *env) openRead() (*store.Store, error) { return e.openWith(store.OpenReadOnly) }
+
+// openProject opens the database with openFn (e.open or e.openRead) and
+// reads the project name; the error names the project.
+func (e *env) openProject(openFn func() (*store.Store, error), name string) (*store.Store, project.Project, error) {
+	st, err := openFn()
+	if err != nil {
+		return nil, project.Project{}, err
+	}
+	p, err := st.Project(name)
+	if err != nil {
+		return nil, project.Project{}, fmt.Errorf("project %q: %w", name, err)
+	}
+	return st, p, nil
+}
 
 func (e *env) openWith(openFn func(string) (*store.Store, error)) (*store.Store, error) {
 	if e.st != nil {

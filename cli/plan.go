@@ -44,13 +44,9 @@ func plan(e *env, args []string) error {
 	case *email == "":
 		return usagef(planUsage, "--user is required")
 	}
-	st, err := e.openRead()
+	st, p, err := e.openProject(e.openRead, *projName)
 	if err != nil {
 		return err
-	}
-	p, err := st.Project(*projName)
-	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 	if p.Source.IsZero() {
 		return fmt.Errorf("project %q has no source endpoint (mailferry endpoint set --side source ...)", p.Name)

@@ -54,13 +54,9 @@ func smtpSet(e *env, args []string) error {
 	if password.env != "" && password.stdin {
 		return usagef(smtpUsage, "use either --password-env or --password-stdin, not both")
 	}
-	st, err := e.open()
+	st, p, err := e.openProject(e.open, *projName)
 	if err != nil {
 		return err
-	}
-	p, err := st.Project(*projName)
-	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 	cfg := p.SMTP
 	oldSec := cfg.Security
@@ -156,13 +152,9 @@ func smtpShow(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(smtpUsage, "--project is required")
 	}
-	st, err := e.openRead()
+	_, p, err := e.openProject(e.openRead, *projName)
 	if err != nil {
 		return err
-	}
-	p, err := st.Project(*projName)
-	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 	if p.SMTP.Host == "" {
 		return fmt.Errorf("project %q has no SMTP settings (set them with: mailferry smtp set --project %q ...)", p.Name, p.Name)

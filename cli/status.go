@@ -48,12 +48,9 @@ func status(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(statusUsage, "--project is required")
 	}
-	st, err := e.openRead()
+	st, _, err := e.openProject(e.openRead, *projName)
 	if err != nil {
 		return err
-	}
-	if _, err := st.Project(*projName); err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 	us, err := selectUsers(st, *projName, *usersS)
 	if err != nil {

@@ -45,12 +45,9 @@ func usersImport(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(usersUsage, "--project is required")
 	}
-	st, err := e.open()
+	st, _, err := e.openProject(e.open, *projName)
 	if err != nil {
 		return err
-	}
-	if _, err := st.Project(*projName); err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 
 	var r io.Reader = e.stdin
@@ -100,12 +97,9 @@ func usersList(e *env, args []string) error {
 	if *projName == "" {
 		return usagef(usersUsage, "--project is required")
 	}
-	st, err := e.openRead()
+	st, _, err := e.openProject(e.openRead, *projName)
 	if err != nil {
 		return err
-	}
-	if _, err := st.Project(*projName); err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
 	}
 	us, err := st.Users(*projName)
 	if err != nil {
