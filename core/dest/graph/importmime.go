@@ -221,20 +221,12 @@ func (d *Destination) importAll(ctx context.Context, f mailbox.FolderRef, msgs [
 			retry = append(retry, st.retry...)
 			wait = max(wait, st.wait)
 		}
-		if len(retry) == 0 {
-			break
-		}
-		if round >= maxPutRounds {
-			for _, i := range retry {
-				results[i].Err = &mailbox.ItemError{
-					Reason: fmt.Sprintf("Graph kept throttling or failing this message (%d attempts)", round),
-					Hint:   "Exchange Online is throttling the app; Retry Errors will send it again later.",
-				}
-			}
-			break
-		}
-		if err := d.pause(ctx, wait, round); err != nil {
+		done, err := d.nextRound(ctx, results, retry, wait, round)
+		if err != nil {
 			return fallback, err
+		}
+		if done {
+			break
 		}
 		todo = retry
 	}

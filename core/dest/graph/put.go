@@ -351,20 +351,12 @@ func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []m
 			}
 			d.log.Info("graph: resending the messages that are missing", "folder", where, "checked", len(unknown), "present", len(unknown)-(len(retry)))
 		}
-		if len(retry) == 0 {
-			break
-		}
-		if round >= maxPutRounds {
-			for _, i := range retry {
-				results[i].Err = &mailbox.ItemError{
-					Reason: fmt.Sprintf("Graph kept throttling or failing this message (%d attempts)", round),
-					Hint:   "Exchange Online is throttling the app; Retry Errors will send it again later.",
-				}
-			}
-			break
-		}
-		if err := d.pause(ctx, wait, round); err != nil {
+		done, err := d.nextRound(ctx, results, retry, wait, round)
+		if err != nil {
 			return results, err
+		}
+		if done {
+			break
 		}
 		todo = retry
 	}
@@ -376,6 +368,26 @@ func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []m
 		results[i] = r
 	}
 	return results, nil
+}
+
+// nextRound ends a round of sends. With nothing to resend it is done;
+// after maxPutRounds the messages still to resend fail and it is done;
+// else it waits (for wait, the longest Retry-After, or the back-off) before
+// the next round.
+func (d *Destination) nextRound(ctx context.Context, results []mailbox.Result, retry []int, wait time.Duration, round int) (done bool, err error) {
+	if len(retry) == 0 {
+		return true, nil
+	}
+	if round >= maxPutRounds {
+		for _, i := range retry {
+			results[i].Err = &mailbox.ItemError{
+				Reason: fmt.Sprintf("Graph kept throttling or failing this message (%d attempts)", round),
+				Hint:   "Exchange Online is throttling the app; Retry Errors will send it again later.",
+			}
+		}
+		return true, nil
+	}
+	return false, d.pause(ctx, wait, round)
 }
 
 func (d *Destination) isDrafts(id string) bool {
