@@ -260,51 +260,13 @@ type poxResponse struct {
 // post sends one POX request. It returns the EWS URL, or a URL to retry
 // at, or an address to restart with.
 func post(ctx context.Context, u, email string, opts Options) (ews, next, addr string, err error) {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return "", "", "", err
-	}
-	if pu.Scheme != "https" {
-		return "", "", "", fmt.Errorf("refusing to send credentials to %s (https only)", u)
-	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="` + nsRequest + `"><Request><EMailAddress>`)
 	_ = xml.EscapeText(&b, []byte(email))
 	b.WriteString(`</EMailAddress><AcceptableResponseSchema>` + nsResponse + `</AcceptableResponseSchema></Request></Autodiscover>`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b.Bytes()))
-	if err != nil {
-		return "", "", "", err
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("User-Agent", "MailFerry")
-	c := *opts.Client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", "", "", err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", "", "", err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		loc, err := resp.Location()
-		if err != nil {
-			return "", "", "", fmt.Errorf("HTTP %d without Location", resp.StatusCode)
-		}
-		if loc.Scheme != "https" {
-			return "", "", "", fmt.Errorf("redirect to %s refused: only https targets are followed", loc)
-		}
-		return "", loc.String(), "", nil
-	case http.StatusUnauthorized:
-		return "", "", "", errors.New("HTTP 401: credentials refused")
-	default:
-		return "", "", "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	data, next, err := postXML(ctx, u, b.Bytes(), "", 0, opts)
+	if err != nil || next != "" {
+		return "", next, "", err
 	}
 	var r poxResponse
 	if err := xml.Unmarshal(data, &r); err != nil {
@@ -349,4 +311,57 @@ func isDialError(err error) bool {
 	}
 	var dns *net.DNSError
 	return errors.As(err, &dns)
+}
+
+// postXML posts body to u (https only) with credentials and returns the
+// answer, or a (https) URL it redirects to as next. soapAction, if not
+// empty, is sent as the SOAPAction header; alsoOK is a status besides 200
+// whose body is an answer too (SOAP faults come with HTTP 500).
+func postXML(ctx context.Context, u string, body []byte, soapAction string, alsoOK int, opts Options) (data []byte, next string, err error) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil, "", err
+	}
+	if pu.Scheme != "https" {
+		return nil, "", fmt.Errorf("refusing to send credentials to %s (https only)", u)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	if soapAction != "" {
+		req.Header.Set("SOAPAction", `"`+soapAction+`"`)
+	}
+	req.Header.Set("User-Agent", "MailFerry")
+	c := *opts.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	data, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, "", err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, alsoOK:
+		return data, "", nil
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc, err := resp.Location()
+		if err != nil {
+			return nil, "", fmt.Errorf("HTTP %d without Location", resp.StatusCode)
+		}
+		if loc.Scheme != "https" {
+			return nil, "", fmt.Errorf("redirect to %s refused: only https targets are followed", loc)
+		}
+		return nil, loc.String(), nil
+	case http.StatusUnauthorized:
+		return nil, "", errors.New("HTTP 401: credentials refused")
+	default:
+		return nil, "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
 }

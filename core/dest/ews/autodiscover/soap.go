@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,15 +48,6 @@ type soapResponse struct {
 // ExternalEwsUrl and InternalEwsUrl. Like post it returns the EWS URL, a
 // URL to retry at, or an address to restart with.
 func postSOAP(ctx context.Context, u, email string, opts Options) (ews, next, addr string, err error) {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return "", "", "", err
-	}
-	if pu.Scheme != "https" {
-		return "", "", "", fmt.Errorf("refusing to send credentials to %s (https only)", u)
-	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	var b bytes.Buffer
 	esc := func(s string) { _ = xml.EscapeText(&b, []byte(s)) }
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="` + nsSOAP + `" xmlns:a="` + nsAD + `" xmlns:wsa="` + nsWSA + `"><soap:Header>`)
@@ -66,36 +56,9 @@ func postSOAP(ctx context.Context, u, email string, opts Options) (ews, next, ad
 	b.WriteString(`</wsa:To></soap:Header><soap:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users><a:User><a:Mailbox>`)
 	esc(email)
 	b.WriteString(`</a:Mailbox></a:User></a:Users><a:RequestedSettings><a:Setting>ExternalEwsUrl</a:Setting><a:Setting>InternalEwsUrl</a:Setting></a:RequestedSettings></a:Request></a:GetUserSettingsRequestMessage></soap:Body></soap:Envelope>`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b.Bytes()))
-	if err != nil {
-		return "", "", "", err
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"`+actGUS+`"`)
-	req.Header.Set("User-Agent", "MailFerry")
-	c := *opts.Client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", "", "", err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", "", "", err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusInternalServerError:
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		loc, err := resp.Location()
-		if err != nil || loc.Scheme != "https" {
-			return "", "", "", fmt.Errorf("HTTP %d redirect refused: only https targets are followed", resp.StatusCode)
-		}
-		return "", loc.String(), "", nil
-	case http.StatusUnauthorized:
-		return "", "", "", errors.New("HTTP 401: credentials refused")
-	default:
-		return "", "", "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	data, next, err := postXML(ctx, u, b.Bytes(), actGUS, http.StatusInternalServerError, opts)
+	if err != nil || next != "" {
+		return "", next, "", err
 	}
 	var r soapResponse
 	if err := xml.Unmarshal(data, &r); err != nil {
