@@ -266,12 +266,13 @@ func TestFolderMapping(t *testing.T) {
 	trash := ensure(t, d, mailbox.RoleTrash, "Trash")
 	junk := ensure(t, d, mailbox.RoleJunk, "Spam")
 	drafts := ensure(t, d, mailbox.RoleDrafts, "Drafts")
+	archive := ensure(t, d, mailbox.RoleArchive, "Archives")
 	sub := ensure(t, d, "", "INBOX", "Receipts")
 	subSent := ensure(t, d, "", "Sent Messages", "2022")
 	for _, x := range []struct {
 		ref  mailbox.FolderRef
 		path string
-	}{{sent, "Sent Items"}, {trash, "Deleted Items"}, {junk, "Junk Email"}, {drafts, "Drafts"}} {
+	}{{sent, "Sent Items"}, {trash, "Deleted Items"}, {junk, "Junk Email"}, {drafts, "Drafts"}, {archive, "Archive"}} {
 		put(t, d, x.ref, []mailbox.Message{plainMsg(1, `\Seen`)})
 		if items, err := e.s.Items(upn, x.path); err != nil || len(items) != 1 {
 			t.Errorf("%s: %v %d", x.path, err, len(items))

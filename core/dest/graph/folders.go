@@ -13,13 +13,20 @@ import (
 	"github.com/mailferry/mailferry/core/mailbox"
 )
 
-// wellKnown maps a source special-use role to a Graph well-known folder name.
+// wellKnown maps a source special-use role to a Graph well-known folder
+// name. "archive" is the primary mailbox's Archive folder (Outlook's
+// one-click Archive), not the archive mailbox: Graph documents it among
+// the well-known folder names of mailFolder
+// (https://learn.microsoft.com/en-us/graph/api/resources/mailfolder).
+// EWS has no distinguished id for it on premises, so the EWS destination
+// keeps a top-level "Archive" folder.
 var wellKnown = map[string]string{
-	mailbox.RoleInbox:  "inbox",
-	mailbox.RoleSent:   "sentitems",
-	mailbox.RoleDrafts: "drafts",
-	mailbox.RoleTrash:  "deleteditems",
-	mailbox.RoleJunk:   "junkemail",
+	mailbox.RoleInbox:   "inbox",
+	mailbox.RoleSent:    "sentitems",
+	mailbox.RoleDrafts:  "drafts",
+	mailbox.RoleTrash:   "deleteditems",
+	mailbox.RoleJunk:    "junkemail",
+	mailbox.RoleArchive: "archive",
 }
 
 type folderNode struct {
