@@ -106,50 +106,17 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 	default:
 		return nil, fmt.Errorf("demo: destination %q: want ews or graph", o.Dest)
 	}
-	old, err := st.Project(ProjectName)
-	exists := err == nil
-	switch {
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("demo: %w", err)
-	case exists && !old.Demo:
-		return nil, fmt.Errorf("demo: %w", ErrNotDemo)
-	}
-
-	srcUsers := map[string]string{}
-	var dstBoxes []string
-	for _, u := range Users {
-		if srcUsers[u.Source], err = password(); err != nil {
-			return nil, err
-		}
-		dstBoxes = append(dstBoxes, u.Dest)
-	}
-	adminPW, err := password()
+	old, exists, err := oldDemo(st)
 	if err != nil {
 		return nil, err
 	}
-	d := &Demo{Project: ProjectName}
-	if d.Source, err = memimap.New(srcUsers); err != nil {
-		return nil, fmt.Errorf("demo: source server: %w", err)
-	}
-	// HTTPS with a self-signed certificate that the project pins (the path
-	// a real server with its own certificate takes).
-	if o.Dest == project.TypeGraph {
-		d.Graph, err = graphemu.New(graphemu.Options{
-			Apps: []graphemu.App{{ClientID: GraphClientID, Secret: adminPW,
-				Roles: []string{graphemu.PermMailReadWrite, graphemu.PermMailAdvancedReadWrite}}},
-			Mailboxes: dstBoxes,
-			Logger:    slog.Default(),
-		})
-	} else {
-		d.Dest, err = ewsemu.New(ewsemu.Options{
-			Users:     []ewsemu.User{{Name: AdminUser, Password: adminPW, Mailbox: AdminUser, FullAccess: dstBoxes}},
-			Mailboxes: dstBoxes,
-			Logger:    slog.Default(),
-		})
-	}
+	pw, err := newPasswords()
 	if err != nil {
-		d.Source.Close()
-		return nil, fmt.Errorf("demo: destination server: %w", err)
+		return nil, err
+	}
+	d, err := startServers(o, pw)
+	if err != nil {
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -162,7 +129,96 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 			return nil, fmt.Errorf("demo: fill %s: %w", u.Source, err)
 		}
 	}
+	p := d.newProject()
+	support := map[string][]string{}
+	if exists {
+		if support, err = keepSettings(st, &p, old); err != nil {
+			return nil, err
+		}
+	}
+	n, err := saveProject(st, p, exists, pw, support)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	slog.Info("demo: started", "source", d.Source.Addr(), "dest", p.Dest.Type, "users", n)
+	return d, nil
+}
 
+// oldDemo returns the existing demo project, if any (exists false when
+// there is none), and ErrNotDemo when "Demo" is the user's own project.
+func oldDemo(st *store.Store) (old project.Project, exists bool, err error) {
+	old, err = st.Project(ProjectName)
+	exists = err == nil
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return old, false, fmt.Errorf("demo: %w", err)
+	case exists && !old.Demo:
+		return old, false, fmt.Errorf("demo: %w", ErrNotDemo)
+	}
+	return old, exists, nil
+}
+
+// passwords are a demo's fresh passwords: the source users' (by source
+// address) and the destination admin's (or the Graph app's secret).
+type passwords struct {
+	src   map[string]string
+	admin string
+}
+
+// newPasswords makes random passwords for every demo user and the admin.
+func newPasswords() (passwords, error) {
+	pw := passwords{src: map[string]string{}}
+	var err error
+	for _, u := range Users {
+		if pw.src[u.Source], err = password(); err != nil {
+			return pw, err
+		}
+	}
+	if pw.admin, err = password(); err != nil {
+		return pw, err
+	}
+	return pw, nil
+}
+
+// startServers starts the source server and the chosen destination
+// emulator; on error nothing is left running.
+func startServers(o Options, pw passwords) (*Demo, error) {
+	var dstBoxes []string
+	for _, u := range Users {
+		dstBoxes = append(dstBoxes, u.Dest)
+	}
+	d := &Demo{Project: ProjectName}
+	var err error
+	if d.Source, err = memimap.New(pw.src); err != nil {
+		return nil, fmt.Errorf("demo: source server: %w", err)
+	}
+	// HTTPS with a self-signed certificate that the project pins (the path
+	// a real server with its own certificate takes).
+	if o.Dest == project.TypeGraph {
+		d.Graph, err = graphemu.New(graphemu.Options{
+			Apps: []graphemu.App{{ClientID: GraphClientID, Secret: pw.admin,
+				Roles: []string{graphemu.PermMailReadWrite, graphemu.PermMailAdvancedReadWrite}}},
+			Mailboxes: dstBoxes,
+			Logger:    slog.Default(),
+		})
+	} else {
+		d.Dest, err = ewsemu.New(ewsemu.Options{
+			Users:     []ewsemu.User{{Name: AdminUser, Password: pw.admin, Mailbox: AdminUser, FullAccess: dstBoxes}},
+			Mailboxes: dstBoxes,
+			Logger:    slog.Default(),
+		})
+	}
+	if err != nil {
+		d.Source.Close()
+		return nil, fmt.Errorf("demo: destination server: %w", err)
+	}
+	return d, nil
+}
+
+// newProject is a fresh demo project whose endpoints point at d's servers
+// (no secrets yet).
+func (d *Demo) newProject() project.Project {
 	p := project.Project{
 		Name:     ProjectName,
 		Customer: Customer,
@@ -177,22 +233,32 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 		p.Dest = project.Endpoint{Type: project.TypeEWS, URL: d.Dest.EWSURL(), TrustFingerprint: d.Dest.CertFingerprint(),
 			AdminUser: AdminUser, Access: project.AccessDelegation}
 	}
-	support := map[string][]string{}
-	if exists {
-		p.Options, p.SMTP, p.Created = old.Options, old.SMTP, old.Created
-		if old.Customer != "" {
-			p.Customer = old.Customer
-		}
-		users, err := st.Users(ProjectName)
-		if err != nil {
-			return nil, fmt.Errorf("demo: %w", err)
-		}
-		for _, u := range users {
-			support[u.ID()] = u.SupportOptions
-		}
-	}
+	return p
+}
 
-	var users []project.User
+// keepSettings copies the old demo's options, SMTP settings, creation time
+// and customer into p, and returns the old users' support options by
+// user ID.
+func keepSettings(st *store.Store, p *project.Project, old project.Project) (map[string][]string, error) {
+	p.Options, p.SMTP, p.Created = old.Options, old.SMTP, old.Created
+	if old.Customer != "" {
+		p.Customer = old.Customer
+	}
+	users, err := st.Users(ProjectName)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	support := map[string][]string{}
+	for _, u := range users {
+		support[u.ID()] = u.SupportOptions
+	}
+	return support, nil
+}
+
+// saveProject seals the passwords into st, then replaces the old demo
+// project (when exists) with p and its users. On error the sealed secrets
+// are deleted again. It returns the number of users saved.
+func saveProject(st *store.Store, p project.Project, exists bool, pw passwords, support map[string][]string) (int, error) {
 	var refs []string
 	dropRefs := func() {
 		for _, r := range refs {
@@ -201,21 +267,22 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 			}
 		}
 	}
-	aref, err := st.SetSecret([]byte(adminPW))
+	aref, err := st.SetSecret([]byte(pw.admin))
 	if err != nil {
-		return nil, fmt.Errorf("demo: seal password: %w", err)
+		return 0, fmt.Errorf("demo: seal password: %w", err)
 	}
 	refs = append(refs, aref)
-	if d.Graph != nil {
+	if p.Dest.Type == project.TypeGraph {
 		p.Dest.SecretRef = aref // the app's client secret
 	} else {
 		p.Dest.PasswordRef = aref
 	}
+	var users []project.User
 	for _, u := range Users {
-		sref, err := st.SetSecret([]byte(srcUsers[u.Source]))
+		sref, err := st.SetSecret([]byte(pw.src[u.Source]))
 		if err != nil {
 			dropRefs()
-			return nil, fmt.Errorf("demo: seal password: %w", err)
+			return 0, fmt.Errorf("demo: seal password: %w", err)
 		}
 		refs = append(refs, sref)
 		// No destination password: the admin writes every mailbox.
@@ -229,27 +296,31 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 		nu.SupportOptions = support[nu.ID()]
 		users = append(users, nu)
 	}
-	if err := p.Validate(); err != nil {
+	if err := replaceProject(st, p, exists, users); err != nil {
 		dropRefs()
-		return nil, fmt.Errorf("demo: %w", err)
+		return 0, err
+	}
+	return len(users), nil
+}
+
+// replaceProject validates p, deletes the old demo project (when exists)
+// and stores p with its users.
+func replaceProject(st *store.Store, p project.Project, exists bool, users []project.User) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
 	if exists {
 		if err := st.DeleteProject(ProjectName); err != nil {
-			dropRefs()
-			return nil, fmt.Errorf("demo: replace old demo project: %w", err)
+			return fmt.Errorf("demo: replace old demo project: %w", err)
 		}
 	}
 	if err := st.CreateProject(p); err != nil {
-		dropRefs()
-		return nil, fmt.Errorf("demo: create project: %w", err)
+		return fmt.Errorf("demo: create project: %w", err)
 	}
 	if err := st.PutUsers(ProjectName, users); err != nil {
-		dropRefs()
-		return nil, fmt.Errorf("demo: users: %w", err)
+		return fmt.Errorf("demo: users: %w", err)
 	}
-	ok = true
-	slog.Info("demo: started", "source", d.Source.Addr(), "dest", p.Dest.Type, "users", len(users))
-	return d, nil
+	return nil
 }
 
 // EnsureDemo starts the demo when the store has no project yet or already
