@@ -26,10 +26,84 @@ func init() {
 	})
 }
 
+// credreqOpts are the flags of credreq serve.
+type credreqOpts struct {
+	projName, addr, certFile, keyFile, publicURL string
+	send                                         bool
+	users                                        string
+	ttl                                          time.Duration
+	hosts                                        []string
+	tmpl                                         notify.Template
+}
+
 // credreqServe runs the credential-request HTTPS server until the
 // context is cancelled (SIGINT / SIGTERM), optionally emailing the links
 // first, and prints a line each time a user's password is confirmed.
 func credreqServe(e *env, args []string) error {
+	o, err := credreqFlags(e, args)
+	if err != nil {
+		return err
+	}
+	st, err := e.open()
+	if err != nil {
+		return err
+	}
+	defer e.share(st)()
+	p, err := st.Project(o.projName)
+	if err != nil {
+		return fmt.Errorf("project %q: %w", o.projName, err)
+	}
+	if !p.Source.TakesUserPasswords() {
+		return fmt.Errorf("project %q has no IMAP source to check passwords against (set it with: mailferry endpoint set --project %q --side source ...)", p.Name, p.Name)
+	}
+	if o.send {
+		// Fail before serving when the links cannot be emailed.
+		if _, _, err := notify.LoadSMTP(st, p.Name); err != nil {
+			return err
+		}
+	}
+
+	// credreq logs name users, addresses and token ids, never a password
+	// or a token.
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rp := &readyPrinter{e: e}
+	srv, err := credreq.Start(st, credreq.Config{
+		Addr:      o.addr,
+		Hosts:     o.hosts,
+		CertFile:  o.certFile,
+		KeyFile:   o.keyFile,
+		PublicURL: o.publicURL,
+		TTL:       o.ttl,
+		Verifier:  credreq.IMAPVerifier(nil),
+		OnReady:   rp.ready,
+		Logger:    logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := srv.Close(); cerr != nil {
+			fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
+		}
+		rp.stop()
+	}()
+	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", p.Name, srv.URL())
+	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
+
+	if o.send {
+		if err := credreqSend(e, srv, p.Name, o, logger); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "waiting for users (links valid for %s); press Ctrl-C to stop\n", humanDuration(o.ttl))
+	<-e.ctx.Done()
+	fmt.Fprintln(e.stdout, "stopped serving credential requests")
+	return nil
+}
+
+// credreqFlags parses and checks the flags of credreq serve, and reads
+// the link template (--template).
+func credreqFlags(e *env, args []string) (credreqOpts, error) {
 	fs := e.newFlags("credreq serve", false)
 	var (
 		projName  = fs.String("project", "", "project name")
@@ -45,107 +119,69 @@ func credreqServe(e *env, args []string) error {
 	)
 	fs.Var(&hosts, "host", "a name or address users reach this machine by (repeatable; the first is used in links)")
 	if _, err := parse(fs, args, credreqUsage, 0, 0); err != nil {
-		return err
+		return credreqOpts{}, err
 	}
 	set := given(fs)
 	switch {
 	case *projName == "":
-		return usagef(credreqUsage, "--project is required")
+		return credreqOpts{}, usagef(credreqUsage, "--project is required")
 	case (*certFile == "") != (*keyFile == ""):
-		return usagef(credreqUsage, "give both --cert and --key, or neither")
+		return credreqOpts{}, usagef(credreqUsage, "give both --cert and --key, or neither")
 	case (set["users"] || set["template"]) && !*send:
-		return usagef(credreqUsage, "--users and --template only apply with --send")
+		return credreqOpts{}, usagef(credreqUsage, "--users and --template only apply with --send")
 	case *ttl <= 0:
-		return usagef(credreqUsage, "--ttl must be positive")
+		return credreqOpts{}, usagef(credreqUsage, "--ttl must be positive")
 	}
 	tmpl := credreq.DefaultLinkTemplate()
 	if *tmplFile != "" {
 		var err error
 		if tmpl, err = readTemplate(*tmplFile); err != nil {
-			return err
+			return credreqOpts{}, err
 		}
 		if err := tmpl.Check(credreq.LinkPlaceholders); err != nil {
-			return fmt.Errorf("template %s: %w", *tmplFile, err)
+			return credreqOpts{}, fmt.Errorf("template %s: %w", *tmplFile, err)
 		}
 	}
+	return credreqOpts{projName: *projName, addr: *addr, certFile: *certFile, keyFile: *keyFile,
+		publicURL: *publicURL, send: *send, users: *usersS, ttl: *ttl, hosts: hosts, tmpl: tmpl}, nil
+}
 
-	st, err := e.open()
-	if err != nil {
-		return err
-	}
-	defer e.share(st)()
-	p, err := st.Project(*projName)
-	if err != nil {
-		return fmt.Errorf("project %q: %w", *projName, err)
-	}
-	if !p.Source.TakesUserPasswords() {
-		return fmt.Errorf("project %q has no IMAP source to check passwords against (set it with: mailferry endpoint set --project %q --side source ...)", p.Name, p.Name)
-	}
-	if *send {
-		// Fail before serving when the links cannot be emailed.
-		if _, _, err := notify.LoadSMTP(st, p.Name); err != nil {
-			return err
-		}
-	}
+// readyPrinter prints a line for each confirmed password. OnReady runs
+// in its own goroutine: mu and stopped keep it from writing after the
+// command returned.
+type readyPrinter struct {
+	e       *env
+	mu      sync.Mutex
+	stopped bool
+	n       int
+}
 
-	// credreq logs name users, addresses and token ids, never a password
-	// or a token.
-	// OnReady runs in its own goroutine: printMu and stopped keep it from
-	// writing after the command returned.
-	var (
-		printMu sync.Mutex
-		stopped bool
-		ready   int
-	)
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := credreq.Start(st, credreq.Config{
-		Addr:      *addr,
-		Hosts:     hosts,
-		CertFile:  *certFile,
-		KeyFile:   *keyFile,
-		PublicURL: *publicURL,
-		TTL:       *ttl,
-		Verifier:  credreq.IMAPVerifier(nil),
-		OnReady: func(projectName, userID string) {
-			printMu.Lock()
-			defer printMu.Unlock()
-			if !stopped {
-				ready++
-				fmt.Fprintf(e.stdout, "ready   %s: password confirmed, user Queued (%d so far)\n", userID, ready)
-			}
-		},
-		Logger: logger,
-	})
-	if err != nil {
-		return err
+func (r *readyPrinter) ready(projectName, userID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stopped {
+		r.n++
+		fmt.Fprintf(r.e.stdout, "ready   %s: password confirmed, user Queued (%d so far)\n", userID, r.n)
 	}
-	defer func() {
-		if cerr := srv.Close(); cerr != nil {
-			fmt.Fprintf(e.stderr, "mailferry: stopping the credential-request server: %v\n", cerr)
-		}
-		printMu.Lock()
-		stopped = true
-		printMu.Unlock()
-	}()
-	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", p.Name, srv.URL())
-	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
+}
 
-	if *send {
-		res, err := srv.SendLinks(e.ctx, p.Name, splitList(*usersS), tmpl, &notify.Options{Logger: logger})
-		for _, id := range res.Sent {
-			fmt.Fprintf(e.stdout, "link sent to %s\n", id)
-		}
-		for _, id := range sortedKeys(res.Failed) {
-			fmt.Fprintf(e.stdout, "link NOT sent to %s: %s\n", id, res.Failed[id])
-		}
-		if err != nil {
-			return err
-		}
+func (r *readyPrinter) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+}
+
+// credreqSend emails the links (--send) and prints who got one and who
+// did not.
+func credreqSend(e *env, srv *credreq.Server, project string, o credreqOpts, logger *slog.Logger) error {
+	res, err := srv.SendLinks(e.ctx, project, splitList(o.users), o.tmpl, &notify.Options{Logger: logger})
+	for _, id := range res.Sent {
+		fmt.Fprintf(e.stdout, "link sent to %s\n", id)
 	}
-	fmt.Fprintf(e.stdout, "waiting for users (links valid for %s); press Ctrl-C to stop\n", humanDuration(*ttl))
-	<-e.ctx.Done()
-	fmt.Fprintln(e.stdout, "stopped serving credential requests")
-	return nil
+	for _, id := range sortedKeys(res.Failed) {
+		fmt.Fprintf(e.stdout, "link NOT sent to %s: %s\n", id, res.Failed[id])
+	}
+	return err
 }
 
 // humanDuration is d without zero tails: "72h", "1h30m", "45s".

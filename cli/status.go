@@ -59,38 +59,9 @@ func status(e *env, args []string) error {
 	j := st.Journal()
 	v := statusView{Project: *projName, Users: []statusUser{}, Counts: map[project.Status]int{}}
 	for _, u := range us {
-		su := statusUser{SourceEmail: u.SourceEmail, DestEmail: u.DestEmail, Status: u.Status, LastPass: u.LastPass}
-		if su.Status == "" {
-			su.Status = project.StatusNotSubmitted
-		}
-		folders, err := j.Folders(*projName, u.ID())
+		su, err := userStatus(j, *projName, u, *withErrors)
 		if err != nil {
 			return err
-		}
-		su.Folders = len(folders)
-		for _, f := range folders {
-			su.ItemsMigrated += f.Items
-			su.BytesMigrated += f.Bytes
-			su.ItemsFailed += f.Failed
-			su.BytesFailed += f.FailedBytes
-		}
-		passes, err := j.Passes(*projName, u.ID())
-		if err != nil {
-			return err
-		}
-		su.Passes = len(passes)
-		if n := len(passes); n > 0 {
-			su.LastRun = &passes[n-1]
-		}
-		if *withErrors {
-			items, err := j.FailedItems(*projName, u.ID())
-			if err != nil {
-				return err
-			}
-			su.FailedItems = []*store.FailedItem{}
-			for i := range items {
-				su.FailedItems = append(su.FailedItems, &items[i])
-			}
 		}
 		v.Counts[su.Status]++
 		v.Users = append(v.Users, su)
@@ -102,6 +73,56 @@ func status(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "project %q has no users\n", *projName)
 		return nil
 	}
+	if err := printStatusTable(e, v); err != nil {
+		return err
+	}
+	if *withErrors {
+		printFailedItems(e, v)
+	}
+	return nil
+}
+
+// userStatus is u's status with the journal's totals, its last pass and,
+// with withErrors, its failed items.
+func userStatus(j *store.Journal, projName string, u project.User, withErrors bool) (statusUser, error) {
+	su := statusUser{SourceEmail: u.SourceEmail, DestEmail: u.DestEmail, Status: u.Status, LastPass: u.LastPass}
+	if su.Status == "" {
+		su.Status = project.StatusNotSubmitted
+	}
+	folders, err := j.Folders(projName, u.ID())
+	if err != nil {
+		return su, err
+	}
+	su.Folders = len(folders)
+	for _, f := range folders {
+		su.ItemsMigrated += f.Items
+		su.BytesMigrated += f.Bytes
+		su.ItemsFailed += f.Failed
+		su.BytesFailed += f.FailedBytes
+	}
+	passes, err := j.Passes(projName, u.ID())
+	if err != nil {
+		return su, err
+	}
+	su.Passes = len(passes)
+	if n := len(passes); n > 0 {
+		su.LastRun = &passes[n-1]
+	}
+	if withErrors {
+		items, err := j.FailedItems(projName, u.ID())
+		if err != nil {
+			return su, err
+		}
+		su.FailedItems = []*store.FailedItem{}
+		for i := range items {
+			su.FailedItems = append(su.FailedItems, &items[i])
+		}
+	}
+	return su, nil
+}
+
+// printStatusTable prints one row per user.
+func printStatusTable(e *env, v statusView) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER\tSTATUS\tLAST PASS\tFOLDERS\tITEMS\tSIZE\tFAILED\tLAST RUN")
 	for _, su := range v.Users {
@@ -116,22 +137,21 @@ func status(e *env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", su.SourceEmail, su.Status, dash(string(su.LastPass)),
 			su.Folders, su.ItemsMigrated, size.Human(su.BytesMigrated), su.ItemsFailed, last)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if *withErrors {
-		for _, su := range v.Users {
-			for _, fi := range su.FailedItems {
-				fmt.Fprintf(e.stdout, "%s: %s uid %d %q %s %d bytes: %s", su.SourceEmail, fi.Folder, fi.UID, fi.Subject,
-					fi.Date, fi.Size, fi.Reason)
-				if fi.Hint != "" {
-					fmt.Fprintf(e.stdout, " (hint: %s)", fi.Hint)
-				}
-				fmt.Fprintln(e.stdout)
+	return tw.Flush()
+}
+
+// printFailedItems prints a line per failed item (--errors).
+func printFailedItems(e *env, v statusView) {
+	for _, su := range v.Users {
+		for _, fi := range su.FailedItems {
+			fmt.Fprintf(e.stdout, "%s: %s uid %d %q %s %d bytes: %s", su.SourceEmail, fi.Folder, fi.UID, fi.Subject,
+				fi.Date, fi.Size, fi.Reason)
+			if fi.Hint != "" {
+				fmt.Fprintf(e.stdout, " (hint: %s)", fi.Hint)
 			}
+			fmt.Fprintln(e.stdout)
 		}
 	}
-	return nil
 }
 
 // selectUsers returns the project's users, or the listed ones ("a,b").
