@@ -128,8 +128,43 @@ func (t *tester) run(ctx context.Context, ep project.Endpoint, host, login, pass
 	// Only show the CONFIG step when it fails.
 	t.r.Steps = t.r.Steps[:0]
 
-	var addrs []net.IPAddr
-	if !t.step(StepDNS, func() (string, error) {
+	addrs, ok := t.lookup(ctx, host)
+	if !ok {
+		return
+	}
+	conn, ok := t.connect(ctx, addrs, ep.Port)
+	if !ok {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+
+	c, ok := t.client(ctx, conn, ep, host)
+	if !ok {
+		return
+	}
+	defer c.Close()
+
+	caps, ok := t.capabilities(ctx, c)
+	if !ok || login == "" {
+		return
+	}
+	t.step(StepLogin, func() (string, error) {
+		if caps.Has(imap.CapLoginDisabled) {
+			return "", errors.New("the server refuses LOGIN on this connection (LOGINDISABLED); use security SSL/TLS or STARTTLS")
+		}
+		if err := c.Login(login, password).Wait(); err != nil {
+			return "", fmt.Errorf("login as %q refused: %s", login, describeIMAPError(ctxErr(ctx, err)))
+		}
+		return "logged in as " + login, nil
+	})
+	logout(ctx, c)
+}
+
+// lookup is the DNS step: host's addresses.
+func (t *tester) lookup(ctx context.Context, host string) (addrs []net.IPAddr, ok bool) {
+	ok = t.step(StepDNS, func() (string, error) {
 		var err error
 		addrs, err = resolve(ctx, host)
 		if err != nil {
@@ -139,52 +174,54 @@ func (t *tester) run(ctx context.Context, ep project.Endpoint, host, login, pass
 			return host + " is an IP address; no lookup needed", nil
 		}
 		return host + " → " + joinAddrs(addrs), nil
-	}) {
-		return
-	}
+	})
+	return addrs, ok
+}
 
-	var conn net.Conn
-	if !t.step(StepTCP, func() (string, error) {
+// connect is the TCP step: a connection to the first address that answers.
+func (t *tester) connect(ctx context.Context, addrs []net.IPAddr, port int) (conn net.Conn, ok bool) {
+	ok = t.step(StepTCP, func() (string, error) {
 		var err error
-		conn, err = dialAny(ctx, addrs, ep.Port)
+		conn, err = dialAny(ctx, addrs, port)
 		if err != nil {
 			return "", err
 		}
 		return "connected to " + conn.RemoteAddr().String(), nil
-	}) {
-		return
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	defer conn.Close()
+	})
+	return conn, ok
+}
 
-	var c *imapclient.Client
+// client runs the STARTTLS and TLS steps the endpoint's security asks for
+// and returns an IMAP client on conn.
+func (t *tester) client(ctx context.Context, conn net.Conn, ep project.Endpoint, host string) (*imapclient.Client, bool) {
 	opts := &imapclient.Options{}
 	switch ep.Security {
 	case project.SecuritySSL:
 		tc, ok := t.handshake(ctx, conn, ep, host)
 		if !ok {
-			return
+			return nil, false
 		}
-		c = imapclient.New(tc, opts)
+		return imapclient.New(tc, opts), true
 	case project.SecurityStartTLS:
 		if !t.step(StepSTARTTLS, func() (string, error) { return startTLS(conn) }) {
-			return
+			return nil, false
 		}
 		tc, ok := t.handshake(ctx, conn, ep, host)
 		if !ok {
-			return
+			return nil, false
 		}
 		// After STARTTLS the server sends no new greeting; imapclient
 		// expects one, so feed it a synthetic one.
-		c = imapclient.New(&greetedConn{Conn: tc, pre: []byte("* OK TLS established\r\n")}, opts)
+		return imapclient.New(&greetedConn{Conn: tc, pre: []byte("* OK TLS established\r\n")}, opts), true
 	default:
-		c = imapclient.New(conn, opts)
+		return imapclient.New(conn, opts), true
 	}
-	defer c.Close()
+}
 
-	var caps imap.CapSet
-	if !t.step(StepCapability, func() (string, error) {
+// capabilities is the CAPABILITY step: the greeting, then the server's
+// capabilities (recorded in the report), which must name IMAP4rev1 or 2.
+func (t *tester) capabilities(ctx context.Context, c *imapclient.Client) (caps imap.CapSet, ok bool) {
+	ok = t.step(StepCapability, func() (string, error) {
 		if err := c.WaitGreeting(); err != nil {
 			return "", fmt.Errorf("no IMAP greeting: %w", ctxErr(ctx, err))
 		}
@@ -201,22 +238,12 @@ func (t *tester) run(ctx context.Context, ep project.Endpoint, host, login, pass
 			return "", fmt.Errorf("not an IMAP4rev1 server (capabilities: %s)", strings.Join(t.r.Capabilities, " "))
 		}
 		return strings.Join(t.r.Capabilities, " "), nil
-	}) {
-		return
-	}
-
-	if login == "" {
-		return
-	}
-	t.step(StepLogin, func() (string, error) {
-		if caps.Has(imap.CapLoginDisabled) {
-			return "", errors.New("the server refuses LOGIN on this connection (LOGINDISABLED); use security SSL/TLS or STARTTLS")
-		}
-		if err := c.Login(login, password).Wait(); err != nil {
-			return "", fmt.Errorf("login as %q refused: %s", login, describeIMAPError(ctxErr(ctx, err)))
-		}
-		return "logged in as " + login, nil
 	})
+	return caps, ok
+}
+
+// logout says LOGOUT, waiting at most 2 seconds for the answer.
+func logout(ctx context.Context, c *imapclient.Client) {
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	done := make(chan struct{})

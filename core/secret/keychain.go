@@ -248,24 +248,7 @@ func useKeychain(kc keychain, keyPath, markerPath string, noCreate bool) (Sealer
 		return s, info, err
 
 	case haveKC && haveFile && !bytes.Equal(kcKey, fileKey):
-		// Two different keys: do not guess which one sealed the database.
-		// Seal with the key file (it sits next to the database) and open
-		// with either; nothing is deleted.
-		fs, err := newFileSealer(keyPath, fileKey)
-		if err != nil {
-			return nil, info, err
-		}
-		older, err := newAEAD(kcKey)
-		if err != nil {
-			return nil, info, err
-		}
-		fs.older = []cipher.AEAD{older}
-		return fs, Info{
-			Backend: BackendKeyFile, KeyFile: keyPath,
-			Reason: "the OS keychain holds a different key for this directory",
-			Warning: fmt.Sprintf("the keychain entry %s / %s and the key file %s hold different keys; kept the key file "+
-				"and open secrets with either key", kc.service, kc.account, keyPath),
-		}, nil
+		return differentKeys(kc, keyPath, kcKey, fileKey)
 
 	case !haveKC && !haveFile && haveMarker:
 		return nil, info, fmt.Errorf("the data key for %s should be in the OS keychain (service %q, account %q) but the "+
@@ -288,6 +271,38 @@ func useKeychain(kc keychain, keyPath, markerPath string, noCreate bool) (Sealer
 
 	// A key file to move (kcKey equals fileKey when haveKC: an interrupted
 	// migration that we now finish).
+	return moveKey(kc, keyPath, markerPath, fileKey, haveKC, info)
+}
+
+// differentKeys is the case of a keychain entry and a key file holding
+// different keys.
+func differentKeys(kc keychain, keyPath string, kcKey, fileKey []byte) (Sealer, Info, error) {
+	info := Info{Backend: BackendKeychain, Service: kc.service, Account: kc.account}
+	// Two different keys: do not guess which one sealed the database.
+	// Seal with the key file (it sits next to the database) and open
+	// with either; nothing is deleted.
+	fs, err := newFileSealer(keyPath, fileKey)
+	if err != nil {
+		return nil, info, err
+	}
+	older, err := newAEAD(kcKey)
+	if err != nil {
+		return nil, info, err
+	}
+	fs.older = []cipher.AEAD{older}
+	return fs, Info{
+		Backend: BackendKeyFile, KeyFile: keyPath,
+		Reason: "the OS keychain holds a different key for this directory",
+		Warning: fmt.Sprintf("the keychain entry %s / %s and the key file %s hold different keys; kept the key file "+
+			"and open secrets with either key", kc.service, kc.account, keyPath),
+	}, nil
+}
+
+// moveKey moves fileKey from the key file into the keychain (unless
+// haveKC: it is there already), checks it reads back, writes the marker
+// and deletes the key file. When the keychain fails, the key file stays
+// in use.
+func moveKey(kc keychain, keyPath, markerPath string, fileKey []byte, haveKC bool, info Info) (Sealer, Info, error) {
 	if !haveKC {
 		if err := kc.set(fileKey); err != nil {
 			return keyFileAfterFailedMove(keyPath, fileKey, info, fmt.Sprintf("moving the key into the keychain failed: %v", err))
