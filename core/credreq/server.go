@@ -102,8 +102,45 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 	if st == nil {
 		return nil, errors.New("credreq: no store")
 	}
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{st: st, cfg: cfg, log: cfg.Logger.With("component", "credreq"), locks: map[string]*sync.Mutex{},
+		hooks: map[int]func(string, string){}, done: make(chan struct{})}
+	if _, err := rand.Read(s.key[:]); err != nil {
+		return nil, fmt.Errorf("credreq: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("credreq: listening on %s: %w", cfg.Addr, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	hosts := linkHosts(cfg.Hosts, addr.IP)
+	if s.cert, err = certificate(cfg, hosts, addr.IP); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.base = strings.TrimSuffix(cfg.PublicURL, "/")
+	if s.base == "" {
+		s.base = "https://" + net.JoinHostPort(hosts[0], strconv.Itoa(addr.Port))
+	}
+	s.http = s.newHTTPServer()
+	s.ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12})
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("credreq server stopped", "err", err)
+		}
+	}()
+	s.log.Info("credreq serving", "addr", ln.Addr().String(), "url", s.base, "fingerprint", s.Fingerprint())
+	return s, nil
+}
+
+// withDefaults checks cfg and fills in the defaults of unset fields.
+func withDefaults(cfg Config) (Config, error) {
 	if cfg.Verifier == nil {
-		return nil, errors.New("credreq: no password verifier configured")
+		return cfg, errors.New("credreq: no password verifier configured")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -121,53 +158,50 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
-		return nil, errors.New("credreq: give both a certificate file and a key file, or neither")
+		return cfg, errors.New("credreq: give both a certificate file and a key file, or neither")
 	}
-	s := &Server{st: st, cfg: cfg, log: cfg.Logger.With("component", "credreq"), locks: map[string]*sync.Mutex{},
-		hooks: map[int]func(string, string){}, done: make(chan struct{})}
-	if _, err := rand.Read(s.key[:]); err != nil {
-		return nil, fmt.Errorf("credreq: %w", err)
+	return cfg, nil
+}
+
+// linkHosts are the names users reach the server by: the configured ones,
+// else the listening IP, else (listening on every address) the host name.
+func linkHosts(hosts []string, ip net.IP) []string {
+	if len(hosts) > 0 {
+		return hosts
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("credreq: listening on %s: %w", cfg.Addr, err)
+	if !ip.IsUnspecified() {
+		return []string{ip.String()}
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	hosts := cfg.Hosts
-	if len(hosts) == 0 {
-		ip := ln.Addr().(*net.TCPAddr).IP
-		if ip.IsUnspecified() {
-			name, _ := os.Hostname()
-			if name == "" {
-				name = "localhost"
-			}
-			hosts = []string{name}
-		} else {
-			hosts = []string{ip.String()}
-		}
+	name, _ := os.Hostname()
+	if name == "" {
+		name = "localhost"
 	}
+	return []string{name}
+}
+
+// certificate loads cfg's certificate, or makes a self-signed one for
+// hosts and the listening IP.
+func certificate(cfg Config, hosts []string, ip net.IP) (tls.Certificate, error) {
 	if cfg.CertFile != "" {
-		s.cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("credreq: loading certificate %s: %w", cfg.CertFile, err)
+			return cert, fmt.Errorf("credreq: loading certificate %s: %w", cfg.CertFile, err)
 		}
-	} else {
-		sans := append([]string(nil), hosts...)
-		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsUnspecified() && !contains(sans, ip.String()) {
-			sans = append(sans, ip.String())
-		}
-		c, err := selfsigned.New("MailFerry credential request", sans...)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("credreq: %w", err)
-		}
-		s.cert = c.TLS
+		return cert, nil
 	}
-	s.base = strings.TrimSuffix(cfg.PublicURL, "/")
-	if s.base == "" {
-		s.base = "https://" + net.JoinHostPort(hosts[0], strconv.Itoa(port))
+	sans := append([]string(nil), hosts...)
+	if !ip.IsUnspecified() && !contains(sans, ip.String()) {
+		sans = append(sans, ip.String())
 	}
+	c, err := selfsigned.New("MailFerry credential request", sans...)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("credreq: %w", err)
+	}
+	return c.TLS, nil
+}
+
+// newHTTPServer is the HTTP server of the credential-request pages.
+func (s *Server) newHTTPServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /r/{token}", s.handleGet)
 	mux.HandleFunc("POST /r/{token}", s.handlePost)
@@ -175,7 +209,7 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 		render(w, http.StatusNotFound, pageData{Title: "Page not found",
 			Message: "Please open the link exactly as it appears in your email."})
 	})
-	s.http = &http.Server{
+	return &http.Server{
 		Handler:           securityHeaders(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -184,15 +218,6 @@ func Start(st *store.Store, cfg Config) (*Server, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	s.ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12})
-	go func() {
-		defer close(s.done)
-		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("credreq server stopped", "err", err)
-		}
-	}()
-	s.log.Info("credreq serving", "addr", ln.Addr().String(), "url", s.base, "fingerprint", s.Fingerprint())
-	return s, nil
 }
 
 func contains(ss []string, s string) bool {

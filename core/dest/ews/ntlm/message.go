@@ -234,10 +234,57 @@ func (a *Auth) Authenticate(negotiate, challenge []byte) ([]byte, error) {
 	if user == "" {
 		return nil, errors.New("ntlm: empty user name")
 	}
+	blob, err := a.blob(c)
+	if err != nil {
+		return nil, err
+	}
+	key := NTOWFv2(a.Password, user, domain)
+	proof := hmacMD5(key, c.ServerChallenge[:], blob)
+	nt := append(append([]byte(nil), proof...), blob...)
+	sessionKey := hmacMD5(key, proof) // SessionBaseKey = ExportedSessionKey without key exchange
+	lm := make([]byte, 24)            // Z(24): a MsvAvTimestamp was sent or we act as if
 
-	// Target info echoed in the NTLMv2 blob: the server's pairs, with
-	// MsvAvFlags saying a MIC is present, the channel bindings and our SPN.
+	flags := c.Flags & clientFlags
+	flags |= FlagUnicode
+	msg := marshalAuthenticate(flags, lm, nt, toUnicode(domain), toUnicode(user), toUnicode(a.Workstation))
+	mic := hmacMD5(sessionKey, negotiate, challenge, msg)
+	copy(msg[72:88], mic)
+	return msg, nil
+}
+
+// blob is the NTLMv2 client blob (the temp of [MS-NLMP] 3.3.2): the
+// server's timestamp (or now), the client challenge and a.targetInfo.
+func (a *Auth) blob(c *Challenge) ([]byte, error) {
 	ts := c.Get(AvTimestamp)
+	targetInfo := a.targetInfo(c)
+	if ts == nil {
+		now := a.now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		ts = binary.LittleEndian.AppendUint64(nil, uint64(now.UnixNano()/100)+116444736000000000)
+	}
+	cc := a.clientChallenge
+	if cc == nil {
+		cc = make([]byte, 8)
+		if _, err := rand.Read(cc); err != nil {
+			return nil, fmt.Errorf("ntlm: client challenge: %w", err)
+		}
+	}
+	blob := make([]byte, 0, 28+len(targetInfo)+4)
+	blob = append(blob, 1, 1, 0, 0, 0, 0, 0, 0)
+	blob = append(blob, ts...)
+	blob = append(blob, cc...)
+	blob = append(blob, 0, 0, 0, 0)
+	blob = append(blob, targetInfo...)
+	blob = append(blob, 0, 0, 0, 0)
+	return blob, nil
+}
+
+// targetInfo is the target info echoed in the NTLMv2 blob: the server's
+// pairs, with MsvAvFlags saying a MIC is present, the channel bindings
+// and our SPN.
+func (a *Auth) targetInfo(c *Challenge) []byte {
 	var pairs []AvPair
 	sawFlags := false
 	for _, p := range c.TargetInfo {
@@ -265,41 +312,7 @@ func (a *Auth) Authenticate(negotiate, challenge []byte) ([]byte, error) {
 	if a.SPN != "" {
 		pairs = append(pairs, AvPair{AvTargetName, toUnicode(a.SPN)})
 	}
-	targetInfo := MarshalAvPairs(pairs)
-
-	if ts == nil {
-		now := a.now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		ts = binary.LittleEndian.AppendUint64(nil, uint64(now.UnixNano()/100)+116444736000000000)
-	}
-	cc := a.clientChallenge
-	if cc == nil {
-		cc = make([]byte, 8)
-		if _, err := rand.Read(cc); err != nil {
-			return nil, fmt.Errorf("ntlm: client challenge: %w", err)
-		}
-	}
-	key := NTOWFv2(a.Password, user, domain)
-	blob := make([]byte, 0, 28+len(targetInfo)+4)
-	blob = append(blob, 1, 1, 0, 0, 0, 0, 0, 0)
-	blob = append(blob, ts...)
-	blob = append(blob, cc...)
-	blob = append(blob, 0, 0, 0, 0)
-	blob = append(blob, targetInfo...)
-	blob = append(blob, 0, 0, 0, 0)
-	proof := hmacMD5(key, c.ServerChallenge[:], blob)
-	nt := append(append([]byte(nil), proof...), blob...)
-	sessionKey := hmacMD5(key, proof) // SessionBaseKey = ExportedSessionKey without key exchange
-	lm := make([]byte, 24)            // Z(24): a MsvAvTimestamp was sent or we act as if
-
-	flags := c.Flags & clientFlags
-	flags |= FlagUnicode
-	msg := marshalAuthenticate(flags, lm, nt, toUnicode(domain), toUnicode(user), toUnicode(a.Workstation))
-	mic := hmacMD5(sessionKey, negotiate, challenge, msg)
-	copy(msg[72:88], mic)
-	return msg, nil
+	return MarshalAvPairs(pairs)
 }
 
 // marshalAuthenticate lays out an AUTHENTICATE_MESSAGE with Version and a
