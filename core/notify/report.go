@@ -36,34 +36,61 @@ type RichMessage struct {
 // multipart/alternative (text/plain, text/html) and one part per
 // attachment (base64).
 func ComposeRich(from *mail.Address, m RichMessage) ([]byte, error) {
-	if len(m.To) == 0 {
-		return nil, errors.New("composing mail: no recipient")
+	h, err := richHeader(from, m)
+	if err != nil {
+		return nil, err
 	}
-	var to []*mail.Address
-	for _, t := range m.To {
-		a, err := mail.ParseAddress(t)
-		if err != nil {
-			return nil, fmt.Errorf("recipient %q: %w", t, err)
-		}
-		to = append(to, a)
-	}
-	var h mail.Header
-	h.SetDate(time.Now())
-	h.SetAddressList("From", []*mail.Address{from})
-	h.SetAddressList("To", to)
-	h.SetSubject(m.Subject)
-	if err := h.GenerateMessageID(); err != nil {
-		return nil, fmt.Errorf("message id: %w", err)
-	}
-	h.Set("Auto-Submitted", "auto-generated")
 	var buf bytes.Buffer
 	mw, err := mail.CreateWriter(&buf, h)
 	if err != nil {
 		return nil, fmt.Errorf("composing mail: %w", err)
 	}
+	if err := writeAlternative(mw, m); err != nil {
+		return nil, err
+	}
+	for _, a := range m.Attachments {
+		if err := writeAttachment(mw, a); err != nil {
+			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, fmt.Errorf("composing mail: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// richHeader is the top header of m: date, from, to, subject, a new
+// Message-ID and Auto-Submitted.
+func richHeader(from *mail.Address, m RichMessage) (mail.Header, error) {
+	var h mail.Header
+	if len(m.To) == 0 {
+		return h, errors.New("composing mail: no recipient")
+	}
+	var to []*mail.Address
+	for _, t := range m.To {
+		a, err := mail.ParseAddress(t)
+		if err != nil {
+			return h, fmt.Errorf("recipient %q: %w", t, err)
+		}
+		to = append(to, a)
+	}
+	h.SetDate(time.Now())
+	h.SetAddressList("From", []*mail.Address{from})
+	h.SetAddressList("To", to)
+	h.SetSubject(m.Subject)
+	if err := h.GenerateMessageID(); err != nil {
+		return h, fmt.Errorf("message id: %w", err)
+	}
+	h.Set("Auto-Submitted", "auto-generated")
+	return h, nil
+}
+
+// writeAlternative writes m's multipart/alternative: the text part (when
+// m has one) and the HTML part, both quoted-printable UTF-8.
+func writeAlternative(mw *mail.Writer, m RichMessage) error {
 	iw, err := mw.CreateInline()
 	if err != nil {
-		return nil, fmt.Errorf("composing mail: %w", err)
+		return fmt.Errorf("composing mail: %w", err)
 	}
 	write := func(ct, body string) error {
 		var ph mail.InlineHeader
@@ -81,40 +108,37 @@ func ComposeRich(from *mail.Address, m RichMessage) ([]byte, error) {
 	}
 	if m.Text != "" {
 		if err := write("text/plain", m.Text); err != nil {
-			return nil, fmt.Errorf("composing mail: text part: %w", err)
+			return fmt.Errorf("composing mail: text part: %w", err)
 		}
 	}
 	if err := write("text/html", m.HTML); err != nil {
-		return nil, fmt.Errorf("composing mail: HTML part: %w", err)
+		return fmt.Errorf("composing mail: HTML part: %w", err)
 	}
 	if err := iw.Close(); err != nil {
-		return nil, fmt.Errorf("composing mail: %w", err)
+		return fmt.Errorf("composing mail: %w", err)
 	}
-	for _, a := range m.Attachments {
-		var ah mail.AttachmentHeader
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		ah.SetContentType(ct, nil)
-		ah.SetFilename(a.Filename)
-		ah.Set("Content-Transfer-Encoding", "base64")
-		aw, err := mw.CreateAttachment(ah)
-		if err != nil {
-			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
-		}
-		if _, err := aw.Write(a.Data); err != nil {
-			aw.Close()
-			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
-		}
-		if err := aw.Close(); err != nil {
-			return nil, fmt.Errorf("composing mail: attachment %s: %w", a.Filename, err)
-		}
+	return nil
+}
+
+// writeAttachment writes a as a base64 attachment part.
+func writeAttachment(mw *mail.Writer, a Attachment) error {
+	var ah mail.AttachmentHeader
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
 	}
-	if err := mw.Close(); err != nil {
-		return nil, fmt.Errorf("composing mail: %w", err)
+	ah.SetContentType(ct, nil)
+	ah.SetFilename(a.Filename)
+	ah.Set("Content-Transfer-Encoding", "base64")
+	aw, err := mw.CreateAttachment(ah)
+	if err != nil {
+		return err
 	}
-	return buf.Bytes(), nil
+	if _, err := aw.Write(a.Data); err != nil {
+		aw.Close()
+		return err
+	}
+	return aw.Close()
 }
 
 // SendRich delivers m as one message to all its recipients through cfg's
