@@ -271,9 +271,10 @@ func (f *endpointFlags) applyIMAP(ep *project.Endpoint) {
 	switch {
 	case f.set["port"]:
 		ep.Port = *f.port
-	case ep.Port == 0 || (oldSec != "" && ep.Port == project.DefaultIMAPPort(oldSec)):
-		ep.Port = project.DefaultIMAPPort(ep.Security)
+	case oldSec != "" && ep.Port == project.DefaultIMAPPort(oldSec):
+		ep.Port = 0 // follows the new security mode
 	}
+	*ep = ep.WithDefaultPort()
 	setString(f.set["login-template"], &ep.LoginTemplate, *f.template)
 }
 

@@ -268,6 +268,7 @@ func (f *endpointForm) showType() {
 	ews := k == project.TypeEWS
 	graph := k == project.TypeGraph
 	f.fields.show(imap, "host", "port", "security", "login_template")
+	f.admin.SetPlaceHolder(adminPlaceholder(k))
 	f.fields.show(imap || ews || graph, "trust_fingerprint")
 	if f.side == project.SideDest {
 		f.fields.show(ews, "provider", "url", "owa_url", "autodiscover_email", "access", "auth")
@@ -277,6 +278,18 @@ func (f *endpointForm) showType() {
 		f.fields.show(!graph, "admin_user", "password")
 		f.showGraphRows(k)
 	}
+}
+
+// adminPlaceholder words the admin login hint for the endpoint type: only
+// IMAP can do without one (users log in with their own passwords).
+func adminPlaceholder(k project.EndpointType) string {
+	switch k {
+	case project.TypeEWS:
+		return "Exchange admin login (the account with impersonation or delegation rights)"
+	case project.TypeIMAP, "":
+		return "admin login (optional for IMAP)"
+	}
+	return "admin login"
 }
 
 // load fills the form from the stored endpoint.
@@ -297,19 +310,13 @@ func (f *endpointForm) load(e project.Endpoint) {
 		f.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, typ))
 	}
 	f.host.SetText(e.Host)
-	if e.Port != 0 {
-		f.port.SetText(strconv.Itoa(e.Port))
-	} else {
-		f.port.SetText("")
-	}
 	sec := e.Security
 	if sec == "" {
 		sec = project.SecuritySSL
 	}
 	f.security.SetSelected(labelOf(securityLabels, securityValues, sec))
-	if e.Port == 0 {
-		f.port.SetText("")
-	}
+	// The port shows the value that will be used, never a bare placeholder.
+	f.port.SetText(strconv.Itoa(project.Endpoint{Type: project.TypeIMAP, Port: e.Port, Security: sec}.WithDefaultPort().Port))
 	f.trust.SetText(e.TrustFingerprint)
 	f.admin.SetText(e.AdminUser)
 	f.template.SetText(e.LoginTemplate)
@@ -372,6 +379,7 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
 		e.LoginTemplate = strings.TrimSpace(f.template.Text)
 		f.oauthEndpoint(&e)
+		e = e.WithDefaultPort() // empty port = the security's default
 	case project.TypeEWS:
 		e.Provider = f.provider.Selected
 		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))

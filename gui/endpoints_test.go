@@ -255,3 +255,33 @@ func TestSetupErrorDialogWordsItsOwnFix(t *testing.T) {
 		t.Error("a CLI command reached a GUI dialog")
 	}
 }
+
+// An empty port means the security mode's default (core's rule, shared
+// with the CLI), not "0 is not a TCP port"; a stored endpoint without a
+// port shows that default as a real value; the Exchange admin field does
+// not say "optional for IMAP".
+func TestEndpointEmptyPortIsSecurityDefault(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeIMAP))
+	d.host.SetText("imap.example.com")
+	d.security.SetSelected(labelOf(securityLabels, securityValues, project.SecurityStartTLS))
+	d.port.SetText("")
+	if err := d.saveEndpoint(); err != nil {
+		t.Fatalf("save with empty port: %v (port error %q)", err, d.fields.fieldError("port"))
+	}
+	p, _ := st.Project("Alpha")
+	if want := project.DefaultIMAPPort(project.SecurityStartTLS); p.Dest.Port != want {
+		t.Errorf("stored port %d, want %d", p.Dest.Port, want)
+	}
+	d.load(project.Endpoint{Type: project.TypeIMAP, Host: "h", Security: project.SecuritySSL})
+	if want := strconv.Itoa(project.DefaultIMAPPort(project.SecuritySSL)); d.port.Text != want {
+		t.Errorf("loaded port field %q, want %q", d.port.Text, want)
+	}
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	if strings.Contains(d.admin.PlaceHolder, "IMAP") {
+		t.Errorf("Exchange admin placeholder %q mentions IMAP", d.admin.PlaceHolder)
+	}
+}

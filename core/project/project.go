@@ -571,6 +571,24 @@ func DefaultIMAPPort(s Security) int {
 	return 143
 }
 
+// WithDefaultPort returns the endpoint with an unset IMAP port (0) filled
+// in as its security mode's default (DefaultIMAPPort; ssl when the mode is
+// unset too), so an empty port means "the usual one", never port 0. The
+// GUI's empty Port field and the CLI's omitted --port both go through it.
+func (e Endpoint) WithDefaultPort() Endpoint {
+	switch e.Type {
+	case TypeIMAP, TypeGWorkspace, TypeGmail, TypeM365IMAP:
+		if e.Port == 0 {
+			sec := e.Security
+			if sec == "" {
+				sec = SecuritySSL
+			}
+			e.Port = DefaultIMAPPort(sec)
+		}
+	}
+	return e
+}
+
 // DefaultSMTPPort is the submission port of a security mode: 465
 // (implicit TLS), 587 (STARTTLS, and the default) or 25 (none).
 func DefaultSMTPPort(s Security) int {

@@ -164,3 +164,20 @@ func TestTakesUserPasswords(t *testing.T) {
 		}
 	}
 }
+
+func TestWithDefaultPort(t *testing.T) {
+	for _, c := range []struct {
+		e    Endpoint
+		want int
+	}{
+		{Endpoint{Type: TypeIMAP}, 993},
+		{Endpoint{Type: TypeIMAP, Security: SecurityStartTLS}, 143},
+		{Endpoint{Type: TypeIMAP, Security: SecurityNone}, 143},
+		{Endpoint{Type: TypeIMAP, Security: SecurityStartTLS, Port: 1143}, 1143},
+		{Endpoint{Type: TypeEWS}, 0},
+	} {
+		if got := c.e.WithDefaultPort().Port; got != c.want {
+			t.Errorf("%+v: port %d, want %d", c.e, got, c.want)
+		}
+	}
+}
