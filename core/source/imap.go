@@ -649,25 +649,10 @@ func (s *IMAPSource) sizes(ctx context.Context, c *imapconn.Conn, folder mailbox
 // and maxBytes bytes (a larger single message is its own chunk). UIDs
 // without a size (gone from the folder) are dropped.
 func planChunks(uids []uint32, sizes map[uint32]int64, maxBytes int64, maxMsgs int) [][]uint32 {
-	var chunks [][]uint32
-	var cur []uint32
-	var n int64
-	for _, u := range uids {
+	return mailbox.Chunks(uids, maxMsgs, maxBytes, func(u uint32) (int64, bool) {
 		sz, ok := sizes[u]
-		if !ok {
-			continue
-		}
-		if len(cur) > 0 && (len(cur) >= maxMsgs || n+sz > maxBytes) {
-			chunks = append(chunks, cur)
-			cur, n = nil, 0
-		}
-		cur = append(cur, u)
-		n += sz
-	}
-	if len(cur) > 0 {
-		chunks = append(chunks, cur)
-	}
-	return chunks
+		return sz, ok
+	})
 }
 
 // fetchChunk reads the full messages of one chunk into memory.

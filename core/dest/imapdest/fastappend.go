@@ -118,22 +118,9 @@ func group(todo []int, msgs []mailbox.Message, multi bool) [][]int {
 		}
 		return out
 	}
-	var out [][]int
-	var cur []int
-	n := 0
-	for _, i := range todo {
-		sz := len(msgs[i].Body)
-		if len(cur) > 0 && (len(cur) >= multiMaxMessages || n+sz > multiMaxBytes) {
-			out = append(out, cur)
-			cur, n = nil, 0
-		}
-		cur = append(cur, i)
-		n += sz
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return out
+	return mailbox.Chunks(todo, multiMaxMessages, multiMaxBytes, func(i int) (int64, bool) {
+		return int64(len(msgs[i].Body)), true
+	})
 }
 
 // appendGroups sends one APPEND command per group and reads the answers.
