@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
@@ -91,8 +92,8 @@ type Destination struct {
 	attempts []autodiscover.Attempt
 
 	fmu     sync.Mutex
-	trees   map[string]*folderNode // by distinguished root (msgfolderroot, inbox, …)
-	topRole map[string]string      // lower-case top-level name → distinguished id
+	trees   map[string]*exchange.Folder // by distinguished root (msgfolderroot, inbox, …)
+	topRole map[string]string           // lower-case top-level name → distinguished id
 }
 
 var _ mailbox.Destination = (*Destination)(nil)
@@ -158,7 +159,7 @@ func newDestination(u string, attempts []autodiscover.Attempt, access Access, cr
 	d := &Destination{
 		url: u, access: access, mailbox: creds.Mailbox, auth: auth, log: log, limits: lim, lim: l,
 		attempts: attempts, pageSize: opts.PageSize,
-		trees: map[string]*folderNode{}, topRole: map[string]string{},
+		trees: map[string]*exchange.Folder{}, topRole: map[string]string{},
 	}
 	if d.pageSize <= 0 || d.pageSize > 1000 {
 		d.pageSize = 500

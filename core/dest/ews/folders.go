@@ -6,36 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/mailbox"
 )
 
-// wellKnown maps a source special-use role to an EWS distinguished folder.
-var wellKnown = map[string]string{
-	mailbox.RoleInbox:  "inbox",
-	mailbox.RoleSent:   "sentitems",
-	mailbox.RoleDrafts: "drafts",
-	mailbox.RoleTrash:  "deleteditems",
-	mailbox.RoleJunk:   "junkemail",
-}
-
-type folderNode struct {
-	id, name, class string
-	children        []*folderNode
-	loaded          bool // children known (tree roots after FindFolder)
-}
-
 func isMailClass(c string) bool {
 	return c == "" || c == "IPF.Note" || strings.HasPrefix(c, "IPF.Note.")
-}
-
-// child finds a direct child by name, case-insensitively as Exchange does.
-func (n *folderNode) child(name string) *folderNode {
-	for _, c := range n.children {
-		if strings.EqualFold(c.name, name) {
-			return c
-		}
-	}
-	return nil
 }
 
 // EnsureFolder implements mailbox.Destination. A top-level folder with a
@@ -51,7 +27,7 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 	d.fmu.Lock()
 	defer d.fmu.Unlock()
 	top := strings.ToLower(path[0])
-	if wk := wellKnown[role]; wk != "" && len(path) == 1 {
+	if wk := exchange.WellKnown[role]; wk != "" && len(path) == 1 {
 		d.topRole[top] = wk
 		return mailbox.FolderRef{ID: "wk:" + wk, Path: path}, nil
 	}
@@ -72,10 +48,10 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 		if strings.TrimSpace(name) == "" {
 			return mailbox.FolderRef{}, fmt.Errorf("ews: empty folder name in %q", strings.Join(path, "/"))
 		}
-		next := node.child(name)
-		if next != nil && !isMailClass(next.class) {
+		next := node.Child(name)
+		if next != nil && !isMailClass(next.Class) {
 			name += " (mail)"
-			next = node.child(name)
+			next = node.Child(name)
 		}
 		if next == nil {
 			if next, err = d.createFolder(ctx, node, name, 0); err != nil {
@@ -84,12 +60,12 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 		}
 		node = next
 	}
-	return mailbox.FolderRef{ID: node.id, Path: path}, nil
+	return mailbox.FolderRef{ID: node.ID, Path: path}, nil
 }
 
 // tree returns the cached folder tree under a distinguished folder,
 // loading it with one paged Deep FindFolder.
-func (d *Destination) tree(ctx context.Context, wk string) (*folderNode, error) {
+func (d *Destination) tree(ctx context.Context, wk string) (*exchange.Folder, error) {
 	if n := d.trees[wk]; n != nil {
 		return n, nil
 	}
@@ -97,17 +73,17 @@ func (d *Destination) tree(ctx context.Context, wk string) (*folderNode, error) 
 	if err != nil {
 		return nil, fmt.Errorf("ews: listing folders under %s: %w", wk, err)
 	}
-	root := &folderNode{id: "wk:" + wk, loaded: true}
-	byID := map[string]*folderNode{}
+	root := &exchange.Folder{ID: "wk:" + wk, Loaded: true}
+	byID := map[string]*exchange.Folder{}
 	for _, f := range all {
-		byID[f.FolderID.ID] = &folderNode{id: f.FolderID.ID, name: f.DisplayName, class: f.FolderClass, loaded: true}
+		byID[f.FolderID.ID] = &exchange.Folder{ID: f.FolderID.ID, Name: f.DisplayName, Class: f.FolderClass, Loaded: true}
 	}
 	for _, f := range all {
 		n := byID[f.FolderID.ID]
 		if p := byID[f.ParentID.ID]; p != nil && p != n {
-			p.children = append(p.children, n)
+			p.Children = append(p.Children, n)
 		} else {
-			root.children = append(root.children, n)
+			root.Children = append(root.Children, n)
 		}
 	}
 	d.trees[wk] = root
@@ -162,11 +138,11 @@ func single(env *respEnvelope, op string) (respMessage, error) {
 	return ms[0], ms[0].err(op)
 }
 
-func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name string, tries int) (*folderNode, error) {
+func (d *Destination) createFolder(ctx context.Context, parent *exchange.Folder, name string, tries int) (*exchange.Folder, error) {
 	env, err := d.soap(ctx, "CreateFolder", false, func(w *xw) {
 		w.open("m:CreateFolder")
 		w.open("m:ParentFolderId")
-		d.folderID(w, parent.id)
+		d.folderID(w, parent.ID)
 		w.close("m:ParentFolderId")
 		w.open("m:Folders")
 		w.open("t:Folder")
@@ -180,8 +156,8 @@ func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name
 	if err == nil {
 		m, merr := single(env, "CreateFolder")
 		if merr == nil && len(m.Folders.List) > 0 && m.Folders.List[0].FolderID.ID != "" {
-			n := &folderNode{id: m.Folders.List[0].FolderID.ID, name: name, class: "IPF.Note", loaded: true}
-			parent.children = append(parent.children, n)
+			n := &exchange.Folder{ID: m.Folders.List[0].FolderID.ID, Name: name, Class: "IPF.Note", Loaded: true}
+			parent.Children = append(parent.Children, n)
 			return n, nil
 		}
 		if merr == nil {
@@ -194,23 +170,23 @@ func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name
 	if !(errors.As(err, &re) && re.Code == "ErrorFolderExists") && !errors.Is(err, ErrOutcomeUnknown) {
 		return nil, err
 	}
-	kids, ferr := d.findFolders(ctx, parent.id, "Shallow")
+	kids, ferr := d.findFolders(ctx, parent.ID, "Shallow")
 	if ferr != nil {
 		return nil, fmt.Errorf("%w (and re-listing failed: %v)", err, ferr)
 	}
-	old := map[string]*folderNode{}
-	for _, c := range parent.children {
-		old[c.id] = c
+	old := map[string]*exchange.Folder{}
+	for _, c := range parent.Children {
+		old[c.ID] = c
 	}
-	parent.children = parent.children[:0]
+	parent.Children = parent.Children[:0]
 	for _, f := range kids {
 		n := old[f.FolderID.ID]
 		if n == nil {
-			n = &folderNode{id: f.FolderID.ID, name: f.DisplayName, class: f.FolderClass}
+			n = &exchange.Folder{ID: f.FolderID.ID, Name: f.DisplayName, Class: f.FolderClass}
 		}
-		parent.children = append(parent.children, n)
+		parent.Children = append(parent.Children, n)
 	}
-	if n := parent.child(name); n != nil {
+	if n := parent.Child(name); n != nil {
 		return n, nil
 	}
 	if errors.Is(err, ErrOutcomeUnknown) && tries < 3 {

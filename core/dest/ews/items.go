@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/size"
 )
@@ -21,10 +22,8 @@ const (
 	tagSubmitTime     = "0x0039" // PR_CLIENT_SUBMIT_TIME, SystemTime: sent date
 	tagFlagStatus     = "0x1090" // PR_FLAG_STATUS, Integer: 2 = flagged
 	tagLastVerb       = "0x1081" // PR_LAST_VERB_EXECUTED, Integer
-	msgFlagRead       = 0x1
-	msgFlagUnsent     = 0x8
-	verbReplyToSender = 102 // EXCHIVERB_REPLYTOSENDER
-	verbForward       = 104 // EXCHIVERB_FORWARD
+	verbReplyToSender = 102      // EXCHIVERB_REPLYTOSENDER
+	verbForward       = 104      // EXCHIVERB_FORWARD
 )
 
 // Existing implements mailbox.Destination: it pages through the folder's
@@ -332,14 +331,7 @@ func writeMessage(w *xw, m *mailbox.Message, stamp string, inDrafts bool) {
 	w.open("t:MimeContent", "CharacterSet", "UTF-8")
 	w.base64(m.Body)
 	w.close("t:MimeContent")
-	seen := m.HasFlag(`\Seen`)
-	flags := 0
-	if seen {
-		flags |= msgFlagRead
-	}
-	if inDrafts && m.HasFlag(`\Draft`) {
-		flags |= msgFlagUnsent // a draft stays a draft, in Drafts only
-	}
+	flags, seen := exchange.MessageFlags(m, inDrafts)
 	w.tagProp(tagMessageFlags, "Integer", itoa(flags))
 	if !m.InternalDate.IsZero() {
 		w.tagProp(tagDeliveryTime, "SystemTime", m.InternalDate.UTC().Format(time.RFC3339))

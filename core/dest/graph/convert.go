@@ -15,6 +15,7 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 bodies and headers
 	"github.com/emersion/go-message/mail"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/mailbox"
 )
 
@@ -25,8 +26,6 @@ const (
 	propSubmitTime    = "SystemTime 0x0039" // PR_CLIENT_SUBMIT_TIME: sent date
 	propFlagStatus    = "Integer 0x1090"    // PR_FLAG_STATUS: 2 = flagged
 	propLastVerb      = "Integer 0x1081"    // PR_LAST_VERB_EXECUTED
-	msgFlagRead       = 0x1
-	msgFlagUnsent     = 0x8
 	verbReplyToSender = 102
 	verbForward       = 104
 )
@@ -171,14 +170,7 @@ func decodeWords(s string) string {
 
 // finish adds the state, dates, flags and the stamp.
 func finish(g *gMessage, m *mailbox.Message, stamp string, inDrafts bool, h message.Header) {
-	seen := m.HasFlag(`\Seen`)
-	flags := 0
-	if seen {
-		flags |= msgFlagRead
-	}
-	if inDrafts && m.HasFlag(`\Draft`) {
-		flags |= msgFlagUnsent // a draft stays a draft, in Drafts only
-	}
+	flags, seen := exchange.MessageFlags(m, inDrafts)
 	g.IsRead = seen
 	g.Props = append(g.Props, gProp{propMessageFlags, strconv.Itoa(flags)})
 	sent, hasSent := sentDate(m, h)

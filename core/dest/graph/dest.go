@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/limit"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
@@ -115,9 +116,9 @@ type Destination struct {
 	pathReason string
 
 	fmu     sync.Mutex
-	nodes   map[string]*folderNode // by folder id ("" never)
-	wkIDs   map[string]string      // well-known name → id
-	topRole map[string]string      // lower-case top-level name → well-known name
+	nodes   map[string]*exchange.Folder // by folder id ("" never)
+	wkIDs   map[string]string           // well-known name → id
+	topRole map[string]string           // lower-case top-level name → well-known name
 }
 
 var _ mailbox.Destination = (*Destination)(nil)
@@ -189,7 +190,7 @@ func newDestination(ep project.Endpoint, clientSecret, mailboxUPN string, opts O
 		limits:   lim,
 		policy:   opts.Retry.Or(retry.Default),
 		pageSize: opts.PageSize,
-		nodes:    map[string]*folderNode{},
+		nodes:    map[string]*exchange.Folder{},
 		wkIDs:    map[string]string{},
 		topRole:  map[string]string{},
 	}

@@ -5,44 +5,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/mailbox"
 )
 
 // wellKnown maps a source special-use role to a Graph well-known folder
-// name. "archive" is the primary mailbox's Archive folder (Outlook's
-// one-click Archive), not the archive mailbox: Graph documents it among
-// the well-known folder names of mailFolder
+// name: Exchange's (exchange.WellKnown) and "archive", the primary
+// mailbox's Archive folder (Outlook's one-click Archive), not the archive
+// mailbox: Graph documents it among the well-known folder names of
+// mailFolder
 // (https://learn.microsoft.com/en-us/graph/api/resources/mailfolder).
 // EWS has no distinguished id for it on premises, so the EWS destination
 // keeps a top-level "Archive" folder.
-var wellKnown = map[string]string{
-	mailbox.RoleInbox:   "inbox",
-	mailbox.RoleSent:    "sentitems",
-	mailbox.RoleDrafts:  "drafts",
-	mailbox.RoleTrash:   "deleteditems",
-	mailbox.RoleJunk:    "junkemail",
-	mailbox.RoleArchive: "archive",
-}
-
-type folderNode struct {
-	id, name string
-	children []*folderNode
-	loaded   bool
-}
-
-func (n *folderNode) child(name string) *folderNode {
-	for _, c := range n.children {
-		if strings.EqualFold(c.name, name) {
-			return c
-		}
-	}
-	return nil
-}
+var wellKnown = func() map[string]string {
+	m := maps.Clone(exchange.WellKnown)
+	m[mailbox.RoleArchive] = "archive"
+	return m
+}()
 
 type apiFolder struct {
 	ID          string `json:"id"`
@@ -82,7 +67,7 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 		if err := d.loadChildren(ctx, node, false); err != nil {
 			return mailbox.FolderRef{}, fmt.Errorf("graph: listing folders of %q: %w", strings.Join(path, "/"), err)
 		}
-		next := node.child(name)
+		next := node.Child(name)
 		if next == nil {
 			if next, err = d.createFolder(ctx, node, name, 0); err != nil {
 				return mailbox.FolderRef{}, fmt.Errorf("graph: creating folder %q: %w", strings.Join(path, "/"), err)
@@ -90,11 +75,11 @@ func (d *Destination) EnsureFolder(ctx context.Context, path []string, role stri
 		}
 		node = next
 	}
-	return mailbox.FolderRef{ID: node.id, Path: path}, nil
+	return mailbox.FolderRef{ID: node.ID, Path: path}, nil
 }
 
 // wellKnownNode resolves a well-known folder name to its node (one GET).
-func (d *Destination) wellKnownNode(ctx context.Context, wk string) (*folderNode, error) {
+func (d *Destination) wellKnownNode(ctx context.Context, wk string) (*exchange.Folder, error) {
 	if id, ok := d.wkIDs[wk]; ok {
 		return d.nodes[id], nil
 	}
@@ -108,7 +93,7 @@ func (d *Destination) wellKnownNode(ctx context.Context, wk string) (*folderNode
 	}
 	n := d.nodes[f.ID]
 	if n == nil {
-		n = &folderNode{id: f.ID, name: f.DisplayName}
+		n = &exchange.Folder{ID: f.ID, Name: f.DisplayName}
 		d.nodes[f.ID] = n
 	}
 	d.wkIDs[wk] = f.ID
@@ -117,12 +102,12 @@ func (d *Destination) wellKnownNode(ctx context.Context, wk string) (*folderNode
 
 // loadChildren lists a folder's children (all pages) once, or again when
 // reload is set.
-func (d *Destination) loadChildren(ctx context.Context, n *folderNode, reload bool) error {
-	if n.loaded && !reload {
+func (d *Destination) loadChildren(ctx context.Context, n *exchange.Folder, reload bool) error {
+	if n.Loaded && !reload {
 		return nil
 	}
-	var kids []*folderNode
-	next := d.userURL("/mailFolders/" + url.PathEscape(n.id) + "/childFolders?$select=id,displayName&$top=" + strconv.Itoa(min(d.pageSize, 250)))
+	var kids []*exchange.Folder
+	next := d.userURL("/mailFolders/" + url.PathEscape(n.ID) + "/childFolders?$select=id,displayName&$top=" + strconv.Itoa(min(d.pageSize, 250)))
 	for next != "" {
 		b, err := d.do(ctx, call{method: http.MethodGet, url: next, idempotent: true})
 		if err != nil {
@@ -138,28 +123,28 @@ func (d *Destination) loadChildren(ctx context.Context, n *folderNode, reload bo
 		for _, f := range page.Value {
 			c := d.nodes[f.ID]
 			if c == nil {
-				c = &folderNode{id: f.ID}
+				c = &exchange.Folder{ID: f.ID}
 				d.nodes[f.ID] = c
 			}
-			c.name = f.DisplayName
+			c.Name = f.DisplayName
 			kids = append(kids, c)
 		}
 		next = page.NextLink
 	}
-	n.children, n.loaded = kids, true
+	n.Children, n.Loaded = kids, true
 	return nil
 }
 
-func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name string, tries int) (*folderNode, error) {
+func (d *Destination) createFolder(ctx context.Context, parent *exchange.Folder, name string, tries int) (*exchange.Folder, error) {
 	body, _ := json.Marshal(map[string]any{"displayName": name})
-	b, err := d.do(ctx, call{method: http.MethodPost, url: d.userURL("/mailFolders/" + url.PathEscape(parent.id) + "/childFolders"), body: body})
+	b, err := d.do(ctx, call{method: http.MethodPost, url: d.userURL("/mailFolders/" + url.PathEscape(parent.ID) + "/childFolders"), body: body})
 	var ae *APIError
 	if (errors.As(err, &ae) && ae.Code == "ErrorFolderExists") || errors.Is(err, ErrOutcomeUnknown) {
 		// Someone else created it (or our own request went through).
 		if lerr := d.loadChildren(ctx, parent, true); lerr != nil {
 			return nil, fmt.Errorf("%w (and listing again failed: %v)", err, lerr)
 		}
-		if c := parent.child(name); c != nil {
+		if c := parent.Child(name); c != nil {
 			return c, nil
 		}
 		if errors.Is(err, ErrOutcomeUnknown) && tries < 3 {
@@ -174,8 +159,8 @@ func (d *Destination) createFolder(ctx context.Context, parent *folderNode, name
 	if err := json.Unmarshal(b, &f); err != nil || f.ID == "" {
 		return nil, errors.New("unexpected answer to the folder creation")
 	}
-	n := &folderNode{id: f.ID, name: f.DisplayName, loaded: true}
+	n := &exchange.Folder{ID: f.ID, Name: f.DisplayName, Loaded: true}
 	d.nodes[f.ID] = n
-	parent.children = append(parent.children, n)
+	parent.Children = append(parent.Children, n)
 	return n, nil
 }
