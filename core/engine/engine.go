@@ -276,23 +276,9 @@ func (e *Engine) Run(ctx context.Context, projectName string, pass project.Pass,
 	if p.Source.IsZero() || p.Dest.IsZero() {
 		return sum, fmt.Errorf("engine: project %q: source and destination endpoints must both be set", projectName)
 	}
-	var list []project.User
-	if len(users) == 0 {
-		if list, err = e.st.Users(projectName); err != nil {
-			return sum, fmt.Errorf("engine: %w", err)
-		}
-	} else {
-		seen := map[string]bool{}
-		for _, id := range users {
-			u, err := e.st.User(projectName, normID(id))
-			if err != nil {
-				return sum, fmt.Errorf("engine: user %q: %w", id, err)
-			}
-			if !seen[u.ID()] {
-				seen[u.ID()] = true
-				list = append(list, u)
-			}
-		}
+	list, err := e.passUsers(projectName, users)
+	if err != nil {
+		return sum, err
 	}
 	if pass == project.PassPrestage && po.PrestageBefore.IsZero() {
 		days := p.Options.PrestageDays
@@ -303,39 +289,82 @@ func (e *Engine) Run(ctx context.Context, projectName string, pass project.Pass,
 	}
 
 	// A user already being migrated by this engine is left alone.
-	claimed := make([]bool, len(list))
+	claimed := e.claim(projectName, list)
+	defer e.release(projectName, list, claimed)
+	for i, u := range list {
+		if claimed[i] {
+			e.setStatus(projectName, u.ID(), pass, project.StatusQueued, "")
+		}
+	}
+	sum.Users = e.runClaimed(ctx, projectName, p, list, claimed, pass, po)
+	sum.End = e.opts.Now()
+	return sum, nil
+}
+
+// passUsers are the project's users (all when ids is empty), each once.
+func (e *Engine) passUsers(projectName string, ids []string) ([]project.User, error) {
+	if len(ids) == 0 {
+		list, err := e.st.Users(projectName)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		return list, nil
+	}
+	var list []project.User
+	seen := map[string]bool{}
+	for _, id := range ids {
+		u, err := e.st.User(projectName, normID(id))
+		if err != nil {
+			return nil, fmt.Errorf("engine: user %q: %w", id, err)
+		}
+		if !seen[u.ID()] {
+			seen[u.ID()] = true
+			list = append(list, u)
+		}
+	}
+	return list, nil
+}
+
+// claim marks the users of list that this engine is not migrating yet as
+// busy; claimed[i] says whether list[i] was claimed.
+func (e *Engine) claim(projectName string, list []project.User) (claimed []bool) {
+	claimed = make([]bool, len(list))
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for i, u := range list {
 		k := projectName + "\x00" + u.ID()
 		if !e.busy[k] {
 			e.busy[k], claimed[i] = true, true
 		}
 	}
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		for i, u := range list {
-			if claimed[i] {
-				delete(e.busy, projectName+"\x00"+u.ID())
-			}
-		}
-		e.mu.Unlock()
-	}()
+	return claimed
+}
+
+// release undoes claim.
+func (e *Engine) release(projectName string, list []project.User, claimed []bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for i, u := range list {
 		if claimed[i] {
-			e.setStatus(projectName, u.ID(), pass, project.StatusQueued, "")
+			delete(e.busy, projectName+"\x00"+u.ID())
 		}
 	}
+}
+
+// runClaimed runs pass for the claimed users of list, at most
+// MaxConcurrentUsers at once, and returns their summaries in list order
+// (an unclaimed user's says it was left alone).
+func (e *Engine) runClaimed(ctx context.Context, projectName string, p project.Project, list []project.User, claimed []bool, pass project.Pass, po PassOptions) []UserSummary {
 	conc := p.Options.MaxConcurrentUsers
 	if conc < 1 {
 		conc = 1
 	}
 	sem := make(chan struct{}, conc)
-	sum.Users = make([]UserSummary, len(list))
+	out := make([]UserSummary, len(list))
 	var wg sync.WaitGroup
 	for i, u := range list {
 		if !claimed[i] {
-			sum.Users[i] = UserSummary{User: u.ID(), Status: u.Status, Err: "already running in another pass; left alone"}
+			out[i] = UserSummary{User: u.ID(), Status: u.Status, Err: "already running in another pass; left alone"}
 			continue
 		}
 		wg.Add(1)
@@ -345,16 +374,15 @@ func (e *Engine) Run(ctx context.Context, projectName string, pass project.Pass,
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				e.setStatus(projectName, u.ID(), pass, project.StatusStopped, "stopped before it started")
-				sum.Users[i] = UserSummary{User: u.ID(), Status: project.StatusStopped, Err: "stopped before it started"}
+				out[i] = UserSummary{User: u.ID(), Status: project.StatusStopped, Err: "stopped before it started"}
 				return
 			}
 			defer func() { <-sem }()
-			sum.Users[i] = e.runUser(ctx, p, u, pass, po)
+			out[i] = e.runUser(ctx, p, u, pass, po)
 		}()
 	}
 	wg.Wait()
-	sum.End = e.opts.Now()
-	return sum, nil
+	return out
 }
 
 func normID(s string) string { return project.User{SourceEmail: s}.ID() }

@@ -286,69 +286,19 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 	}
 	batches := make(chan []mailbox.Message, 1)
 	putDone := make(chan error, 1)
-	go func() {
-		var first error
-		for b := range batches {
-			if first == nil && ctx.Err() == nil {
-				if err := contain(r.log, "writing to "+fr.f.Name, func() error { return fr.putBatch(ctx, b) }); err != nil {
-					first = err
-					cancel(err)
-				}
-			} // else drain: redone by the next pass
-			r.mem.releaseMsgs(b)
-		}
-		putDone <- first
-	}()
-	var cur []mailbox.Message
-	var curBytes int64
-	flush := func() error {
-		if len(cur) == 0 {
-			return nil
-		}
-		select {
-		case batches <- cur:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		cur, curBytes = nil, 0
-		return nil
-	}
-	err := r.src.Fetch(ctx, fr.f, uids, func(m mailbox.Message) error {
-		if m.Key == "" {
-			m.Key = mailbox.SourceKey(fr.uv, m.UID)
-		}
-		if m.ContentKey == "" {
-			m.ContentKey = m.Meta.ContentKey()
-		}
-		if len(cur) > 0 && (len(cur) >= r.limits.BatchSize || curBytes+int64(len(m.Body)) > r.limits.BatchBytes) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if !r.mem.tryAcquire(int64(len(m.Body))) {
-			// Let what this folder holds move on before waiting, so that
-			// the folders' unfinished batches cannot starve each other.
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := r.mem.acquire(ctx, int64(len(m.Body))); err != nil {
-				return err
-			}
-		}
-		cur = append(cur, m)
-		curBytes += int64(len(m.Body))
-		return nil
-	})
+	go func() { putDone <- fr.writeBatches(ctx, cancel, batches) }()
+	b := &batcher{fr: fr, ctx: ctx, out: batches}
+	err := r.src.Fetch(ctx, fr.f, uids, b.add)
 	if err == nil {
-		err = flush()
+		err = b.flush()
 	} else if errors.Is(err, imapconn.ErrBandwidthLimit) {
 		// Paused at the daily limit: what arrived whole is written before
 		// the user stops, so the next pass starts after it.
-		if ferr := flush(); ferr != nil {
+		if ferr := b.flush(); ferr != nil {
 			err = ferr
 		}
 	}
-	r.mem.releaseMsgs(cur) // not flushed (error): never sent
+	r.mem.releaseMsgs(b.cur) // not flushed (error): never sent
 	close(batches)
 	if perr := <-putDone; perr != nil {
 		return perr
@@ -359,6 +309,78 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 		}
 	}
 	return err
+}
+
+// writeBatches writes the batches one after the other until batches is
+// closed. After the first error (which cancels ctx) or once ctx is done it
+// only drains them (the next pass redoes them); it returns the first error.
+func (fr *folderRun) writeBatches(ctx context.Context, cancel context.CancelCauseFunc, batches <-chan []mailbox.Message) error {
+	r := fr.r
+	var first error
+	for b := range batches {
+		if first == nil && ctx.Err() == nil {
+			if err := contain(r.log, "writing to "+fr.f.Name, func() error { return fr.putBatch(ctx, b) }); err != nil {
+				first = err
+				cancel(err)
+			}
+		} // else drain: redone by the next pass
+		r.mem.releaseMsgs(b)
+	}
+	return first
+}
+
+// batcher cuts the fetched messages into batches by the destination's
+// Limits and hands them to the writer.
+type batcher struct {
+	fr       *folderRun
+	ctx      context.Context
+	out      chan<- []mailbox.Message
+	cur      []mailbox.Message // the batch being filled
+	curBytes int64
+}
+
+// flush hands the current batch (if any) to the writer.
+func (b *batcher) flush() error {
+	if len(b.cur) == 0 {
+		return nil
+	}
+	select {
+	case b.out <- b.cur:
+	case <-b.ctx.Done():
+		return context.Cause(b.ctx)
+	}
+	b.cur, b.curBytes = nil, 0
+	return nil
+}
+
+// add keys m and adds it to the current batch, first flushing a full
+// batch, and waits for memory for its body.
+func (b *batcher) add(m mailbox.Message) error {
+	fr, r := b.fr, b.fr.r
+	if m.Key == "" {
+		m.Key = mailbox.SourceKey(fr.uv, m.UID)
+	}
+	if m.ContentKey == "" {
+		m.ContentKey = m.Meta.ContentKey()
+	}
+	if len(b.cur) > 0 && (len(b.cur) >= r.limits.BatchSize || b.curBytes+int64(len(m.Body)) > r.limits.BatchBytes) {
+		if err := b.flush(); err != nil {
+			return err
+		}
+	}
+	if !r.mem.tryAcquire(int64(len(m.Body))) {
+		// Let what this folder holds move on before waiting, so that
+		// the folders' unfinished batches cannot starve each other.
+		if err := b.flush(); err != nil {
+			return err
+		}
+		if err := r.mem.acquire(b.ctx, int64(len(m.Body))); err != nil {
+			return err
+		}
+	}
+	b.cur = append(b.cur, m)
+	b.curBytes += int64(len(m.Body))
+	return nil
 }
 
 // putBatch writes one batch and journals the outcome of every message.

@@ -281,16 +281,33 @@ func (r *userRun) describe(plan []mapping.PlanRow) {
 // folder, because servers serialise appends into one folder (Dovecot: 4
 // connections appending to one folder are no faster than one).
 func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
-	type work struct {
-		row       mapping.PlanRow
-		ref       mailbox.FolderRef
-		ensureErr error
+	todo, err := r.ensureFolders(ctx, plan)
+	if err != nil {
+		return err
 	}
-	var todo []work
+	sort.SliceStable(todo, func(i, j int) bool { return todo[i].row.Folder.Messages > todo[j].row.Folder.Messages })
+	return r.migrateFolders(ctx, todo)
+}
+
+// folderWork is one selectable folder to migrate, with its destination
+// folder or the error that kept it from being created.
+type folderWork struct {
+	row       mapping.PlanRow
+	ref       mailbox.FolderRef
+	ensureErr error
+}
+
+// ensureFolders creates the destination folders of plan in order (a
+// destination shared by several rows once) and returns the selectable
+// folders to migrate. A folder that cannot be created is still returned
+// (folderPass records its items as failed), unless the error is one that
+// stops the user (cancelled, retryable, authentication).
+func (r *userRun) ensureFolders(ctx context.Context, plan []mapping.PlanRow) ([]folderWork, error) {
+	var todo []folderWork
 	refs := map[string]mailbox.FolderRef{}
 	for _, row := range plan {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		if row.Skipped {
 			r.log.Info("folder skipped", "folder", row.Source, "reason", row.Reason)
@@ -307,7 +324,7 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 			if ensureErr == nil {
 				refs[destKey] = ref
 			} else if ctx.Err() != nil || Retryable(ensureErr) || errors.Is(ensureErr, imapconn.ErrAuth) {
-				return ensureErr
+				return nil, ensureErr
 			} else {
 				r.log.Warn("destination folder cannot be created", "folder", row.Source, "dest", row.Dest, "err", ensureErr)
 			}
@@ -318,10 +335,16 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 			r.mu.Unlock()
 			continue
 		}
-		todo = append(todo, work{row, ref, ensureErr})
+		todo = append(todo, folderWork{row, ref, ensureErr})
 	}
-	sort.SliceStable(todo, func(i, j int) bool { return todo[i].row.Folder.Messages > todo[j].row.Folder.Messages })
+	return todo, nil
+}
 
+// migrateFolders runs folderPass on todo, Limits.Concurrency folders at a
+// time, in order. The first error stops new folders from starting (and
+// cancels the others, except the source's download limit, which lets the
+// folders under way finish); it is returned.
+func (r *userRun) migrateFolders(ctx context.Context, todo []folderWork) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -332,7 +355,7 @@ func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
 		// folders under way write what they fetched, no new one starts.
 		paused atomic.Bool
 	)
-	next := make(chan work)
+	next := make(chan folderWork)
 	for range min(r.limits.Concurrency, max(len(todo), 1)) {
 		wg.Add(1)
 		go func() {
