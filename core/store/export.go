@@ -96,45 +96,7 @@ func CheckPassphrase(passphrase []byte) error {
 // export writes the document; passphrase nil = without secrets.
 func (s *Store) export(name string, passphrase []byte) ([]byte, error) {
 	withSecrets := passphrase != nil
-	var (
-		p     project.Project
-		users = []project.User{}
-	)
-	sealed := map[string][]byte{}
-	err := view(s.db, func(tx *bbolt.Tx) error {
-		var b *bbolt.Bucket
-		var err error
-		p, b, err = getProject(tx, name)
-		if err != nil {
-			return err
-		}
-		if ub := b.Bucket(bucketUsers); ub != nil {
-			err := ub.ForEach(func(k, v []byte) error {
-				var u project.User
-				if err := json.Unmarshal(v, &u); err != nil {
-					return fmt.Errorf("project %q: user %q: decoding: %w", name, k, err)
-				}
-				users = append(users, u)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		if withSecrets {
-			sb := tx.Bucket(bucketSecrets)
-			refs := projectRefs(p)
-			for _, u := range users {
-				refs = append(refs, userRefs(u)...)
-			}
-			for _, r := range refs {
-				if v := sb.Get([]byte(r)); v != nil {
-					sealed[r] = bytes.Clone(v)
-				}
-			}
-		}
-		return nil
-	})
+	p, users, sealed, err := s.readForExport(name, withSecrets)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +139,51 @@ func (s *Store) export(name string, passphrase []byte) ([]byte, error) {
 		return nil, fmt.Errorf("exporting project %q: %w", name, err)
 	}
 	return append(out, '\n'), nil
+}
+
+// readForExport reads the project, its users and (withSecrets) the
+// sealed secrets its refs point at, by ref, in one read transaction.
+func (s *Store) readForExport(name string, withSecrets bool) (project.Project, []project.User, map[string][]byte, error) {
+	var (
+		p     project.Project
+		users = []project.User{}
+	)
+	sealed := map[string][]byte{}
+	err := view(s.db, func(tx *bbolt.Tx) error {
+		var b *bbolt.Bucket
+		var err error
+		p, b, err = getProject(tx, name)
+		if err != nil {
+			return err
+		}
+		if ub := b.Bucket(bucketUsers); ub != nil {
+			err := ub.ForEach(func(k, v []byte) error {
+				var u project.User
+				if err := json.Unmarshal(v, &u); err != nil {
+					return fmt.Errorf("project %q: user %q: decoding: %w", name, k, err)
+				}
+				users = append(users, u)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if withSecrets {
+			sb := tx.Bucket(bucketSecrets)
+			refs := projectRefs(p)
+			for _, u := range users {
+				refs = append(refs, userRefs(u)...)
+			}
+			for _, r := range refs {
+				if v := sb.Get([]byte(r)); v != nil {
+					sealed[r] = bytes.Clone(v)
+				}
+			}
+		}
+		return nil
+	})
+	return p, users, sealed, err
 }
 
 // ImportOptions tune ImportProjectWith.
@@ -264,21 +271,8 @@ func (s *Store) ImportProjectWith(data []byte, opt ImportOptions) (project.Proje
 	if err != nil {
 		return project.Project{}, err
 	}
-	if err := p.Validate(); err != nil {
-		return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
-	}
-	seen := map[string]int{}
-	for i, u := range users {
-		if err := u.Validate(); err != nil {
-			return project.Project{}, fmt.Errorf("importing project %q: user %d (%s): %w", p.Name, i+1, u.SourceEmail, err)
-		}
-		if j, dup := seen[u.ID()]; dup {
-			return project.Project{}, fmt.Errorf("importing project %q: users %d and %d are both %s", p.Name, j+1, i+1, u.ID())
-		}
-		seen[u.ID()] = i
-		if u.Status == "" {
-			users[i].Status = project.StatusNotSubmitted
-		}
+	if err := checkImport(p, users); err != nil {
+		return project.Project{}, err
 	}
 	// A name clash is reported before any passphrase is asked for (and
 	// checked again below, in the transaction that imports).
@@ -291,55 +285,19 @@ func (s *Store) ImportProjectWith(data []byte, opt ImportOptions) (project.Proje
 	if err != nil {
 		return project.Project{}, err
 	}
-	var secrets map[string][]byte
-	switch {
-	case opt.WithoutSecrets:
-	case doc.Sealed != nil:
-		if len(opt.Passphrase) == 0 {
-			return project.Project{}, fmt.Errorf("importing project %q: this export contains passwords: give the passphrase it was exported with (or import it without the passwords): %w", p.Name, ErrPassphraseRequired)
-		}
-		ad, err := exportAD(&doc)
-		if err != nil {
-			return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
-		}
-		secrets, err = openSecrets(doc.Sealed, opt.Passphrase, ad)
-		if err != nil {
-			return project.Project{}, fmt.Errorf("importing project %q: %w", p.Name, err)
-		}
+	secrets, err := importSecrets(&doc, p.Name, opt)
+	if err != nil {
+		return project.Project{}, err
+	}
+	if doc.Sealed != nil {
 		defer clearAll(secrets)
-	default:
-		secrets = doc.Secrets // version 1
 	}
 	err = update(s.db, func(tx *bbolt.Tx) error {
 		if other := findProjectFold(tx, p.Name, ""); other != "" {
 			return fmt.Errorf("importing project %q: %w (as %q)", p.Name, ErrExists, other)
 		}
-		newRef := map[string]string{}
-		var sealErr error
-		remap := func(ref *string) {
-			if *ref == "" || sealErr != nil {
-				return
-			}
-			if nr, ok := newRef[*ref]; ok {
-				*ref = nr
-				return
-			}
-			pt, ok := secrets[*ref]
-			if !ok {
-				*ref = ""
-				return
-			}
-			nr, err := s.putSecret(tx, pt)
-			if err != nil {
-				sealErr = err
-				return
-			}
-			newRef[*ref] = nr
-			*ref = nr
-		}
-		forEachRef(&p, users, remap)
-		if sealErr != nil {
-			return fmt.Errorf("importing project %q: %w", p.Name, sealErr)
+		if err := s.resealRefs(tx, &p, users, secrets); err != nil {
+			return fmt.Errorf("importing project %q: %w", p.Name, err)
 		}
 		b, err := tx.CreateBucket(projectKey(p.Name))
 		if err != nil {
@@ -363,6 +321,84 @@ func (s *Store) ImportProjectWith(data []byte, opt ImportOptions) (project.Proje
 		return project.Project{}, err
 	}
 	return p, nil
+}
+
+// checkImport validates an imported project and its users (each once),
+// and gives a user without a status StatusNotSubmitted.
+func checkImport(p project.Project, users []project.User) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("importing project %q: %w", p.Name, err)
+	}
+	seen := map[string]int{}
+	for i, u := range users {
+		if err := u.Validate(); err != nil {
+			return fmt.Errorf("importing project %q: user %d (%s): %w", p.Name, i+1, u.SourceEmail, err)
+		}
+		if j, dup := seen[u.ID()]; dup {
+			return fmt.Errorf("importing project %q: users %d and %d are both %s", p.Name, j+1, i+1, u.ID())
+		}
+		seen[u.ID()] = i
+		if u.Status == "" {
+			users[i].Status = project.StatusNotSubmitted
+		}
+	}
+	return nil
+}
+
+// importSecrets are the plaintext secrets of doc by ref: none with
+// opt.WithoutSecrets, the sealed ones opened with opt.Passphrase (the
+// caller clears them), or a version 1 document's.
+func importSecrets(doc *exportDoc, name string, opt ImportOptions) (map[string][]byte, error) {
+	switch {
+	case opt.WithoutSecrets:
+		return nil, nil
+	case doc.Sealed != nil:
+		if len(opt.Passphrase) == 0 {
+			return nil, fmt.Errorf("importing project %q: this export contains passwords: give the passphrase it was exported with (or import it without the passwords): %w", name, ErrPassphraseRequired)
+		}
+		ad, err := exportAD(doc)
+		if err != nil {
+			return nil, fmt.Errorf("importing project %q: %w", name, err)
+		}
+		secrets, err := openSecrets(doc.Sealed, opt.Passphrase, ad)
+		if err != nil {
+			return nil, fmt.Errorf("importing project %q: %w", name, err)
+		}
+		return secrets, nil
+	default:
+		return doc.Secrets, nil // version 1
+	}
+}
+
+// resealRefs seals secrets again in tx and points every secret ref of p
+// and users at the new ref (one new ref per old one); a ref without a
+// secret is blanked.
+func (s *Store) resealRefs(tx *bbolt.Tx, p *project.Project, users []project.User, secrets map[string][]byte) error {
+	newRef := map[string]string{}
+	var sealErr error
+	remap := func(ref *string) {
+		if *ref == "" || sealErr != nil {
+			return
+		}
+		if nr, ok := newRef[*ref]; ok {
+			*ref = nr
+			return
+		}
+		pt, ok := secrets[*ref]
+		if !ok {
+			*ref = ""
+			return
+		}
+		nr, err := s.putSecret(tx, pt)
+		if err != nil {
+			sealErr = err
+			return
+		}
+		newRef[*ref] = nr
+		*ref = nr
+	}
+	forEachRef(p, users, remap)
+	return sealErr
 }
 
 // forEachRef calls fn on every secret ref field of p and users.

@@ -305,58 +305,14 @@ func (j *Journal) Commit(proj, user string, b Batch) error {
 				}
 			}
 		}
-		done, cdone, failed := fb.Bucket(bucketDone), fb.Bucket(bucketCDone), fb.Bucket(bucketFailed)
-		for _, d := range b.Done {
-			if err := done.Put([]byte(d.Key), encodeDone(d.DestID, d.Flags)); err != nil {
-				return err
-			}
-			if err := failed.Delete([]byte(d.Key)); err != nil {
-				return err
-			}
-			if d.Via == ViaJournal {
-				continue
-			}
-			if d.ContentKey != "" {
-				n := uint32(0)
-				if v := cdone.Get([]byte(d.ContentKey)); len(v) == 4 {
-					n = binary.BigEndian.Uint32(v)
-				}
-				if err := cdone.Put([]byte(d.ContentKey), binary.BigEndian.AppendUint32(nil, n+1)); err != nil {
-					return err
-				}
-			}
-			meta.Items++
-			meta.Bytes += d.Size
-			if d.Via == ViaDest {
-				rec.ItemsSkipped++
-				rec.BytesSkipped += d.Size
-			} else {
-				rec.ItemsMigrated++
-				rec.BytesMigrated += d.Size
-			}
+		if err := commitDone(fb, b.Done, &meta, &rec); err != nil {
+			return err
 		}
-		for _, fr := range b.Flags {
-			v := done.Get([]byte(fr.Key))
-			if v == nil || !fr.Flags.Known {
-				continue
-			}
-			id, _ := decodeDone(v)
-			if err := done.Put([]byte(fr.Key), encodeDone(id, fr.Flags)); err != nil {
-				return err
-			}
-			if fr.Updated {
-				rec.ItemsUpdated++
-			}
+		if err := commitFlags(fb.Bucket(bucketDone), b.Flags, &rec); err != nil {
+			return err
 		}
-		for _, f := range b.Failed {
-			if f.Folder == "" {
-				f.Folder = b.Folder
-			}
-			if err := putJSON(failed, []byte(f.Key), f); err != nil {
-				return err
-			}
-			rec.ItemsFailed++
-			rec.BytesFailed += f.Size
+		if err := commitFailed(fb.Bucket(bucketFailed), b, &rec); err != nil {
+			return err
 		}
 		if err := putJSON(fb, keyMeta, meta); err != nil {
 			return err
@@ -368,6 +324,77 @@ func (j *Journal) Commit(proj, user string, b Batch) error {
 	})
 	if err != nil {
 		return fmt.Errorf("journal: commit %s/%s folder %q: %w", proj, user, b.Folder, err)
+	}
+	return nil
+}
+
+// commitDone records done items in folder bucket fb: each key done (and
+// no longer failed) and, unless it only came from the journal, its
+// content key counted and the folder's and pass's counters raised.
+func commitDone(fb *bbolt.Bucket, items []DoneItem, meta *FolderMeta, rec *PassRecord) error {
+	done, cdone, failed := fb.Bucket(bucketDone), fb.Bucket(bucketCDone), fb.Bucket(bucketFailed)
+	for _, d := range items {
+		if err := done.Put([]byte(d.Key), encodeDone(d.DestID, d.Flags)); err != nil {
+			return err
+		}
+		if err := failed.Delete([]byte(d.Key)); err != nil {
+			return err
+		}
+		if d.Via == ViaJournal {
+			continue
+		}
+		if d.ContentKey != "" {
+			n := uint32(0)
+			if v := cdone.Get([]byte(d.ContentKey)); len(v) == 4 {
+				n = binary.BigEndian.Uint32(v)
+			}
+			if err := cdone.Put([]byte(d.ContentKey), binary.BigEndian.AppendUint32(nil, n+1)); err != nil {
+				return err
+			}
+		}
+		meta.Items++
+		meta.Bytes += d.Size
+		if d.Via == ViaDest {
+			rec.ItemsSkipped++
+			rec.BytesSkipped += d.Size
+		} else {
+			rec.ItemsMigrated++
+			rec.BytesMigrated += d.Size
+		}
+	}
+	return nil
+}
+
+// commitFlags records the flags of keys already done.
+func commitFlags(done *bbolt.Bucket, flags []FlagRecord, rec *PassRecord) error {
+	for _, fr := range flags {
+		v := done.Get([]byte(fr.Key))
+		if v == nil || !fr.Flags.Known {
+			continue
+		}
+		id, _ := decodeDone(v)
+		if err := done.Put([]byte(fr.Key), encodeDone(id, fr.Flags)); err != nil {
+			return err
+		}
+		if fr.Updated {
+			rec.ItemsUpdated++
+		}
+	}
+	return nil
+}
+
+// commitFailed records b's failed items (in b's folder unless they name
+// one).
+func commitFailed(failed *bbolt.Bucket, b Batch, rec *PassRecord) error {
+	for _, f := range b.Failed {
+		if f.Folder == "" {
+			f.Folder = b.Folder
+		}
+		if err := putJSON(failed, []byte(f.Key), f); err != nil {
+			return err
+		}
+		rec.ItemsFailed++
+		rec.BytesFailed += f.Size
 	}
 	return nil
 }
