@@ -327,10 +327,29 @@ func (d *Destination) importBatch(ctx context.Context, f mailbox.FolderRef, slot
 	case err != nil:
 		return out, err
 	}
-	for _, i := range chunk {
-		if resps == nil {
-			break
+	if resps != nil {
+		u, err := importAnswers(resps, chunk, msgs, results, created, &out)
+		if err != nil {
+			return out, err
 		}
+		unknown = append(unknown, u...)
+	}
+	if len(unknown) > 0 {
+		if err := d.adoptUnknown(ctx, f, unknown, entries, mk.Time, created, &out); err != nil {
+			return out, err
+		}
+	}
+	again, err := d.finishImported(ctx, created, entries, msgs, results)
+	out.retry = append(out.retry, again...)
+	return out, err
+}
+
+// importAnswers records the $batch answers of chunk: created IDs into
+// created, throttled items and importMime refusals into out, item errors
+// into results. It returns the items of unknown outcome; an
+// authorisation error stops the whole put.
+func importAnswers(resps map[string]batchResp, chunk []int, msgs []mailbox.Message, results []mailbox.Result, created map[int]string, out *importOutcome) (unknown []int, err error) {
+	for _, i := range chunk {
 		r, ok := resps[strconv.Itoa(i)]
 		switch {
 		case !ok:
@@ -358,33 +377,36 @@ func (d *Destination) importBatch(ctx context.Context, f mailbox.FolderRef, slot
 				out.unavailable = "Exchange Online refused importMime (" + ae.Error() + ")"
 				out.fallback = append(out.fallback, i)
 			case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser":
-				return out, ae
+				return unknown, ae
 			default:
 				results[i].Err = itemError(ae, &msgs[i], base64.StdEncoding.EncodedLen(len(msgs[i].Body)))
 			}
 		}
 	}
-	if len(unknown) > 0 {
-		want := make([]pendingEntry, len(unknown))
-		for k, i := range unknown {
-			want[k] = entries[i]
-		}
-		found, err := d.adopt(ctx, f.ID, want, mk.Time)
-		if err != nil {
-			return out, fmt.Errorf("checking which messages exist after an unknown outcome: %w", err)
-		}
-		for _, i := range unknown {
-			if id, ok := found[entries[i].Stamp]; ok {
-				created[i] = id
-			} else {
-				out.retry = append(out.retry, i)
-			}
-		}
-		d.log.Info("graph: import outcome unknown, adopted the messages that arrived", "checked", len(unknown), "present", len(unknown)-len(out.retry))
+	return unknown, nil
+}
+
+// adoptUnknown finds the items of unknown outcome through the pending
+// marker written at since: those that arrived go into created, the others
+// into out.retry.
+func (d *Destination) adoptUnknown(ctx context.Context, f mailbox.FolderRef, unknown []int, entries map[int]pendingEntry, since time.Time, created map[int]string, out *importOutcome) error {
+	want := make([]pendingEntry, len(unknown))
+	for k, i := range unknown {
+		want[k] = entries[i]
 	}
-	again, err := d.finishImported(ctx, created, entries, msgs, results)
-	out.retry = append(out.retry, again...)
-	return out, err
+	found, err := d.adopt(ctx, f.ID, want, since)
+	if err != nil {
+		return fmt.Errorf("checking which messages exist after an unknown outcome: %w", err)
+	}
+	for _, i := range unknown {
+		if id, ok := found[entries[i].Stamp]; ok {
+			created[i] = id
+		} else {
+			out.retry = append(out.retry, i)
+		}
+	}
+	d.log.Info("graph: import outcome unknown, adopted the messages that arrived", "checked", len(unknown), "present", len(unknown)-len(out.retry))
+	return nil
 }
 
 // writeMarker stores the pending marker of a batch on the folder.

@@ -238,118 +238,36 @@ func (d *Destination) put(ctx context.Context, f mailbox.FolderRef, msgs []mailb
 
 // putJSON creates messages as JSON messages with extended properties.
 func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []mailbox.Message) ([]mailbox.Result, error) {
-	results := make([]mailbox.Result, len(msgs))
 	stamper, err := mailbox.NewStamper()
 	if err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
-	stamps := make([]string, len(msgs))
-	bodies := make([]json.RawMessage, len(msgs))
-	inDrafts := d.isDrafts(f.ID)
-	var todo, large []int
-	larges := map[int]*gMessage{}
-	for i := range msgs {
-		m := &msgs[i]
-		stamps[i] = stamper.Stamp(m, i)
-		if len(m.Body) == 0 {
-			results[i].Err = &mailbox.ItemError{Reason: "message has no content", Hint: "the source returned an empty body", Permanent: true}
-			continue
-		}
-		g, err := convert(m, stamps[i], inDrafts)
-		if err != nil {
-			results[i].Err = &mailbox.ItemError{Reason: "converting the message for Graph: " + err.Error(), Hint: "the message is malformed at the source", Permanent: true}
-			continue
-		}
-		b, err := json.Marshal(g)
-		if err != nil {
-			results[i].Err = &mailbox.ItemError{Reason: "encoding the message: " + err.Error(), Permanent: true}
-			continue
-		}
-		if int64(len(b))+1024 > MaxRequestBytes {
-			// Created in steps after the batches (see putLarge).
-			large = append(large, i)
-			larges[i] = g
-			continue
-		}
-		bodies[i] = b
-		todo = append(todo, i)
-	}
-	path := "/users/" + d.user + "/mailFolders/" + url.PathEscape(f.ID) + "/messages"
-	where := strings.Join(f.Path, "/")
+	p := &jsonPut{d: d, f: f, msgs: msgs, results: make([]mailbox.Result, len(msgs)),
+		stamps: make([]string, len(msgs)), bodies: make([]json.RawMessage, len(msgs)),
+		path:  "/users/" + d.user + "/mailFolders/" + url.PathEscape(f.ID) + "/messages",
+		where: strings.Join(f.Path, "/")}
+	todo, large, larges := p.prepare(stamper)
+	results := p.results
 	for round := 1; len(todo) > 0; round++ {
 		var retry, unknown []int
 		var wait time.Duration
 		for len(todo) > 0 {
-			// Pack one batch by count and bytes.
-			n, size := 0, int64(64)
-			for n < len(todo) && n < d.limits.BatchSize {
-				sz := int64(len(bodies[todo[n]])) + 512
-				if n > 0 && size+sz > min(d.limits.BatchBytes, MaxRequestBytes) {
-					break
-				}
-				size += sz
-				n++
-			}
+			n := p.chunkLen(todo)
 			chunk := todo[:n]
 			todo = todo[n:]
-			reqs := make([]batchReq, len(chunk))
-			for k, i := range chunk {
-				reqs[k] = batchReq{ID: strconv.Itoa(i), Method: http.MethodPost, URL: path, Headers: map[string]string{"Content-Type": "application/json"}, Body: bodies[i]}
+			r, u, w, err := p.send(ctx, chunk)
+			if err != nil {
+				return results, err
 			}
-			resps, err := d.batch(ctx, reqs)
-			switch {
-			case ctx.Err() != nil:
-				return results, ctx.Err()
-			case errors.Is(err, ErrOutcomeUnknown):
-				d.log.Info("graph: batch outcome unknown", "folder", where, "batch", len(chunk), "err", err)
-				unknown = append(unknown, chunk...)
-				continue
-			case err != nil:
-				return results, fmt.Errorf("graph: creating messages in %q: %w", where, err)
-			}
-			for _, i := range chunk {
-				r, ok := resps[strconv.Itoa(i)]
-				switch {
-				case !ok:
-					unknown = append(unknown, i)
-				case r.Status == http.StatusCreated || r.Status == http.StatusOK:
-					var created struct {
-						ID string `json:"id"`
-					}
-					_ = json.Unmarshal(r.Body, &created)
-					results[i] = mailbox.Result{DestID: created.ID}
-				case r.Status == http.StatusTooManyRequests:
-					retry = append(retry, i)
-					wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-				case r.Status >= 500:
-					unknown = append(unknown, i)
-					wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-				default:
-					ae := parseAPIError(r.Status, "", r.Body)
-					if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser" {
-						return results, fmt.Errorf("graph: creating messages in %q: %w", where, ae)
-					}
-					results[i].Err = itemError(ae, &msgs[i], len(bodies[i]))
-				}
-			}
+			retry, unknown, wait = append(retry, r...), append(unknown, u...), max(wait, w)
 		}
 		if len(unknown) > 0 {
-			want := make([]string, len(unknown))
-			for k, i := range unknown {
-				want[k] = stamps[i]
-			}
-			found, err := d.findStamps(ctx, f.ID, want)
+			r, err := p.resolveUnknown(ctx, unknown)
 			if err != nil {
-				return results, fmt.Errorf("graph: checking which messages exist in %q after an unknown outcome: %w", where, err)
+				return results, err
 			}
-			for _, i := range unknown {
-				if id, ok := found[stamps[i]]; ok {
-					results[i] = mailbox.Result{DestID: id}
-				} else {
-					retry = append(retry, i)
-				}
-			}
-			d.log.Info("graph: resending the messages that are missing", "folder", where, "checked", len(unknown), "present", len(unknown)-(len(retry)))
+			retry = append(retry, r...)
+			d.log.Info("graph: resending the messages that are missing", "folder", p.where, "checked", len(unknown), "present", len(unknown)-(len(retry)))
 		}
 		done, err := d.nextRound(ctx, results, retry, wait, round)
 		if err != nil {
@@ -361,13 +279,143 @@ func (d *Destination) putJSON(ctx context.Context, f mailbox.FolderRef, msgs []m
 		todo = retry
 	}
 	for _, i := range large {
-		r, err := d.putLarge(ctx, f, &msgs[i], larges[i], stamps[i])
+		r, err := d.putLarge(ctx, f, &msgs[i], larges[i], p.stamps[i])
 		if err != nil {
 			return results, err
 		}
 		results[i] = r
 	}
 	return results, nil
+}
+
+// jsonPut is one putJSON call: the messages, their stamps and JSON bodies,
+// and the results so far (by index into msgs).
+type jsonPut struct {
+	d       *Destination
+	f       mailbox.FolderRef
+	msgs    []mailbox.Message
+	results []mailbox.Result
+	stamps  []string
+	bodies  []json.RawMessage
+	path    string // the folder's messages URL path
+	where   string // the folder's path, for errors and logs
+}
+
+// prepare stamps and converts every message. It returns the indexes to
+// send in batches (todo) and those too large for a batch request (large,
+// with their converted messages); a message that cannot be converted
+// fails.
+func (p *jsonPut) prepare(stamper mailbox.Stamper) (todo, large []int, larges map[int]*gMessage) {
+	inDrafts := p.d.isDrafts(p.f.ID)
+	larges = map[int]*gMessage{}
+	for i := range p.msgs {
+		m := &p.msgs[i]
+		p.stamps[i] = stamper.Stamp(m, i)
+		if len(m.Body) == 0 {
+			p.results[i].Err = &mailbox.ItemError{Reason: "message has no content", Hint: "the source returned an empty body", Permanent: true}
+			continue
+		}
+		g, err := convert(m, p.stamps[i], inDrafts)
+		if err != nil {
+			p.results[i].Err = &mailbox.ItemError{Reason: "converting the message for Graph: " + err.Error(), Hint: "the message is malformed at the source", Permanent: true}
+			continue
+		}
+		b, err := json.Marshal(g)
+		if err != nil {
+			p.results[i].Err = &mailbox.ItemError{Reason: "encoding the message: " + err.Error(), Permanent: true}
+			continue
+		}
+		if int64(len(b))+1024 > MaxRequestBytes {
+			// Created in steps after the batches (see putLarge).
+			large = append(large, i)
+			larges[i] = g
+			continue
+		}
+		p.bodies[i] = b
+		todo = append(todo, i)
+	}
+	return todo, large, larges
+}
+
+// chunkLen is how many of todo go into the next batch, by count and bytes.
+func (p *jsonPut) chunkLen(todo []int) int {
+	n, size := 0, int64(64)
+	for n < len(todo) && n < p.d.limits.BatchSize {
+		sz := int64(len(p.bodies[todo[n]])) + 512
+		if n > 0 && size+sz > min(p.d.limits.BatchBytes, MaxRequestBytes) {
+			break
+		}
+		size += sz
+		n++
+	}
+	return n
+}
+
+// send creates chunk in one batch request and records each answer. It
+// returns the messages to resend (throttled), those whose outcome is
+// unknown, and the longest Retry-After; an error stops the whole put.
+func (p *jsonPut) send(ctx context.Context, chunk []int) (retry, unknown []int, wait time.Duration, err error) {
+	reqs := make([]batchReq, len(chunk))
+	for k, i := range chunk {
+		reqs[k] = batchReq{ID: strconv.Itoa(i), Method: http.MethodPost, URL: p.path, Headers: map[string]string{"Content-Type": "application/json"}, Body: p.bodies[i]}
+	}
+	resps, err := p.d.batch(ctx, reqs)
+	switch {
+	case ctx.Err() != nil:
+		return nil, nil, 0, ctx.Err()
+	case errors.Is(err, ErrOutcomeUnknown):
+		p.d.log.Info("graph: batch outcome unknown", "folder", p.where, "batch", len(chunk), "err", err)
+		return nil, chunk, 0, nil
+	case err != nil:
+		return nil, nil, 0, fmt.Errorf("graph: creating messages in %q: %w", p.where, err)
+	}
+	for _, i := range chunk {
+		r, ok := resps[strconv.Itoa(i)]
+		switch {
+		case !ok:
+			unknown = append(unknown, i)
+		case r.Status == http.StatusCreated || r.Status == http.StatusOK:
+			var created struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(r.Body, &created)
+			p.results[i] = mailbox.Result{DestID: created.ID}
+		case r.Status == http.StatusTooManyRequests:
+			retry = append(retry, i)
+			wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
+		case r.Status >= 500:
+			unknown = append(unknown, i)
+			wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
+		default:
+			ae := parseAPIError(r.Status, "", r.Body)
+			if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser" {
+				return nil, nil, 0, fmt.Errorf("graph: creating messages in %q: %w", p.where, ae)
+			}
+			p.results[i].Err = itemError(ae, &p.msgs[i], len(p.bodies[i]))
+		}
+	}
+	return retry, unknown, wait, nil
+}
+
+// resolveUnknown looks the messages of unknown outcome up by their stamps:
+// those found are done, the others are returned to be resent.
+func (p *jsonPut) resolveUnknown(ctx context.Context, unknown []int) (retry []int, err error) {
+	want := make([]string, len(unknown))
+	for k, i := range unknown {
+		want[k] = p.stamps[i]
+	}
+	found, err := p.d.findStamps(ctx, p.f.ID, want)
+	if err != nil {
+		return nil, fmt.Errorf("graph: checking which messages exist in %q after an unknown outcome: %w", p.where, err)
+	}
+	for _, i := range unknown {
+		if id, ok := found[p.stamps[i]]; ok {
+			p.results[i] = mailbox.Result{DestID: id}
+		} else {
+			retry = append(retry, i)
+		}
+	}
+	return retry, nil
 }
 
 // nextRound ends a round of sends. With nothing to resend it is done;
