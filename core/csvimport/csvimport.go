@@ -237,52 +237,7 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 	for i := range rows {
 		rw := &rows[i]
 		rec := lr.lines[i]
-		var errs []RowError
-		bad := func(f field, format string, a ...any) {
-			errs = append(errs, RowError{Line: rec.line(hdr.pos[f]), Column: hdr.name[f], Reason: fmt.Sprintf(format, a...)})
-		}
-		u := project.User{
-			SourceEmail: strings.TrimSpace(rw.SrcEmail),
-			SourceLogin: strings.TrimSpace(rw.SrcLogin),
-			DestLogin:   strings.TrimSpace(rw.DstLogin),
-			DestEmail:   strings.TrimSpace(rw.DstEmail),
-			UserRoot:    strings.TrimSpace(rw.UserRoot),
-			Flags:       strings.TrimSpace(rw.Flags),
-			Status:      project.StatusNotSubmitted,
-		}
-		if hdr.format == FormatMicrosoft {
-			u.DestEmail = u.SourceEmail
-		}
-		if why := addressProblem(u.SourceEmail, "source"); why != "" {
-			bad(fSrcEmail, "%s", why)
-		} else if first, dup := firstSeen[u.ID()]; dup {
-			bad(fSrcEmail, "duplicate source email %s (first on line %d)", u.SourceEmail, first)
-		} else {
-			firstSeen[u.ID()] = rec.start
-		}
-		if hdr.format == FormatMigrationWiz {
-			if why := addressProblem(u.DestEmail, "destination"); why != "" {
-				bad(fDstEmail, "%s", why)
-			}
-		}
-		for _, fv := range []struct {
-			f field
-			v string
-		}{{fSrcLogin, u.SourceLogin}, {fDstLogin, u.DestLogin}, {fUserRoot, u.UserRoot}, {fFlags, u.Flags}} {
-			if hasControl(fv.v) {
-				bad(fv.f, "contains control characters (%q)", fv.v)
-			}
-		}
-		if opts.AddressesOnly {
-			u.AddressesOnly = true
-		} else if rw.SrcPass == "" {
-			bad(fSrcPass, "the password is empty (import addresses only if you do not know it)")
-		}
-		if len(errs) == 0 {
-			if err := u.Validate(); err != nil {
-				errs = append(errs, RowError{Line: rec.start, Reason: err.Error()})
-			}
-		}
+		u, errs := checkRow(rw, rec, hdr, opts, firstSeen)
 		if len(errs) > 0 {
 			res.Errors = append(res.Errors, errs...)
 			continue
@@ -303,6 +258,60 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 	res.Errors = append(res.Errors, lr.errs...)
 	sortErrors(res.Errors)
 	return res, nil
+}
+
+// checkRow makes the user of one CSV row and checks it: addresses,
+// duplicates (firstSeen: line of each source ID so far), control
+// characters and the password. Problems come back as RowErrors at the
+// cell they are in.
+func checkRow(rw *row, rec record, hdr *header, opts Options, firstSeen map[string]int) (project.User, []RowError) {
+	var errs []RowError
+	bad := func(f field, format string, a ...any) {
+		errs = append(errs, RowError{Line: rec.line(hdr.pos[f]), Column: hdr.name[f], Reason: fmt.Sprintf(format, a...)})
+	}
+	u := project.User{
+		SourceEmail: strings.TrimSpace(rw.SrcEmail),
+		SourceLogin: strings.TrimSpace(rw.SrcLogin),
+		DestLogin:   strings.TrimSpace(rw.DstLogin),
+		DestEmail:   strings.TrimSpace(rw.DstEmail),
+		UserRoot:    strings.TrimSpace(rw.UserRoot),
+		Flags:       strings.TrimSpace(rw.Flags),
+		Status:      project.StatusNotSubmitted,
+	}
+	if hdr.format == FormatMicrosoft {
+		u.DestEmail = u.SourceEmail
+	}
+	if why := addressProblem(u.SourceEmail, "source"); why != "" {
+		bad(fSrcEmail, "%s", why)
+	} else if first, dup := firstSeen[u.ID()]; dup {
+		bad(fSrcEmail, "duplicate source email %s (first on line %d)", u.SourceEmail, first)
+	} else {
+		firstSeen[u.ID()] = rec.start
+	}
+	if hdr.format == FormatMigrationWiz {
+		if why := addressProblem(u.DestEmail, "destination"); why != "" {
+			bad(fDstEmail, "%s", why)
+		}
+	}
+	for _, fv := range []struct {
+		f field
+		v string
+	}{{fSrcLogin, u.SourceLogin}, {fDstLogin, u.DestLogin}, {fUserRoot, u.UserRoot}, {fFlags, u.Flags}} {
+		if hasControl(fv.v) {
+			bad(fv.f, "contains control characters (%q)", fv.v)
+		}
+	}
+	if opts.AddressesOnly {
+		u.AddressesOnly = true
+	} else if rw.SrcPass == "" {
+		bad(fSrcPass, "the password is empty (import addresses only if you do not know it)")
+	}
+	if len(errs) == 0 {
+		if err := u.Validate(); err != nil {
+			errs = append(errs, RowError{Line: rec.start, Reason: err.Error()})
+		}
+	}
+	return u, errs
 }
 
 // sortErrors orders errors by line, keeping the order within a line.
@@ -415,26 +424,9 @@ var _ gocsv.CSVReader = (*lineReader)(nil)
 // readHeader reads and checks the header. It returns nil (and records
 // errors in res) when the header is unusable.
 func (lr *lineReader) readHeader() (*header, error) {
-	var rec []string
-	for {
-		var err error
-		rec, err = lr.cr.Read()
-		if err == io.EOF {
-			lr.res.Errors = append(lr.res.Errors, RowError{Line: 1, Reason: "the file is empty (no header line)"})
-			return nil, nil
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			lr.res.Errors = append(lr.res.Errors, RowError{Line: max(pe.StartLine, 1), Reason: "header: " + pe.Err.Error()})
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading CSV: %w", err)
-		}
-		if !allBlank(rec) {
-			break
-		}
-		// A header line of only delimiters/spaces: keep looking.
+	rec, err := lr.headerRecord()
+	if rec == nil || err != nil {
+		return nil, err
 	}
 	line, _ := lr.cr.FieldPos(0)
 	h := &header{width: len(rec), line: line, pos: map[field]int{}, name: map[field]string{}}
@@ -449,21 +441,69 @@ func (lr *lineReader) readHeader() (*header, error) {
 		}
 		keys[i] = normHeader(c)
 	}
-	for _, k := range keys {
-		if k == "sourceemail" || k == "destinationemail" {
-			h.format = FormatMigrationWiz
-			break
-		}
-		if k == "emailaddress" {
-			h.format = FormatMicrosoft
-		}
-	}
+	h.format = headerFormat(keys)
 	if h.format == "" {
 		bad("", "the header is neither MigrationWiz (Source Email, Source Password, Destination Email, …) "+
 			"nor Microsoft (EmailAddress, UserName, Password); found: %s", strings.Join(trimAll(rec), ", "))
 		return nil, nil
 	}
 	lr.res.Format = h.format
+	if !lr.mapColumns(h, rec, keys, bad) {
+		return nil, nil
+	}
+	for _, c := range formats[h.format] {
+		if _, found := h.name[c.field]; !found {
+			h.name[c.field] = c.name
+		}
+	}
+	return h, nil
+}
+
+// headerRecord reads the first line that is not blank. It returns nil
+// (and records the error in res) when there is none or it is not valid
+// CSV.
+func (lr *lineReader) headerRecord() ([]string, error) {
+	for {
+		rec, err := lr.cr.Read()
+		if err == io.EOF {
+			lr.res.Errors = append(lr.res.Errors, RowError{Line: 1, Reason: "the file is empty (no header line)"})
+			return nil, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			lr.res.Errors = append(lr.res.Errors, RowError{Line: max(pe.StartLine, 1), Reason: "header: " + pe.Err.Error()})
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading CSV: %w", err)
+		}
+		if !allBlank(rec) {
+			return rec, nil
+		}
+		// A header line of only delimiters/spaces: keep looking.
+	}
+}
+
+// headerFormat is the format the normalised header keys name ("" when
+// neither).
+func headerFormat(keys []string) string {
+	format := ""
+	for _, k := range keys {
+		if k == "sourceemail" || k == "destinationemail" {
+			return FormatMigrationWiz
+		}
+		if k == "emailaddress" {
+			format = FormatMicrosoft
+		}
+	}
+	return format
+}
+
+// mapColumns finds the position of each of the format's columns in the
+// header (h.pos, h.name), warning about unknown and (addresses only)
+// password columns. It reports false, after calling bad, when a column
+// appears twice or a required one is missing.
+func (lr *lineReader) mapColumns(h *header, rec, keys []string, bad func(col, format string, a ...any)) bool {
 	byKey := map[string]column{}
 	for _, c := range formats[h.format] {
 		byKey[c.key] = c
@@ -474,7 +514,7 @@ func (lr *lineReader) readHeader() (*header, error) {
 		c, known := byKey[k]
 		if !known {
 			if k != "" {
-				lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf("line %d: column %q is not a %s column; ignored", line, strings.TrimSpace(rec[i]), formatName(h.format)))
+				lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf("line %d: column %q is not a %s column; ignored", h.line, strings.TrimSpace(rec[i]), formatName(h.format)))
 			}
 			continue
 		}
@@ -496,18 +536,10 @@ func (lr *lineReader) readHeader() (*header, error) {
 			ok = false
 		}
 	}
-	if !ok {
-		return nil, nil
+	if ok && len(passwordCols) > 0 {
+		lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf("line %d: column %s ignored (importing addresses only)", h.line, strings.Join(passwordCols, ", ")))
 	}
-	if len(passwordCols) > 0 {
-		lr.res.Warnings = append(lr.res.Warnings, fmt.Sprintf("line %d: column %s ignored (importing addresses only)", line, strings.Join(passwordCols, ", ")))
-	}
-	for _, c := range formats[h.format] {
-		if _, found := h.name[c.field]; !found {
-			h.name[c.field] = c.name
-		}
-	}
-	return h, nil
+	return ok
 }
 
 func formatName(format string) string {
