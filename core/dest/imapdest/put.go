@@ -227,65 +227,11 @@ func (d *Destination) putOnce(ctx context.Context, f mailbox.FolderRef, msgs []m
 	}
 	var folderErr error
 	err = c.Run(finishInFlight(ctx), fmt.Sprintf("APPEND to %q", f.ID), func(touch func()) error {
-		type pending struct {
-			i   int
-			cmd *appendCmd
-			// unsent: the literal never left (the server refused or the
-			// connection broke before its "+"), so the message cannot be
-			// stored and may be retried.
-			unsent bool
-		}
-		var pend []pending
-		for i, m := range msgs {
-			if state[i] != unsent {
-				continue
-			}
-			if c.Broken() {
-				break
-			}
-			cmd := c.Client().Append(f.ID, int64(len(m.Body)), &imap.AppendOptions{
-				Flags: pol.filter(m.Flags),
-				Time:  m.InternalDate,
-			})
-			nw, werr := cmd.Write(m.Body)
-			cerr := cmd.Close()
-			touch()
-			state[i] = sent
-			pend = append(pend, pending{i, cmd, werr != nil && nw == 0})
-			if werr != nil || cerr != nil {
-				break // the command's answer (or the broken connection) says why
-			}
-		}
-		var connFail error
-		for _, p := range pend {
-			data, err := p.cmd.Wait()
-			touch()
-			if err == nil {
-				state[p.i] = final
-				progress = true
-				if data != nil && data.UID != 0 {
-					results[p.i].DestID = fmt.Sprintf("%d:%d", data.UIDValidity, data.UID)
-				}
-				continue
-			}
-			if ie, ok := imapconn.ServerError(err); ok {
-				if ie.Code == imap.ResponseCodeTryCreate || ie.Code == imap.ResponseCodeNonExistent {
-					d.forget(f.ID)
-					folderErr = fmt.Errorf("folder %q does not exist on the destination: %w", f.ID, ie)
-					state[p.i] = unsent
-					continue
-				}
-				state[p.i] = final
-				progress = true
-				results[p.i].Err = itemError(ie, len(msgs[p.i].Body))
-				continue
-			}
-			if p.unsent {
-				state[p.i] = unsent
-			}
-			if connFail == nil {
-				connFail = err
-			}
+		pend := sendAppends(c, f, msgs, state, pol, touch)
+		answered, ferr, connFail := d.appendAnswers(f, pend, msgs, results, state, touch)
+		progress = progress || answered
+		if ferr != nil {
+			folderErr = ferr
 		}
 		if connFail == nil && c.Broken() {
 			connFail = fmt.Errorf("connection closed during APPEND")
@@ -296,6 +242,82 @@ func (d *Destination) putOnce(ctx context.Context, f mailbox.FolderRef, msgs []m
 		err = folderErr
 	}
 	return progress, err
+}
+
+// pendingAppend is an APPEND sent and not answered yet.
+type pendingAppend struct {
+	i   int
+	cmd *appendCmd
+	// unsent: the literal never left (the server refused or the
+	// connection broke before its "+"), so the message cannot be
+	// stored and may be retried.
+	unsent bool
+}
+
+// sendAppends pipelines an APPEND for each unsent message (marking it
+// sent) until the connection breaks or a write fails.
+func sendAppends(c *imapconn.Conn, f mailbox.FolderRef, msgs []mailbox.Message, state []int, pol *flagPolicy, touch func()) []pendingAppend {
+	var pend []pendingAppend
+	for i, m := range msgs {
+		if state[i] != unsent {
+			continue
+		}
+		if c.Broken() {
+			break
+		}
+		cmd := c.Client().Append(f.ID, int64(len(m.Body)), &imap.AppendOptions{
+			Flags: pol.filter(m.Flags),
+			Time:  m.InternalDate,
+		})
+		nw, werr := cmd.Write(m.Body)
+		cerr := cmd.Close()
+		touch()
+		state[i] = sent
+		pend = append(pend, pendingAppend{i, cmd, werr != nil && nw == 0})
+		if werr != nil || cerr != nil {
+			break // the command's answer (or the broken connection) says why
+		}
+	}
+	return pend
+}
+
+// appendAnswers waits for the answers of pend and records them in results
+// and state: stored (final, with its UID as DestID), refused (final, an
+// item error), folder gone (unsent again; folderErr) or no answer (the
+// first such error is connFail; a literal that never left is unsent
+// again). progress reports whether any message got a final answer.
+func (d *Destination) appendAnswers(f mailbox.FolderRef, pend []pendingAppend, msgs []mailbox.Message, results []mailbox.Result, state []int, touch func()) (progress bool, folderErr, connFail error) {
+	for _, p := range pend {
+		data, err := p.cmd.Wait()
+		touch()
+		if err == nil {
+			state[p.i] = final
+			progress = true
+			if data != nil && data.UID != 0 {
+				results[p.i].DestID = fmt.Sprintf("%d:%d", data.UIDValidity, data.UID)
+			}
+			continue
+		}
+		if ie, ok := imapconn.ServerError(err); ok {
+			if ie.Code == imap.ResponseCodeTryCreate || ie.Code == imap.ResponseCodeNonExistent {
+				d.forget(f.ID)
+				folderErr = fmt.Errorf("folder %q does not exist on the destination: %w", f.ID, ie)
+				state[p.i] = unsent
+				continue
+			}
+			state[p.i] = final
+			progress = true
+			results[p.i].Err = itemError(ie, len(msgs[p.i].Body))
+			continue
+		}
+		if p.unsent {
+			state[p.i] = unsent
+		}
+		if connFail == nil {
+			connFail = err
+		}
+	}
+	return progress, folderErr, connFail
 }
 
 func itemError(ie *imap.Error, size int) *mailbox.ItemError {
