@@ -29,10 +29,7 @@ type errorList struct {
 	d      dialog.Dialog
 }
 
-var errorColumns = []struct {
-	title string
-	width float32
-}{{"Folder", 150}, {"Subject", 220}, {"Date", 150}, {"Size", 80}, {"Reason", 260}, {"Hint", 260}}
+var errorColumns = []column{{"Folder", 150}, {"Subject", 220}, {"Date", 150}, {"Size", 80}, {"Reason", 260}, {"Hint", 260}}
 
 func (l *errorList) cell(i, col int) string {
 	it := l.items[i]
@@ -63,18 +60,7 @@ func newErrorList(u *UI, user, message string, items []store.FailedItem) *errorL
 			return lb
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) { o.(*widget.Label).SetText(l.cell(id.Row, id.Col)) })
-	l.table.ShowHeaderColumn = false
-	l.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	l.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < len(errorColumns) {
-			o.(*widget.Label).SetText(errorColumns[id.Col].title)
-		}
-	}
-	for i, c := range errorColumns {
-		l.table.SetColumnWidth(i, c.width)
-	}
+	setColumns(l.table, errorColumns)
 	head := fmt.Sprintf("%d failed items", len(items))
 	if len(items) == 1 {
 		head = "1 failed item"

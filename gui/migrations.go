@@ -25,10 +25,7 @@ const (
 	mcolCount
 )
 
-var migColumns = [mcolCount]struct {
-	title string
-	width float32
-}{
+var migColumns = [mcolCount]column{
 	{"", 40}, {"Source email", 230}, {"Status", 175}, {"Progress", 100}, {"Items", 60}, {"MB", 60}, {"MB/h", 64}, {"Errors", 60},
 }
 
@@ -83,18 +80,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 		},
 		t.updateCell,
 	)
-	t.table.ShowHeaderColumn = false
-	t.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	t.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < mcolCount {
-			o.(*widget.Label).SetText(migColumns[id.Col].title)
-		}
-	}
-	for i, c := range migColumns {
-		t.table.SetColumnWidth(i, c.width)
-	}
+	setColumns(t.table, migColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		t.table.UnselectAll()
 		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolCheck {

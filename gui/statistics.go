@@ -20,10 +20,7 @@ import (
 )
 
 // Statistics table columns.
-var statColumns = []struct {
-	title string
-	width float32
-}{
+var statColumns = []column{
 	{"User", 250}, {"Status", 175}, {"Last pass", 95}, {"Migrated", 85}, {"MB", 70},
 	{"Skipped", 75}, {"Failed", 65}, {"MB/h", 70}, {"Passes", 65}, {"Time", 80},
 }
@@ -68,18 +65,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 			return l
 		},
 		t.updateCell)
-	t.table.ShowHeaderColumn = false
-	t.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	t.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < len(statColumns) {
-			o.(*widget.Label).SetText(statColumns[id.Col].title)
-		}
-	}
-	for i, c := range statColumns {
-		t.table.SetColumnWidth(i, c.width)
-	}
+	setColumns(t.table, statColumns)
 	t.csvBtn = widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), func() { t.exportDialog("csv") })
 	t.htmlBtn = widget.NewButtonWithIcon("Export HTML report…", theme.DocumentSaveIcon(), func() { t.exportDialog("html") })
 	t.mailBtn = widget.NewButtonWithIcon("Email report…", theme.MailSendIcon(), func() { t.emailDialog() })

@@ -27,10 +27,7 @@ const (
 	ucolCount
 )
 
-var userColumns = [ucolCount]struct {
-	title string
-	width float32
-}{
+var userColumns = [ucolCount]column{
 	{"", 44}, {"Source email", 270}, {"Destination email", 270}, {"Status", 190}, {"Last pass", 100}, {"Notified", 130}, {"Options", 80},
 }
 
@@ -75,18 +72,7 @@ func newUsersTab(u *UI) *usersTab {
 		},
 		t.updateCell,
 	)
-	t.table.ShowHeaderColumn = false
-	t.table.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	t.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < ucolCount {
-			o.(*widget.Label).SetText(userColumns[id.Col].title)
-		}
-	}
-	for i, c := range userColumns {
-		t.table.SetColumnWidth(i, c.width)
-	}
+	setColumns(t.table, userColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		if id.Row < 0 || id.Row >= len(t.view) {
 			return

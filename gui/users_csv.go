@@ -96,10 +96,7 @@ func previewSummary(name string, res *csvimport.Result, addrOnly bool) string {
 
 // rowErrorTable lists the row errors: line, column, reason.
 func rowErrorTable(errs []csvimport.RowError) *widget.Table {
-	errCols := []struct {
-		title string
-		width float32
-	}{{"Line", 60}, {"Column", 170}, {"Reason", 480}}
+	errCols := []column{{"Line", 60}, {"Column", 170}, {"Reason", 480}}
 	tbl := widget.NewTableWithHeaders(
 		func() (int, int) { return len(errs), 3 },
 		func() fyne.CanvasObject {
@@ -119,18 +116,7 @@ func rowErrorTable(errs []csvimport.RowError) *widget.Table {
 				l.SetText(e.Reason)
 			}
 		})
-	tbl.ShowHeaderColumn = false
-	tbl.CreateHeader = func() fyne.CanvasObject {
-		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	}
-	tbl.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
-		if id.Col >= 0 && id.Col < len(errCols) {
-			o.(*widget.Label).SetText(errCols[id.Col].title)
-		}
-	}
-	for i, c := range errCols {
-		tbl.SetColumnWidth(i, c.width)
-	}
+	setColumns(tbl, errCols)
 	return tbl
 }
 
