@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/credreq"
-	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
@@ -42,14 +41,7 @@ type credForm struct {
 	startBtn    *widget.Button
 	url, fp     *widget.Label
 	tmpl        *templateEditor
-	sendBtn     *widget.Button
-	activity    *widget.Activity
-	status      *widget.Label
-	results     *widget.Label
-	d           dialog.Dialog
-
-	// done is called (UI goroutine) when sending the links ended.
-	done func(notify.Result, error)
+	sendPanel
 }
 
 // needsPassword reports whether usr was imported without a source
@@ -107,14 +99,7 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	f.fp = widget.NewLabel("")
 	f.fp.Selectable = true
 	f.tmpl = newTemplateEditor(u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), credreq.LinkPlaceholders)
-	f.activity = widget.NewActivity()
-	f.activity.Hide()
-	f.status = widget.NewLabel("")
-	f.status.Wrapping = fyne.TextWrapWord
-	f.results = widget.NewLabel("")
-	f.results.Wrapping = fyne.TextWrapWord
-	f.sendBtn = widget.NewButtonWithIcon("Send links", theme.MailSendIcon(), func() { f.send() })
-	f.sendBtn.Importance = widget.HighImportance
+	f.initPanel("Send links", f.send)
 	f.tmpl.onValid = func(bool) { f.updateButtons() }
 	f.tmpl.check()
 	f.showServer()
@@ -271,34 +256,20 @@ func (f *credForm) send() {
 		f.status.SetText("Start the server first.")
 		return
 	}
-	if err := f.tmpl.check(); err != nil {
-		f.status.SetText("Fix the template first.")
+	tmpl, ok := f.checkedTemplate(u, f.tmpl, "credreq")
+	if !ok {
 		return
 	}
-	tmpl := f.tmpl.template()
-	u.saveTemplate("credreq", tmpl)
-	f.sendBtn.Disable()
-	f.activity.Show()
-	f.activity.Start()
-	f.results.SetText("")
-	f.status.SetText("Sending links…")
+	f.begin("Sending links…")
 	proj, ids, opts := u.project, f.ids, f.m.options()
 	go func() {
 		res, err := c.srv.SendLinks(u.ctx, proj, ids, tmpl, opts)
 		u.do(func() {
-			f.activity.Stop()
-			f.activity.Hide()
+			f.stopActivity()
 			f.updateButtons()
-			f.status.SetText(fmt.Sprintf("Links sent %d, failed %d. Users wait in “Waiting For End User” until they confirm their password.",
-				len(res.Sent), len(res.Failed)))
-			if err != nil {
-				f.status.SetText(f.status.Text + "  " + err.Error())
-			}
-			f.results.SetText(resultLines(res))
 			u.usersChanged()
-			if f.done != nil {
-				f.done(res, err)
-			}
+			f.report(withErr(fmt.Sprintf("Links sent %d, failed %d. Users wait in “Waiting For End User” until they confirm their password.",
+				len(res.Sent), len(res.Failed)), err), res, err)
 		})
 	}()
 }

@@ -114,14 +114,7 @@ type notifyForm struct {
 
 	date, clock *widget.Entry
 	tmpl        *templateEditor
-	sendBtn     *widget.Button
-	activity    *widget.Activity
-	status      *widget.Label
-	results     *widget.Label
-	d           dialog.Dialog
-
-	// done is called (UI goroutine) when a send ended; tests hook it.
-	done func(notify.Result, error)
+	sendPanel
 }
 
 // notifyDialog opens Notify Users for ids (nil or empty: every user).
@@ -151,14 +144,7 @@ func (m *mailState) notifyDialog(ids []string) *notifyForm {
 	cal := widget.NewCalendar(when, func(d time.Time) { f.date.SetText(d.Format(time.DateOnly)) })
 
 	f.tmpl = newTemplateEditor(u.loadTemplate("notify", notify.DefaultNotifyTemplate()), notify.NotifyPlaceholders)
-	f.activity = widget.NewActivity()
-	f.activity.Hide()
-	f.status = widget.NewLabel("")
-	f.status.Wrapping = fyne.TextWrapWord
-	f.results = widget.NewLabel("")
-	f.results.Wrapping = fyne.TextWrapWord
-	f.sendBtn = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() { f.send() })
-	f.sendBtn.Importance = widget.HighImportance
+	f.initPanel("Send", f.send)
 	f.tmpl.onValid = func(ok bool) {
 		if ok {
 			f.sendBtn.Enable()
@@ -230,17 +216,11 @@ func (f *notifyForm) send() {
 		f.status.SetText(err.Error())
 		return
 	}
-	if err := f.tmpl.check(); err != nil {
-		f.status.SetText("Fix the template first.")
+	tmpl, ok := f.checkedTemplate(u, f.tmpl, "notify")
+	if !ok {
 		return
 	}
-	tmpl := f.tmpl.template()
-	u.saveTemplate("notify", tmpl)
-	f.sendBtn.Disable()
-	f.activity.Show()
-	f.activity.Start()
-	f.results.SetText("")
-	f.status.SetText(fmt.Sprintf("Sending (migration on %s)…", when.Format("Mon 2 Jan 2006 15:04 MST")))
+	f.begin(fmt.Sprintf("Sending (migration on %s)…", when.Format("Mon 2 Jan 2006 15:04 MST")))
 	proj, ids, opts := u.project, f.ids, f.m.options()
 	go func() {
 		res, err := notify.NotifyUsers(u.ctx, u.st, proj, ids, when, tmpl, opts)
@@ -250,18 +230,10 @@ func (f *notifyForm) send() {
 
 func (f *notifyForm) finished(res notify.Result, err error) {
 	u := f.m.u
-	f.activity.Stop()
-	f.activity.Hide()
+	f.stopActivity()
 	f.sendBtn.Enable()
-	f.status.SetText(fmt.Sprintf("Sent %d, failed %d.", len(res.Sent), len(res.Failed)))
-	if err != nil {
-		f.status.SetText(f.status.Text + "  " + err.Error())
-	}
-	f.results.SetText(resultLines(res))
 	u.usersChanged() // Notified column
-	if f.done != nil {
-		f.done(res, err)
-	}
+	f.report(withErr(fmt.Sprintf("Sent %d, failed %d.", len(res.Sent), len(res.Failed)), err), res, err)
 }
 
 // resultsBox scrolls a per-user result list in a band of fixed height.

@@ -27,15 +27,8 @@ type statsEmailForm struct {
 	t    *statisticsTab
 	proj string
 
-	to       *widget.Entry
-	sendBtn  *widget.Button
-	activity *widget.Activity
-	status   *widget.Label
-	results  *widget.Label
-	d        dialog.Dialog
-
-	// done is called (UI goroutine) when a send ended; tests hook it.
-	done func(notify.Result, error)
+	to *widget.Entry
+	sendPanel
 }
 
 func (t *statisticsTab) emailDialog() *statsEmailForm {
@@ -52,14 +45,7 @@ func (t *statisticsTab) emailDialog() *statsEmailForm {
 	if last, err := u.st.Setting(reportRecipientsSetting(f.proj)); err == nil {
 		f.to.SetText(last)
 	}
-	f.activity = widget.NewActivity()
-	f.activity.Hide()
-	f.status = widget.NewLabel("")
-	f.status.Wrapping = fyne.TextWrapWord
-	f.results = widget.NewLabel("")
-	f.results.Wrapping = fyne.TextWrapWord
-	f.sendBtn = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), func() { f.send() })
-	f.sendBtn.Importance = widget.HighImportance
+	f.initPanel("Send", f.send)
 	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
 	settings := widget.NewButtonWithIcon("Email settings…", theme.SettingsIcon(), func() { u.mail.smtpDialog() })
 	if p, err := u.st.Project(f.proj); err == nil && p.SMTP.Host == "" {
@@ -89,11 +75,7 @@ func (f *statsEmailForm) send() {
 	if err := u.st.SetSetting(reportRecipientsSetting(f.proj), strings.Join(to, ", ")); err != nil {
 		slog.Warn("remembering the report recipients", "err", err)
 	}
-	f.sendBtn.Disable()
-	f.activity.Show()
-	f.activity.Start()
-	f.results.SetText("")
-	f.status.SetText(fmt.Sprintf("Collecting the statistics and sending the report to %s…", strings.Join(to, ", ")))
+	f.begin(fmt.Sprintf("Collecting the statistics and sending the report to %s…", strings.Join(to, ", ")))
 	proj, opts := f.proj, u.mail.options()
 	go func() {
 		res, err := notify.EmailStats(u.ctx, u.st, proj, to, opts)
@@ -102,19 +84,16 @@ func (f *statsEmailForm) send() {
 }
 
 func (f *statsEmailForm) finished(res notify.Result, err error) {
-	f.activity.Stop()
-	f.activity.Hide()
+	f.stopActivity()
 	f.sendBtn.Enable()
+	var status string
 	switch {
 	case err != nil:
-		f.status.SetText("Not sent: " + err.Error())
+		status = "Not sent: " + err.Error()
 	case len(res.Failed) > 0:
-		f.status.SetText(fmt.Sprintf("Sent to %d recipient(s); the server refused %d.", len(res.Sent), len(res.Failed)))
+		status = fmt.Sprintf("Sent to %d recipient(s); the server refused %d.", len(res.Sent), len(res.Failed))
 	default:
-		f.status.SetText(fmt.Sprintf("Report sent to %s.", strings.Join(res.Sent, ", ")))
+		status = fmt.Sprintf("Report sent to %s.", strings.Join(res.Sent, ", "))
 	}
-	f.results.SetText(resultLines(res))
-	if f.done != nil {
-		f.done(res, err)
-	}
+	f.report(status, res, err)
 }

@@ -1,0 +1,82 @@
+package gui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/mailferry/mailferry/core/notify"
+)
+
+// sendPanel is the sending part the email dialogs share (Request
+// Passwords, Notify Users, Email report): the Send button, the activity
+// spinner, the status line and per-recipient results, the dialog, and
+// the tests' hook.
+type sendPanel struct {
+	sendBtn  *widget.Button
+	activity *widget.Activity
+	status   *widget.Label
+	results  *widget.Label
+	d        dialog.Dialog
+
+	// done is called (UI goroutine) when a send ended; tests hook it.
+	done func(notify.Result, error)
+}
+
+// initPanel makes the widgets; the Send button says label and calls send.
+func (p *sendPanel) initPanel(label string, send func()) {
+	p.activity = widget.NewActivity()
+	p.activity.Hide()
+	p.status = widget.NewLabel("")
+	p.status.Wrapping = fyne.TextWrapWord
+	p.results = widget.NewLabel("")
+	p.results.Wrapping = fyne.TextWrapWord
+	p.sendBtn = widget.NewButtonWithIcon(label, theme.MailSendIcon(), send)
+	p.sendBtn.Importance = widget.HighImportance
+}
+
+// begin shows a send under way, with status.
+func (p *sendPanel) begin(status string) {
+	p.sendBtn.Disable()
+	p.activity.Show()
+	p.activity.Start()
+	p.results.SetText("")
+	p.status.SetText(status)
+}
+
+// stopActivity ends the spinner of a finished send.
+func (p *sendPanel) stopActivity() {
+	p.activity.Stop()
+	p.activity.Hide()
+}
+
+// report shows the outcome of a finished send (status and the
+// per-recipient lines) and calls the tests' hook.
+func (p *sendPanel) report(status string, res notify.Result, err error) {
+	p.status.SetText(status)
+	p.results.SetText(resultLines(res))
+	if p.done != nil {
+		p.done(res, err)
+	}
+}
+
+// checkedTemplate is the template of e, saved as the last kind template,
+// or false (and a status saying so) when it does not check.
+func (p *sendPanel) checkedTemplate(u *UI, e *templateEditor, kind string) (notify.Template, bool) {
+	if err := e.check(); err != nil {
+		p.status.SetText("Fix the template first.")
+		return notify.Template{}, false
+	}
+	tmpl := e.template()
+	u.saveTemplate(kind, tmpl)
+	return tmpl, true
+}
+
+// withErr is status with err, if any, after it.
+func withErr(status string, err error) string {
+	if err != nil {
+		return status + "  " + err.Error()
+	}
+	return status
+}
