@@ -58,6 +58,11 @@ type UI struct {
 
 	project string // selected project name, "" when none
 
+	// Unsaved endpoint edits (endpoints_unsaved.go): reverting is set while
+	// the picker is put back; unsavedPrompt is the last question asked.
+	reverting     bool
+	unsavedPrompt *unsavedPrompt
+
 	picker   *widget.Select
 	tabs     *container.AppTabs
 	status   *widget.Label
@@ -133,7 +138,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 
 	u.status = widget.NewLabel("")
 	u.status.Truncation = fyne.TextTruncateEllipsis
-	u.picker = widget.NewSelect(nil, func(name string) { u.selectProject(name) })
+	u.picker = widget.NewSelect(nil, func(name string) { u.switchProject(name) })
 	u.picker.PlaceHolder = "(no project)"
 
 	u.endpoints = newEndpointsTab(u)
@@ -235,7 +240,7 @@ func (u *UI) reloadProjects(want string) error {
 		return nil
 	}
 	if u.picker.Selected == want {
-		u.selectProject(want) // reload even if unchanged
+		u.switchProject(want) // reload even if unchanged
 	} else {
 		u.picker.SetSelected(want) // calls selectProject
 	}

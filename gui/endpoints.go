@@ -100,6 +100,11 @@ type endpointForm struct {
 	testDone func() // called after a test result is shown (tests hook it)
 
 	content fyne.CanvasObject
+
+	// Unsaved edits (endpoints_unsaved.go).
+	baseline  string
+	loading   bool
+	dirtyMark *widget.Label
 }
 
 type endpointsTab struct {
@@ -124,8 +129,12 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.newButtons()
 	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	buttons := container.NewHBox(f.save, f.test, f.activity, f.trustBtn)
+	f.dirtyMark = widget.NewLabelWithStyle("• Unsaved changes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	f.dirtyMark.Importance = widget.WarningImportance
+	f.dirtyMark.Hide()
 	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
-		head, f.fields.content(), buttons, f.status, f.result)))
+		container.NewHBox(head, f.dirtyMark), f.fields.content(), buttons, f.status, f.result)))
+	f.watchEdits(f.content)
 	f.showType()
 	return f
 }
@@ -294,6 +303,8 @@ func adminPlaceholder(k project.EndpointType) string {
 
 // load fills the form from the stored endpoint.
 func (f *endpointForm) load(e project.Endpoint) {
+	f.loading = true
+	defer func() { f.loading = false; f.resetBaseline() }()
 	f.saved = e
 	if f.side == project.SideSource {
 		typ := e.Type
@@ -320,7 +331,11 @@ func (f *endpointForm) load(e project.Endpoint) {
 	f.trust.SetText(e.TrustFingerprint)
 	f.admin.SetText(e.AdminUser)
 	f.template.SetText(e.LoginTemplate)
-	f.provider.SetSelected(e.Provider)
+	if e.Provider == "" {
+		f.provider.ClearSelected() // SetSelected("") would keep another project's
+	} else {
+		f.provider.SetSelected(e.Provider)
+	}
 	f.url.SetText(e.URL)
 	f.owaURL.SetText(e.OWAURL)
 	f.autodisc.SetText(e.AutodiscoverEmail)
