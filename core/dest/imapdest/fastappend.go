@@ -141,72 +141,9 @@ func (d *Destination) appendGroups(c *imapconn.RawConn, mbox string, f mailbox.F
 			}
 		}
 	}
-	answer := func(g []int, r *imapconn.Response) {
-		touch()
-		switch {
-		case r.Type == "OK":
-			uidv, uids := appendUIDs(r, len(g))
-			for k, i := range g {
-				state[i] = final
-				if uids != nil {
-					results[i].DestID = fmt.Sprintf("%d:%d", uidv, uids[k])
-				}
-			}
-			progress = true
-		case r.Code == string(imap.ResponseCodeTryCreate) || r.Code == string(imap.ResponseCodeNonExistent):
-			folderErr = fmt.Errorf("folder %q does not exist on the destination: %w", f.ID, r.Err())
-			for _, i := range g {
-				state[i] = unsent
-			}
-		case len(g) > 1:
-			for _, i := range g {
-				state[i] = unsent
-			}
-			*retry = append(*retry, g...)
-		default:
-			ie, _ := imapconn.ServerError(r.Err())
-			if ie == nil {
-				ie = &imap.Error{Type: imap.StatusResponseTypeNo, Text: r.Line}
-			}
-			state[g[0]] = final
-			results[g[0]].Err = itemError(ie, len(msgs[g[0]].Body))
-			progress = true
-		}
-	}
-	type sentCmd struct {
-		tag string
-		g   []int
-	}
-	var pending []sentCmd
-	readAnswers := func() error {
-		for len(pending) > 0 {
-			r, err := c.ReadResponse()
-			if err != nil {
-				return err
-			}
-			if r.Tag == "*" || r.Tag == "+" {
-				if r.Type == "BYE" {
-					return fmt.Errorf("server closed the connection: %s", r.Text)
-				}
-				continue
-			}
-			k := -1
-			for j, p := range pending {
-				if p.tag == r.Tag {
-					k = j
-					break
-				}
-			}
-			if k < 0 {
-				return fmt.Errorf("answer with unknown tag: %q", r.Line)
-			}
-			answer(pending[k].g, r)
-			pending = append(pending[:k], pending[k+1:]...)
-		}
-		return nil
-	}
+	a := &groupAppend{c: c, f: f, msgs: msgs, results: results, state: state, touch: touch, retry: retry}
 	for gi, g := range groups {
-		if folderErr != nil {
+		if a.folderErr != nil {
 			break
 		}
 		tag := c.Tag()
@@ -214,61 +151,150 @@ func (d *Destination) appendGroups(c *imapconn.RawConn, mbox string, f mailbox.F
 		for _, i := range g {
 			state[i] = sent
 		}
-		var refused *imapconn.Response
-		var werr error
-		for _, i := range g {
-			m := msgs[i]
-			var b strings.Builder
-			b.WriteByte(' ')
-			if fl := pol.filter(m.Flags); len(fl) > 0 {
-				b.WriteByte('(')
-				for k, x := range fl {
-					if k > 0 {
-						b.WriteByte(' ')
-					}
-					b.WriteString(string(x))
-				}
-				b.WriteString(") ")
-			}
-			if !m.InternalDate.IsZero() {
-				b.WriteString(`"` + m.InternalDate.Format(dateTimeLayout) + `" `)
-			}
-			c.WriteString(b.String())
-			refused, werr = c.WriteLiteral(m.Body, touch)
-			if refused != nil || werr != nil {
-				break
-			}
-		}
+		refused, werr := a.writeMessages(g, pol)
 		if werr != nil {
 			// Nothing answered after this point is known; what was not
 			// started is unsent.
 			markUnstarted(groups[gi+1:], state)
-			return progress, folderErr, werr
+			return a.progress, a.folderErr, werr
 		}
 		if refused != nil {
-			answer(g, refused)
+			a.answer(g, refused)
 			continue
 		}
 		c.WriteString("\r\n")
-		pending = append(pending, sentCmd{tag, g})
+		a.pending = append(a.pending, sentCmd{tag, g})
 		if !nonSync {
 			if err := c.Flush(); err != nil {
 				markUnstarted(groups[gi+1:], state)
-				return progress, folderErr, err
+				return a.progress, a.folderErr, err
 			}
-			if err := readAnswers(); err != nil {
+			if err := a.readAnswers(); err != nil {
 				markUnstarted(groups[gi+1:], state)
-				return progress, folderErr, err
+				return a.progress, a.folderErr, err
 			}
 		}
 	}
 	if err := c.Flush(); err != nil {
-		return progress, folderErr, err
+		return a.progress, a.folderErr, err
 	}
-	if err := readAnswers(); err != nil {
-		return progress, folderErr, err
+	if err := a.readAnswers(); err != nil {
+		return a.progress, a.folderErr, err
 	}
-	return progress, folderErr, nil
+	return a.progress, a.folderErr, nil
+}
+
+// groupAppend is one appendGroups call: the connection, the messages and
+// their results and states, and the commands sent and not answered yet.
+type groupAppend struct {
+	c         *imapconn.RawConn
+	f         mailbox.FolderRef
+	msgs      []mailbox.Message
+	results   []mailbox.Result
+	state     []int
+	touch     func()
+	retry     *[]int
+	pending   []sentCmd
+	progress  bool  // a message got a final answer
+	folderErr error // the folder is gone
+}
+
+// sentCmd is an APPEND command written and not answered yet.
+type sentCmd struct {
+	tag string
+	g   []int
+}
+
+// writeMessages writes the arguments of group g's messages (flags, date,
+// literal). refused is the server's answer when it refused a literal.
+func (a *groupAppend) writeMessages(g []int, pol *flagPolicy) (refused *imapconn.Response, werr error) {
+	for _, i := range g {
+		m := a.msgs[i]
+		var b strings.Builder
+		b.WriteByte(' ')
+		if fl := pol.filter(m.Flags); len(fl) > 0 {
+			b.WriteByte('(')
+			for k, x := range fl {
+				if k > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(string(x))
+			}
+			b.WriteString(") ")
+		}
+		if !m.InternalDate.IsZero() {
+			b.WriteString(`"` + m.InternalDate.Format(dateTimeLayout) + `" `)
+		}
+		a.c.WriteString(b.String())
+		refused, werr = a.c.WriteLiteral(m.Body, a.touch)
+		if refused != nil || werr != nil {
+			return refused, werr
+		}
+	}
+	return nil, nil
+}
+
+// readAnswers reads responses until every pending command is answered.
+func (a *groupAppend) readAnswers() error {
+	for len(a.pending) > 0 {
+		r, err := a.c.ReadResponse()
+		if err != nil {
+			return err
+		}
+		if r.Tag == "*" || r.Tag == "+" {
+			if r.Type == "BYE" {
+				return fmt.Errorf("server closed the connection: %s", r.Text)
+			}
+			continue
+		}
+		k := -1
+		for j, p := range a.pending {
+			if p.tag == r.Tag {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			return fmt.Errorf("answer with unknown tag: %q", r.Line)
+		}
+		a.answer(a.pending[k].g, r)
+		a.pending = append(a.pending[:k], a.pending[k+1:]...)
+	}
+	return nil
+}
+
+// answer records the server's answer r to the APPEND of group g.
+func (a *groupAppend) answer(g []int, r *imapconn.Response) {
+	a.touch()
+	switch {
+	case r.Type == "OK":
+		uidv, uids := appendUIDs(r, len(g))
+		for k, i := range g {
+			a.state[i] = final
+			if uids != nil {
+				a.results[i].DestID = fmt.Sprintf("%d:%d", uidv, uids[k])
+			}
+		}
+		a.progress = true
+	case r.Code == string(imap.ResponseCodeTryCreate) || r.Code == string(imap.ResponseCodeNonExistent):
+		a.folderErr = fmt.Errorf("folder %q does not exist on the destination: %w", a.f.ID, r.Err())
+		for _, i := range g {
+			a.state[i] = unsent
+		}
+	case len(g) > 1:
+		for _, i := range g {
+			a.state[i] = unsent
+		}
+		*a.retry = append(*a.retry, g...)
+	default:
+		ie, _ := imapconn.ServerError(r.Err())
+		if ie == nil {
+			ie = &imap.Error{Type: imap.StatusResponseTypeNo, Text: r.Line}
+		}
+		a.state[g[0]] = final
+		a.results[g[0]].Err = itemError(ie, len(a.msgs[g[0]].Body))
+		a.progress = true
+	}
 }
 
 // markUnstarted puts the messages of groups (commands not started) back
