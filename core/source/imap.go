@@ -135,33 +135,10 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 		return nil, err
 	}
 	defer s.pool.Put(c)
-	caps := c.Caps()
-	ext := caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)
-	var opts *imap.ListOptions
-	listStatus := false
-	if ext {
-		opts = &imap.ListOptions{ReturnSubscribed: true}
-		if caps.Has(imap.CapSpecialUse) {
-			opts.ReturnSpecialUse = true
-		}
-		if caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2) {
-			opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, UIDValidity: true}
-			listStatus = true
-		}
-	}
-	var list []*imap.ListData
-	err = c.Run(ctx, "LIST", func(touch func()) error {
-		cmd := c.Client().List("", "*", opts)
-		for d := cmd.Next(); d != nil; d = cmd.Next() {
-			touch()
-			list = append(list, d)
-		}
-		return cmd.Close()
-	})
+	list, ext, listStatus, err := listFolders(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-
 	ns, err := c.ReadNamespaces(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
@@ -182,31 +159,7 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 		}
 	}
 	if len(need) > 0 {
-		err = c.Run(ctx, "STATUS", func(touch func()) error {
-			cmds := make([]*imapclient.StatusCommand, len(need))
-			for j, i := range need {
-				cmds[j] = c.Client().Status(folders[i].Name, &imap.StatusOptions{NumMessages: true, UIDValidity: true})
-			}
-			for j, i := range need {
-				d, err := cmds[j].Wait()
-				if err != nil {
-					if _, ok := imapconn.ServerError(err); ok {
-						// A folder that vanished or is not selectable after all.
-						s.log.Debug("source STATUS refused", "folder", folders[i].Name, "err", err)
-						folders[i].NoSelect = true
-						continue
-					}
-					return err
-				}
-				touch()
-				folders[i].UIDValidity = d.UIDValidity
-				if d.NumMessages != nil {
-					folders[i].Messages = *d.NumMessages
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.status(ctx, c, folders, need); err != nil {
 			return nil, fmt.Errorf("source: %w", err)
 		}
 	}
@@ -224,6 +177,64 @@ func (s *IMAPSource) Folders(ctx context.Context) ([]mailbox.Folder, error) {
 		attrs[d.Mailbox] = d.Attrs
 	}
 	return s.applyAllMail(folders, attrs), nil
+}
+
+// listFolders runs LIST "" "*", asking (with LIST-EXTENDED: ext) for
+// subscriptions and special-use attributes, and (with LIST-STATUS:
+// listStatus) for message counts and UIDVALIDITY.
+func listFolders(ctx context.Context, c *imapconn.Conn) (list []*imap.ListData, ext, listStatus bool, err error) {
+	caps := c.Caps()
+	ext = caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)
+	var opts *imap.ListOptions
+	if ext {
+		opts = &imap.ListOptions{ReturnSubscribed: true}
+		if caps.Has(imap.CapSpecialUse) {
+			opts.ReturnSpecialUse = true
+		}
+		if caps.Has(imap.CapListStatus) || caps.Has(imap.CapIMAP4rev2) {
+			opts.ReturnStatus = &imap.StatusOptions{NumMessages: true, UIDValidity: true}
+			listStatus = true
+		}
+	}
+	err = c.Run(ctx, "LIST", func(touch func()) error {
+		cmd := c.Client().List("", "*", opts)
+		for d := cmd.Next(); d != nil; d = cmd.Next() {
+			touch()
+			list = append(list, d)
+		}
+		return cmd.Close()
+	})
+	return list, ext, listStatus, err
+}
+
+// status sets UIDVALIDITY and the message count of folders[need...] with
+// pipelined STATUS commands; a folder the server refuses STATUS for is
+// marked \Noselect.
+func (s *IMAPSource) status(ctx context.Context, c *imapconn.Conn, folders []mailbox.Folder, need []int) error {
+	return c.Run(ctx, "STATUS", func(touch func()) error {
+		cmds := make([]*imapclient.StatusCommand, len(need))
+		for j, i := range need {
+			cmds[j] = c.Client().Status(folders[i].Name, &imap.StatusOptions{NumMessages: true, UIDValidity: true})
+		}
+		for j, i := range need {
+			d, err := cmds[j].Wait()
+			if err != nil {
+				if _, ok := imapconn.ServerError(err); ok {
+					// A folder that vanished or is not selectable after all.
+					s.log.Debug("source STATUS refused", "folder", folders[i].Name, "err", err)
+					folders[i].NoSelect = true
+					continue
+				}
+				return err
+			}
+			touch()
+			folders[i].UIDValidity = d.UIDValidity
+			if d.NumMessages != nil {
+				folders[i].Messages = *d.NumMessages
+			}
+		}
+		return nil
+	})
 }
 
 // build turns the LIST answer into folders: namespace and path of each
@@ -511,37 +522,16 @@ func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []ui
 	if len(uids) == 0 {
 		return nil
 	}
-	uids = slices.Clone(uids)
-	slices.Sort(uids)
-	uids = slices.Compact(uids)
-	if uids[0] == 0 {
-		uids = uids[1:]
-	}
-
+	uids = normUIDs(uids)
 	c, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.pool.Put(c)
-	data, err := c.Select(ctx, folder.Name, true, false)
+	uv, l, err := s.selectListed(ctx, c, folder)
 	if err != nil {
-		return fmt.Errorf("source: %w", err)
+		return err
 	}
-	uv := data.UIDValidity
-	s.mu.Lock()
-	l := s.listed[folder.Name]
-	s.mu.Unlock()
-	want := folder.UIDValidity
-	if l != nil {
-		want = l.uidValidity
-	}
-	if want != 0 && want != uv {
-		return fmt.Errorf("source: folder %q: UIDVALIDITY is %d, listed under %d: %w", folder.Name, uv, want, ErrUIDValidity)
-	}
-	if l != nil && l.uidValidity != uv {
-		l = nil
-	}
-
 	sizes, err := s.sizes(ctx, c, folder, uids, l)
 	if err != nil {
 		return err
@@ -556,44 +546,9 @@ func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []ui
 	go func() {
 		defer close(done)
 		defer close(ch)
-		for _, chunk := range chunks {
-			if err := s.spend(chunk, sizes); err != nil {
-				readErr = err
-				return
-			}
-			msgs, err := s.fetchChunk(rctx, c, folder.Name, uv, chunk, l)
-			if err != nil {
-				// Hand over the messages that arrived whole before the
-				// failure, so a retry fetches only the rest.
-				if len(msgs) > 0 {
-					select {
-					case ch <- msgs:
-					case <-rctx.Done():
-					}
-				}
-				readErr = err
-				return
-			}
-			select {
-			case ch <- msgs:
-			case <-rctx.Done():
-				return
-			}
-		}
+		readErr = s.readChunks(rctx, c, folder.Name, uv, chunks, sizes, l, ch)
 	}()
-	var fnErr error
-	for msgs := range ch {
-		for i := range msgs {
-			if err := fn(msgs[i]); err != nil {
-				fnErr = err
-				break
-			}
-			msgs[i].Body = nil // let the collector have it
-		}
-		if fnErr != nil {
-			break
-		}
-	}
+	fnErr := deliver(ch, fn)
 	cancel()
 	for range ch {
 	}
@@ -605,6 +560,85 @@ func (s *IMAPSource) Fetch(ctx context.Context, folder mailbox.Folder, uids []ui
 		return ctx.Err()
 	case readErr != nil:
 		return fmt.Errorf("source: %w", readErr)
+	}
+	return nil
+}
+
+// normUIDs is uids (not empty) sorted, without duplicates and without 0
+// (a copy).
+func normUIDs(uids []uint32) []uint32 {
+	uids = slices.Clone(uids)
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	if uids[0] == 0 {
+		uids = uids[1:]
+	}
+	return uids
+}
+
+// selectListed selects folder read-only and checks its UIDVALIDITY uv
+// against the one List saw (or folder.UIDValidity when it was not
+// listed). l is the folder's listing, nil when there is none for uv.
+func (s *IMAPSource) selectListed(ctx context.Context, c *imapconn.Conn, folder mailbox.Folder) (uv uint32, l *listing, err error) {
+	data, err := c.Select(ctx, folder.Name, true, false)
+	if err != nil {
+		return 0, nil, fmt.Errorf("source: %w", err)
+	}
+	uv = data.UIDValidity
+	s.mu.Lock()
+	l = s.listed[folder.Name]
+	s.mu.Unlock()
+	want := folder.UIDValidity
+	if l != nil {
+		want = l.uidValidity
+	}
+	if want != 0 && want != uv {
+		return 0, nil, fmt.Errorf("source: folder %q: UIDVALIDITY is %d, listed under %d: %w", folder.Name, uv, want, ErrUIDValidity)
+	}
+	if l != nil && l.uidValidity != uv {
+		l = nil
+	}
+	return uv, l, nil
+}
+
+// readChunks fetches the chunks one after the other into ch (spending
+// the daily budget first) until ctx is done. After a failure the messages
+// that arrived whole are still handed over, so a retry fetches only the
+// rest.
+func (s *IMAPSource) readChunks(ctx context.Context, c *imapconn.Conn, name string, uv uint32, chunks [][]uint32, sizes map[uint32]int64, l *listing, ch chan<- []mailbox.Message) error {
+	for _, chunk := range chunks {
+		if err := s.spend(chunk, sizes); err != nil {
+			return err
+		}
+		msgs, err := s.fetchChunk(ctx, c, name, uv, chunk, l)
+		if err != nil {
+			if len(msgs) > 0 {
+				select {
+				case ch <- msgs:
+				case <-ctx.Done():
+				}
+			}
+			return err
+		}
+		select {
+		case ch <- msgs:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// deliver hands the messages from ch to fn, dropping each body once fn
+// returned, until fn fails.
+func deliver(ch <-chan []mailbox.Message, fn func(mailbox.Message) error) error {
+	for msgs := range ch {
+		for i := range msgs {
+			if err := fn(msgs[i]); err != nil {
+				return err
+			}
+			msgs[i].Body = nil // let the collector have it
+		}
 	}
 	return nil
 }
