@@ -5,10 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
-
 	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
@@ -65,19 +61,7 @@ func (f *endpointForm) typedCertificate() ([]byte, error) {
 // chooseCertificate picks the PEM file of a certificate credential and
 // shows what it holds.
 func (f *endpointForm) chooseCertificate() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			if err != nil {
-				f.t.u.showError(err)
-			}
-			return
-		}
-		path := r.URI().Path()
-		r.Close()
-		f.setCertificateFile(path)
-	}, f.t.u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".PEM", ".crt", ".key", ".txt"}))
-	d.Show()
+	f.chooseFile([]string{".pem", ".PEM", ".crt", ".key", ".txt"}, f.setCertificateFile)
 }
 
 // setCertificateFile selects a certificate file and checks it at once.

@@ -197,19 +197,7 @@ func (f *endpointForm) typedSecret(k project.EndpointType) ([]byte, error) {
 
 // chooseServiceAccount picks the service-account JSON key file.
 func (f *endpointForm) chooseServiceAccount() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
-			if err != nil {
-				f.t.u.showError(err)
-			}
-			return
-		}
-		path := r.URI().Path()
-		r.Close()
-		f.setServiceAccountFile(path)
-	}, f.t.u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".JSON"}))
-	d.Show()
+	f.chooseFile([]string{".json", ".JSON"}, f.setServiceAccountFile)
 }
 
 // setServiceAccountFile selects a key file and says at once what it is,
@@ -265,4 +253,22 @@ func (f *endpointForm) signInWithGoogle() {
 			}
 		})
 	}()
+}
+
+// chooseFile opens a file dialog for files ending in one of exts and
+// calls then with the chosen file's path; an error opening it is shown.
+func (f *endpointForm) chooseFile(exts []string, then func(path string)) {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			if err != nil {
+				f.t.u.showError(err)
+			}
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		then(path)
+	}, f.t.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter(exts))
+	d.Show()
 }
