@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/dest/ews/autodiscover"
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/retry"
 	"github.com/mailferry/mailferry/core/tlstrust"
@@ -48,12 +49,7 @@ type TestReport struct {
 }
 
 // Step is one line of the report.
-type Step struct {
-	Name   string
-	Detail string
-	Err    error
-	Took   time.Duration
-}
+type Step = exchange.Step
 
 // ModeResult says whether one access mode works.
 type ModeResult struct {

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"strings"
+	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
 )
@@ -53,4 +54,12 @@ func MessageFlags(m *mailbox.Message, inDrafts bool) (flags int, seen bool) {
 		flags |= msgFlagUnsent // a draft stays a draft, in Drafts only
 	}
 	return flags, seen
+}
+
+// Step is one line of an EWS or Graph endpoint test report.
+type Step struct {
+	Name   string
+	Detail string
+	Err    error
+	Took   time.Duration
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/core/dest/exchange"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/retry"
 )
@@ -39,12 +40,7 @@ type TestReport struct {
 }
 
 // Step is one line of the report.
-type Step struct {
-	Name   string
-	Detail string
-	Err    error
-	Took   time.Duration
-}
+type Step = exchange.Step
 
 // Test checks a Graph endpoint for one mailbox: a token with the client
 // credentials (secret or certificate), the application permissions in it
