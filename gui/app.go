@@ -412,7 +412,7 @@ func (u *UI) deleteProjectDialog() {
 	name := u.project
 	n := u.users.count()
 	msg := fmt.Sprintf("Delete project %q with its %d users, their sealed passwords and all migration state?\nThis cannot be undone.", name, n)
-	dialog.ShowConfirm("Delete project", msg, func(ok bool) {
+	d := dialog.NewConfirm("Delete project", msg, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -420,6 +420,12 @@ func (u *UI) deleteProjectDialog() {
 			u.showError(err)
 		}
 	}, u.win)
+	// Nothing here invites a quick "Yes": the safe answer is the plain
+	// Cancel, deleting is the red, explicitly named button.
+	d.SetDismissText("Cancel")
+	d.SetConfirmText("Delete " + name)
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
 }
 
 func (u *UI) deleteProject(name string) error {

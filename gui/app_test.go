@@ -269,3 +269,55 @@ func canvasHasText(o fyne.CanvasObject, s string) bool {
 	}
 	return false
 }
+
+// Delete's confirmation does not default to "Yes": Cancel is the plain
+// answer and the deleting button is named and marked dangerous.
+func TestDeleteConfirmationIsNotYes(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 1)
+	u, w := newTestUI(t, st, Options{})
+	u.deleteProjectDialog()
+	top := w.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no confirmation shown")
+	}
+	var buttons []*widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *widget.Button:
+			buttons = append(buttons, x)
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			r := test.WidgetRenderer(x)
+			for _, c := range r.Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(top)
+	var del, cancel *widget.Button
+	for _, b := range buttons {
+		switch {
+		case b.Text == "Cancel":
+			cancel = b
+		case strings.HasPrefix(b.Text, "Delete"):
+			del = b
+		case b.Text == "Yes" || b.Text == "No":
+			t.Errorf("button %q: the answer must name the action", b.Text)
+		}
+	}
+	if del == nil || cancel == nil {
+		t.Fatalf("buttons %d, want Delete and Cancel", len(buttons))
+	}
+	if del.Importance != widget.DangerImportance || cancel.Importance == widget.HighImportance {
+		t.Errorf("Delete importance %v, Cancel %v", del.Importance, cancel.Importance)
+	}
+	test.Tap(cancel)
+	if p, err := st.Project("Alpha"); err != nil || p.Name != "Alpha" {
+		t.Errorf("Cancel deleted the project: %v", err)
+	}
+}

@@ -207,6 +207,10 @@ func (t *migrationsTab) selectAll(on bool) {
 func (t *migrationsTab) setProject(name string) {
 	t.selected = map[string]bool{}
 	t.live = map[string]*userProgress{}
+	// The last run's summary and findings belong to the project it ran in.
+	t.run.lastSum = ""
+	t.found.SetText("")
+	t.found.Hide()
 	t.reload()
 	t.run.projectChanged()
 }

@@ -42,6 +42,7 @@ type optionsPanel struct {
 	rows        []mapping.PlanRow
 	folders     []mailbox.Folder // source folders of previewUser, nil until fetched
 	foldersOf   string
+	project     string // whose options and preview are shown
 	onFolders   func() // called after a folder fetch ended (tests hook it)
 
 	content fyne.CanvasObject
@@ -83,7 +84,7 @@ func newOptionsPanel(u *UI) *optionsPanel {
 	o.loadBtn = widget.NewButtonWithIcon("Load folders", theme.ViewRefreshIcon(), o.fetchFolders)
 	o.loading = widget.NewActivity()
 	o.loading.Hide()
-	o.previewInfo = widget.NewLabel("Choose a user and load their source folders to preview the destination tree.")
+	o.previewInfo = widget.NewLabel(previewHint)
 	o.previewInfo.Wrapping = fyne.TextWrapWord
 	o.preview = widget.NewList(
 		func() int { return len(o.rows) },
@@ -153,6 +154,13 @@ func (o *optionsPanel) load(p project.Project, users []project.User) {
 		}
 		names = append(names, usr.ID())
 	}
+	if p.Name != o.project {
+		// Another project: nothing of the last one's preview stays.
+		o.project = p.Name
+		o.previewUser.ClearSelected()
+		o.folders, o.foldersOf = nil, ""
+		o.previewInfo.SetText(previewHint)
+	}
 	sel := o.previewUser.Selected
 	o.previewUser.SetOptions(names)
 	if !contains(names, sel) {
@@ -161,6 +169,9 @@ func (o *optionsPanel) load(p project.Project, users []project.User) {
 	}
 	o.updatePreview()
 }
+
+// previewHint is the folder preview's text before any folders are loaded.
+const previewHint = "Choose a user and load their source folders to preview the destination tree."
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -430,3 +430,55 @@ func TestJournalReadOffTheUIThread(t *testing.T) {
 		t.Errorf("after the read: %d failed; want %d", m.run.failed[id], failed)
 	}
 }
+
+// A project created after a run shows neither that run's summary nor the
+// folder preview loaded in the previous project (issue 19 item 15).
+func TestNewProjectInheritsNoRunSummaryOrPreview(t *testing.T) {
+	st := kit.Store(t)
+	migrationProject(t, st, project.DefaultOptions(), corpus.Spec{Messages: 5, MaxSize: 2048}, "dora")
+	u, _ := newTestUI(t, st, Options{})
+	m, o := u.migrations, u.migrations.opts
+	done := make(chan struct{}, 1)
+	m.run.done = func(engine.Summary, error) { done <- struct{}{} }
+	m.run.allCheck.SetChecked(true)
+	m.run.start(project.PassFull, engine.PassOptions{})
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the pass did not end within 60s")
+	}
+	m.run.loads.Wait()
+	if !strings.Contains(m.summary.Text, "last run") {
+		t.Fatalf("no run summary in the project that ran: %q", m.summary.Text)
+	}
+	o.previewUser.SetSelected("dora@old.example")
+	loaded := make(chan struct{}, 1)
+	o.onFolders = func() { loaded <- struct{}{} }
+	test.Tap(o.loadBtn)
+	select {
+	case <-loaded:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the folder fetch did not end")
+	}
+	if len(o.rows) == 0 {
+		t.Fatalf("no preview rows: %s", o.previewInfo.Text)
+	}
+
+	// A new project with a user of the same address.
+	addProject(t, st, "Next", 0)
+	if err := st.PutUsers("Next", []project.User{{SourceEmail: "dora@old.example", DestEmail: "dora@new.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.reloadProjects("Next"); err != nil {
+		t.Fatal(err)
+	}
+	if u.project != "Next" {
+		t.Fatalf("project %q", u.project)
+	}
+	if strings.Contains(m.summary.Text, "last run") {
+		t.Errorf("new project shows the previous run: %q", m.summary.Text)
+	}
+	if len(o.rows) != 0 || o.folders != nil || o.previewUser.Selected != "" {
+		t.Errorf("new project shows the previous preview: %d rows, user %q", len(o.rows), o.previewUser.Selected)
+	}
+}
