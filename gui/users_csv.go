@@ -200,6 +200,7 @@ func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool) error {
 		return err
 	}
 	t.u.usersChanged()
+	t.addrOnly.SetChecked(false) // a choice for this file, not for the next
 	t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d (%d new, %d updated)", sum.Imported, sum.New, sum.Updated))
 	return nil
 }

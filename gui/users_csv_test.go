@@ -135,6 +135,7 @@ func TestReimportKeepsGivenPasswords(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	u.users.addrOnly.SetChecked(true) // the option is per import (issue 19 item 10)
 	u.users.loadCSV("u.csv", strings.NewReader(csv))
 	test.Tap(u.users.preview.doImport)
 	a, _ := st.User("Alpha", "alice@old.example")
@@ -144,5 +145,32 @@ func TestReimportKeepsGivenPasswords(t *testing.T) {
 	}
 	if !strings.Contains(u.users.summary.Text, "0 new, 2 updated") {
 		t.Errorf("summary %q", u.users.summary.Text)
+	}
+}
+
+// A file without passwords points at the addresses-only option in its row
+// error, and that option is cleared once its file is imported.
+func TestCSVWithoutPasswordsSuggestsAddressesOnly(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	const csv = "Source Email,Destination Email\nann@old.example,ann@new.example\n"
+	u.users.loadCSV("nopw.csv", strings.NewReader(csv))
+	p := u.users.preview
+	if p == nil || len(p.res.Errors) == 0 {
+		t.Fatalf("no row error for a file without passwords: %+v", p)
+	}
+	if msg := p.res.Errors[0].Error(); !strings.Contains(msg, u.users.addrOnly.Text) {
+		t.Errorf("error %q does not name the option %q", msg, u.users.addrOnly.Text)
+	}
+	test.Tap(p.cancel)
+	u.users.addrOnly.SetChecked(true)
+	u.users.loadCSV("nopw.csv", strings.NewReader(csv))
+	test.Tap(u.users.preview.doImport)
+	if users, _ := st.Users("Alpha"); len(users) != 1 {
+		t.Fatalf("stored %d users, want 1", len(users))
+	}
+	if u.users.addrOnly.Checked {
+		t.Error("the addresses-only option stays ticked for the next import")
 	}
 }

@@ -532,7 +532,12 @@ func (lr *lineReader) mapColumns(h *header, rec, keys []string, bad func(col, fo
 	}
 	for _, c := range required(h.format, lr.addressesOnly) {
 		if _, found := h.pos[c.field]; !found {
-			bad(c.name, "required column is missing")
+			if c.field == fSrcPass {
+				// The way out of this dead end is the addresses-only import.
+				bad(c.name, "required column is missing; without the users' passwords, import addresses only (GUI: tick \"I don't know the users' passwords\"; CLI: --addresses-only) and the credential request asks the users for them")
+			} else {
+				bad(c.name, "required column is missing")
+			}
 			ok = false
 		}
 	}
