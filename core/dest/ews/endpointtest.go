@@ -271,17 +271,7 @@ func (r *TestReport) String() string {
 	for _, a := range r.Attempts {
 		fmt.Fprintf(&b, "autodiscover %s\n", a)
 	}
-	for _, s := range r.Steps {
-		status := "ok"
-		if s.Err != nil {
-			status = "FAILED: " + s.Err.Error()
-		}
-		if s.Detail != "" {
-			fmt.Fprintf(&b, "%s (%s): %s [%s]\n", s.Name, s.Detail, status, s.Took.Round(time.Millisecond))
-		} else {
-			fmt.Fprintf(&b, "%s: %s [%s]\n", s.Name, status, s.Took.Round(time.Millisecond))
-		}
-	}
+	exchange.WriteSteps(&b, r.Steps)
 	if r.CertFingerprint != "" {
 		fmt.Fprintf(&b, "certificate: %s, issued by %s, valid until %s, SHA-256 %s, trusted %v\n",
 			r.CertSubject, r.CertIssuer, r.CertNotAfter.Format("2006-01-02"), r.CertFingerprint, r.CertTrusted)

@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -62,4 +64,20 @@ type Step struct {
 	Detail string
 	Err    error
 	Took   time.Duration
+}
+
+// WriteSteps writes steps as report lines, one a step:
+// "name (detail): ok [took]" or "name: FAILED: why [took]".
+func WriteSteps(w io.Writer, steps []Step) {
+	for _, s := range steps {
+		status := "ok"
+		if s.Err != nil {
+			status = "FAILED: " + s.Err.Error()
+		}
+		if s.Detail != "" {
+			fmt.Fprintf(w, "%s (%s): %s [%s]\n", s.Name, s.Detail, status, s.Took.Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(w, "%s: %s [%s]\n", s.Name, status, s.Took.Round(time.Millisecond))
+		}
+	}
 }

@@ -1,7 +1,10 @@
 package exchange
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/core/mailbox"
 )
@@ -34,5 +37,17 @@ func TestChild(t *testing.T) {
 	}
 	if got := root.Child("Sent"); got != nil {
 		t.Errorf("Child(Sent) = %v, want nil", got)
+	}
+}
+
+func TestWriteSteps(t *testing.T) {
+	var b strings.Builder
+	WriteSteps(&b, []Step{
+		{Name: "tls", Detail: "TLS 1.3", Took: 12 * time.Millisecond},
+		{Name: "login", Err: errors.New("refused"), Took: 1500 * time.Microsecond},
+	})
+	want := "tls (TLS 1.3): ok [12ms]\nlogin: FAILED: refused [2ms]\n"
+	if b.String() != want {
+		t.Errorf("WriteSteps wrote %q, want %q", b.String(), want)
 	}
 }

@@ -159,17 +159,7 @@ func testCreationPath(ctx context.Context, r *TestReport, d *Destination) {
 // String renders the report as lines for the CLI and the GUI.
 func (r *TestReport) String() string {
 	var b strings.Builder
-	for _, s := range r.Steps {
-		status := "ok"
-		if s.Err != nil {
-			status = "FAILED: " + s.Err.Error()
-		}
-		if s.Detail != "" {
-			fmt.Fprintf(&b, "%s (%s): %s [%s]\n", s.Name, s.Detail, status, s.Took.Round(time.Millisecond))
-		} else {
-			fmt.Fprintf(&b, "%s: %s [%s]\n", s.Name, status, s.Took.Round(time.Millisecond))
-		}
-	}
+	exchange.WriteSteps(&b, r.Steps)
 	if r.OK {
 		b.WriteString("result: OK\n")
 	} else if r.Err != nil {
