@@ -493,3 +493,13 @@ func (u *UI) addShortcuts() {
 	c.AddShortcut(shortcutImportCSV, func(fyne.Shortcut) { u.tabs.SelectIndex(1); u.users.openCSVDialog() })
 	u.migrations.addShortcuts(c)
 }
+
+// noProject reports whether no project is selected, and then says so in
+// an information dialog titled title.
+func (u *UI) noProject(title string) bool {
+	if u.project != "" {
+		return false
+	}
+	dialog.ShowInformation(title, "Create or select a project first.", u.win)
+	return true
+}

@@ -54,8 +54,7 @@ func needsPassword(usr project.User) bool {
 // no password (ids empty: every such user).
 func (m *mailState) credreqDialog(ids []string) *credForm {
 	u := m.u
-	if u.project == "" {
-		dialog.ShowInformation("Request passwords", "Create or select a project first.", u.win)
+	if u.noProject("Request passwords") {
 		return nil
 	}
 	var want []string

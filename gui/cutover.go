@@ -63,8 +63,7 @@ type cutoverForm struct {
 // cutoverDialog opens the cutover check and runs it.
 func (m *mailState) cutoverDialog() *cutoverForm {
 	u := m.u
-	if u.project == "" {
-		dialog.ShowInformation("Cutover check", "Create or select a project first.", u.win)
+	if u.noProject("Cutover check") {
 		return nil
 	}
 	f := &cutoverForm{m: m, done: m.cutoverDone}

@@ -120,8 +120,7 @@ type notifyForm struct {
 // notifyDialog opens Notify Users for ids (nil or empty: every user).
 func (m *mailState) notifyDialog(ids []string) *notifyForm {
 	u := m.u
-	if u.project == "" {
-		dialog.ShowInformation("Notify users", "Create or select a project first.", u.win)
+	if u.noProject("Notify users") {
 		return nil
 	}
 	n := len(ids)

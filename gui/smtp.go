@@ -136,8 +136,7 @@ func securityOf(label string) project.Security {
 // smtpDialog opens the project's email settings.
 func (m *mailState) smtpDialog() *smtpForm {
 	u := m.u
-	if u.project == "" {
-		dialog.ShowInformation("Email settings", "Create or select a project first.", u.win)
+	if u.noProject("Email settings") {
 		return nil
 	}
 	p, err := u.st.Project(u.project)

@@ -33,8 +33,7 @@ type statsEmailForm struct {
 
 func (t *statisticsTab) emailDialog() *statsEmailForm {
 	u := t.u
-	if u.project == "" {
-		dialog.ShowInformation("Email report", "Create or select a project first.", u.win)
+	if u.noProject("Email report") {
 		return nil
 	}
 	f := &statsEmailForm{t: t, proj: u.project}

@@ -19,8 +19,7 @@ import (
 
 // openCSVDialog lets the user pick a CSV file.
 func (t *usersTab) openCSVDialog() {
-	if t.u.project == "" {
-		dialog.ShowInformation("Import users", "Create or select a project first.", t.u.win)
+	if t.u.noProject("Import users") {
 		return
 	}
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
@@ -43,8 +42,7 @@ func (t *usersTab) dropped(uris []fyne.URI) {
 		if ext != ".csv" && ext != ".txt" {
 			continue
 		}
-		if t.u.project == "" {
-			dialog.ShowInformation("Import users", "Create or select a project first.", t.u.win)
+		if t.u.noProject("Import users") {
 			return
 		}
 		r, err := storage.Reader(uri)
