@@ -364,7 +364,11 @@ func (u *UI) newProjectDialog() {
 		}
 	}, u.win)
 	d.Resize(fyne.NewSize(420, 200))
+	// Enter in either field creates; typing starts in Name.
+	name.OnSubmitted = func(string) { d.Submit() }
+	customer.OnSubmitted = func(string) { d.Submit() }
 	d.Show()
+	u.win.Canvas().Focus(name)
 }
 
 // createProject stores a new project with default options and selects it.
@@ -395,7 +399,9 @@ func (u *UI) renameProjectDialog() {
 		}
 	}, u.win)
 	d.Resize(fyne.NewSize(420, 160))
+	name.OnSubmitted = func(string) { d.Submit() }
 	d.Show()
+	u.win.Canvas().Focus(name)
 }
 
 func (u *UI) renameProject(old, name string) error {

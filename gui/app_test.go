@@ -321,3 +321,23 @@ func TestDeleteConfirmationIsNotYes(t *testing.T) {
 		t.Errorf("Cancel deleted the project: %v", err)
 	}
 }
+
+// New project opens with the Name field focused and Enter creates it.
+func TestNewProjectFocusAndEnter(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, w := newTestUI(t, st, Options{})
+	u.newProjectDialog()
+	e, ok := w.Canvas().Focused().(*widget.Entry)
+	if !ok {
+		t.Fatalf("focused %T, want the Name entry", w.Canvas().Focused())
+	}
+	test.Type(e, "Beta")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if _, err := st.Project("Beta"); err != nil {
+		t.Fatalf("Enter did not create the project: %v", err)
+	}
+	if u.project != "Beta" {
+		t.Errorf("project %q, want Beta", u.project)
+	}
+}
