@@ -350,36 +350,28 @@ func (d *Destination) importBatch(ctx context.Context, f mailbox.FolderRef, slot
 // authorisation error stops the whole put.
 func importAnswers(resps map[string]batchResp, chunk []int, msgs []mailbox.Message, results []mailbox.Result, created map[int]string, out *importOutcome) (unknown []int, err error) {
 	for _, i := range chunk {
-		r, ok := resps[strconv.Itoa(i)]
-		switch {
-		case !ok:
+		a := readAnswer(resps, i)
+		out.wait = max(out.wait, a.wait)
+		switch a.kind {
+		case answerUnknown:
 			unknown = append(unknown, i)
-		case r.Status == http.StatusCreated || r.Status == http.StatusOK:
-			var c struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(r.Body, &c)
-			if c.ID == "" {
+		case answerCreated:
+			if a.id == "" {
 				unknown = append(unknown, i)
 			} else {
-				created[i] = c.ID
+				created[i] = a.id
 			}
-		case r.Status == http.StatusTooManyRequests:
+		case answerThrottled:
 			out.retry = append(out.retry, i)
-			out.wait = max(out.wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-		case r.Status >= 500:
-			unknown = append(unknown, i)
-			out.wait = max(out.wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-		default:
-			ae := parseAPIError(r.Status, "", r.Body)
+		case answerRefused:
 			switch {
-			case importUnavailable(ae):
-				out.unavailable = "Exchange Online refused importMime (" + ae.Error() + ")"
+			case importUnavailable(a.err):
+				out.unavailable = "Exchange Online refused importMime (" + a.err.Error() + ")"
 				out.fallback = append(out.fallback, i)
-			case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser":
-				return unknown, ae
+			case a.stopsPut:
+				return unknown, a.err
 			default:
-				results[i].Err = itemError(ae, &msgs[i], base64.StdEncoding.EncodedLen(len(msgs[i].Body)))
+				results[i].Err = itemError(a.err, &msgs[i], base64.StdEncoding.EncodedLen(len(msgs[i].Body)))
 			}
 		}
 	}

@@ -370,28 +370,20 @@ func (p *jsonPut) send(ctx context.Context, chunk []int) (retry, unknown []int, 
 		return nil, nil, 0, fmt.Errorf("graph: creating messages in %q: %w", p.where, err)
 	}
 	for _, i := range chunk {
-		r, ok := resps[strconv.Itoa(i)]
-		switch {
-		case !ok:
+		a := readAnswer(resps, i)
+		wait = max(wait, a.wait)
+		switch a.kind {
+		case answerUnknown:
 			unknown = append(unknown, i)
-		case r.Status == http.StatusCreated || r.Status == http.StatusOK:
-			var created struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(r.Body, &created)
-			p.results[i] = mailbox.Result{DestID: created.ID}
-		case r.Status == http.StatusTooManyRequests:
+		case answerCreated:
+			p.results[i] = mailbox.Result{DestID: a.id}
+		case answerThrottled:
 			retry = append(retry, i)
-			wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-		case r.Status >= 500:
-			unknown = append(unknown, i)
-			wait = max(wait, parseRetryAfter(header(r.Headers, "Retry-After")))
-		default:
-			ae := parseAPIError(r.Status, "", r.Body)
-			if r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser" {
-				return nil, nil, 0, fmt.Errorf("graph: creating messages in %q: %w", p.where, ae)
+		case answerRefused:
+			if a.stopsPut {
+				return nil, nil, 0, fmt.Errorf("graph: creating messages in %q: %w", p.where, a.err)
 			}
-			p.results[i].Err = itemError(ae, &p.msgs[i], len(p.bodies[i]))
+			p.results[i].Err = itemError(a.err, &p.msgs[i], len(p.bodies[i]))
 		}
 	}
 	return retry, unknown, wait, nil
@@ -436,6 +428,47 @@ func (d *Destination) nextRound(ctx context.Context, results []mailbox.Result, r
 		return true, nil
 	}
 	return false, d.pause(ctx, wait, round)
+}
+
+// answerKind sorts the $batch answer for one created message.
+type answerKind int
+
+const (
+	answerUnknown   answerKind = iota // no answer, or a 5xx: it may or may not exist
+	answerCreated                     // 200/201, with the new message's id
+	answerThrottled                   // 429: send it again
+	answerRefused                     // an error for the message, or for the whole put (stopsPut)
+)
+
+// answer is what the $batch answer for one created message says.
+type answer struct {
+	kind     answerKind
+	id       string        // answerCreated: the message's id ("" if the body had none)
+	wait     time.Duration // Retry-After of a 429 or 5xx
+	err      *APIError     // answerRefused
+	stopsPut bool          // answerRefused with 401, 403 or ErrorInvalidUser: stop the put
+}
+
+// readAnswer reads the answer to request i of a $batch (by its id).
+func readAnswer(resps map[string]batchResp, i int) answer {
+	r, ok := resps[strconv.Itoa(i)]
+	switch {
+	case !ok:
+		return answer{kind: answerUnknown}
+	case r.Status == http.StatusCreated || r.Status == http.StatusOK:
+		var created struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(r.Body, &created)
+		return answer{kind: answerCreated, id: created.ID}
+	case r.Status == http.StatusTooManyRequests:
+		return answer{kind: answerThrottled, wait: parseRetryAfter(header(r.Headers, "Retry-After"))}
+	case r.Status >= 500:
+		return answer{kind: answerUnknown, wait: parseRetryAfter(header(r.Headers, "Retry-After"))}
+	}
+	ae := parseAPIError(r.Status, "", r.Body)
+	return answer{kind: answerRefused, err: ae,
+		stopsPut: r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || ae.Code == "ErrorInvalidUser"}
 }
 
 func (d *Destination) isDrafts(id string) bool {
