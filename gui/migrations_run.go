@@ -39,6 +39,8 @@ type runner struct {
 	loads      sync.WaitGroup
 	readStored func(*store.Store, string) storedProgress
 	lastSum    string
+	// fullConfirm is the last "Start a Full pass" question (tests answer it).
+	fullConfirm *dialog.ConfirmDialog
 
 	startBtn *widget.Button
 	retryBtn *widget.Button
@@ -89,9 +91,32 @@ func (r *runner) startMenu() *fyne.Menu {
 	verify := fyne.NewMenuItem("Verify Credentials", func() { r.start(project.PassVerify, engine.PassOptions{}) })
 	trial := fyne.NewMenuItem("Trial (10 items per folder, up to 5 MB)", func() { r.start(project.PassTrial, engine.PassOptions{}) })
 	pre := fyne.NewMenuItem("Pre-Stage…", r.prestageDialog)
-	full := fyne.NewMenuItem("Full (everything not yet migrated)", func() { r.start(project.PassFull, engine.PassOptions{}) })
+	full := fyne.NewMenuItem("Full (everything not yet migrated)", r.startFull)
 	full.Shortcut = shortcutStartFull
 	return fyne.NewMenu("Start", verify, trial, pre, full)
+}
+
+// confirmFullOver is the number of selected users above which a Full
+// pass (a menu click or Ctrl+R, easy to hit by accident) asks first.
+const confirmFullOver = 10
+
+// startFull starts a Full pass over the selection, asking first when it
+// covers more than confirmFullOver users.
+func (r *runner) startFull() {
+	n := len(r.t.selectedIDs())
+	if n <= confirmFullOver {
+		r.start(project.PassFull, engine.PassOptions{})
+		return
+	}
+	d := dialog.NewConfirm("Start a Full pass", fmt.Sprintf("Migrate everything not yet migrated for %d users now?", n), func(ok bool) {
+		if ok {
+			r.start(project.PassFull, engine.PassOptions{})
+		}
+	}, r.t.u.win)
+	d.SetConfirmText(fmt.Sprintf("Start Full for %d users", n))
+	d.SetDismissText("Cancel")
+	r.fullConfirm = d
+	d.Show()
 }
 
 func (t *migrationsTab) menu() *fyne.Menu {
@@ -106,7 +131,7 @@ func (t *migrationsTab) menu() *fyne.Menu {
 }
 
 func (t *migrationsTab) addShortcuts(c fyne.Canvas) {
-	c.AddShortcut(shortcutStartFull, func(fyne.Shortcut) { t.run.start(project.PassFull, engine.PassOptions{}) })
+	c.AddShortcut(shortcutStartFull, func(fyne.Shortcut) { t.run.startFull() })
 	c.AddShortcut(shortcutRetry, func(fyne.Shortcut) {
 		if !t.run.retryBtn.Disabled() {
 			t.run.start(project.PassRetry, engine.PassOptions{})

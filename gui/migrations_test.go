@@ -482,3 +482,30 @@ func TestNewProjectInheritsNoRunSummaryOrPreview(t *testing.T) {
 		t.Errorf("new project shows the previous preview: %d rows, user %q", len(o.rows), o.previewUser.Selected)
 	}
 }
+
+// Ctrl+R (Start → Full) on many users asks before starting; Cancel starts
+// nothing (issue 19 item 8).
+func TestFullOnManyUsersAsksFirst(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Many", confirmFullOver+2)
+	u, _ := newTestUI(t, st, Options{})
+	m := u.migrations
+	m.run.allCheck.SetChecked(true)
+	var full func()
+	for _, it := range m.run.startMenu().Items {
+		if it.Shortcut == shortcutStartFull {
+			full = it.Action
+		}
+	}
+	full()
+	if m.run.fullConfirm == nil {
+		t.Fatal("no confirmation before a Full pass on many users")
+	}
+	if m.run.running() {
+		t.Fatal("the pass started before the answer")
+	}
+	m.run.fullConfirm.Dismiss()
+	if m.run.running() || strings.Contains(m.summary.Text, "started") {
+		t.Errorf("Cancel started a pass: %q", m.summary.Text)
+	}
+}
