@@ -87,24 +87,7 @@ func Run(a fyne.App, st *store.Store, opts Options) {
 		w.ShowAndRun()
 		return
 	}
-	w.SetCloseIntercept(func() {
-		run := u.migrations.run
-		if !run.running() && len(run.active) == 0 {
-			w.Close()
-			return
-		}
-		msg := "A pass is running. Stop it and quit? Finished items are kept; Full resumes later."
-		if !run.running() {
-			msg = "Users are still waiting to confirm their password; they are migrated when they do only while MailFerry is open. " +
-				"Quit anyway? Their links keep working the next time MailFerry runs at the same address."
-		}
-		dialog.ShowConfirm("Quit MailFerry", msg,
-			func(ok bool) {
-				if ok {
-					w.Close()
-				}
-			}, w)
-	})
+	w.SetCloseIntercept(func() { u.quitRequested(w.Close) })
 	w.SetOnClosed(u.Close)
 	w.ShowAndRun()
 }
@@ -208,6 +191,31 @@ func (u *UI) do(f func()) {
 		return
 	}
 	fyne.Do(f)
+}
+
+// quitRequested asks before quitting with unsaved endpoint edits (Save /
+// Discard / Cancel), then while a pass runs or links wait; closeWin quits.
+func (u *UI) quitRequested(closeWin func()) {
+	if u.endpoints.unsaved() {
+		u.askUnsaved(u.project, func() { u.quitRequested(closeWin) }, func() {})
+		return
+	}
+	run := u.migrations.run
+	if !run.running() && len(run.active) == 0 {
+		closeWin()
+		return
+	}
+	msg := "A pass is running. Stop it and quit? Finished items are kept; Full resumes later."
+	if !run.running() {
+		msg = "Users are still waiting to confirm their password; they are migrated when they do only while MailFerry is open. " +
+			"Quit anyway? Their links keep working the next time MailFerry runs at the same address."
+	}
+	dialog.ShowConfirm("Quit MailFerry", msg,
+		func(ok bool) {
+			if ok {
+				closeWin()
+			}
+		}, u.win)
 }
 
 // Window returns the main window.

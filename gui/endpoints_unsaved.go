@@ -114,6 +114,13 @@ func (u *UI) switchProject(name string) {
 		u.picker.SetSelected(old)
 		u.reverting = false
 	}
+	u.askUnsaved(old, func() { u.selectProject(name) }, stay)
+}
+
+// askUnsaved asks what to do with the unsaved endpoint edits of project
+// old: Save (then next; stay if saving fails), Discard (next, with the
+// forms reloaded as stored) or Cancel (stay).
+func (u *UI) askUnsaved(old string, next, stay func()) {
 	var d *dialog.CustomDialog
 	save := widget.NewButton("Save", func() {
 		d.Hide()
@@ -124,10 +131,14 @@ func (u *UI) switchProject(name string) {
 			}
 			return
 		}
-		u.selectProject(name)
+		next()
 	})
 	save.Importance = widget.HighImportance
-	discard := widget.NewButton("Discard", func() { d.Hide(); u.selectProject(name) })
+	discard := widget.NewButton("Discard", func() {
+		d.Hide()
+		u.endpoints.setProject(old) // reload as stored
+		next()
+	})
 	cancel := widget.NewButton("Cancel", func() { d.Hide(); stay() })
 	msg := widget.NewLabel(fmt.Sprintf("The endpoints of %q have unsaved changes.\nSave them before leaving?", old))
 	d = dialog.NewCustomWithoutButtons("Unsaved changes", msg, u.win)

@@ -82,3 +82,27 @@ func TestEndpointUnsavedEditsPromptOnSwitch(t *testing.T) {
 		t.Errorf("after Discard: project %q, provider %q, marker hidden %v", u.project, d.provider.Selected, d.dirtyMark.Hidden)
 	}
 }
+
+// Quitting with unsaved endpoint edits asks too: Cancel keeps the window,
+// Save stores and quits.
+func TestQuitWithUnsavedEndpointEditsAsks(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	u.endpoints.source.host.SetText("imap.alpha.example")
+	closed := 0
+	u.quitRequested(func() { closed++ })
+	if u.unsavedPrompt == nil || closed != 0 {
+		t.Fatalf("quit without asking (closed %d)", closed)
+	}
+	test.Tap(u.unsavedPrompt.cancel)
+	if closed != 0 || u.endpoints.source.host.Text != "imap.alpha.example" {
+		t.Fatalf("Cancel: closed %d, host %q", closed, u.endpoints.source.host.Text)
+	}
+	u.unsavedPrompt = nil
+	u.quitRequested(func() { closed++ })
+	test.Tap(u.unsavedPrompt.save)
+	if p, _ := st.Project("Alpha"); p.Source.Host != "imap.alpha.example" || closed != 1 {
+		t.Errorf("Save: stored host %q, closed %d", p.Source.Host, closed)
+	}
+}
