@@ -238,7 +238,7 @@ func (e *env) openProject(openFn func() (*store.Store, error), name string) (*st
 	}
 	p, err := st.Project(name)
 	if err != nil {
-		return nil, project.Project{}, fmt.Errorf("project %q: %w", name, err)
+		return nil, project.Project{}, err // the store names the project
 	}
 	return st, p, nil
 }

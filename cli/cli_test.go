@@ -186,6 +186,13 @@ func TestProjectLifecycle(t *testing.T) {
 	ok(t, db, "project", "delete", "beta")
 	expect(t, mf(t, db, "", "project", "delete", "beta"), 1, "not found")
 	expect(t, mf(t, db, "", "project", "show", "beta"), 1, "not found")
+	// The project is named once, whichever command asks for it.
+	for _, args := range [][]string{{"project", "show", "beta"}, {"status", "--project", "beta"},
+		{"users", "list", "--project", "beta"}, {"endpoint", "test", "--project", "beta", "--side", "source"}} {
+		if r := mf(t, db, "", args...); r.code != 1 || strings.Count(r.stderr, `"beta"`) != 1 {
+			t.Errorf("%v: exit %d, stderr %q: want the project named once", args, r.code, r.stderr)
+		}
+	}
 	if l := decode[[]map[string]any](t, ok(t, db, "project", "list", "--json").stdout); len(l) != 1 {
 		t.Errorf("after delete: %v", l)
 	}

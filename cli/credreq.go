@@ -51,7 +51,7 @@ func credreqServe(e *env, args []string) error {
 	defer e.share(st)()
 	p, err := st.Project(o.projName)
 	if err != nil {
-		return fmt.Errorf("project %q: %w", o.projName, err)
+		return err // the store names the project
 	}
 	if !p.Source.TakesUserPasswords() {
 		return fmt.Errorf("project %q has no IMAP source to check passwords against (set it with: mailferry endpoint set --project %q --side source ...)", p.Name, p.Name)

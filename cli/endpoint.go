@@ -136,7 +136,7 @@ func endpointSet(e *env, args []string) error {
 	}
 	p, err := st.Project(*f.project)
 	if err != nil {
-		return fmt.Errorf("project %q: %w", *f.project, err)
+		return err // the store names the project
 	}
 	ep, err := f.endpoint(*endpointOf(&p, side))
 	if err != nil {

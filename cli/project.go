@@ -121,7 +121,7 @@ func projectShow(e *env, args []string) error {
 	}
 	p, err := st.Project(pos[0])
 	if err != nil {
-		return fmt.Errorf("project %q: %w", pos[0], err)
+		return err // the store names the project
 	}
 	us, err := st.Users(p.Name)
 	if err != nil {

@@ -45,7 +45,7 @@ type EndpointChange struct {
 func SaveEndpoint(st *store.Store, c EndpointChange) (project.Endpoint, error) {
 	p, err := st.Project(c.Project)
 	if err != nil {
-		return project.Endpoint{}, fmt.Errorf("project %q: %w", c.Project, err)
+		return project.Endpoint{}, err // the store names the project
 	}
 	old := *sideOf(&p, c.Side)
 	ep := withStoredRefs(c.Endpoint, old)

@@ -106,7 +106,7 @@ type TestReport struct {
 func TestEndpoint(ctx context.Context, st *store.Store, t EndpointTest) (*TestReport, error) {
 	p, err := st.Project(t.Project)
 	if err != nil {
-		return nil, fmt.Errorf("project %q: %w", t.Project, err)
+		return nil, err // the store names the project
 	}
 	stored := *sideOf(&p, t.Side)
 	ep := stored

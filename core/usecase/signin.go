@@ -2,7 +2,6 @@ package usecase
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
@@ -30,7 +29,7 @@ type GoogleSignIn struct {
 func SignInWithGoogle(ctx context.Context, st *store.Store, s GoogleSignIn) (project.Endpoint, error) {
 	p, err := st.Project(s.Project)
 	if err != nil {
-		return project.Endpoint{}, fmt.Errorf("project %q: %w", s.Project, err)
+		return project.Endpoint{}, err // the store names the project
 	}
 	ep := *sideOf(&p, s.Side)
 	if s.Endpoint != nil {

@@ -36,7 +36,7 @@ type SMTPSaved struct {
 func SaveSMTP(st *store.Store, c SMTPChange) (SMTPSaved, error) {
 	p, err := st.Project(c.Project)
 	if err != nil {
-		return SMTPSaved{}, fmt.Errorf("project %q: %w", c.Project, err)
+		return SMTPSaved{}, err // the store names the project
 	}
 	cfg := c.SMTP
 	cfg.PasswordRef = ""
@@ -129,7 +129,7 @@ func TestSMTP(ctx context.Context, st *store.Store, t SMTPTest) error {
 	}
 	p, err := st.Project(t.Project)
 	if err != nil {
-		return fmt.Errorf("project %q: %w", t.Project, err)
+		return err // the store names the project
 	}
 	cfg := p.SMTP
 	if t.SMTP != nil {

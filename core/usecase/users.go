@@ -68,7 +68,7 @@ func ImportUsers(st *store.Store, in UsersImport) (ImportSummary, error) {
 		return sum, errors.New("the file holds no valid user rows")
 	}
 	if _, err := st.Project(in.Project); err != nil {
-		return sum, fmt.Errorf("project %q: %w", in.Project, err)
+		return sum, err // the store names the project
 	}
 	existing, err := st.Users(in.Project)
 	if err != nil {
