@@ -199,7 +199,7 @@ func TestGmailDailyBudgetPausesAndResumes(t *testing.T) {
 		return userSum(t, sum, 0)
 	}
 	s1 := run()
-	if s1.Status != project.StatusStopped || s1.ItemsMigrated == 0 || s1.ItemsMigrated >= int64(len(before)) || !strings.Contains(s1.Err, "tomorrow") {
+	if s1.Status != project.StatusStopped || s1.ItemsMigrated == 0 || s1.ItemsMigrated >= int64(len(before)) || !strings.Contains(s1.Err, "resume at ") {
 		t.Fatalf("first pass with a 2 MB budget: %+v", s1)
 	}
 	if s1.BytesMigrated > 4<<20 {
@@ -212,4 +212,76 @@ func TestGmailDailyBudgetPausesAndResumes(t *testing.T) {
 		t.Fatalf("next day: %+v (first pass moved %d of %d)", s, s1.ItemsMigrated, len(before))
 	}
 	sameMultiset(t, "after the pause", hashes(before, true), hashes(snapshot(t, dst, "erin"), true))
+}
+
+// The daily budget counts across passes: a second pass on the same UTC
+// day starts from what the first downloaded (kept in the journal) and
+// pauses at once, saying when to resume; the next day's pass goes on.
+func TestGmailDailyBudgetAcrossPassesOfOneDay(t *testing.T) {
+	const addr = "fay@example.com"
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser(addr)
+	g := testsrv.StartOAuthIMAP(t, map[string]string{addr: "fill-pw"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2", "PLAIN"},
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	src := server{addr: g.Addr(), users: map[string]string{addr: "fill-pw"}}
+	fs := fill(t, src, addr, corpus.Spec{Messages: 160, Seed: 45, MaxSize: 128 << 10})
+	if fs.Bytes < 3<<20 {
+		t.Fatalf("the corpus holds %d bytes; the test needs more than 3 MB", fs.Bytes)
+	}
+	before := snapshot(t, src, addr)
+	dst := dovecotServer(t, "/", "fay")
+	ep := oauthEndpoint(project.TypeGWorkspace, g.Addr())
+	ep.DailyLimitMB = 2
+	st := oauthProject(t, ep, dst, addr, "fay", key)
+	day := time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)
+	run := func(now time.Time) UserSummary {
+		e := New(st, Options{Logger: kit.Logger(), Now: func() time.Time { return now }})
+		sum, err := e.Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return userSum(t, sum, 0)
+	}
+	const resume = "resume at 2026-03-10 00:00 UTC"
+	s1 := run(day)
+	if s1.Status != project.StatusStopped || s1.ItemsMigrated == 0 || !strings.Contains(s1.Err, resume) {
+		t.Fatalf("first pass with a 2 MB budget: %+v", s1)
+	}
+	spent, err := st.Journal().DailyBytes("P", addr, "2026-03-09")
+	if err != nil || spent < s1.BytesMigrated || spent > 2<<20 {
+		t.Fatalf("journal after the first pass: %d bytes, %v; want the %d bytes migrated, at most 2 MB", spent, err, s1.BytesMigrated)
+	}
+	s2 := run(day.Add(3 * time.Hour))
+	if s2.Status != project.StatusStopped || s2.ItemsMigrated != 0 || !strings.Contains(s2.Err, resume) {
+		t.Fatalf("second pass of the same day: %+v, want a pause with nothing moved", s2)
+	}
+	// The user's message in the CLI's status and the GUI's Migrations tab.
+	passes, err := st.Journal().Passes("P", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := passes[len(passes)-1]; last.Status != project.StatusStopped || !strings.Contains(last.Error, resume) {
+		t.Fatalf("last pass record: %+v, want the message with %q", last, resume)
+	}
+	moved := s1.ItemsMigrated
+	for next := day.Add(24 * time.Hour); moved < int64(len(before)); next = next.Add(24 * time.Hour) {
+		s := run(next)
+		if s.ItemsMigrated == 0 {
+			t.Fatalf("pass of %s moved nothing: %+v", next.Format(time.DateOnly), s)
+		}
+		moved += s.ItemsMigrated
+	}
+	if moved != int64(len(before)) {
+		t.Fatalf("moved %d of %d", moved, len(before))
+	}
+	sameMultiset(t, "after the daily pauses", hashes(before, true), hashes(snapshot(t, dst, "fay"), true))
 }

@@ -100,7 +100,7 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 		status = project.StatusCompletedWithErrors
 		msg = fmt.Sprintf("%d items failed", r.failed)
 	}
-	if err != nil && status != project.StatusFailed && status != project.StatusWaitingForEndUser && !errors.Is(err, context.Canceled) {
+	if err != nil && status != project.StatusFailed && status != project.StatusWaitingForEndUser && !errors.Is(err, context.Canceled) && !errors.Is(err, imapconn.ErrBandwidthLimit) {
 		msg += ": " + err.Error()
 	}
 	end := r.e.opts.Now()
@@ -164,6 +164,9 @@ func (r *userRun) open(ctx context.Context) error {
 	}
 	rt := r.retrier()
 	r.rawSrc, r.rawDst = src, dst
+	if m, ok := src.(mailbox.DailyMetered); ok {
+		m.MeterDaily(r.dailyMeter())
+	}
 	r.src = retrySource{Source: src, r: rt}
 	r.dst = retryDest{Destination: dst, r: rt}
 	if fu, ok := dst.(mailbox.FlagUpdater); ok {
@@ -175,6 +178,24 @@ func (r *userRun) open(ctx context.Context) error {
 		r.progress(true, desc)
 	}
 	return nil
+}
+
+// dailyMeter is the source's download count of today (UTC) from the
+// journal, so that a second pass on the same day goes on counting toward
+// the source's daily limit (Gmail), and resumes on the next UTC day.
+func (r *userRun) dailyMeter() mailbox.DailyMeter {
+	now := r.e.opts.Now().UTC()
+	day := now.Format(time.DateOnly)
+	spent, err := r.e.j.DailyBytes(r.p.Name, r.id, day)
+	if err != nil {
+		r.log.Error("reading the day's download", "err", err)
+	}
+	y, m, d := now.Date()
+	return mailbox.DailyMeter{
+		Spent:  spent,
+		Resume: time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC),
+		Record: func(n int64) error { return r.e.j.SetDailyBytes(r.p.Name, r.id, day, n) },
+	}
 }
 
 func (r *userRun) close() {

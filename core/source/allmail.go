@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // allMail is the Gmail layout of a source with a SPECIAL-USE \All folder
@@ -142,6 +144,15 @@ func gmailBudget(ep project.Endpoint) int64 {
 	return int64(mb) << 20
 }
 
+// MeterDaily starts the budget from what earlier passes downloaded today
+// (mailbox.DailyMetered): a second pass on the same day goes on counting.
+func (s *IMAPSource) MeterDaily(m mailbox.DailyMeter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.meter = m
+	s.spent = m.Spent
+}
+
 // spend takes a chunk's bytes from the budget, or says that the mailbox
 // pauses here (imapconn.ErrBandwidthLimit: the next pass goes on).
 func (s *IMAPSource) spend(chunk []uint32, sizes map[uint32]int64) error {
@@ -155,9 +166,22 @@ func (s *IMAPSource) spend(chunk []uint32, sizes map[uint32]int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.spent > 0 && s.spent+n > s.budget {
-		return fmt.Errorf("%w: MailFerry paused this mailbox after %d MB to stay under Gmail's limit of about 2,500 MB of download a day; run the pass again tomorrow and it goes on where it stopped",
-			imapconn.ErrBandwidthLimit, s.spent>>20)
+		return fmt.Errorf("%w: MailFerry paused this mailbox after %s downloaded today to stay under Gmail's limit of about 2,500 MB of download a day; %s and it goes on where it stopped",
+			imapconn.ErrBandwidthLimit, size.Human(s.spent), resumeAt(s.meter.Resume))
 	}
 	s.spent += n
+	if s.meter.Record != nil {
+		if err := s.meter.Record(s.spent); err != nil {
+			s.log.Error("recording the day's download", "err", err)
+		}
+	}
 	return nil
+}
+
+// resumeAt tells when to run the next pass.
+func resumeAt(t time.Time) string {
+	if t.IsZero() {
+		return "run the pass again tomorrow"
+	}
+	return "resume at " + t.UTC().Format("2006-01-02 15:04 MST") + " (run the pass again then)"
 }

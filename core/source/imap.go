@@ -64,8 +64,10 @@ type IMAPSource struct {
 	// trashSpam keeps Gmail's Trash and Spam (Endpoint.IncludeTrashSpam).
 	trashSpam bool
 	// budget is the bytes this source may download (Gmail's daily limit;
-	// 0 = no limit) and spent what it has fetched.
+	// 0 = no limit) and spent what it has fetched today (earlier passes
+	// included, see MeterDaily); meter resumes and records the count.
 	budget, spent int64
+	meter         mailbox.DailyMeter
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan

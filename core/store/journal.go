@@ -7,6 +7,7 @@ package store
 //	journal/
 //	    <user id>/
 //	        passes/               8-byte big-endian seq → JSON PassRecord
+//	        daily/                UTC day → bytes downloaded (daily.go)
 //	        folders/
 //	            <source folder>/
 //	                meta          JSON FolderMeta (UIDVALIDITY seen, counters)
