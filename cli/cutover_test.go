@@ -26,6 +26,12 @@ type cutoverResultJSON struct {
 			Values  []string `json:"values"`
 			Verdict string   `json:"verdict"`
 		} `json:"records"`
+		Expected []struct {
+			Type     string `json:"type"`
+			Name     string `json:"name"`
+			Value    string `json:"value"`
+			Required bool   `json:"required"`
+		} `json:"expected"`
 	} `json:"domains"`
 }
 
@@ -68,6 +74,16 @@ func TestCutover(t *testing.T) {
 	expect(t, r3, 1)
 	if !strings.Contains(r3.stdout, "notyet.example: not yet — MX points elsewhere: mx.oldhost.example") {
 		t.Errorf("cutover output:\n%s", r3.stdout)
+	}
+	// The records to set, for the domain that is not ready only.
+	if !strings.Contains(r3.stdout, "Records the destination needs:") ||
+		!strings.Contains(r3.stdout, "MX    notyet.example → 10 exch.hoster.example") ||
+		!strings.Contains(r3.stdout, "SRV   _autodiscover._tcp.notyet.example → 0 0 443 exch.hoster.example") ||
+		strings.Count(r3.stdout, "Records the destination needs:") != 1 {
+		t.Errorf("cutover output without the records to set:\n%s", r3.stdout)
+	}
+	if len(nd.Expected) != 3 || nd.Expected[0].Type != "MX" || nd.Expected[0].Value != "exch.hoster.example" || !nd.Expected[0].Required {
+		t.Errorf("notyet.example expected records: %+v", nd.Expected)
 	}
 }
 

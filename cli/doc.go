@@ -355,8 +355,11 @@
 // cutover looks up, for each destination domain of the users, the MX,
 // the Autodiscover CNAME and the _autodiscover._tcp SRV records
 // (core/cutover) with the system resolver, or the DNS server given by
-// --dns-server, and prints each domain's verdicts and a total. Exit 0 when
-// every domain points to the destination, 1 when not (or on an error).
+// --dns-server, and prints each domain's verdicts and a total. For a
+// domain that is not ready it also prints the records the destination
+// needs ("Records the destination needs:", one "TYPE NAME → VALUE" line
+// each: Exchange Online, hosted Exchange, Google or IMAP values). Exit 0
+// when every domain points to the destination, 1 when not (or on an error).
 //
 // # JSON
 //

@@ -168,7 +168,7 @@ func (f *cutoverForm) show(reports []cutover.DomainReport, err error) {
 			f.overall.SetText("Not ready yet: " + text + ".")
 		}
 		for _, r := range reports {
-			f.results.Add(domainView(r))
+			f.results.Add(f.domainView(r))
 		}
 	}
 	f.results.Refresh()
@@ -177,8 +177,9 @@ func (f *cutoverForm) show(reports []cutover.DomainReport, err error) {
 	}
 }
 
-// domainView shows one domain: its state and one line per record.
-func domainView(r cutover.DomainReport) fyne.CanvasObject {
+// domainView shows one domain: its state, one line per record and, when
+// it is not ready, the records to set.
+func (f *cutoverForm) domainView(r cutover.DomainReport) fyne.CanvasObject {
 	state, imp, dot := "ready", widget.SuccessImportance, verdictStyle[cutover.Destination].dot
 	if !r.Ready {
 		state, imp, dot = "not yet", widget.WarningImportance, verdictStyle[cutover.Partial].dot
@@ -207,8 +208,48 @@ func domainView(r cutover.DomainReport) fyne.CanvasObject {
 			nil, detail)
 		rows.Add(line)
 	}
+	if !r.Ready && len(r.Expected) > 0 {
+		rows.Add(f.wantsView(r.Expected))
+	}
 	rows.Add(widget.NewSeparator())
 	return rows
+}
+
+// wantsView lists the records the destination needs, each with a Copy
+// button for its value.
+func (f *cutoverForm) wantsView(wants []cutover.Want) fyne.CanvasObject {
+	box := container.NewVBox(widget.NewLabelWithStyle("   Set these records at the domain's DNS provider:",
+		fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	for _, w := range wants {
+		value := w.Value
+		if w.Type == "MX" || w.Type == "SRV" {
+			value = fmt.Sprintf("%d %s", w.Priority, w.Value)
+		}
+		kind := w.Type + " record"
+		if !w.Required {
+			kind += " (optional)"
+		}
+		copyValue := value
+		copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+			f.m.u.app.Clipboard().SetContent(copyValue)
+		})
+		val := widget.NewLabelWithStyle(value, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		val.Selectable = true
+		name := widget.NewLabelWithStyle(w.Name, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+		name.Truncation = fyne.TextTruncateEllipsis
+		line := container.NewBorder(nil, nil,
+			container.NewHBox(widget.NewLabel("   "),
+				container.NewGridWrap(fyne.NewSize(130, 34), widget.NewLabel(kind)),
+				container.NewGridWrap(fyne.NewSize(300, 34), name)),
+			copyBtn, val)
+		box.Add(line)
+		if w.Note != "" {
+			note := widget.NewLabel("      " + w.Note)
+			note.Wrapping = fyne.TextWrapWord
+			box.Add(note)
+		}
+	}
+	return box
 }
 
 func styledLabel(s string, imp widget.Importance, bold bool) *widget.Label {

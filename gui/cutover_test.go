@@ -146,3 +146,48 @@ func TestCutoverDialogShowsVerdicts(t *testing.T) {
 		t.Errorf("DNS server setting %q", s)
 	}
 }
+
+// A domain that is not ready lists the records to set, each with a Copy
+// button that puts its value on the clipboard; a ready domain lists none.
+func TestCutoverDialogShowsRecordsToSet(t *testing.T) {
+	st := kit.Store(t)
+	cutoverProject(t, st, "notyet.example", "ready.example", "nx.example")
+	u, _ := newTestUI(t, st, Options{})
+	u.mail.resolver = dnssrv.Start(t, dnssrv.CutoverZone).Resolver()
+	ch := make(chan []cutover.DomainReport, 1)
+	u.mail.cutoverDone = func(r []cutover.DomainReport, err error) { ch <- r }
+	test.Tap(u.mail.cutBtn)
+	f := u.mail.lastCutover
+	reports := waitCutover(t, ch)
+	for i, r := range reports {
+		view := f.results.Objects[i]
+		copies := 0
+		for _, b := range buttonsIn(view) {
+			if b.Text == "Copy" {
+				copies++
+			}
+		}
+		if r.Ready {
+			if copies != 0 || canvasHasText(view, "Set these records") {
+				t.Errorf("%s is ready but lists %d records to set", r.Domain, copies)
+			}
+			continue
+		}
+		if copies != len(r.Expected) || copies == 0 || !canvasHasText(view, "Set these records") {
+			t.Fatalf("%s: %d Copy buttons for %d expected records", r.Domain, copies, len(r.Expected))
+		}
+		if !canvasHasText(view, "_autodiscover._tcp."+r.Domain) || !canvasHasText(view, "0 0 443 exch.hoster.example") {
+			t.Errorf("%s: the SRV record to set is not shown", r.Domain)
+		}
+		test.Tap(buttonNamed(view, "Copy"))
+		if got := u.app.Clipboard().Content(); got != "10 exch.hoster.example" {
+			t.Errorf("%s: Copy put %q on the clipboard", r.Domain, got)
+		}
+		// "missing" is the verdict; the detail beside it does not repeat it.
+		for _, l := range labelsIn(view) {
+			if strings.Contains(l.Text, "missing") && l.Text != "missing" {
+				t.Errorf("%s: %q repeats the verdict", r.Domain, l.Text)
+			}
+		}
+	}
+}

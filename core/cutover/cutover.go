@@ -64,6 +64,9 @@ type DomainReport struct {
 	// the destination.
 	Ready   bool   `json:"ready"`
 	Summary string `json:"summary"` // one line, e.g. "example.com: not yet — MX points to mx.old.example"
+	// Expected are the records to set for the destination (none when the
+	// destination is not configured).
+	Expected []Want `json:"expected,omitempty"`
 }
 
 // String is the report as a few human lines.
@@ -72,6 +75,12 @@ func (d DomainReport) String() string {
 	b.WriteString(d.Summary)
 	for _, r := range d.Records {
 		fmt.Fprintf(&b, "\n  %-19s %-11s %s", r.Kind, r.Verdict, r.Detail)
+	}
+	if !d.Ready && len(d.Expected) > 0 {
+		b.WriteString("\n  Records the destination needs:")
+		for _, w := range d.Expected {
+			b.WriteString("\n    " + w.String())
+		}
 	}
 	return b.String()
 }
@@ -127,7 +136,18 @@ type target struct {
 	autodiscover     []string // accepted Autodiscover targets besides hosts/sites
 	needAutodiscover bool
 	describe         string
+	family           family
 }
+
+// family is the kind of destination, which decides the records it needs.
+type family int
+
+const (
+	familyEXO    family = iota + 1 // Exchange Online
+	familyHosted                   // hosted or on-premises Exchange (EWS)
+	familyGoogle                   // Gmail / Google Workspace
+	familyIMAP                     // any other IMAP server
+)
 
 func targetOf(dest project.Endpoint) (target, error) {
 	var t target
@@ -147,9 +167,10 @@ func targetOf(dest project.Endpoint) (target, error) {
 		t.autodiscover = []string{"autodiscover.outlook.com"}
 		t.needAutodiscover = true
 		t.describe = "Exchange Online (MX *.mail.protection.outlook.com, Autodiscover autodiscover.outlook.com)"
+		t.family = familyEXO
 	}
 	switch dest.Type {
-	case project.TypeGraph:
+	case project.TypeGraph, project.TypeM365IMAP:
 		exo()
 		return t, nil
 	case project.TypeEWS:
@@ -174,13 +195,21 @@ func targetOf(dest project.Endpoint) (target, error) {
 		}
 		t.needAutodiscover = true
 		t.describe = "the destination Exchange (" + strings.Join(t.hosts, ", ") + ")"
+		t.family = familyHosted
 		return t, nil
-	case project.TypeIMAP, project.TypeGmail, project.TypeGWorkspace, project.TypeM365IMAP:
+	case project.TypeGmail, project.TypeGWorkspace:
+		addHost(dest.Host)
+		t.mxSuffixes = []string{".google.com", ".googlemail.com"}
+		t.describe = "Google (MX smtp.google.com)"
+		t.family = familyGoogle
+		return t, nil
+	case project.TypeIMAP:
 		addHost(dest.Host)
 		if len(t.hosts) == 0 {
 			return t, errors.New("the destination IMAP endpoint has no host")
 		}
 		t.describe = "the destination mail server (" + strings.Join(t.hosts, ", ") + ")"
+		t.family = familyIMAP
 		return t, nil
 	case "":
 		return t, errors.New("the project has no destination endpoint")
@@ -260,7 +289,9 @@ func Check(ctx context.Context, domains []string, dest project.Endpoint, r Resol
 		c.destIPs = append(c.destIPs, c.lookupAddrs(ctx, h)...)
 	}
 	for _, d := range domains {
-		reports = append(reports, c.domain(ctx, normHost(d)))
+		rep := c.domain(ctx, normHost(d))
+		rep.Expected = t.expected(d)
+		reports = append(reports, rep)
 	}
 	return reports
 }
@@ -310,7 +341,7 @@ func classify(rec Record, err error) Record {
 	var de *net.DNSError
 	if errors.As(err, &de) && de.IsNotFound {
 		rec.Verdict = Missing
-		rec.Detail = "is missing (no such record)"
+		rec.Detail = "not found in DNS"
 		return rec
 	}
 	rec.Verdict = LookupError
@@ -338,7 +369,7 @@ func (c *checker) mx(ctx context.Context, d string) Record {
 			bad = append(bad, h)
 		}
 	}
-	return judge(rec, good, bad, "is missing (the domain has no mail exchanger)", true)
+	return judge(rec, good, bad, "not found: the domain has no mail exchanger", true)
 }
 
 // judge sets rec's verdict from its hosts that point to the destination
@@ -411,7 +442,7 @@ func (c *checker) srv(ctx context.Context, d string) Record {
 			bad = append(bad, h)
 		}
 	}
-	return judge(rec, good, bad, "is missing (no such record)", false)
+	return judge(rec, good, bad, "not found in DNS", false)
 }
 
 // fqdn makes a name absolute so no search domain is appended.

@@ -58,7 +58,7 @@ func TestCheckHostedExchange(t *testing.T) {
 		{"notyet.example", false, "elsewhere,elsewhere,elsewhere", "notyet.example: not yet — MX points elsewhere: mx.oldhost.example"},
 		{"partial.example", false, "partial,missing,destination", "partial.example: partly cut over — MX is mixed"},
 		{"own.example", true, "destination,destination,missing", "own.example: ready"},
-		{"nx.example", false, "missing,missing,missing", "nx.example: not yet — MX is missing"},
+		{"nx.example", false, "missing,missing,missing", "nx.example: not yet — MX not found"},
 		{"broken.example", false, "error,error,error", "broken.example: not yet — MX lookup failed"},
 	}
 	for _, c := range cases {
@@ -147,5 +147,78 @@ func TestCheckProject(t *testing.T) {
 	reps, err := cutover.CheckProject(context.Background(), st, "P", res)
 	if err != nil || len(reps) != 1 || !reps[0].Ready {
 		t.Fatalf("CheckProject = %+v, %v", reps, err)
+	}
+}
+
+// TestExpectedRecordsPassTheCheck: for each kind of destination, the
+// records Check tells the admin to set are there when nothing is set, and
+// once a DNS server serves exactly the required ones, the domain is ready.
+func TestExpectedRecordsPassTheCheck(t *testing.T) {
+	dests := []struct {
+		name  string
+		dest  project.Endpoint
+		kinds string // the expected records' types
+	}{
+		{"graph", project.Endpoint{Type: project.TypeGraph, Tenant: "t", ClientID: "c"}, "MX,CNAME"},
+		{"m365-imap", project.Endpoint{Type: project.TypeM365IMAP, Host: "outlook.office365.com"}, "MX,CNAME"},
+		{"exo-ews", project.Endpoint{Type: project.TypeEWS, URL: "https://outlook.office365.com/EWS/Exchange.asmx"}, "MX,CNAME"},
+		{"hosted", ewsDest, "MX,SRV,CNAME"},
+		{"gworkspace", project.Endpoint{Type: project.TypeGWorkspace, Host: "imap.gmail.com"}, "MX"},
+		{"imap", project.Endpoint{Type: project.TypeIMAP, Host: "imap.newhost.example"}, "MX"},
+	}
+	ctx := context.Background()
+	for _, c := range dests {
+		t.Run(c.name, func(t *testing.T) {
+			before := cutover.Check(ctx, []string{"New.Example"}, c.dest, startDNS(t, dnssrv.CutoverZone))[0]
+			if before.Ready {
+				t.Fatalf("ready before any record is set:\n%s", before)
+			}
+			var types []string
+			zone := []string{
+				"exch.hoster.example. 300 IN A 192.0.2.10",
+				"autodiscover.outlook.com. 300 IN A 203.0.113.8",
+				"smtp.google.com. 300 IN A 203.0.113.9",
+				"imap.newhost.example. 300 IN A 203.0.113.10",
+				"new-example.mail.protection.outlook.com. 300 IN A 203.0.113.7",
+			}
+			for _, w := range before.Expected {
+				types = append(types, w.Type)
+				if !strings.HasSuffix(w.Name, "new.example") {
+					t.Errorf("%s record named %q", w.Type, w.Name)
+				}
+				if w.Required {
+					zone = append(zone, w.ZoneLine())
+				}
+			}
+			if strings.Join(types, ",") != c.kinds {
+				t.Fatalf("expected records %s, want %s:\n%s", strings.Join(types, ","), c.kinds, before)
+			}
+			if !strings.Contains(before.String(), "Records the destination needs:") {
+				t.Errorf("the text report does not list the records:\n%s", before)
+			}
+			after := cutover.Check(ctx, []string{"new.example"}, c.dest, startDNS(t, zone))[0]
+			if !after.Ready {
+				t.Errorf("not ready with the expected records set:\n%s\nzone:\n%s", after, strings.Join(zone, "\n"))
+			}
+			if strings.Contains(after.String(), "Records the destination needs") {
+				t.Errorf("a ready domain still lists records to set:\n%s", after)
+			}
+		})
+	}
+	// A destination that cannot be checked names no records.
+	r := cutover.Check(ctx, []string{"new.example"}, project.Endpoint{Type: project.TypeEWS}, startDNS(t, nil))[0]
+	if len(r.Expected) != 0 {
+		t.Errorf("unconfigured destination: %+v", r.Expected)
+	}
+}
+
+// TestMissingIsSaidOnce: a missing record's verdict says "missing" and its
+// detail does not repeat it.
+func TestMissingIsSaidOnce(t *testing.T) {
+	r := cutover.Check(context.Background(), []string{"nx.example"}, ewsDest, startDNS(t, dnssrv.CutoverZone))[0]
+	for _, rec := range r.Records {
+		if rec.Verdict != cutover.Missing || strings.Contains(rec.Detail, "missing") {
+			t.Errorf("%s: %s / %q", rec.Kind, rec.Verdict, rec.Detail)
+		}
 	}
 }
