@@ -240,7 +240,7 @@ func (f *cutoverForm) wantsView(wants []cutover.Want) fyne.CanvasObject {
 		line := container.NewBorder(nil, nil,
 			container.NewHBox(widget.NewLabel("   "),
 				container.NewGridWrap(fyne.NewSize(130, 34), widget.NewLabel(kind)),
-				container.NewGridWrap(fyne.NewSize(300, 34), name)),
+				container.NewGridWrap(fyne.NewSize(340, 34), name)),
 			copyBtn, val)
 		box.Add(line)
 		if w.Note != "" {

@@ -165,6 +165,9 @@ func TestExpectedRecordsPassTheCheck(t *testing.T) {
 		{"hosted", ewsDest, "MX,SRV,CNAME"},
 		{"gworkspace", project.Endpoint{Type: project.TypeGWorkspace, Host: "imap.gmail.com"}, "MX"},
 		{"imap", project.Endpoint{Type: project.TypeIMAP, Host: "imap.newhost.example"}, "MX"},
+		// Known only by address: a host name for it first.
+		{"hosted-ip", project.Endpoint{Type: project.TypeEWS, URL: "https://192.0.2.44/EWS/Exchange.asmx"}, "A,MX,SRV,CNAME"},
+		{"imap-ip6", project.Endpoint{Type: project.TypeIMAP, Host: "2001:db8::44"}, "AAAA,MX"},
 	}
 	ctx := context.Background()
 	for _, c := range dests {

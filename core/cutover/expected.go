@@ -2,8 +2,13 @@ package cutover
 
 import (
 	"fmt"
+	"net"
 	"strings"
 )
+
+// KindHostAddress is a Want that gives a host name to a destination known
+// only by its address (MX, SRV and CNAME records must name a host).
+const KindHostAddress = "Host address"
 
 // Want is one DNS record the customer's domain needs so that mail and
 // Outlook reach the destination: what to enter in the DNS provider's
@@ -26,6 +31,8 @@ func (w Want) ZoneLine() string {
 		return fmt.Sprintf("%s. 3600 IN MX %d %s.", w.Name, w.Priority, w.Value)
 	case "SRV":
 		return fmt.Sprintf("%s. 3600 IN SRV %d %s.", w.Name, w.Priority, w.Value)
+	case "A", "AAAA":
+		return fmt.Sprintf("%s. 3600 IN %s %s", w.Name, w.Type, w.Value)
 	}
 	return fmt.Sprintf("%s. 3600 IN %s %s.", w.Name, w.Type, w.Value)
 }
@@ -69,26 +76,44 @@ func (t target) expected(domain string) []Want {
 		return []Want{{Kind: KindMX, Type: "MX", Name: d, Value: "smtp.google.com", Priority: 1, Required: true,
 			Note: "Google Workspace's mail exchanger; remove the old MX records"}}
 	case familyHosted:
-		h := t.hosts[0]
-		return []Want{
-			{Kind: KindMX, Type: "MX", Name: d, Value: h, Priority: 10, Required: true,
-				Note: "or the inbound mail host your hoster names (any host of " + t.siteOr(h) + " passes); remove the old MX records"},
-			{Kind: KindAutodiscoverSRV, Type: "SRV", Name: "_autodiscover._tcp." + d, Value: "0 443 " + h, Required: true,
+		h, addr := t.hostName(d)
+		return append(addr,
+			Want{Kind: KindMX, Type: "MX", Name: d, Value: h, Priority: 10, Required: true,
+				Note: t.otherMX() + "; remove the old MX records"},
+			Want{Kind: KindAutodiscoverSRV, Type: "SRV", Name: "_autodiscover._tcp." + d, Value: "0 443 " + h, Required: true,
 				Note: "Outlook finds the hoster's Autodiscover through it without a certificate warning"},
-			{Kind: KindAutodiscoverCNAME, Type: "CNAME", Name: "autodiscover." + d, Value: h,
-				Note: "or delete autodiscover." + d + ": it must not point to the old server"},
-		}
+			Want{Kind: KindAutodiscoverCNAME, Type: "CNAME", Name: "autodiscover." + d, Value: h,
+				Note: "or delete autodiscover." + d + ": it must not point to the old server"})
 	case familyIMAP:
-		return []Want{{Kind: KindMX, Type: "MX", Name: d, Value: t.hosts[0], Priority: 10, Required: true,
-			Note: "or the inbound mail host your provider names; remove the old MX records"}}
+		h, addr := t.hostName(d)
+		return append(addr, Want{Kind: KindMX, Type: "MX", Name: d, Value: h, Priority: 10, Required: true,
+			Note: "or the inbound mail host your provider names; remove the old MX records"})
 	}
 	return nil
 }
 
-// siteOr is the provider domain of h, or h itself.
-func (t target) siteOr(h string) string {
-	if len(t.sites) > 0 {
-		return t.sites[0]
+// hostName is the name records should point to: the destination's host,
+// or, when it is known only by an IP address, mail.<domain> with an
+// address record for it.
+func (t target) hostName(d string) (string, []Want) {
+	h := t.hosts[0]
+	ip := net.ParseIP(h)
+	if ip == nil {
+		return h, nil
 	}
-	return h
+	typ := "A"
+	if ip.To4() == nil {
+		typ = "AAAA"
+	}
+	name := "mail." + d
+	return name, []Want{{Kind: KindHostAddress, Type: typ, Name: name, Value: h, Required: true,
+		Note: "the destination is known only by its address, and MX/SRV records must name a host"}}
+}
+
+// otherMX says which other MX hosts pass the check.
+func (t target) otherMX() string {
+	if len(t.sites) > 0 {
+		return "or the inbound mail host your hoster names (any host of " + t.sites[0] + " passes)"
+	}
+	return "or the inbound mail host your hoster names (a host with the destination's address passes)"
 }
