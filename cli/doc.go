@@ -240,6 +240,9 @@
 // "INBOX.Sent Messages"`), and folders the destination refused by name and
 // got a sanitised one. The same lines are progress messages on stderr.
 //
+// A Verify Credentials pass that logged in to both sides ends as
+// "Credentials Verified" (not "Completed": it moves no mail).
+//
 // The summary goes to stdout (a table, or JSON with --json). SIGINT or
 // SIGTERM cancels the run: running users stop promptly as Stopped with a
 // consistent checkpoint, and the next pass continues where they stopped.
@@ -392,7 +395,7 @@
 //
 //	{"source_email", "source_login", "dest_email", "dest_login", "user_root",
 //	 "flags", "support_options": [string], "addresses_only": bool,
-//	 "status": "Not Submitted"|"Submitted"|…|"Stopped", "last_pass": ""|"verify"|…,
+//	 "status": "Not Submitted"|"Submitted"|…|"Credentials Verified"|…|"Stopped", "last_pass": ""|"verify"|…,
 //	 "source_password_set": bool, "dest_password_set": bool}
 //
 // (every field always present; never a password or a reference.)

@@ -271,7 +271,7 @@ func TestMigrateRequestCredentialsJSON(t *testing.T) {
 	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--request-credentials",
 		"--credreq-addr", "127.0.0.1:0", "--wait", "200ms", "--json")
 	v := decode[runJSON](t, r.stdout)
-	if len(v.Users) != 2 || v.Counts["Completed"] != 1 || v.Counts["Waiting For End User"] != 1 {
+	if len(v.Users) != 2 || v.Counts["Credentials Verified"] != 1 || v.Counts["Waiting For End User"] != 1 {
 		t.Fatalf("JSON summary: %+v", v)
 	}
 	if !strings.Contains(r.stderr, "bob@src.example: Waiting For End User (link sent, valid until ") {
@@ -291,7 +291,7 @@ func TestMigrateRequestCredentialsNobodyWaits(t *testing.T) {
 	defer taken.Close()
 	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--users", "alice@src.example",
 		"--request-credentials", "--credreq-addr", taken.Addr().String())
-	if strings.Contains(r.stdout, "serving credential requests") || !regexp.MustCompile(`alice@src\.example +Completed`).MatchString(r.stdout) {
+	if strings.Contains(r.stdout, "serving credential requests") || !regexp.MustCompile(`alice@src\.example +Credentials Verified`).MatchString(r.stdout) {
 		t.Fatalf("output:\n%s\n%s", r.stdout, r.stderr)
 	}
 	if n := len(relay.Mails()); n != 0 {

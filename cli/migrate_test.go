@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,9 +147,17 @@ func TestMigrateFullTwiceAndStatus(t *testing.T) {
 func TestMigrateVerifyTrialAndPlan(t *testing.T) {
 	f := newMigrationFixture(t)
 	r := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify", "--json")
-	if run := decode[runJSON](t, r.stdout); run.Counts["Completed"] != 2 ||
+	if run := decode[runJSON](t, r.stdout); run.Counts["Credentials Verified"] != 2 || run.Counts["Completed"] != 0 ||
 		!strings.Contains(strings.Join(run.Users[0].Notes, "\n"), "source namespaces: personal") {
 		t.Errorf("verify: %+v", run)
+	}
+	// status says the credentials were verified, not that mail moved.
+	sv := decode[statusJSON](t, ok(t, f.db, "status", "--project", "P", "--json").stdout)
+	if sv.Counts["Credentials Verified"] != 2 || sv.Users[0].Status != "Credentials Verified" || sv.Users[0].ItemsMigrated != 0 {
+		t.Errorf("status after verify: %+v", sv)
+	}
+	if txt := ok(t, f.db, "status", "--project", "P").stdout; !regexp.MustCompile(`alice@src\.example +Credentials Verified +verify`).MatchString(txt) {
+		t.Errorf("status text after verify:\n%s", txt)
 	}
 	if txt := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify").stdout; !strings.Contains(txt, "found:\n  source namespaces: personal") ||
 		!strings.Contains(txt, "destination namespaces:") {

@@ -164,7 +164,7 @@ func TestCredentialRequestEndToEnd(t *testing.T) {
 	u.migrations.selectAll(false)
 	u.migrations.setSelected(alice, true)
 	sum := runAndWait(t, u.migrations, func() { u.migrations.run.start(project.PassVerify, engine.PassOptions{}) })
-	if len(sum.Users) != 1 || sum.Users[0].Status != project.StatusCompleted {
+	if len(sum.Users) != 1 || sum.Users[0].Status != project.StatusVerified {
 		t.Fatalf("verify after the credential request: %+v", sum.Users)
 	}
 

@@ -259,7 +259,7 @@ func (t *migrationsTab) updateSummary() {
 		counts[st]++
 	}
 	s := fmt.Sprintf("%d users, %d selected", len(t.users), len(t.selected))
-	for _, st := range []project.Status{project.StatusRunning, project.StatusQueued, project.StatusCompleted,
+	for _, st := range []project.Status{project.StatusRunning, project.StatusQueued, project.StatusVerified, project.StatusCompleted,
 		project.StatusCompletedWithErrors, project.StatusFailed, project.StatusStopped} {
 		if counts[st] > 0 {
 			s += fmt.Sprintf(" · %s %d", st, counts[st])

@@ -499,7 +499,8 @@ func (r *runner) finished(proj string, sum engine.Summary, err error) {
 	if proj == t.u.project {
 		counts := sum.Counts()
 		var parts []string
-		for _, st := range []project.Status{project.StatusCompleted, project.StatusCompletedWithErrors, project.StatusFailed, project.StatusStopped} {
+		for _, st := range []project.Status{project.StatusVerified, project.StatusCompleted, project.StatusCompletedWithErrors,
+			project.StatusFailed, project.StatusStopped} {
 			if counts[st] > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", st, counts[st]))
 			}

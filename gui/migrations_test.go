@@ -368,7 +368,7 @@ func TestVerifyShowsNamespacesAndRoles(t *testing.T) {
 	m := u.migrations
 	m.selectAll(true)
 	sum := runAndWait(t, m, func() { m.run.start(project.PassVerify, engine.PassOptions{}) })
-	if len(sum.Users) != 1 || sum.Users[0].Status != project.StatusCompleted {
+	if len(sum.Users) != 1 || sum.Users[0].Status != project.StatusVerified {
 		t.Fatalf("verify: %+v", sum.Users)
 	}
 	found := m.found.Text

@@ -175,7 +175,7 @@ func countOptions(lines []string) int {
 
 func statusImportance(s project.Status) widget.Importance {
 	switch s {
-	case project.StatusCompleted:
+	case project.StatusCompleted, project.StatusVerified:
 		return widget.SuccessImportance
 	case project.StatusCompletedWithErrors, project.StatusWaitingForEndUser:
 		return widget.WarningImportance

@@ -267,7 +267,7 @@ func TestPassRunnerNeedsSMTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := run.Wait(context.Background()); len(s.Users) != 1 || s.Users[0].Status != project.StatusCompleted {
+	if s := run.Wait(context.Background()); len(s.Users) != 1 || s.Users[0].Status != project.StatusVerified {
 		t.Fatalf("verify carol: %+v", s)
 	}
 }

@@ -292,7 +292,7 @@ func TestVerifyPassAndAuthFailureFailsOnlyThatUser(t *testing.T) {
 	for _, u := range sum.Users {
 		got[u.User] = u.Status
 	}
-	if got["alice@example.com"] != project.StatusCompleted || got["bob@example.com"] != project.StatusFailed {
+	if got["alice@example.com"] != project.StatusVerified || got["bob@example.com"] != project.StatusFailed {
 		t.Fatalf("verify statuses %v", got)
 	}
 	if n := len(snapshot(t, dst, "alice")); n != 0 {

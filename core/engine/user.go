@@ -99,6 +99,9 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	case r.failed > 0:
 		status = project.StatusCompletedWithErrors
 		msg = fmt.Sprintf("%d items failed", r.failed)
+	case r.pass == project.PassVerify:
+		// Both logins worked and nothing was moved: not "Completed".
+		status = project.StatusVerified
 	}
 	if err != nil && status != project.StatusFailed && status != project.StatusWaitingForEndUser && !errors.Is(err, context.Canceled) && !errors.Is(err, imapconn.ErrBandwidthLimit) {
 		msg += ": " + err.Error()

@@ -326,12 +326,15 @@ func NormalizeFingerprint(s string) string {
 type Status string
 
 const (
-	StatusNotSubmitted        Status = "Not Submitted"
-	StatusSubmitted           Status = "Submitted"
-	StatusQueued              Status = "Queued"
-	StatusWaitingForEndUser   Status = "Waiting For End User"
-	StatusRunning             Status = "Running"
-	StatusCompleted           Status = "Completed"
+	StatusNotSubmitted      Status = "Not Submitted"
+	StatusSubmitted         Status = "Submitted"
+	StatusQueued            Status = "Queued"
+	StatusWaitingForEndUser Status = "Waiting For End User"
+	StatusRunning           Status = "Running"
+	StatusCompleted         Status = "Completed"
+	// StatusVerified: a Verify Credentials pass logged in to both sides
+	// and listed the source's folders; no mail was moved.
+	StatusVerified            Status = "Credentials Verified"
 	StatusCompletedWithErrors Status = "Completed With Errors"
 	StatusFailed              Status = "Failed"
 	StatusStopped             Status = "Stopped"
