@@ -67,7 +67,7 @@
 //	        [--include-shared-folders[=false]]
 //	project export NAME FILE [--with-secrets (--passphrase-env VAR | --passphrase-stdin)]
 //	        FILE "-" = stdout; file mode 0600
-//	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
+//	project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets] [--as NAME]
 //	        FILE "-" = stdin
 //	endpoint set --project P --side source|dest --type imap|gworkspace|gmail|m365-imap|ews|graph ...
 //	        graph: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
@@ -309,6 +309,10 @@
 // passphrase" without one, "wrong passphrase" for another one), or
 // --without-secrets to import the project and users without passwords.
 // Version 1 files (passwords in clear, from older versions) still import.
+// The project keeps its exported name unless --as NAME gives another;
+// when the name is taken the import is exit 1 naming --as with the first
+// free copy name (core/project.CopyName: "Acme (2)", "Acme (3)", …, the
+// name the GUI offers too).
 //
 // smtp set changes the project's SMTP settings (core/notify) in place:
 // flags not given keep their values. Defaults: --security starttls, --port

@@ -28,8 +28,10 @@ const projectUsage = `  mailferry project create NAME [--customer C]
         (FILE "-" = standard output; passwords are only exported encrypted with a passphrase
         of at least 8 characters, never in clear)
   mailferry project import FILE [--passphrase-env VAR | --passphrase-stdin] [--without-secrets]
+        [--as NAME]
         (FILE "-" = standard input; the passphrase opens the passwords of an export made
-        --with-secrets; --without-secrets imports the project and users without them)
+        --with-secrets; --without-secrets imports the project and users without them;
+        --as imports it under another name, e.g. when its own is taken)
 `
 
 func init() {
@@ -228,10 +230,29 @@ func projectExport(e *env, args []string) error {
 	return nil
 }
 
+// nameTaken is project import's error when the name is taken: it names
+// --as with the copy name usecase.FreeProjectName suggests.
+func nameTaken(st *store.Store, data []byte, as, file string, err error) error {
+	name := strings.TrimSpace(as)
+	if name == "" {
+		info, ierr := store.InspectExport(data)
+		if ierr != nil {
+			return fmt.Errorf("import project from %s: %w", file, err)
+		}
+		name = info.Project
+	}
+	free, ferr := usecase.FreeProjectName(st, name)
+	if ferr != nil {
+		return fmt.Errorf("import project from %s: %w", file, err)
+	}
+	return fmt.Errorf("import project from %s: %w\n(a project named %q exists: import this one under another name with --as NAME, e.g. --as %q)", file, err, name, free)
+}
+
 func projectImport(e *env, args []string) error {
 	fs := e.newFlags("project import", false)
 	pass := addSecretFlags(fs, "passphrase", "passphrase the export was made with")
 	without := fs.Bool("without-secrets", false, "import the project and users without their passwords")
+	as := fs.String("as", "", "import the project under this `NAME` instead of its exported one")
 	pos, err := parse(fs, args, projectUsage, 1, 1)
 	if err != nil {
 		return err
@@ -260,8 +281,10 @@ func projectImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := st.ImportProjectWith(data, store.ImportOptions{Passphrase: phrase, WithoutSecrets: *without})
+	p, err := st.ImportProjectWith(data, store.ImportOptions{Passphrase: phrase, WithoutSecrets: *without, Name: *as})
 	switch {
+	case errors.Is(err, store.ErrExists):
+		return nameTaken(st, data, *as, pos[0], err)
 	case errors.Is(err, store.ErrPassphraseRequired):
 		return fmt.Errorf("import project from %s: %w\n(give it with --passphrase-env VAR or --passphrase-stdin, or use --without-secrets)", pos[0], err)
 	case err != nil:

@@ -124,3 +124,27 @@ func TestProjectImportVersion1(t *testing.T) {
 	}
 	noSecret(t, db, exportPW, r)
 }
+
+// Importing a project whose name is taken names --as and a free copy name;
+// --as imports it under that name with its passwords.
+func TestProjectImportAs(t *testing.T) {
+	db := exportFixture(t)
+	file := filepath.Join(t.TempDir(), "p1.json")
+	t.Setenv("MF_PHRASE", exportPhrase)
+	expect(t, mf(t, db, "", "project", "export", "P1", file, "--with-secrets", "--passphrase-env", "MF_PHRASE"), 0)
+
+	r := mf(t, db, "", "project", "import", file, "--passphrase-env", "MF_PHRASE")
+	expect(t, r, 1, "already exists", `--as NAME, e.g. --as "P1 (2)"`)
+
+	r = ok(t, db, "project", "import", file, "--passphrase-env", "MF_PHRASE", "--as", "P1 (2)")
+	if !strings.Contains(r.stdout, `imported project "P1 (2)"`) {
+		t.Fatalf("import --as: %q", r.stdout)
+	}
+	show := decode[map[string]any](t, ok(t, db, "project", "show", "P1 (2)", "--json").stdout)
+	if src, _ := show["source"].(map[string]any); src["password_set"] != true {
+		t.Fatalf("the copy lost its source password: %v", show["source"])
+	}
+	// --as a taken name: the error suggests the next free one.
+	expect(t, mf(t, db, "", "project", "import", file, "--without-secrets", "--as", "p1 (2)"), 1, `e.g. --as "p1 (3)"`)
+	expect(t, mf(t, db, "", "project", "import", file, "--without-secrets", "--as", "bad/name"), 1, "name")
+}

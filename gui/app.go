@@ -63,11 +63,15 @@ type UI struct {
 	reverting     bool
 	unsavedPrompt *unsavedPrompt
 
-	picker   *widget.Select
-	tabs     *container.AppTabs
-	status   *widget.Label
-	closers  []func()
-	onChange []func(name string) // called (UI goroutine) when the selected project changes or is edited
+	picker *widget.Select
+	tabs   *container.AppTabs
+	status *widget.Label // the project's summary, top right
+	// statusBar shows the last message (setStatus) at the bottom, so that
+	// messages never hide the project summary.
+	statusBar  *widget.Label
+	importCopy *importCopyForm // the last "Import as copy" question (tests)
+	closers    []func()
+	onChange   []func(name string) // called (UI goroutine) when the selected project changes or is edited
 
 	endpoints  *endpointsTab
 	users      *usersTab
@@ -121,6 +125,8 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 
 	u.status = widget.NewLabel("")
 	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.statusBar = widget.NewLabel("")
+	u.statusBar.Truncation = fyne.TextTruncateEllipsis
 	u.picker = widget.NewSelect(nil, func(name string) { u.switchProject(name) })
 	u.picker.PlaceHolder = "(no project)"
 
@@ -155,7 +161,8 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 			widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), u.exportProjectDialog),
 			widget.NewButtonWithIcon("Import", theme.FolderOpenIcon(), u.importProjectDialog),
 		), nil, u.status)
-	u.win.SetContent(container.NewBorder(container.NewVBox(top, widget.NewSeparator()), nil, nil, nil, u.tabs))
+	bottom := container.NewVBox(widget.NewSeparator(), u.statusBar)
+	u.win.SetContent(container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bottom, nil, nil, u.tabs))
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
 	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.users.dropped(uris) })
@@ -302,6 +309,16 @@ func (u *UI) updateStatus() {
 		txt = p.Customer + ":  " + txt
 	}
 	u.status.SetText(txt)
+}
+
+// setStatus shows msg in the status bar at the bottom of the window, with
+// the local time it happened (the project summary at the top stays).
+func (u *UI) setStatus(msg string) {
+	if msg == "" {
+		u.statusBar.SetText("")
+		return
+	}
+	u.statusBar.SetText(time.Now().Format("15:04") + "  " + msg)
 }
 
 func endpointSummary(e project.Endpoint) string {

@@ -243,7 +243,7 @@ func (m *mailState) autoCred(name string) {
 	}
 	if err := m.startCred(m.credAddr(), nil); err != nil {
 		slog.Warn("starting the credential-request server with the window", "err", err)
-		m.u.status.SetText(err.Error())
+		m.u.setStatus(err.Error())
 	}
 }
 
@@ -285,7 +285,7 @@ func (m *mailState) userReady(projectName, userID string) {
 			u.migrations.table.Refresh()
 			u.migrations.updateSummary()
 		}
-		u.status.SetText(fmt.Sprintf("%s confirmed their password.", userID))
+		u.setStatus(fmt.Sprintf("%s confirmed their password.", userID))
 	}
 	if m.cred != nil && m.cred.onReady != nil {
 		m.cred.onReady(projectName, userID)

@@ -472,7 +472,7 @@ func (r *runner) started(run *credreq.PassRun, cancel context.CancelFunc) {
 	if c := r.t.u.mail.cred; c != nil {
 		msg += ". Each is migrated as soon as they confirm at " + c.srv.URL() + " (keep MailFerry open)."
 	}
-	r.t.u.status.SetText(msg)
+	r.t.u.setStatus(msg)
 }
 
 // ended is called when every user of a started pass has ended.

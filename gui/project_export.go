@@ -3,6 +3,7 @@ package gui
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // exportForm is the Export Project dialog: the project is written
@@ -149,7 +151,7 @@ func (f *exportForm) saveFile(data []byte, withPW bool) {
 		if withPW {
 			what = "with its passwords, encrypted with the passphrase"
 		}
-		u.status.SetText(fmt.Sprintf("Exported %q to %s (%s).", f.name, w.URI().Path(), what))
+		u.setStatus(fmt.Sprintf("Exported %q to %s (%s).", f.name, w.URI().Path(), what))
 	}, u.win)
 	d.SetFileName(f.name + ".mailferry.json")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
@@ -163,6 +165,7 @@ type importPassForm struct {
 	u    *UI
 	data []byte
 	info store.ExportInfo
+	name string // the name to import under, "" = the exported one
 
 	passphrase *widget.Entry
 	msg        *widget.Label
@@ -175,20 +178,39 @@ type importPassForm struct {
 }
 
 // importProjectData imports an export document: at once when it holds no
-// sealed passwords, else through the passphrase dialog it returns.
+// sealed passwords, else through the passphrase dialog it returns. When a
+// project already has the exported name, it first asks for a copy name
+// (u.importCopy; nil form returned).
 func (u *UI) importProjectData(data []byte) (*importPassForm, error) {
 	info, err := store.InspectExport(data)
 	if err != nil {
 		return nil, err
 	}
+	free, err := usecase.FreeProjectName(u.st, info.Project)
+	if err != nil {
+		return nil, err
+	}
+	if free != strings.TrimSpace(info.Project) {
+		u.importCopy = u.askCopyName(data, info, free)
+		return nil, nil
+	}
+	return u.importProjectAs(data, info, "")
+}
+
+// importProjectAs imports data under name ("" = its exported name).
+func (u *UI) importProjectAs(data []byte, info store.ExportInfo, name string) (*importPassForm, error) {
 	if !info.Sealed {
-		p, err := u.st.ImportProject(data)
+		p, err := u.st.ImportProjectWith(data, store.ImportOptions{Name: name})
 		if err != nil {
 			return nil, fmt.Errorf("importing project: %w", err)
 		}
-		return nil, u.reloadProjects(p.Name)
+		if err := u.reloadProjects(p.Name); err != nil {
+			return nil, err
+		}
+		u.setStatus(fmt.Sprintf("Imported project %q.", p.Name))
+		return nil, nil
 	}
-	f := &importPassForm{u: u, data: data, info: info}
+	f := &importPassForm{u: u, data: data, info: info, name: name}
 	f.passphrase = widget.NewPasswordEntry()
 	f.passphrase.SetPlaceHolder("the passphrase given when exporting")
 	f.msg = widget.NewLabel("")
@@ -210,6 +232,55 @@ func (u *UI) importProjectData(data []byte) (*importPassForm, error) {
 	return f, nil
 }
 
+// importCopyForm asks for the name of an imported project whose own name
+// is taken, offering usecase.FreeProjectName's copy name.
+type importCopyForm struct {
+	name      *widget.Entry
+	msg       *widget.Label
+	importBtn *widget.Button
+	d         dialog.Dialog
+	// pass is the passphrase dialog opened next (sealed exports).
+	pass *importPassForm
+}
+
+func (u *UI) askCopyName(data []byte, info store.ExportInfo, free string) *importCopyForm {
+	f := &importCopyForm{}
+	f.name = widget.NewEntry()
+	f.name.SetText(free)
+	f.name.Validator = project.ValidateName
+	f.msg = widget.NewLabel("")
+	f.msg.Wrapping = fyne.TextWrapWord
+	f.msg.Importance = widget.DangerImportance
+	submit := func() {
+		name := strings.TrimSpace(f.name.Text)
+		if err := project.ValidateName(name); err != nil {
+			f.msg.SetText(err.Error())
+			return
+		}
+		if taken, err := usecase.FreeProjectName(u.st, name); err == nil && taken != name {
+			f.msg.SetText(fmt.Sprintf("A project named %q exists too. Try %q.", name, taken))
+			return
+		}
+		f.d.Hide()
+		pass, err := u.importProjectAs(data, info, name)
+		f.pass = pass
+		u.showError(err)
+	}
+	f.importBtn = widget.NewButtonWithIcon("Import as copy", theme.DocumentIcon(), submit)
+	f.importBtn.Importance = widget.HighImportance
+	f.name.OnSubmitted = func(string) { submit() }
+	cancel := widget.NewButton("Cancel", func() { f.d.Hide() })
+	head := widget.NewLabel(fmt.Sprintf("A project named %q already exists. Import this one (%d users) as a copy under another name:", info.Project, info.Users))
+	head.Wrapping = fyne.TextWrapWord
+	body := container.NewVBox(head, widget.NewForm(widget.NewFormItem("Name", f.name)), f.msg,
+		container.NewHBox(layoutSpacer(), cancel, f.importBtn))
+	f.d = dialog.NewCustomWithoutButtons("Import project", body, u.win)
+	f.d.Resize(fyne.NewSize(560, 240))
+	f.d.Show()
+	u.win.Canvas().Focus(f.name)
+	return f
+}
+
 // submit imports with the typed passphrase, or without the passwords.
 // A wrong passphrase keeps the dialog open with the reason.
 func (f *importPassForm) submit(without bool) {
@@ -223,6 +294,7 @@ func (f *importPassForm) submit(without bool) {
 		opt.Passphrase = []byte(f.passphrase.Text)
 		defer clear(opt.Passphrase)
 	}
+	opt.Name = f.name
 	p, err := f.u.st.ImportProjectWith(f.data, opt)
 	switch {
 	case errors.Is(err, store.ErrWrongPassphrase):
@@ -244,7 +316,7 @@ func (f *importPassForm) submit(without bool) {
 	if without {
 		what = " without passwords"
 	}
-	f.u.status.SetText(fmt.Sprintf("Imported project %q%s.", p.Name, what))
+	f.u.setStatus(fmt.Sprintf("Imported project %q%s.", p.Name, what))
 	if f.done != nil {
 		f.done(p)
 	}

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
@@ -152,5 +153,72 @@ func TestExportDialogWithoutPasswords(t *testing.T) {
 	imp, err := u.importProjectData(saved)
 	if err != nil || imp != nil || u.Project() != "Beta" {
 		t.Fatalf("import: form %v, err %v, project %q", imp, err, u.Project())
+	}
+}
+
+// Importing a project whose name is taken asks for a copy name, offering
+// the core's "Alpha (2)"; a sealed export then asks for its passphrase
+// and lands under that name with its passwords. The status bar says so
+// while the top bar keeps the project summary.
+func TestImportTakenNameOffersCopy(t *testing.T) {
+	st := kit.Store(t)
+	addProjectWithPassword(t, st, "Alpha")
+	u, _ := newTestUI(t, st, Options{})
+	summary := u.status.Text
+
+	plain, err := st.ExportProject("Alpha", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp, err := u.importProjectData(plain); err != nil || imp != nil {
+		t.Fatalf("import over Alpha: form %v, err %v", imp, err)
+	}
+	c := u.importCopy
+	if c == nil || c.name.Text != "Alpha (2)" {
+		t.Fatalf("no copy name offered: %+v", c)
+	}
+	// A name that is taken too is refused in the dialog.
+	c.name.SetText("alpha")
+	test.Tap(c.importBtn)
+	if c.msg.Text == "" {
+		t.Fatal("a taken copy name was accepted")
+	}
+	c.name.SetText("Alpha (2)")
+	test.Tap(c.importBtn)
+	if u.Project() != "Alpha (2)" {
+		t.Fatalf("after Import as copy: project %q (%q)", u.Project(), c.msg.Text)
+	}
+	if !strings.Contains(u.statusBar.Text, `Imported project "Alpha (2)".`) {
+		t.Errorf("status bar %q", u.statusBar.Text)
+	}
+	if !strings.Contains(u.status.Text, markTo) || strings.Contains(u.status.Text, "Imported") {
+		t.Errorf("the project summary was overwritten: %q (before: %q)", u.status.Text, summary)
+	}
+
+	// Sealed: copy name first, then the passphrase.
+	sealed, err := st.ExportProjectSealed("Alpha", []byte(guiPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.importProjectData(sealed); err != nil {
+		t.Fatal(err)
+	}
+	c = u.importCopy
+	if c.name.Text != "Alpha (3)" {
+		t.Fatalf("second copy offered %q, want Alpha (3)", c.name.Text)
+	}
+	test.Tap(c.importBtn)
+	if c.pass == nil {
+		t.Fatal("no passphrase asked for a sealed export")
+	}
+	var imported *project.Project
+	c.pass.done = func(p project.Project) { imported = &p }
+	c.pass.passphrase.SetText(guiPassphrase)
+	test.Tap(c.pass.importBtn)
+	if imported == nil || imported.Name != "Alpha (3)" || u.Project() != "Alpha (3)" {
+		t.Fatalf("sealed copy: %+v, project %q (%q)", imported, u.Project(), c.pass.msg.Text)
+	}
+	if pw, err := st.Secret(imported.Source.PasswordRef); err != nil || string(pw) != guiAdminPW {
+		t.Fatalf("the copy's admin password: %q, %v", pw, err)
 	}
 }

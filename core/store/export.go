@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -193,6 +194,10 @@ type ImportOptions struct {
 	// WithoutSecrets imports the project and users without any password
 	// (every ref blank), whatever the file holds; no passphrase needed.
 	WithoutSecrets bool
+	// Name, when not empty, is the name the project is imported under
+	// instead of its exported name (e.g. project.CopyName's when that name
+	// is taken).
+	Name string
 }
 
 // ExportInfo describes an export document without importing it.
@@ -260,8 +265,8 @@ func (s *Store) ImportProject(data []byte) (project.Project, error) {
 }
 
 // ImportProjectWith stores a project exported by ExportProject or
-// ExportProjectSealed under its exported name (ErrExists if that name is
-// taken). Secrets in the document are sealed again (at rest) under new
+// ExportProjectSealed under its exported name, or opt.Name (ErrExists if
+// that name is taken). Secrets in the document are sealed again (at rest) under new
 // refs; refs without a secret are blanked. A file with sealed passwords
 // needs opt.Passphrase (ErrPassphraseRequired without, ErrWrongPassphrase
 // when it does not open them, ErrExportDamaged when the document was
@@ -270,6 +275,9 @@ func (s *Store) ImportProjectWith(data []byte, opt ImportOptions) (project.Proje
 	doc, p, users, err := parseExport(data)
 	if err != nil {
 		return project.Project{}, err
+	}
+	if name := strings.TrimSpace(opt.Name); name != "" {
+		p.Name = name // the sealed secrets stay bound to the document as exported
 	}
 	if err := checkImport(p, users); err != nil {
 		return project.Project{}, err

@@ -270,3 +270,34 @@ func BenchmarkExportProjectSealed(b *testing.B) {
 		}
 	}
 }
+
+// A sealed export imports under another name while its own name is taken
+// (ImportOptions.Name): the passwords open, the original is untouched.
+func TestImportSealedUnderAnotherName(t *testing.T) {
+	s := openTest(t)
+	data := sealedFixture(t, s)
+	if _, err := s.ImportProjectWith(data, ImportOptions{Passphrase: []byte(exportPass)}); !errors.Is(err, ErrExists) {
+		t.Fatalf("import over the existing name: %v, want ErrExists", err)
+	}
+	p, err := s.ImportProjectWith(data, ImportOptions{Passphrase: []byte(exportPass), Name: " Acme (2) "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "Acme (2)" {
+		t.Fatalf("imported as %q, want %q", p.Name, "Acme (2)")
+	}
+	u, err := s.User("Acme (2)", "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, err := s.Secret(u.SourcePasswordRef); err != nil || string(pw) != aliceSecret {
+		t.Fatalf("alice's password in the copy: %q, %v", pw, err)
+	}
+	orig, err := s.User("Acme", "alice@example.com")
+	if err != nil || orig.SourcePasswordRef == u.SourcePasswordRef {
+		t.Fatalf("the original keeps its own sealed password: %+v, %v", orig, err)
+	}
+	if _, err := s.ImportProjectWith(data, ImportOptions{WithoutSecrets: true, Name: "bad/name"}); err == nil {
+		t.Fatal("an invalid name was accepted")
+	}
+}

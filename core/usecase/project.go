@@ -27,3 +27,28 @@ func CreateProject(st *store.Store, name, customer string) (project.Project, err
 	}
 	return p, nil
 }
+
+// FreeProjectName is name (trimmed) when no project has it, else the
+// copy name project.CopyName gives it among the store's projects (names
+// compare case-insensitively, as the store does): the one rule behind
+// the GUI's "Import as a copy" and the CLI's suggestion for
+// project import --as.
+func FreeProjectName(st *store.Store, name string) (string, error) {
+	ps, err := st.Projects()
+	if err != nil {
+		return "", fmt.Errorf("listing projects: %w", err)
+	}
+	taken := func(n string) bool {
+		for _, p := range ps {
+			if strings.EqualFold(p.Name, n) {
+				return true
+			}
+		}
+		return false
+	}
+	name = strings.TrimSpace(name)
+	if !taken(name) {
+		return name, nil
+	}
+	return project.CopyName(name, taken), nil
+}

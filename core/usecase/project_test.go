@@ -24,3 +24,18 @@ func TestCreateProject(t *testing.T) {
 		t.Errorf("bad name: %v", err)
 	}
 }
+
+func TestFreeProjectName(t *testing.T) {
+	st := newStore(t)
+	if n, err := FreeProjectName(st, " Acme "); err != nil || n != "Acme" {
+		t.Fatalf("free name: %q, %v", n, err)
+	}
+	for _, name := range []string{"Acme", "acme (2)"} {
+		if _, err := CreateProject(st, name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := FreeProjectName(st, "ACME"); err != nil || n != "ACME (3)" {
+		t.Fatalf("taken name: %q, %v, want ACME (3)", n, err)
+	}
+}
