@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailferry/mailferry/core/awake"
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/notify"
@@ -112,7 +113,7 @@ func migrate(e *env, args []string) error {
 	}
 	defer e.share(st)()
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng := engine.New(st, engine.Options{Logger: logger})
+	eng := engine.New(st, engine.Options{Logger: logger, KeepAwake: awake.Hold})
 	events, unsubscribe := eng.Subscribe()
 	var wg sync.WaitGroup
 	wg.Add(1)

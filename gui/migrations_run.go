@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/awake"
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/mapping"
@@ -67,7 +68,7 @@ var shortcutRetry = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: fyne.K
 
 func newRunner(t *migrationsTab) *runner {
 	r := &runner{t: t, failed: map[string]int{}, active: map[*credreq.PassRun]context.CancelFunc{}}
-	r.eng = engine.New(t.u.st, engine.Options{EventInterval: flushInterval})
+	r.eng = engine.New(t.u.st, engine.Options{EventInterval: flushInterval, KeepAwake: awake.Hold})
 	startBridge(t.u.ctx, r.eng, r.applyEvents)
 
 	r.startBtn = widget.NewButtonWithIcon("Start", theme.MediaPlayIcon(), nil)

@@ -16,8 +16,22 @@
 //	st.Journal().Passes("Acme", "a@acme.com")         // pass history with counters
 //	stats.Collect(st, "Acme", true)                   // aggregated statistics (core/stats)
 //
+//	added, err := e.Join("Acme", project.PassFull, []string{"c@acme.com"}) // into the running Full pass
+//	e.StopUser("Acme", "a@acme.com")                  // stop one user; the others go on
+//	engine.Totals(e.Latest("Acme"))                   // project totals and ETA
+//	st.Live("Acme")                                   // running users' progress, for another process
+//
 // A user already being run by the same Engine is left alone by a second
 // Run (its summary says so).
+//
+// Join adds users to a running pass of the same kind: they wait for one
+// of its MaxConcurrentUsers slots, run with its PassOptions, and the Run
+// that started it returns once they have ended too, with their outcomes
+// in its Summary (ErrNoRunningPass when no such pass runs). StopUser
+// cancels one queued or running user (Stopped, journal consistent, as
+// when the whole Run's ctx is cancelled). Options.KeepAwake (the faces
+// pass core/awake.Hold) is held from the first pass's start to the last
+// one's end, so the computer does not sleep mid-migration.
 //
 // Run blocks until every selected user (all users when the list is empty)
 // has ended, at most Options.MaxConcurrentUsers of the project at a time.
@@ -32,11 +46,19 @@
 // Failed items, pass history and counters are in store.Journal
 // (FailedItems, Passes, Folders); core/stats aggregates them.
 //
-// Events: one whenever a user's status changes or a folder starts, and at
-// most every Options.EventInterval (default 250ms) while items move. Each
-// carries the user's folders done/total, items done/total (items already
-// migrated by earlier passes count as done), failed items, bytes written
-// in this pass and MB/h. A subscriber that falls 1024 events behind loses
+// Events: one whenever a user's status or phase changes or a folder
+// starts, and at most every Options.EventInterval (default 250ms) while
+// items move. Each carries the user's phase (connecting, listing folders,
+// creating folders, migrating), the current folder, folders done/total,
+// items done/total (items already migrated by earlier passes count as
+// done), failed items, bytes written in this pass, MB/h and an ETA: the
+// items left at the rate items were written since copying began, given
+// once items have moved for ETAAfter (an estimate: folders not listed yet
+// count all their messages, so a delta pass estimates high at first).
+// Totals sums a project's events (the longest running ETA; queued users
+// come after it). Every LiveInterval and at each phase change a running
+// user's progress is also saved to the store (store.Live), so `status`
+// in another process shows it; it is deleted when the user ends. A subscriber that falls 1024 events behind loses
 // events; Latest always has each user's newest state.
 //
 // # Passes

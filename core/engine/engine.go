@@ -56,6 +56,10 @@ type Options struct {
 	EventInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// KeepAwake, when set, is called as the first pass starts and its
+	// release when the last one ends, so the computer does not sleep
+	// while mailboxes move (the faces pass awake.Hold).
+	KeepAwake func(reason string) (release func())
 }
 
 // PassOptions tune one Run.
@@ -89,6 +93,11 @@ type Event struct {
 	MBPerHour    float64
 	Message      string // a human-readable note (error, retry, why a user failed)
 	Time         time.Time
+	// Phase is what a Running user is doing now ("" otherwise).
+	Phase Phase
+	// ETA estimates the time left for a Running user (0: not known yet,
+	// until items have moved for at least ETAAfter); see UserRun.eta.
+	ETA time.Duration
 }
 
 // UserSummary is how one user's pass ended.
@@ -142,6 +151,11 @@ type Engine struct {
 	nextID int
 	last   map[string]Event // project+"\x00"+user → latest event
 	busy   map[string]bool  // project+"\x00"+user → in a Run now
+	// stops cancels one user of a running pass (StopUser).
+	stops  map[string]context.CancelFunc
+	runs   map[*activeRun]bool // the passes running now (Join)
+	runSeq uint64
+	awake  func() // releases the keep-awake hold while runs is not empty
 }
 
 // New makes an engine over the store.
@@ -162,7 +176,8 @@ func New(st *store.Store, opts Options) *Engine {
 		opts.Now = time.Now
 	}
 	return &Engine{st: st, j: st.Journal(), opts: opts, log: opts.Logger,
-		subs: map[int]chan Event{}, last: map[string]Event{}, busy: map[string]bool{}}
+		subs: map[int]chan Event{}, last: map[string]Event{}, busy: map[string]bool{},
+		stops: map[string]context.CancelFunc{}, runs: map[*activeRun]bool{}}
 }
 
 // Subscribe returns a channel of events and a function that ends the
@@ -288,15 +303,17 @@ func (e *Engine) Run(ctx context.Context, projectName string, pass project.Pass,
 		po.PrestageBefore = e.opts.Now().AddDate(0, 0, -days)
 	}
 
-	// A user already being migrated by this engine is left alone.
-	claimed := e.claim(projectName, list)
-	defer e.release(projectName, list, claimed)
-	for i, u := range list {
-		if claimed[i] {
-			e.setStatus(projectName, u.ID(), pass, project.StatusQueued, "")
-		}
-	}
-	sum.Users = e.runClaimed(ctx, projectName, p, list, claimed, pass, po)
+	// A user already being migrated by this engine is left alone; users
+	// may Join the run until its last user has ended.
+	ar := e.newActiveRun(ctx, p, pass, po)
+	e.register(ar)
+	defer e.unregister(ar)
+	ar.add(list, e.claim(projectName, list))
+	ar.ended() // Run's own token: done once every user has ended
+	<-ar.done
+	ar.mu.Lock()
+	sum.Users = append([]UserSummary(nil), ar.out...)
+	ar.mu.Unlock()
 	sum.End = e.opts.Now()
 	return sum, nil
 }
@@ -349,40 +366,6 @@ func (e *Engine) release(projectName string, list []project.User, claimed []bool
 			delete(e.busy, projectName+"\x00"+u.ID())
 		}
 	}
-}
-
-// runClaimed runs pass for the claimed users of list, at most
-// MaxConcurrentUsers at once, and returns their summaries in list order
-// (an unclaimed user's says it was left alone).
-func (e *Engine) runClaimed(ctx context.Context, projectName string, p project.Project, list []project.User, claimed []bool, pass project.Pass, po PassOptions) []UserSummary {
-	conc := p.Options.MaxConcurrentUsers
-	if conc < 1 {
-		conc = 1
-	}
-	sem := make(chan struct{}, conc)
-	out := make([]UserSummary, len(list))
-	var wg sync.WaitGroup
-	for i, u := range list {
-		if !claimed[i] {
-			out[i] = UserSummary{User: u.ID(), Status: u.Status, Err: "already running in another pass; left alone"}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				e.setStatus(projectName, u.ID(), pass, project.StatusStopped, "stopped before it started")
-				out[i] = UserSummary{User: u.ID(), Status: project.StatusStopped, Err: "stopped before it started"}
-				return
-			}
-			defer func() { <-sem }()
-			out[i] = e.runUser(ctx, p, u, pass, po)
-		}()
-	}
-	wg.Wait()
-	return out
 }
 
 func normID(s string) string { return project.User{SourceEmail: s}.ID() }

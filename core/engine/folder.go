@@ -533,6 +533,7 @@ func (fr *folderRun) journalWritten(done []store.DoneItem, failures []store.Fail
 	r.migrated += int64(len(done))
 	r.bytes += bytes
 	r.itemsDone += int64(len(done) + len(failures))
+	r.sent += int64(len(done) + len(failures))
 	r.mu.Unlock()
 	r.countFailed(len(failures))
 	r.progress(false, "")

@@ -56,6 +56,11 @@ type userRun struct {
 	bytes        int64
 	trialBytes   int64
 	notes        []string
+	phase        Phase
+	sent         int64     // items written or failed by Put in this pass (the ETA's rate)
+	migStart     time.Time // when the phase became PhaseMigrating
+	lastLive     time.Time // last store.SetLive
+	livePhase    Phase
 	rawSrc       mailbox.Source
 	rawDst       mailbox.Destination
 }
@@ -121,6 +126,7 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	r.folder = ""
 	r.mu.Unlock()
 	r.progress(true, "")
+	r.dropLive()
 	r.e.setStatus(r.p.Name, r.id, r.pass, status, msg)
 	r.mu.Lock()
 	notes := r.notes
@@ -141,12 +147,19 @@ func (r *userRun) progress(force bool, msg string) {
 	r.lastEvent = now
 	ev := Event{Project: r.p.Name, User: r.id, Pass: r.pass, Status: project.StatusRunning, Folder: r.folder,
 		FoldersDone: r.foldersDone, FoldersTotal: r.foldersTotal, ItemsDone: r.itemsDone, ItemsTotal: r.itemsTotal,
-		ItemsFailed: r.failed, Bytes: r.bytes, Message: msg, Time: now}
+		ItemsFailed: r.failed, Bytes: r.bytes, Message: msg, Time: now, Phase: r.phase, ETA: r.eta(now)}
 	if h := now.Sub(r.start).Hours(); h > 0 {
 		ev.MBPerHour = float64(r.bytes) / (1 << 20) / h
 	}
+	saveLive := r.phase != r.livePhase || now.Sub(r.lastLive) >= LiveInterval
+	if saveLive {
+		r.lastLive, r.livePhase = now, r.phase
+	}
 	r.mu.Unlock()
 	r.e.emit(ev)
+	if saveLive {
+		r.saveLive(ev)
+	}
 }
 
 func (r *userRun) retrier() retrier {
@@ -216,10 +229,12 @@ func (r *userRun) run(ctx context.Context) error {
 		return err
 	}
 	so, _ := project.ParseSupportOptions(r.u.SupportOptions) // validated by CompileUser
+	r.setPhase(PhaseConnecting)
 	if err := r.open(ctx); err != nil {
 		return err
 	}
 	defer r.close()
+	r.setPhase(PhaseListing)
 	folders, err := r.src.Folders(ctx)
 	if err != nil {
 		return err
@@ -305,10 +320,12 @@ func (r *userRun) describe(plan []mapping.PlanRow) {
 // folder, because servers serialise appends into one folder (Dovecot: 4
 // connections appending to one folder are no faster than one).
 func (r *userRun) folders(ctx context.Context, plan []mapping.PlanRow) error {
+	r.setPhase(PhaseFolders)
 	todo, err := r.ensureFolders(ctx, plan)
 	if err != nil {
 		return err
 	}
+	r.setPhase(PhaseMigrating)
 	sort.SliceStable(todo, func(i, j int) bool { return todo[i].row.Folder.Messages > todo[j].row.Folder.Messages })
 	return r.migrateFolders(ctx, todo)
 }

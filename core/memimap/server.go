@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -69,6 +71,10 @@ type Options struct {
 	// Caps, when set, replaces Caps (e.g. to add SPECIAL-USE for a
 	// Gmail-style layout).
 	Caps imap.CapSet
+	// BytesPerSecond, when positive, paces every connection to about that
+	// many bytes per second each way, like a slow link (the demo uses it
+	// so a pass takes seconds, as it would against a real server).
+	BytesPerSecond int64
 }
 
 // NewWithOptions starts a server configured by opts. The caller must
@@ -87,6 +93,7 @@ func NewWithOptions(opts Options) (*Server, error) {
 		users:  map[string]string{},
 		accts:  map[string]*imapmemserver.User{},
 	}
+	m.ln.bps.Store(opts.BytesPerSecond)
 	for u, p := range opts.Users {
 		if err := m.AddUser(u, p); err != nil {
 			ln.Close()
@@ -198,6 +205,7 @@ func (slogLogger) Printf(format string, args ...any) {
 // all.
 type trackingListener struct {
 	net.Listener
+	bps   atomic.Int64 // pace of new connections (0: none)
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 }
@@ -210,8 +218,12 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	l.conns[c] = struct{}{}
 	l.mu.Unlock()
-	return &trackedConn{Conn: c, l: l}, nil
+	return &trackedConn{Conn: c, l: l, pace: pacer{bps: l.bps.Load()}}, nil
 }
+
+// SetBytesPerSecond changes the pace of connections accepted from now on
+// (0: unpaced); see Options.BytesPerSecond.
+func (m *Server) SetBytesPerSecond(bps int64) { m.ln.bps.Store(bps) }
 
 func (l *trackingListener) closeConns() {
 	l.mu.Lock()
@@ -226,6 +238,41 @@ type trackedConn struct {
 	net.Conn
 	l    *trackingListener
 	once sync.Once
+	pace pacer
+}
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.pace.wait(n)
+	return n, err
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	c.pace.wait(len(b))
+	return c.Conn.Write(b)
+}
+
+// pacer spaces a connection's transfers so they average bps bytes per
+// second (both directions share one budget, like a half-duplex link).
+type pacer struct {
+	bps  int64
+	mu   sync.Mutex
+	next time.Time
+}
+
+func (p *pacer) wait(n int) {
+	if p.bps <= 0 || n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(time.Duration(float64(n) / float64(p.bps) * float64(time.Second)))
+	d := p.next.Sub(now)
+	p.mu.Unlock()
+	time.Sleep(d)
 }
 
 func (c *trackedConn) Close() error {

@@ -168,3 +168,32 @@ func start(tb testing.TB, users map[string]string) *Server {
 	tb.Cleanup(func() { m.Close() })
 	return m
 }
+
+// A paced server (the demo's) spaces its transfers like a slow link:
+// fetching n bytes at 200 KB/s takes at least n / 200 KB seconds.
+func TestPacedConnectionsAreSlow(t *testing.T) {
+	s, err := New(map[string]string{"u": "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Fill(context.Background(), "u", corpus.Spec{Messages: 100, Seed: 1, MaxSize: 16 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	fetchAll := func() (int, time.Duration) {
+		c := kit.IMAPClient(t, s.Addr(), "u", "pw")
+		defer c.Close()
+		t0 := time.Now()
+		_, msgs := kit.ExamineAll(t, c, "INBOX")
+		n := 0
+		for _, m := range msgs {
+			n += len(m.Body)
+		}
+		return n, time.Since(t0)
+	}
+	s.SetBytesPerSecond(200 << 10)
+	n, took := fetchAll()
+	if min := time.Duration(float64(n) / float64(200<<10) * float64(time.Second)); n < 20<<10 || took < min*9/10 {
+		t.Fatalf("paced: %d bytes in %v, want at least %v", n, took, min)
+	}
+}
