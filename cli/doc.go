@@ -91,6 +91,7 @@
 //	migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
 //	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
 //	        [--request-credentials [--credreq-addr HOST:PORT] [--public-url URL] [--wait DURATION]]
+//	        [--at HH:MM|"YYYY-MM-DD HH:MM"|RFC3339]
 //	status --project P [--users a,b] [--errors] [--json]
 //	stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2]] [--errors]
 //	        FILE "-" = stdout
@@ -228,10 +229,32 @@
 // the reason, and nothing is saved.
 //
 // migrate runs one pass with core/engine and waits. Progress goes to
-// stderr, one line per user at every status change and at most once a
-// second while items move:
+// stderr, one line per user at every status or phase change (connecting,
+// listing folders, creating folders, migrating) and at most once a second
+// while items move, with an ETA once items have moved for a few seconds
+// (engine.ETAAfter) and the folder being copied:
 //
-//	alice@example.com: Running  folders 2/7  items 130/410  3.1 MB  900 MB/h  [INBOX]
+//	alice@example.com: Running, migrating  folders 2/7  items 130/410  3.1 MB  900 MB/h  ETA 12m  [INBOX]
+//
+// and, every 5 seconds when the pass has several users, the project's
+// totals (the ETA is the longest running user's; queued users come after):
+//
+//	project Acme: 4 running, 6 queued, 2 ended; items 5120/20480, 310.2 MB, ETA 25m (+ 6 queued users)
+//
+// --at starts the pass at a chosen time (core/schedule): HH:MM is the next
+// time the local clock shows it (today or tomorrow), "YYYY-MM-DD HH:MM" is
+// local time, or RFC 3339. The command says when it starts and waits; a
+// time that has passed is exit 2; SIGINT before then starts nothing.
+//
+// While a pass runs the computer is kept awake (core/awake: Windows
+// SetThreadExecutionState, macOS caffeinate, Linux systemd-inhibit when a
+// session bus answers; without one it logs that and runs anyway).
+//
+// Stopping one user: the CLI's pass stops as a whole (SIGINT); the GUI
+// stops single users (engine.StopUser) and adds users to a running pass
+// (engine.Join). From a script, run users in separate migrate commands
+// (--users) to stop them one by one; a stopped user continues where it
+// stopped with the next pass.
 //
 // Every pass, Verify Credentials and Trial included, reports what decides
 // where folders go, after the table as "USER found:" lines (JSON: "notes"):
@@ -287,7 +310,13 @@
 // status reads the store only (no server is contacted): each user's status,
 // last pass, what the journal holds as migrated, failed items and the last
 // run; --errors adds every failed item (folder, uid, subject, date, size,
-// reason, hint).
+// reason, hint). While a pass runs (in the GUI or a migrate in another
+// terminal) each Running user's phase, folder, items and ETA follow the
+// table, as that process saved them at most 2 seconds earlier
+// (store.Live), with the running total:
+//
+//	alice@example.com: full, migrating  folders 2/7  items 130/410  ETA 12m  [INBOX]  (as of 21:40:12)
+//	running: 1 user(s), items 130/410, ETA 12m (+ 3 queued)
 //
 // stats aggregates the journal with core/stats: a summary and a per-user
 // table, or the JSON, the CSV (one row per user and a TOTAL row) or the
@@ -436,7 +465,11 @@
 //	                         "bytes_skipped", "items_failed", "bytes_failed"}|null,
 //	            "failed_items"?: [{"key", "content_key"?, "folder", "uid", "subject"?,
 //	                               "date"?, "size", "reason", "hint"?, "pass",
-//	                               "pass_seq", "time"}]}]}
+//	                               "pass_seq", "time"}],
+//	            "now"?: {"pass", "phase", "folder"?, "folders_done", "folders_total",
+//	                     "items_done", "items_total", "items_failed", "bytes",
+//	                     "eta_seconds"?, "at"}}],
+//	 "running"?: {"users", "items_done", "items_total", "eta_seconds"?}}
 //
 // items_migrated here is everything the journal records as at the
 // destination, over all passes; failed_items only with --errors.

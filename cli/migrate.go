@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/schedule"
 	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/tlstrust"
 )
@@ -22,7 +23,9 @@ import (
 const migrateUsage = `  mailferry migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
         [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
         [--request-credentials [--credreq-addr HOST:PORT] [--public-url URL] [--wait DURATION]]
+        [--at HH:MM|"YYYY-MM-DD HH:MM"|RFC3339]
         (waits; progress on stderr; exit 1 if a user Failed or the run was stopped;
+        --at waits until that time, then starts;
         --request-credentials emails users without a password a one-time link, serves the
         page and migrates each of them as soon as they confirm)
 `
@@ -43,6 +46,7 @@ type migrateArgs struct {
 	addr      string // --credreq-addr
 	publicURL string
 	wait      time.Duration // 0 = until every user ended or their links expired
+	at        time.Time     // --at: start then (zero: now)
 }
 
 func parseMigrate(e *env, args []string) (migrateArgs, error) {
@@ -57,8 +61,16 @@ func parseMigrate(e *env, args []string) (migrateArgs, error) {
 	fs.StringVar(&a.addr, "credreq-addr", credreq.DefaultAddr, "with --request-credentials: listen address of the page; e.g. 0.0.0.0:8443 to serve the LAN")
 	fs.StringVar(&a.publicURL, "public-url", "", "with --request-credentials: base of the links, e.g. https://mf.example:8443")
 	fs.DurationVar(&a.wait, "wait", 0, "with --request-credentials: stop waiting for users after this long (default: until their links expire)")
+	atS := fs.String("at", "", "start at this time: HH:MM (next such local time), YYYY-MM-DD HH:MM or RFC 3339")
 	if _, err := parse(fs, args, migrateUsage, 0, 0); err != nil {
 		return a, err
+	}
+	if *atS != "" {
+		at, err := schedule.Parse(*atS, time.Now())
+		if err != nil {
+			return a, usagef(migrateUsage, "--at: %v", err)
+		}
+		a.at = at
 	}
 	set := given(fs)
 	if *projName == "" {
@@ -112,6 +124,13 @@ func migrate(e *env, args []string) error {
 		return err
 	}
 	defer e.share(st)()
+	if !a.at.IsZero() {
+		fmt.Fprintf(e.stderr, "mailferry: %s pass of project %q starts at %s; Ctrl-C cancels\n", a.pass, a.project, schedule.Describe(a.at, time.Now()))
+		if err := schedule.Wait(e.ctx, a.at); err != nil {
+			fmt.Fprintln(e.stderr, "mailferry: cancelled before the start time; nothing was started")
+			return errReported
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng := engine.New(st, engine.Options{Logger: logger, KeepAwake: awake.Hold})
 	events, unsubscribe := eng.Subscribe()
@@ -237,44 +256,89 @@ func sortedIDs(ids []string) []string {
 	return out
 }
 
+// totalEvery is how often the project's total line is printed.
+const totalEvery = 5 * time.Second
+
 // printProgress prints the events of projectName on stderr: every status
-// change, and progress at most once per progressEvery per user.
+// or phase change, progress at most once per progressEvery per user, and
+// the project's totals (engine.Totals) every totalEvery.
 func printProgress(e *env, projectName string, events <-chan engine.Event) {
 	type last struct {
 		at     time.Time
 		status project.Status
+		phase  engine.Phase
 	}
 	seen := map[string]last{}
+	latest := map[string]engine.Event{}
+	var totalAt time.Time
 	for ev := range events {
 		if ev.Project != projectName {
 			continue
 		}
+		latest[ev.User] = ev
 		l := seen[ev.User]
 		now := time.Now()
-		if ev.Status == l.status && now.Sub(l.at) < progressEvery {
+		if ev.Status == l.status && ev.Phase == l.phase && now.Sub(l.at) < progressEvery {
 			continue
 		}
-		seen[ev.User] = last{at: now, status: ev.Status}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s: %s", ev.User, ev.Status)
-		if ev.FoldersTotal > 0 || ev.ItemsTotal > 0 {
-			fmt.Fprintf(&b, "  folders %d/%d  items %d/%d", ev.FoldersDone, ev.FoldersTotal, ev.ItemsDone, ev.ItemsTotal)
-			if ev.ItemsFailed > 0 {
-				fmt.Fprintf(&b, "  failed %d", ev.ItemsFailed)
+		seen[ev.User] = last{at: now, status: ev.Status, phase: ev.Phase}
+		fmt.Fprintln(e.stderr, progressLine(ev))
+		if now.Sub(totalAt) >= totalEvery && len(latest) > 1 {
+			totalAt = now
+			evs := make([]engine.Event, 0, len(latest))
+			for _, x := range latest {
+				evs = append(evs, x)
 			}
-			fmt.Fprintf(&b, "  %s", size.Human(ev.Bytes))
-			if ev.MBPerHour > 0 {
-				fmt.Fprintf(&b, "  %.0f MB/h", ev.MBPerHour)
-			}
+			fmt.Fprintln(e.stderr, totalLine(projectName, engine.Totals(evs)))
 		}
-		if ev.Folder != "" && ev.Status == project.StatusRunning {
-			fmt.Fprintf(&b, "  [%s]", ev.Folder)
-		}
-		if ev.Message != "" {
-			fmt.Fprintf(&b, "  (%s)", ev.Message)
-		}
-		fmt.Fprintln(e.stderr, b.String())
 	}
+}
+
+// progressLine is one user's progress: status, phase, counters, ETA,
+// current folder and message.
+func progressLine(ev engine.Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", ev.User, ev.Status)
+	if ev.Status == project.StatusRunning && ev.Phase != "" {
+		fmt.Fprintf(&b, ", %s", ev.Phase)
+	}
+	if ev.FoldersTotal > 0 || ev.ItemsTotal > 0 {
+		fmt.Fprintf(&b, "  folders %d/%d  items %d/%d", ev.FoldersDone, ev.FoldersTotal, ev.ItemsDone, ev.ItemsTotal)
+		if ev.ItemsFailed > 0 {
+			fmt.Fprintf(&b, "  failed %d", ev.ItemsFailed)
+		}
+		fmt.Fprintf(&b, "  %s", size.Human(ev.Bytes))
+		if ev.MBPerHour > 0 {
+			fmt.Fprintf(&b, "  %.0f MB/h", ev.MBPerHour)
+		}
+	}
+	if ev.ETA > 0 && ev.Status == project.StatusRunning {
+		fmt.Fprintf(&b, "  ETA %s", schedule.Duration(ev.ETA))
+	}
+	if ev.Folder != "" && ev.Status == project.StatusRunning {
+		fmt.Fprintf(&b, "  [%s]", ev.Folder)
+	}
+	if ev.Message != "" {
+		fmt.Fprintf(&b, "  (%s)", ev.Message)
+	}
+	return b.String()
+}
+
+// totalLine is the project's progress over all its users in the pass.
+func totalLine(projectName string, t engine.ProjectProgress) string {
+	s := fmt.Sprintf("project %s: %d running, %d queued, %d ended; items %d/%d", projectName, t.Running, t.Queued, t.Ended,
+		t.ItemsDone, t.ItemsTotal)
+	if t.ItemsFailed > 0 {
+		s += fmt.Sprintf(", %d failed", t.ItemsFailed)
+	}
+	s += ", " + size.Human(t.Bytes)
+	if t.ETA > 0 {
+		s += ", ETA " + schedule.Duration(t.ETA)
+		if t.QueuedNotCounted {
+			s += fmt.Sprintf(" (+ %d queued users)", t.Queued)
+		}
+	}
+	return s
 }
 
 func printSummary(e *env, sum engine.Summary) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/schedule"
 	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -29,12 +30,25 @@ type statusUser struct {
 	Passes        int                 `json:"passes"`
 	LastRun       *store.PassRecord   `json:"last_run"`
 	FailedItems   []*store.FailedItem `json:"failed_items,omitempty"`
+	// Now is what a Running user's pass is doing (phase, folder, counts,
+	// ETA), as the migrating process last saved it (store.Live).
+	Now *store.Live `json:"now,omitempty"`
 }
 
 type statusView struct {
 	Project string                 `json:"project"`
 	Users   []statusUser           `json:"users"`
 	Counts  map[project.Status]int `json:"counts"`
+	// Running sums the running users' Now (present while a pass runs).
+	Running *runningTotals `json:"running,omitempty"`
+}
+
+// runningTotals are the project's totals over its running users.
+type runningTotals struct {
+	Users      int     `json:"users"`
+	ItemsDone  int64   `json:"items_done"`
+	ItemsTotal int64   `json:"items_total"`
+	ETA        float64 `json:"eta_seconds,omitempty"` // the longest running user's; 0 unknown
 }
 
 func status(e *env, args []string) error {
@@ -57,11 +71,19 @@ func status(e *env, args []string) error {
 		return err
 	}
 	j := st.Journal()
+	live, err := st.Live(*projName)
+	if err != nil {
+		return err
+	}
 	v := statusView{Project: *projName, Users: []statusUser{}, Counts: map[project.Status]int{}}
 	for _, u := range us {
 		su, err := userStatus(j, *projName, u, *withErrors)
 		if err != nil {
 			return err
+		}
+		if l, ok := live[u.ID()]; ok && su.Status == project.StatusRunning {
+			su.Now = &l
+			v.addRunning(l)
 		}
 		v.Counts[su.Status]++
 		v.Users = append(v.Users, su)
@@ -79,7 +101,49 @@ func status(e *env, args []string) error {
 	if *withErrors {
 		printFailedItems(e, v)
 	}
+	printRunning(e, v)
 	return nil
+}
+
+func (v *statusView) addRunning(l store.Live) {
+	if v.Running == nil {
+		v.Running = &runningTotals{}
+	}
+	r := v.Running
+	r.Users++
+	r.ItemsDone += l.ItemsDone
+	r.ItemsTotal += l.ItemsTotal
+	r.ETA = max(r.ETA, l.ETA)
+}
+
+// printRunning prints, under the table, what each running user does now
+// and the project's total (store.Live, saved by the migrating process).
+func printRunning(e *env, v statusView) {
+	if v.Running == nil {
+		return
+	}
+	for _, su := range v.Users {
+		if l := su.Now; l != nil {
+			line := fmt.Sprintf("%s: %s, %s  folders %d/%d  items %d/%d", su.SourceEmail, l.Pass, l.Phase,
+				l.FoldersDone, l.FoldersTotal, l.ItemsDone, l.ItemsTotal)
+			if l.ETA > 0 {
+				line += "  ETA " + schedule.Duration(time.Duration(l.ETA*float64(time.Second)))
+			}
+			if l.Folder != "" {
+				line += "  [" + l.Folder + "]"
+			}
+			fmt.Fprintf(e.stdout, "%s  (as of %s)\n", line, l.At.Local().Format("15:04:05"))
+		}
+	}
+	r := v.Running
+	line := fmt.Sprintf("running: %d user(s), items %d/%d", r.Users, r.ItemsDone, r.ItemsTotal)
+	if r.ETA > 0 {
+		line += ", ETA " + schedule.Duration(time.Duration(r.ETA*float64(time.Second)))
+	}
+	if q := v.Counts[project.StatusQueued]; q > 0 {
+		line += fmt.Sprintf(" (+ %d queued)", q)
+	}
+	fmt.Fprintln(e.stdout, line)
 }
 
 // userStatus is u's status with the journal's totals, its last pass and,
