@@ -87,6 +87,8 @@
 //	users import --project P FILE.csv [--addresses-only] [--accept-valid]
 //	users list --project P [--json]
 //	users set --project P --user EMAIL [--clear-options] --option Key=Value ...
+//	users template [--format migrationwiz|microsoft] [FILE]
+//	        FILE "-" or none = stdout; no database needed
 //	plan --project P --user EMAIL [--json]
 //	migrate --project P --pass verify|trial|prestage|full|retry [--users a,b]
 //	        [--prestage-days N | --prestage-before YYYY-MM-DD] [--json]
@@ -221,6 +223,11 @@
 // It is core/usecase.ImportUsers, as the GUI's import: with
 // --addresses-only a re-imported user who already gave a password is not
 // asked again (addresses-only means "still waiting for a password").
+//
+// users template writes an empty users CSV of the format (default
+// migrationwiz) to fill in: a UTF-8 byte order mark (Excel keeps accents
+// when it saves the file again), the header line and CRLF — the file the
+// GUI saves with "CSV template…" (core/csvimport.Template).
 //
 // users set applies --option lines in order: a key's new value replaces
 // its old line, except FolderMapping rules, which accumulate; "Key=" with

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mailferry/mailferry/core/csvimport"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/usecase"
@@ -17,14 +19,17 @@ const usersUsage = `  mailferry users import --project P FILE.csv [--addresses-o
   mailferry users list --project P [--json]
   mailferry users set --project P --user EMAIL [--clear-options] --option Key=Value ...
         (Key= with an empty value removes that key)
+  mailferry users template [--format migrationwiz|microsoft] [FILE]
+        (an empty users CSV with the format's header; no FILE or "-" = standard output)
 `
 
 func init() {
 	register("users", usersUsage, func(e *env, args []string) error {
 		return subcommand(e, args, usersUsage, map[string]func(*env, []string) error{
-			"import": usersImport,
-			"list":   usersList,
-			"set":    usersSet,
+			"import":   usersImport,
+			"list":     usersList,
+			"set":      usersSet,
+			"template": usersTemplate,
 		})
 	})
 }
@@ -223,4 +228,32 @@ func dropKey(lines []string, key string) []string {
 		}
 	}
 	return out
+}
+
+// usersTemplate writes csvimport.Template: the empty users file the GUI
+// saves with "CSV template…". It needs no database.
+func usersTemplate(e *env, args []string) error {
+	fs := e.newFlags("users template", false)
+	format := fs.String("format", csvimport.FormatMigrationWiz, "migrationwiz or microsoft")
+	pos, err := parse(fs, args, usersUsage, 0, 1)
+	if err != nil {
+		return err
+	}
+	f := strings.ToLower(strings.TrimSpace(*format))
+	if !slices.Contains(csvimport.TemplateFormats, f) {
+		return usagef(usersUsage, "--format %q: want migrationwiz or microsoft", *format)
+	}
+	data, err := csvimport.Template(f)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || pos[0] == "-" {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(pos[0], data, 0o644); err != nil {
+		return fmt.Errorf("users template: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "wrote the %s users template to %s\n", f, pos[0])
+	return nil
 }

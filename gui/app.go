@@ -509,8 +509,9 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	exportItem := fyne.NewMenuItem("Export Project…", u.exportProjectDialog)
 	csvItem := fyne.NewMenuItem("Import Users CSV…", func() { u.tabs.SelectIndex(1); u.users.openCSVDialog() })
 	csvItem.Shortcut = shortcutImportCSV
+	templateItem := fyne.NewMenuItem("Users CSV Template…", func() { u.users.templateDialog() })
 	smtpItem := fyne.NewMenuItem("Email Settings…", func() { u.mail.smtpDialog() })
-	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem, smtpItem)
+	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem, templateItem, smtpItem)
 	menus := []*fyne.Menu{file}
 	if m := u.migrations.menu(); m != nil {
 		m.Items = append(append(m.Items, fyne.NewMenuItemSeparator()), u.mail.mailMenu()...)

@@ -49,6 +49,8 @@ type usersTab struct {
 
 	// preview is the open CSV preview dialog, if any (tests drive it).
 	preview *csvPreview
+	// template is the last "CSV template…" dialog (tests drive it).
+	template *templateForm
 
 	// seen, if set, is called with each batch of engine events applied
 	// to the table during a pass (users_live.go); tests hook it.
@@ -86,6 +88,7 @@ func newUsersTab(u *UI) *usersTab {
 
 	importBtn := widget.NewButtonWithIcon("Import CSV…", theme.UploadIcon(), t.openCSVDialog)
 	importBtn.Importance = widget.HighImportance
+	templateBtn := widget.NewButtonWithIcon("CSV template…", theme.DownloadIcon(), func() { t.templateDialog() })
 	selAll := widget.NewButtonWithIcon("Select shown", theme.CheckButtonCheckedIcon(), t.selectShown)
 	clear := widget.NewButtonWithIcon("Clear selection", theme.CheckButtonIcon(), t.clearSelection)
 	opts := widget.NewButtonWithIcon("Support options…", theme.SettingsIcon(), func() {
@@ -105,7 +108,7 @@ func newUsersTab(u *UI) *usersTab {
 	hint.Importance = widget.LowImportance
 	hint.Truncation = fyne.TextTruncateEllipsis
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, nil, container.NewHBox(importBtn, t.addrOnly), t.search),
+		container.NewBorder(nil, nil, nil, container.NewHBox(importBtn, templateBtn, t.addrOnly), t.search),
 		container.NewBorder(nil, nil, container.NewHBox(selAll, clear, opts, del), nil, t.summary),
 	)
 	t.content = container.NewBorder(top, hint, nil, nil, t.table)
