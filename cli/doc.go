@@ -101,7 +101,8 @@
 //	        [--user U (--password-env VAR | --password-stdin)]
 //	smtp show --project P [--json]
 //	smtp test --project P --to ADDR
-//	notify --project P [--when "YYYY-MM-DD HH:MM"] [--users a,b] [--template FILE] [--json]
+//	notify --project P [--when "YYYY-MM-DD HH:MM" [--tz ZONE]] [--users a,b] [--template FILE]
+//	        [--preview] [--json]
 //	credreq serve --project P [--addr HOST:PORT] [--host NAME ...] [--cert FILE --key FILE]
 //	        [--public-url URL] [--ttl 72h] [--send [--users a,b] [--template FILE]]
 //	cutover --project P [--dns-server HOST[:PORT]] [--json]
@@ -366,10 +367,14 @@
 // or --template FILE: JSON {"subject": ..., "body": ...} with the
 // placeholders {date} {time} {user} {email} {destination} {project}
 // {customer}) to each selected user's source address (default: every
-// user) for a migration at --when (local time; without it a built-in message
-// announces the move without a date), and records who
-// was notified. One line per user ("sent    ID" / "failed  ID: reason")
-// and a total; exit 1 when a message failed or nothing could be sent.
+// user) for a migration at --when (in --tz, an IANA zone such as
+// Europe/Berlin, default this computer's zone; {time} reads e.g.
+// "18:00 CET (UTC+01:00)"; without --when a built-in message announces the
+// move without a date), and records who was notified. One line per user
+// ("sent    ID" / "failed  ID: reason") and a total; exit 1 when a message
+// failed or nothing could be sent. --preview prints each rendered message
+// (From, To, Subject, body; with --json a list of {"from", "to",
+// "subject", "body"}) and sends nothing; it needs no SMTP settings.
 //
 // credreq serve runs the credential request (core/credreq) until SIGINT
 // or SIGTERM: it serves the HTTPS password page on --addr (default

@@ -5,19 +5,18 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mailferry/mailferry/core/notify"
 )
 
-const notifyUsage = `  mailferry notify --project P [--when "YYYY-MM-DD HH:MM"] [--users a,b]
-        [--template FILE (JSON {"subject","body"})] [--json]     (Notify Users email; exit 1 if one failed)
+const notifyUsage = `  mailferry notify --project P [--when "YYYY-MM-DD HH:MM" [--tz ZONE]] [--users a,b]
+        [--template FILE (JSON {"subject","body"})] [--preview] [--json]
+        (Notify Users email; exit 1 if one failed; --preview prints the mails and sends nothing)
 `
 
 func init() { register("notify", notifyUsage, notifyCmd) }
-
-// whenLayout is how --when is written (local time).
-const whenLayout = "2006-01-02 15:04"
 
 // notifyJSON is what notify --json prints.
 type notifyJSON struct {
@@ -48,7 +47,9 @@ func notifyCmd(e *env, args []string) error {
 	fs := e.newFlags("notify", true)
 	projName := fs.String("project", "", "project name")
 	usersS := fs.String("users", "", "comma-separated source emails (default: all users)")
-	whenS := fs.String("when", "", "migration date and time, local: YYYY-MM-DD HH:MM")
+	whenS := fs.String("when", "", "migration date and time: YYYY-MM-DD HH:MM (in --tz)")
+	tz := fs.String("tz", "", "the users' time zone for --when, e.g. Europe/Berlin (default: this computer's)")
+	preview := fs.Bool("preview", false, "print the rendered mails (From, To, Subject, body) and send nothing")
 	tmplFile := fs.String("template", "", `JSON file {"subject": ..., "body": ...} (default: the built-in message)`)
 	if _, err := parse(fs, args, notifyUsage, 0, 0); err != nil {
 		return err
@@ -61,9 +62,16 @@ func notifyCmd(e *env, args []string) error {
 	var when time.Time
 	var err error
 	tmpl := notify.UndatedNotifyTemplate()
+	loc, err := notify.Zone(*tz)
+	if err != nil {
+		return usagef(notifyUsage, "--tz: %v", err)
+	}
+	if *tz != "" && *whenS == "" {
+		return usagef(notifyUsage, "--tz needs --when")
+	}
 	if *whenS != "" {
-		if when, err = time.ParseInLocation(whenLayout, *whenS, time.Local); err != nil {
-			return usagef(notifyUsage, "--when %q: want YYYY-MM-DD HH:MM", *whenS)
+		if when, err = notify.ParseWhen(*whenS, loc); err != nil {
+			return usagef(notifyUsage, "--when: %v", err)
 		}
 		tmpl = notify.DefaultNotifyTemplate()
 	}
@@ -71,6 +79,9 @@ func notifyCmd(e *env, args []string) error {
 		if tmpl, err = readTemplate(*tmplFile); err != nil {
 			return err
 		}
+	}
+	if *preview {
+		return e.previewNotify(*projName, splitList(*usersS), when, tmpl)
 	}
 	st, err := e.open()
 	if err != nil {
@@ -128,4 +139,43 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// previewJSON is one message of notify --preview --json.
+type previewJSON struct {
+	From    string `json:"from,omitempty"`
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// previewNotify prints the messages notify would send, without sending.
+func (e *env) previewNotify(projName string, ids []string, when time.Time, tmpl notify.Template) error {
+	st, err := e.openRead()
+	if err != nil {
+		return err
+	}
+	msgs, err := notify.PreviewNotify(st, projName, ids, when, tmpl)
+	if err != nil {
+		return err
+	}
+	from := "(no email settings yet: mailferry smtp set)"
+	if p, err := st.Project(projName); err == nil && p.SMTP.From != "" {
+		from = p.SMTP.From
+	}
+	if e.json {
+		out := make([]previewJSON, len(msgs))
+		for i, m := range msgs {
+			out[i] = previewJSON{From: from, To: m.To, Subject: m.Subject, Body: m.Body}
+		}
+		return writeJSON(e.stdout, out)
+	}
+	for i, m := range msgs {
+		if i > 0 {
+			fmt.Fprintln(e.stdout, "----")
+		}
+		fmt.Fprintf(e.stdout, "From: %s\nTo: %s\nSubject: %s\n\n%s\n", from, m.To, m.Subject, strings.TrimRight(m.Body, "\n"))
+	}
+	fmt.Fprintf(e.stdout, "(preview of %d message(s); nothing was sent)\n", len(msgs))
+	return nil
 }

@@ -170,3 +170,47 @@ func TestNotifyErrors(t *testing.T) {
 	ok(t, db2, "project", "create", "P")
 	expect(t, mf(t, db2, "", "notify", "--project", "P", "--when", "2026-03-14 18:00"), 1, "smtp set")
 }
+
+// --tz names the users' zone (the mail shows the time with its zone and
+// offset); --preview prints the mails and sends nothing, even without
+// SMTP settings.
+func TestNotifyTimeZoneAndPreview(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Config{TLS: "none"})
+	db := relayProject(t, srv)
+
+	r := ok(t, db, "notify", "--project", "P", "--when", "2026-03-14 18:00", "--tz", "America/New_York", "--preview")
+	for _, want := range []string{"From: it@acme.example", "To: alice@src.example", "To: bob@src.example",
+		"Subject: Your mailbox will be moved on Saturday, 14 March 2026 at 18:00 EDT (UTC-04:00)", "Hello bob,",
+		"(preview of 2 message(s); nothing was sent)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("preview lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n := len(srv.Mails()); n != 0 {
+		t.Fatalf("--preview sent %d mails", n)
+	}
+
+	r2 := ok(t, db, "notify", "--project", "P", "--users", "alice@src.example", "--when", "2026-03-14 18:00", "--tz", "Europe/Berlin", "--json")
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := decode[notifyResultJSON](t, r2.stdout); !v.When.Equal(time.Date(2026, 3, 14, 18, 0, 0, 0, berlin)) {
+		t.Errorf("when %v", v.When)
+	}
+	if m := receivedMails(t, srv); len(m) != 1 || !strings.Contains(m[0].subject, "at 18:00 CET (UTC+01:00)") {
+		t.Errorf("mails: %+v", m)
+	}
+
+	expect(t, mf(t, db, "", "notify", "--project", "P", "--when", "2026-03-14 18:00", "--tz", "Mars/Olympus"), 2, "Europe/Berlin")
+	expect(t, mf(t, db, "", "notify", "--project", "P", "--tz", "Europe/Berlin"), 2, "--tz needs --when")
+
+	// Without SMTP settings the preview still works and says so.
+	db2 := tempDB(t)
+	ok(t, db2, "project", "create", "P")
+	ok(t, db2, "users", "import", "--project", "P", "--addresses-only", writeFile(t, "u.csv", mwHeader+"ann@src.example,,,ann@dst.example,,,\r\n"))
+	r3 := ok(t, db2, "--json", "notify", "--project", "P", "--preview")
+	if !strings.Contains(r3.stdout, `"to": "ann@src.example"`) || !strings.Contains(r3.stdout, "smtp set") {
+		t.Errorf("preview --json without SMTP:\n%s", r3.stdout)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -246,8 +247,16 @@ func TestNotifyUsers(t *testing.T) {
 		t.Fatalf("%d mails", len(mails))
 	}
 	a := parse(t, mails[0].Data)
-	if a.To != "alice@acme.example" || a.Subject != "Your mailbox will be moved on Saturday, 14 March 2026 at 18:30 CET" {
+	if a.To != "alice@acme.example" || a.Subject != "Your mailbox will be moved on Saturday, 14 March 2026 at 18:30 CET (UTC+01:00)" {
 		t.Errorf("alice's mail: %+v", a)
+	}
+	// The preview is exactly what was sent, and needs no SMTP server.
+	pre, err := notify.PreviewNotify(st, "Acme", []string{"alice@acme.example", "bob@acme.example"}, when, notify.DefaultNotifyTemplate())
+	if err != nil || len(pre) != 2 {
+		t.Fatalf("PreviewNotify = %d messages, %v", len(pre), err)
+	}
+	if pre[0].To != a.To || pre[0].Subject != a.Subject || strings.TrimSpace(pre[0].Body) != strings.TrimSpace(strings.ReplaceAll(a.Body, "\r\n", "\n")) {
+		t.Errorf("preview differs from the sent mail:\n%+v\n%+v", pre[0], a)
 	}
 	for _, want := range []string{"Hello alice,", "alice@acme.onmicrosoft.example", "Acme Ltd"} {
 		if !strings.Contains(a.Body, want) {
@@ -291,5 +300,67 @@ func TestNotifyUsersWithoutSMTPSettings(t *testing.T) {
 	_, err := notify.NotifyUsers(context.Background(), st, "Bare", nil, time.Now(), notify.DefaultNotifyTemplate(), nil)
 	if !errors.Is(err, notify.ErrNotConfigured) {
 		t.Fatalf("err = %v, want ErrNotConfigured", err)
+	}
+	if err := notify.SMTPReady(st, "Bare"); !errors.Is(err, notify.ErrNotConfigured) {
+		t.Fatalf("SMTPReady = %v, want ErrNotConfigured", err)
+	}
+	// The preview needs no SMTP settings.
+	if err := st.PutUsers("Bare", []project.User{{SourceEmail: "ann@bare.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	pre, err := notify.PreviewNotify(st, "Bare", nil, time.Time{}, notify.UndatedNotifyTemplate())
+	if err != nil || len(pre) != 1 || pre[0].To != "ann@bare.example" || !strings.Contains(pre[0].Body, "Hello ann,") {
+		t.Fatalf("PreviewNotify without SMTP = %+v, %v", pre, err)
+	}
+	// Undated: a template that promises a date is refused, as when sending.
+	if _, err := notify.PreviewNotify(st, "Bare", nil, time.Time{}, notify.DefaultNotifyTemplate()); err == nil {
+		t.Fatal("undated preview of a dated template: no error")
+	}
+}
+
+// Times in users' mail name their zone and offset, in the zone chosen.
+func TestClockTextNamesTheZone(t *testing.T) {
+	zone := func(name string) *time.Location {
+		loc, err := notify.Zone(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	cases := []struct {
+		zone      string
+		month     time.Month
+		clock     string
+		zoneLabel string
+	}{
+		{"Europe/Berlin", time.March, "18:00 CET (UTC+01:00)", "Europe/Berlin: CET, UTC+01:00"},
+		{"Europe/Berlin", time.July, "18:00 CEST (UTC+02:00)", "Europe/Berlin: CEST, UTC+02:00"},
+		{"America/New_York", time.March, "18:00 EDT (UTC-04:00)", "America/New_York: EDT, UTC-04:00"},
+		{"Asia/Dubai", time.March, "18:00 (UTC+04:00)", "Asia/Dubai: UTC+04:00"},
+		{"UTC", time.March, "18:00 UTC", "UTC"},
+	}
+	for _, c := range cases {
+		when, err := notify.ParseWhen(fmt.Sprintf("2026-%02d-20 18:00", int(c.month)), zone(c.zone))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := notify.ClockText(when); got != c.clock {
+			t.Errorf("%s %s: ClockText %q, want %q", c.zone, c.month, got, c.clock)
+		}
+		if got := notify.ZoneText(when); got != c.zoneLabel {
+			t.Errorf("%s %s: ZoneText %q, want %q", c.zone, c.month, got, c.zoneLabel)
+		}
+		if v := notify.Vars(project.Project{Name: "P"}, project.User{SourceEmail: "a@b.example"}, when); v["time"] != c.clock {
+			t.Errorf("{time} = %q, want %q", v["time"], c.clock)
+		}
+	}
+	if l, err := notify.Zone(""); err != nil || l != time.Local {
+		t.Errorf(`Zone("") = %v, %v`, l, err)
+	}
+	if _, err := notify.Zone("Mars/Olympus"); err == nil || !strings.Contains(err.Error(), "Europe/Berlin") {
+		t.Errorf("unknown zone: %v", err)
+	}
+	if _, err := notify.ParseWhen("14.3.2026 18:00", time.UTC); err == nil {
+		t.Error("ParseWhen accepted a date in another layout")
 	}
 }

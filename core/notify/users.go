@@ -72,7 +72,9 @@ func SelectUsers(st *store.Store, projectName string, ids []string) ([]project.U
 	return out, nil
 }
 
-// Vars returns the NotifyPlaceholders values for one user.
+// Vars returns the NotifyPlaceholders values for one user. The date and
+// time are in when's zone, which the time names with its offset
+// ("18:00 CET (UTC+01:00)"), so users elsewhere can convert it.
 func Vars(p project.Project, u project.User, when time.Time) map[string]string {
 	local := u.SourceEmail
 	if i := strings.LastIndexByte(local, '@'); i > 0 {
@@ -88,7 +90,7 @@ func Vars(p project.Project, u project.User, when time.Time) map[string]string {
 	}
 	return map[string]string{
 		"date":        when.Format("Monday, 2 January 2006"),
-		"time":        when.Format("15:04 MST"),
+		"time":        ClockText(when),
 		"user":        local,
 		"email":       u.SourceEmail,
 		"destination": dest,
@@ -107,30 +109,16 @@ func Vars(p project.Project, u project.User, when time.Time) map[string]string {
 func NotifyUsers(ctx context.Context, st *store.Store, projectName string, userIDs []string, when time.Time,
 	tmpl Template, opt *Options) (Result, error) {
 	res := Result{Failed: map[string]string{}}
-	if err := tmpl.Check(NotifyPlaceholders); err != nil {
+	if err := checkNotifyTemplate(tmpl, when); err != nil {
 		return res, err
-	}
-	if when.IsZero() {
-		// Without a date the template may not promise one.
-		if err := tmpl.Check(UndatedPlaceholders); err != nil {
-			return res, fmt.Errorf("notify: the migration date and time are not set, but the template uses them: %w", err)
-		}
 	}
 	p, pw, err := LoadSMTP(st, projectName)
 	if err != nil {
 		return res, err
 	}
-	users, err := SelectUsers(st, projectName, userIDs)
+	msgs, err := renderNotify(st, p, userIDs, when, tmpl)
 	if err != nil {
 		return res, err
-	}
-	msgs := make([]Message, 0, len(users))
-	for _, u := range users {
-		subj, body, err := tmpl.Render(Vars(p, u, when))
-		if err != nil {
-			return res, err
-		}
-		msgs = append(msgs, Message{Key: u.ID(), To: u.SourceEmail, Subject: subj, Body: body})
 	}
 	res, err = Send(ctx, p.SMTP, pw, msgs, opt)
 	var errs []error
@@ -148,4 +136,57 @@ func NotifyUsers(ctx context.Context, st *store.Store, projectName string, userI
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// PreviewNotify renders the messages NotifyUsers would send (one per
+// selected user, nil userIDs = every user) without sending anything and
+// without needing SMTP settings, so the admin can read them first.
+func PreviewNotify(st *store.Store, projectName string, userIDs []string, when time.Time, tmpl Template) ([]Message, error) {
+	if err := checkNotifyTemplate(tmpl, when); err != nil {
+		return nil, err
+	}
+	p, err := st.Project(projectName)
+	if err != nil {
+		return nil, err
+	}
+	return renderNotify(st, p, userIDs, when, tmpl)
+}
+
+// checkNotifyTemplate checks tmpl's placeholders; without a date it may
+// not use {date} or {time}.
+func checkNotifyTemplate(tmpl Template, when time.Time) error {
+	if err := tmpl.Check(NotifyPlaceholders); err != nil {
+		return err
+	}
+	if when.IsZero() {
+		if err := tmpl.Check(UndatedPlaceholders); err != nil {
+			return fmt.Errorf("notify: the migration date and time are not set, but the template uses them: %w", err)
+		}
+	}
+	return nil
+}
+
+// renderNotify renders tmpl for each selected user of p.
+func renderNotify(st *store.Store, p project.Project, userIDs []string, when time.Time, tmpl Template) ([]Message, error) {
+	users, err := SelectUsers(st, p.Name, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]Message, 0, len(users))
+	for _, u := range users {
+		subj, body, err := tmpl.Render(Vars(p, u, when))
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, Message{Key: u.ID(), To: u.SourceEmail, Subject: subj, Body: body})
+	}
+	return msgs, nil
+}
+
+// SMTPReady reports why the project cannot send mail yet (no or invalid
+// SMTP settings, a login without its password), or nil when it can. The
+// faces disable their Send buttons with this reason.
+func SMTPReady(st *store.Store, projectName string) error {
+	_, _, err := LoadSMTP(st, projectName)
+	return err
 }
