@@ -99,6 +99,8 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	f.fp.Selectable = true
 	f.tmpl = newTemplateEditor(u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), credreq.LinkPlaceholders)
 	f.initPanel("Send links", f.send)
+	f.ready = func() bool { return f.m.cred != nil && f.tmpl.template().Check(f.tmpl.allowed) == nil }
+	f.gateSMTP(m, u.project)
 	f.tmpl.onValid = func(bool) { f.updateButtons() }
 	f.tmpl.check()
 	f.showServer()
@@ -115,7 +117,7 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	)
 	top := container.NewVBox(widget.NewLabelWithStyle(to, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), server, widget.NewSeparator())
 	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
-	bottom := container.NewVBox(f.status, resultsBox(f.results), container.NewHBox(f.sendBtn, f.activity, closeBtn))
+	bottom := container.NewVBox(f.smtpNote, f.status, resultsBox(f.results), container.NewHBox(f.sendBtn, f.activity, closeBtn))
 	body := container.NewBorder(top, bottom, nil, nil, f.tmpl.content)
 	f.d = dialog.NewCustomWithoutButtons("Request passwords — "+u.project, body, u.win)
 	f.d.Resize(fyne.NewSize(900, 680))
@@ -151,13 +153,7 @@ func (f *credForm) showServer() {
 	f.updateButtons()
 }
 
-func (f *credForm) updateButtons() {
-	if f.m.cred != nil && f.tmpl.template().Check(f.tmpl.allowed) == nil {
-		f.sendBtn.Enable()
-	} else {
-		f.sendBtn.Disable()
-	}
-}
+func (f *credForm) updateButtons() { f.refreshSend() }
 
 // startServer starts the window's credential-request server with the
 // dialog's address and host names.

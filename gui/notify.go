@@ -113,6 +113,10 @@ type notifyForm struct {
 	ids []string // selected users; nil = all
 
 	date, clock *widget.Entry
+	tz          *widget.Entry // the users' time zone ("" = this computer's)
+	zone        *widget.Label // the zone the time is in, e.g. "Europe/Berlin: CET, UTC+01:00"
+	previewBtn  *widget.Button
+	preview     *mailPreview // the last preview shown (tests read it)
 	tmpl        *templateEditor
 	sendPanel
 }
@@ -142,16 +146,25 @@ func (m *mailState) notifyDialog(ids []string) *notifyForm {
 	f.clock.Validator = func(s string) error { _, err := parseClock(s); return err }
 	cal := widget.NewCalendar(when, func(d time.Time) { f.date.SetText(d.Format(time.DateOnly)) })
 
+	f.tz = widget.NewEntry()
+	f.tz.SetPlaceHolder("this computer's zone (or e.g. Europe/Berlin)")
+	if s, err := u.st.Setting(settingNotifyZone); err == nil {
+		f.tz.SetText(s)
+	}
+	f.zone = widget.NewLabel("")
+	f.zone.Wrapping = fyne.TextWrapWord
+	for _, e := range []*widget.Entry{f.date, f.clock, f.tz} {
+		e.OnChanged = func(string) { f.showZone() }
+	}
+	f.showZone()
+
 	f.tmpl = newTemplateEditor(u.loadTemplate("notify", notify.DefaultNotifyTemplate()), notify.NotifyPlaceholders)
 	f.initPanel("Send", f.send)
-	f.tmpl.onValid = func(ok bool) {
-		if ok {
-			f.sendBtn.Enable()
-		} else {
-			f.sendBtn.Disable()
-		}
-	}
+	f.ready = func() bool { return f.tmpl.template().Check(f.tmpl.allowed) == nil }
+	f.tmpl.onValid = func(bool) { f.refreshSend() }
+	f.gateSMTP(m, u.project)
 	f.tmpl.check()
+	f.previewBtn = widget.NewButtonWithIcon("Preview", theme.VisibilityIcon(), func() { f.showPreview() })
 	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
 	settings := widget.NewButtonWithIcon("Email settings…", theme.SettingsIcon(), func() { m.smtpDialog() })
 
@@ -159,17 +172,15 @@ func (m *mailState) notifyDialog(ids []string) *notifyForm {
 	if len(ids) == 0 {
 		to = fmt.Sprintf("To: all %d users of the project (none selected), each at their source address", n)
 	}
-	if p, err := u.st.Project(u.project); err == nil && p.SMTP.Host == "" {
-		f.status.SetText("No email settings yet: open Email settings… first.")
-	}
 	whenForm := widget.NewForm(
 		widget.NewFormItem("Migration date", f.date),
-		widget.NewFormItem("Time ("+when.Format("MST")+")", f.clock),
+		widget.NewFormItem("Time", f.clock),
+		widget.NewFormItem("Users' time zone", f.tz),
 	)
-	left := container.NewVBox(whenForm, cal)
+	left := container.NewVBox(whenForm, f.zone, cal)
 	top := widget.NewLabelWithStyle(to, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bottom := container.NewVBox(f.status, resultsBox(f.results),
-		container.NewHBox(f.sendBtn, f.activity, closeBtn, settings))
+	bottom := container.NewVBox(f.smtpNote, f.status, resultsBox(f.results),
+		container.NewHBox(f.sendBtn, f.previewBtn, f.activity, closeBtn, settings))
 	body := container.NewBorder(top, bottom, left, nil, f.tmpl.content)
 	f.d = dialog.NewCustomWithoutButtons("Notify users — "+u.project, body, u.win)
 	f.d.Resize(fyne.NewSize(980, 600))
@@ -194,17 +205,35 @@ func parseClock(s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-// when is the migration date and time the form shows.
+// settingNotifyZone remembers the users' time zone of Notify Users.
+const settingNotifyZone = "gui.notify.zone"
+
+// when is the migration date and time the form shows, in the users' zone
+// (core's notify.Zone and notify.ParseWhen, as the CLI's --when and --tz).
 func (f *notifyForm) when() (time.Time, error) {
-	d, err := parseDay(f.date.Text)
-	if err != nil {
-		return d, err
+	if _, err := parseDay(f.date.Text); err != nil {
+		return time.Time{}, err
 	}
-	c, err := parseClock(f.clock.Text)
-	if err != nil {
-		return d, err
+	if _, err := parseClock(f.clock.Text); err != nil {
+		return time.Time{}, err
 	}
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.Local).Add(c), nil
+	loc, err := notify.Zone(f.tz.Text)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return notify.ParseWhen(strings.TrimSpace(f.date.Text)+" "+strings.TrimSpace(f.clock.Text), loc)
+}
+
+// showZone says which zone the time is in, as users will read it.
+func (f *notifyForm) showZone() {
+	when, err := f.when()
+	if err != nil {
+		f.zone.Importance = widget.DangerImportance
+		f.zone.SetText(err.Error())
+		return
+	}
+	f.zone.Importance = widget.MediumImportance
+	f.zone.SetText("Users read: " + notify.ClockText(when) + ".\nZone: " + notify.ZoneText(when))
 }
 
 // send emails the selected users in a goroutine and shows who got it.
@@ -219,6 +248,9 @@ func (f *notifyForm) send() {
 	if !ok {
 		return
 	}
+	if err := u.st.SetSetting(settingNotifyZone, strings.TrimSpace(f.tz.Text)); err != nil {
+		slog.Warn("remembering the users' time zone", "err", err)
+	}
 	f.begin(fmt.Sprintf("Sending (migration on %s)…", when.Format("Mon 2 Jan 2006 15:04 MST")))
 	proj, ids, opts := u.project, f.ids, f.m.options()
 	go func() {
@@ -230,7 +262,7 @@ func (f *notifyForm) send() {
 func (f *notifyForm) finished(res notify.Result, err error) {
 	u := f.m.u
 	f.stopActivity()
-	f.sendBtn.Enable()
+	f.refreshSend()
 	u.usersChanged() // Notified column
 	f.report(withErr(fmt.Sprintf("Sent %d, failed %d.", len(res.Sent), len(res.Failed)), err), res, err)
 }
@@ -257,4 +289,29 @@ func resultLines(res notify.Result) string {
 		fmt.Fprintf(&b, markFail+" %s: %s\n", id, res.Failed[id])
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// showPreview renders the messages as the selected users will get them
+// (notify.PreviewNotify: no SMTP needed) and shows them.
+func (f *notifyForm) showPreview() {
+	u := f.m.u
+	when, err := f.when()
+	if err != nil {
+		f.status.SetText(err.Error())
+		return
+	}
+	if err := f.tmpl.check(); err != nil {
+		f.status.SetText("Fix the template first.")
+		return
+	}
+	msgs, err := notify.PreviewNotify(u.st, u.project, f.ids, when, f.tmpl.template())
+	if err != nil {
+		f.status.SetText("Preview: " + err.Error())
+		return
+	}
+	if len(msgs) == 0 {
+		f.status.SetText("No user to preview.")
+		return
+	}
+	f.preview = showMailPreview(u, "Preview — Notify users", u.senderOf(u.project), msgs, nil)
 }

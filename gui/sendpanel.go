@@ -19,6 +19,13 @@ type sendPanel struct {
 	status   *widget.Label
 	results  *widget.Label
 	d        dialog.Dialog
+	// smtpNote says why Send is off while the project cannot send mail.
+	smtpNote *widget.Label
+	smtpErr  error // why the project cannot send mail (nil: it can)
+	noSMTP   bool  // no SMTP server set at all
+	// ready, if set, is the dialog's own condition for Send (a valid
+	// template, a running server).
+	ready func() bool
 
 	// done is called (UI goroutine) when a send ended; tests hook it.
 	done func(notify.Result, error)
@@ -34,6 +41,44 @@ func (p *sendPanel) initPanel(label string, send func()) {
 	p.results.Wrapping = fyne.TextWrapWord
 	p.sendBtn = widget.NewButtonWithIcon(label, theme.MailSendIcon(), send)
 	p.sendBtn.Importance = widget.HighImportance
+	p.smtpNote = widget.NewLabel("")
+	p.smtpNote.Importance = widget.WarningImportance
+	p.smtpNote.Wrapping = fyne.TextWrapWord
+	p.smtpNote.Hide()
+}
+
+// gateSMTP checks whether projectName can send mail (notify.SMTPReady)
+// now and each time the email settings are saved, and turns Send off
+// with the reason while it cannot.
+func (p *sendPanel) gateSMTP(m *mailState, projectName string) {
+	check := func() {
+		p.smtpErr = notify.SMTPReady(m.u.st, projectName)
+		pr, err := m.u.st.Project(projectName)
+		p.noSMTP = err == nil && pr.SMTP.Host == ""
+		p.refreshSend()
+	}
+	check()
+	m.watchSMTP(check)
+}
+
+// refreshSend enables Send when the project can send mail and the
+// dialog's own condition holds, and shows why not.
+func (p *sendPanel) refreshSend() {
+	switch {
+	case p.smtpErr == nil:
+		p.smtpNote.Hide()
+	case p.noSMTP:
+		p.smtpNote.SetText("Send is off: no email settings yet (SMTP server, sender, login). Open Email settings… and save them.")
+		p.smtpNote.Show()
+	default:
+		p.smtpNote.SetText("Send is off until the email settings are fixed (Email settings…): " + p.smtpErr.Error())
+		p.smtpNote.Show()
+	}
+	if p.smtpErr == nil && (p.ready == nil || p.ready()) {
+		p.sendBtn.Enable()
+	} else {
+		p.sendBtn.Disable()
+	}
 }
 
 // begin shows a send under way, with status.

@@ -44,6 +44,20 @@ type mailState struct {
 
 	menuBtn *widget.Button // "Email users" (pops the mail menu)
 	cutBtn  *widget.Button // "Cutover check"
+
+	// smtpWatchers are told when the email settings were saved (the open
+	// send dialogs re-check whether they can send).
+	smtpWatchers []func()
+}
+
+// watchSMTP calls f each time the email settings are saved.
+func (m *mailState) watchSMTP(f func()) { m.smtpWatchers = append(m.smtpWatchers, f) }
+
+// smtpSaved tells the send dialogs that the email settings changed.
+func (m *mailState) smtpSaved() {
+	for _, f := range m.smtpWatchers {
+		f()
+	}
 }
 
 func newMailState(u *UI) *mailState { return &mailState{u: u} }
@@ -294,6 +308,7 @@ func (f *smtpForm) save() bool {
 			if saved.NoPassword {
 				f.status.SetText(f.status.Text + " No password is stored for this login yet: type it to send email.")
 			}
+			f.m.smtpSaved()
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/size"
 )
 
 // reportRecipientsSetting remembers, per project, to whom the statistics
@@ -27,7 +28,9 @@ type statsEmailForm struct {
 	t    *statisticsTab
 	proj string
 
-	to *widget.Entry
+	to         *widget.Entry
+	previewBtn *widget.Button
+	preview    *mailPreview // the last preview shown (tests read it)
 	sendPanel
 }
 
@@ -45,18 +48,17 @@ func (t *statisticsTab) emailDialog() *statsEmailForm {
 		f.to.SetText(last)
 	}
 	f.initPanel("Send", f.send)
+	f.gateSMTP(u.mail, f.proj)
+	f.previewBtn = widget.NewButtonWithIcon("Preview", theme.VisibilityIcon(), func() { f.showPreview() })
 	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
 	settings := widget.NewButtonWithIcon("Email settings…", theme.SettingsIcon(), func() { u.mail.smtpDialog() })
-	if p, err := u.st.Project(f.proj); err == nil && p.SMTP.Host == "" {
-		f.status.SetText("No email settings yet: open Email settings… first.")
-	}
 	info := widget.NewLabel("The HTML report is the body of the message; the statistics per user are attached as CSV. " +
 		"Recipients are separated by commas or new lines.")
 	info.Wrapping = fyne.TextWrapWord
 	body := container.NewVBox(info,
 		widget.NewForm(widget.NewFormItem("To", f.to)),
-		f.status, resultsBox(f.results),
-		container.NewHBox(f.sendBtn, f.activity, closeBtn, settings))
+		f.smtpNote, f.status, resultsBox(f.results),
+		container.NewHBox(f.sendBtn, f.previewBtn, f.activity, closeBtn, settings))
 	f.d = dialog.NewCustomWithoutButtons("Email statistics report — "+f.proj, body, u.win)
 	f.d.Resize(fyne.NewSize(640, 380))
 	f.d.Show()
@@ -84,7 +86,7 @@ func (f *statsEmailForm) send() {
 
 func (f *statsEmailForm) finished(res notify.Result, err error) {
 	f.stopActivity()
-	f.sendBtn.Enable()
+	f.refreshSend()
 	var status string
 	switch {
 	case err != nil:
@@ -95,4 +97,35 @@ func (f *statsEmailForm) finished(res notify.Result, err error) {
 		status = fmt.Sprintf("Report sent to %s.", strings.Join(res.Sent, ", "))
 	}
 	f.report(status, res, err)
+}
+
+// showPreview builds the report as it will be sent (notify.PreviewStats)
+// and shows its text part, its attachments and a button that opens the
+// HTML part in the browser.
+func (f *statsEmailForm) showPreview() {
+	u := f.t.u
+	to, err := notify.ParseRecipients(f.to.Text)
+	if err != nil {
+		f.status.SetText("Recipients: " + err.Error())
+		return
+	}
+	m, err := notify.PreviewStats(u.st, f.proj, to)
+	if err != nil {
+		f.status.SetText("Preview: " + err.Error())
+		return
+	}
+	var att []string
+	for _, a := range m.Attachments {
+		att = append(att, fmt.Sprintf("%s (%s)", a.Filename, size.Human(int64(len(a.Data)))))
+	}
+	attached := widget.NewLabel("Attached: " + strings.Join(att, ", ") + ". The HTML report is the message body; mail programs show it instead of this text.")
+	attached.Wrapping = fyne.TextWrapWord
+	openHTML := widget.NewButtonWithIcon("Open the HTML report", theme.ComputerIcon(), func() {
+		if err := u.openHTML("mailferry-report-preview.html", m.HTML); err != nil {
+			f.status.SetText("Opening the HTML report: " + err.Error())
+		}
+	})
+	msg := notify.Message{To: strings.Join(m.To, ", "), Subject: m.Subject, Body: m.Text}
+	f.preview = showMailPreview(u, "Preview — statistics report", u.senderOf(f.proj), []notify.Message{msg},
+		container.NewVBox(attached, container.NewHBox(openHTML)))
 }

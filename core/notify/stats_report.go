@@ -116,11 +116,7 @@ func EmailStats(ctx context.Context, st *store.Store, projectName string, to []s
 	if err != nil {
 		return Result{}, err
 	}
-	ps, err := stats.Collect(st, projectName, true)
-	if err != nil {
-		return Result{}, err
-	}
-	m, err := StatsReport(ps, to)
+	m, err := PreviewStats(st, projectName, to)
 	if err != nil {
 		return Result{}, fmt.Errorf("emailing the statistics of %q: %w", projectName, err)
 	}
@@ -129,4 +125,15 @@ func EmailStats(ctx context.Context, st *store.Store, projectName string, to []s
 		return res, fmt.Errorf("emailing the statistics of %q via %s:%d: %w", projectName, p.SMTP.Host, p.SMTP.Port, err)
 	}
 	return res, nil
+}
+
+// PreviewStats builds the statistics report email EmailStats would send
+// to the recipients (the project's statistics with the failed items),
+// without sending it and without needing SMTP settings.
+func PreviewStats(st *store.Store, projectName string, to []string) (RichMessage, error) {
+	ps, err := stats.Collect(st, projectName, true)
+	if err != nil {
+		return RichMessage{}, err
+	}
+	return StatsReport(ps, to)
 }
