@@ -60,6 +60,11 @@ type Options struct {
 	// release when the last one ends, so the computer does not sleep
 	// while mailboxes move (the faces pass awake.Hold).
 	KeepAwake func(reason string) (release func())
+	// MaxBodyBytes bounds the message bodies all users of the engine hold
+	// in memory together (fetched or being fetched, not yet written and
+	// journaled); default DefaultMaxBodyBytes. A single larger message
+	// waits until nothing else is held, then is held alone.
+	MaxBodyBytes int64
 }
 
 // PassOptions tune one Run.
@@ -145,6 +150,7 @@ type Engine struct {
 	j    *store.Journal
 	opts Options
 	log  *slog.Logger
+	mem  *budget // bytes of bodies held by all users' pipelines
 
 	mu     sync.Mutex
 	subs   map[int]chan Event
@@ -175,7 +181,10 @@ func New(st *store.Store, opts Options) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Engine{st: st, j: st.Journal(), opts: opts, log: opts.Logger,
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return &Engine{st: st, j: st.Journal(), opts: opts, log: opts.Logger, mem: newBudget(opts.MaxBodyBytes),
 		subs: map[int]chan Event{}, last: map[string]Event{}, busy: map[string]bool{},
 		stops: map[string]context.CancelFunc{}, runs: map[*activeRun]bool{}}
 }

@@ -271,24 +271,30 @@ func (fr *folderRun) failure(m mailbox.Meta, reason, hint string) store.FailedIt
 		Pass: fr.r.pass, PassSeq: fr.r.seq, Time: fr.r.e.opts.Now()}
 }
 
-// transfer streams the candidates' bodies from the source, cuts them into
+// Fetch chunks: the engine fetches the candidates' bodies this many bytes
+// (by listed size) and messages at a time, taking the bytes from the
+// memory budget before each chunk is fetched, so that what the source
+// reads is always within the budget.
+const (
+	fetchChunkBytes    = 2 << 20
+	fetchChunkMessages = 500
+)
+
+// transfer fetches the candidates' bodies from the source chunk by chunk
+// (each chunk's bytes taken from the budget first), cuts them into
 // batches by the destination's Limits and writes them one after the other
-// (the next batch is fetched while one is written), journaling each batch
-// as soon as its Put returns. Memory: the batch being written, one queued,
-// one being filled, plus the source's read-ahead.
+// (the next chunk is fetched while a batch is written), journaling each
+// batch as soon as its Put returns. Memory: at most the engine's budget
+// of bodies, shared with the other folders and users.
 func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 	r := fr.r
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	uids := make([]uint32, len(cands))
-	for i, m := range cands {
-		uids[i] = m.UID
-	}
 	batches := make(chan []mailbox.Message, 1)
 	putDone := make(chan error, 1)
 	go func() { putDone <- fr.writeBatches(ctx, cancel, batches) }()
 	b := &batcher{fr: fr, ctx: ctx, out: batches}
-	err := r.src.Fetch(ctx, fr.f, uids, b.add)
+	err := fr.fetchChunks(ctx, b, cands)
 	if err == nil {
 		err = b.flush()
 	} else if errors.Is(err, imapconn.ErrBandwidthLimit) {
@@ -309,6 +315,52 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 		}
 	}
 	return err
+}
+
+// fetchChunks fetches cands chunk by chunk into b. Before a chunk is
+// fetched its listed bytes are taken from the budget (the batch being
+// filled is handed on first when they must be waited for, so that what
+// this folder holds moves on); once it is fetched, the difference to the
+// bodies that arrived is given back. The bodies then belong to the
+// batches, which give them back when written.
+func (fr *folderRun) fetchChunks(ctx context.Context, b *batcher, cands []mailbox.Meta) error {
+	r := fr.r
+	uids := make([]uint32, 0, min(len(cands), fetchChunkMessages))
+	for len(cands) > 0 {
+		// The next chunk: cands[:n] (a larger single message on its own).
+		var want int64
+		n := 0
+		for n < len(cands) && n < fetchChunkMessages && (n == 0 || want+max(cands[n].Size, 0) <= fetchChunkBytes) {
+			want += max(cands[n].Size, 0)
+			n++
+		}
+		uids = uids[:0]
+		for _, m := range cands[:n] {
+			uids = append(uids, m.UID)
+		}
+		cands = cands[n:]
+		if !r.mem.tryAcquire(want) {
+			if err := b.flush(); err != nil {
+				return err
+			}
+			if err := r.mem.acquire(ctx, want); err != nil {
+				return err
+			}
+		}
+		var got int64
+		err := r.src.Fetch(ctx, fr.f, uids, func(m mailbox.Message) error {
+			if err := b.add(m); err != nil {
+				return err
+			}
+			got += int64(len(m.Body)) // now the batches' to give back
+			return nil
+		})
+		r.mem.release(want - got)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeBatches writes the batches one after the other until batches is
@@ -354,7 +406,7 @@ func (b *batcher) flush() error {
 }
 
 // add keys m and adds it to the current batch, first flushing a full
-// batch, and waits for memory for its body.
+// batch. Its body's bytes are already taken from the budget (fetchChunks).
 func (b *batcher) add(m mailbox.Message) error {
 	fr, r := b.fr, b.fr.r
 	if m.Key == "" {
@@ -365,16 +417,6 @@ func (b *batcher) add(m mailbox.Message) error {
 	}
 	if len(b.cur) > 0 && (len(b.cur) >= r.limits.BatchSize || b.curBytes+int64(len(m.Body)) > r.limits.BatchBytes) {
 		if err := b.flush(); err != nil {
-			return err
-		}
-	}
-	if !r.mem.tryAcquire(int64(len(m.Body))) {
-		// Let what this folder holds move on before waiting, so that
-		// the folders' unfinished batches cannot starve each other.
-		if err := b.flush(); err != nil {
-			return err
-		}
-		if err := r.mem.acquire(b.ctx, int64(len(m.Body))); err != nil {
 			return err
 		}
 	}

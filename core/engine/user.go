@@ -255,8 +255,8 @@ func (r *userRun) run(ctx context.Context) error {
 	if r.limits.Concurrency < 1 {
 		r.limits.Concurrency = 1
 	}
-	// Bodies in flight: a few batches, whatever the number of folders.
-	r.mem = newBudget(6 * r.limits.BatchBytes)
+	// Bodies in flight: one budget for all folders of all users.
+	r.mem = r.e.mem
 	switch {
 	case so.MaxItemSizeMB > 0:
 		r.maxItem, r.maxItemSource = int64(so.MaxItemSizeMB)<<20, "the user's MaxItemSizeMB support option"
