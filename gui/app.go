@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -78,6 +79,9 @@ type UI struct {
 	migrations *migrationsTab
 	statistics *statisticsTab
 	mail       *mailState // SMTP settings, Notify Users, credential request, cutover (smtp.go)
+
+	busy sync.WaitGroup // slow work in flight off the UI thread (background.go)
+	hold chan struct{}  // tests: offUI's jobs wait for it to close
 }
 
 // Run builds the window on a and runs the app until the window closes.

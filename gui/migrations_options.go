@@ -34,7 +34,10 @@ type optionsPanel struct {
 	save        *widget.Button
 	status      *widget.Label
 
-	previewUser *widget.Select
+	previewUser *widget.SelectEntry // type to find a user; lists up to maxPreviewChoices matches
+	userIDs     map[string]bool     // the project's users (the preview accepts only these)
+	userList    []string            // the same, in the store's order
+	choices     []string            // what the picker lists now
 	loadBtn     *widget.Button
 	loading     *widget.Activity
 	previewInfo *widget.Label
@@ -79,8 +82,9 @@ func newOptionsPanel(u *UI) *optionsPanel {
 	o.save.Importance = widget.HighImportance
 	o.status = widget.NewLabel("")
 
-	o.previewUser = widget.NewSelect(nil, func(string) { o.folders = nil; o.updatePreview() })
-	o.previewUser.PlaceHolder = "(choose a user)"
+	o.previewUser = widget.NewSelectEntry(nil)
+	o.previewUser.SetPlaceHolder("type to find a user")
+	o.previewUser.OnChanged = func(string) { o.previewUserChanged() }
 	o.loadBtn = widget.NewButtonWithIcon("Load folders", theme.ViewRefreshIcon(), o.fetchFolders)
 	o.loading = widget.NewActivity()
 	o.loading.Hide()
@@ -147,40 +151,74 @@ func (o *optionsPanel) load(p project.Project, users []project.User) {
 	o.shared.SetChecked(opts.IncludeSharedFolders)
 	o.fields.setError(nil)
 	o.status.SetText("")
-	names := make([]string, 0, min(len(users), 500))
+	o.userList = make([]string, len(users))
+	o.userIDs = make(map[string]bool, len(users))
 	for i, usr := range users {
-		if i == 500 {
-			break
-		}
-		names = append(names, usr.ID())
+		o.userList[i] = usr.ID()
+		o.userIDs[usr.ID()] = true
 	}
 	if p.Name != o.project {
 		// Another project: nothing of the last one's preview stays.
 		o.project = p.Name
-		o.previewUser.ClearSelected()
 		o.folders, o.foldersOf = nil, ""
+		o.previewUser.SetText("")
 		o.previewInfo.SetText(previewHint)
 	}
-	sel := o.previewUser.Selected
-	o.previewUser.SetOptions(names)
-	if !contains(names, sel) {
-		o.previewUser.ClearSelected()
+	if o.previewID() == "" {
+		o.folders = nil
+	}
+	o.listChoices()
+	o.updatePreview()
+}
+
+// maxPreviewChoices is how many matching users the preview's user picker
+// lists: typing narrows the choice, so a project of any size works.
+const maxPreviewChoices = 50
+
+// previewUserChanged follows the user picker's text: it lists the users
+// matching it and forgets folders loaded for another user.
+func (o *optionsPanel) previewUserChanged() {
+	o.listChoices()
+	if o.previewID() != o.foldersOf {
 		o.folders = nil
 	}
 	o.updatePreview()
 }
 
-// previewHint is the folder preview's text before any folders are loaded.
-const previewHint = "Choose a user and load their source folders to preview the destination tree."
+// listChoices lists the users matching the picker's text in the picker.
+func (o *optionsPanel) listChoices() {
+	o.choices = matchUsers(o.userList, o.previewUser.Text, maxPreviewChoices)
+	o.previewUser.SetOptions(o.choices)
+}
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// previewID is the user chosen for the preview: the picker's text when it
+// names a user of the project, else "".
+func (o *optionsPanel) previewID() string {
+	id := strings.TrimSpace(o.previewUser.Text)
+	if !o.userIDs[id] {
+		return ""
+	}
+	return id
+}
+
+// matchUsers returns up to max ids containing s (case-insensitive), in
+// order.
+func matchUsers(ids []string, s string, max int) []string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	var out []string
+	for _, id := range ids {
+		if len(out) == max {
+			break
+		}
+		if strings.Contains(strings.ToLower(id), s) {
+			out = append(out, id)
 		}
 	}
-	return false
+	return out
 }
+
+// previewHint is the folder preview's text before any folders are loaded.
+const previewHint = "Choose a user and load their source folders to preview the destination tree."
 
 // options reads the form; number fields that do not parse are field errors.
 func (o *optionsPanel) options() (project.Options, error) {
@@ -305,9 +343,16 @@ func (o *optionsPanel) updatePreview() {
 // fetchFolders lists the chosen user's source folders once, in a
 // goroutine; the preview is then recomputed locally on every edit.
 func (o *optionsPanel) fetchFolders() {
-	id := o.previewUser.Selected
+	id := o.previewID()
 	name := o.u.project
-	if id == "" || name == "" {
+	switch {
+	case name == "":
+		return
+	case id == "" && strings.TrimSpace(o.previewUser.Text) != "":
+		o.previewInfo.SetText(fmt.Sprintf("%q is not a user of this project: type part of an address and pick one from the list.",
+			strings.TrimSpace(o.previewUser.Text)))
+		return
+	case id == "":
 		o.previewInfo.SetText("Choose a user first.")
 		return
 	}
@@ -340,7 +385,7 @@ func (o *optionsPanel) fetchFolders() {
 			switch {
 			case err != nil:
 				o.previewInfo.SetText("Could not list the folders: " + err.Error())
-			case o.u.project != name || o.previewUser.Selected != id:
+			case o.u.project != name || o.previewID() != id:
 				// the user moved on
 			default:
 				o.folders, o.foldersOf = folders, id

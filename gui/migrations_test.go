@@ -263,7 +263,7 @@ func TestOptionsValidationAndFolderPreview(t *testing.T) {
 	o.mappingText.SetText("")
 	o.filter.SetText("^Trash$")
 
-	o.previewUser.SetSelected("dora@old.example")
+	o.previewUser.SetText("dora@old.example")
 	loaded := make(chan struct{}, 1)
 	o.onFolders = func() { loaded <- struct{}{} }
 	test.Tap(o.loadBtn)
@@ -451,7 +451,7 @@ func TestNewProjectInheritsNoRunSummaryOrPreview(t *testing.T) {
 	if !strings.Contains(m.summary.Text, "last run") {
 		t.Fatalf("no run summary in the project that ran: %q", m.summary.Text)
 	}
-	o.previewUser.SetSelected("dora@old.example")
+	o.previewUser.SetText("dora@old.example")
 	loaded := make(chan struct{}, 1)
 	o.onFolders = func() { loaded <- struct{}{} }
 	test.Tap(o.loadBtn)
@@ -478,8 +478,8 @@ func TestNewProjectInheritsNoRunSummaryOrPreview(t *testing.T) {
 	if strings.Contains(m.summary.Text, "last run") {
 		t.Errorf("new project shows the previous run: %q", m.summary.Text)
 	}
-	if len(o.rows) != 0 || o.folders != nil || o.previewUser.Selected != "" {
-		t.Errorf("new project shows the previous preview: %d rows, user %q", len(o.rows), o.previewUser.Selected)
+	if len(o.rows) != 0 || o.folders != nil || o.previewUser.Text != "" {
+		t.Errorf("new project shows the previous preview: %d rows, user %q", len(o.rows), o.previewUser.Text)
 	}
 }
 

@@ -107,31 +107,53 @@ func (f *exportForm) validate() error {
 	return err
 }
 
-// document returns the export as the form says.
-func (f *exportForm) document() ([]byte, error) {
-	if err := f.validate(); err != nil {
-		return nil, err
-	}
-	if !f.withPW.Checked {
+// document returns the export as the form says. With passwords it runs
+// scrypt (store.ExportProjectSealed), so it is called off the UI thread;
+// phrase is the passphrase read on the UI goroutine.
+func (f *exportForm) document(withPW bool, phrase []byte) ([]byte, error) {
+	if !withPW {
 		return f.u.st.ExportProject(f.name, false)
 	}
-	phrase := []byte(f.passphrase.Text)
 	defer clear(phrase)
 	return f.u.st.ExportProjectSealed(f.name, phrase)
 }
 
+// submit writes the export off the UI thread (scrypt takes about a
+// second), with the buttons disabled meanwhile, then offers to save it.
 func (f *exportForm) submit() {
-	data, err := f.document()
-	if err != nil {
+	if err := f.validate(); err != nil {
 		f.msg.Importance = widget.DangerImportance
 		f.msg.SetText(fmt.Sprintf("Exporting %q: %v", f.name, err))
 		return
 	}
 	withPW := f.withPW.Checked
-	f.passphrase.SetText("")
-	f.again.SetText("")
-	f.d.Hide()
-	f.save(data, withPW)
+	var phrase []byte
+	if withPW {
+		phrase = []byte(f.passphrase.Text)
+		f.msg.Importance = widget.MediumImportance
+		f.msg.SetText("Encrypting the passwords…")
+	}
+	f.exportBtn.Disable()
+	type result struct {
+		data []byte
+		err  error
+	}
+	offUI(f.u, func() result {
+		data, err := f.document(withPW, phrase)
+		return result{data, err}
+	}, func(r result) {
+		f.validate()
+		if r.err != nil {
+			f.msg.Importance = widget.DangerImportance
+			f.msg.SetText(fmt.Sprintf("Exporting %q: %v", f.name, r.err))
+			return
+		}
+		f.msg.SetText("")
+		f.passphrase.SetText("")
+		f.again.SetText("")
+		f.d.Hide()
+		f.save(r.data, withPW)
+	})
 }
 
 // saveFile asks where to write data and writes it.
@@ -175,6 +197,7 @@ type importPassForm struct {
 
 	// done is called (UI goroutine) after a successful import; tests hook it.
 	done func(project.Project)
+	busy bool // an import is running (Enter in the passphrase does nothing)
 }
 
 // importProjectData imports an export document: at once when it holds no
@@ -281,9 +304,13 @@ func (u *UI) askCopyName(data []byte, info store.ExportInfo, free string) *impor
 	return f
 }
 
-// submit imports with the typed passphrase, or without the passwords.
-// A wrong passphrase keeps the dialog open with the reason.
+// submit imports with the typed passphrase, or without the passwords,
+// off the UI thread (scrypt). A wrong passphrase keeps the dialog open
+// with the reason.
 func (f *importPassForm) submit(without bool) {
+	if f.busy {
+		return
+	}
 	opt := store.ImportOptions{WithoutSecrets: without}
 	if !without {
 		if f.passphrase.Text == "" {
@@ -292,10 +319,31 @@ func (f *importPassForm) submit(without bool) {
 			return
 		}
 		opt.Passphrase = []byte(f.passphrase.Text)
-		defer clear(opt.Passphrase)
+		f.msg.Importance = widget.MediumImportance
+		f.msg.SetText("Decrypting the passwords…")
 	}
 	opt.Name = f.name
-	p, err := f.u.st.ImportProjectWith(f.data, opt)
+	f.busy = true
+	f.importBtn.Disable()
+	f.withoutBtn.Disable()
+	type result struct {
+		p   project.Project
+		err error
+	}
+	offUI(f.u, func() result {
+		defer clear(opt.Passphrase)
+		p, err := f.u.st.ImportProjectWith(f.data, opt)
+		return result{p, err}
+	}, func(r result) {
+		f.busy = false
+		f.importBtn.Enable()
+		f.withoutBtn.Enable()
+		f.imported(r.p, r.err, without)
+	})
+}
+
+// imported shows how submit's import ended (UI goroutine).
+func (f *importPassForm) imported(p project.Project, err error, without bool) {
 	switch {
 	case errors.Is(err, store.ErrWrongPassphrase):
 		f.msg.Importance = widget.DangerImportance
@@ -307,6 +355,7 @@ func (f *importPassForm) submit(without bool) {
 		f.msg.SetText(err.Error())
 		return
 	}
+	f.msg.SetText("")
 	f.passphrase.SetText("")
 	f.d.Hide()
 	if err := f.u.reloadProjects(p.Name); err != nil {

@@ -69,6 +69,7 @@ func TestExportDialogPassphrase(t *testing.T) {
 		t.Fatalf("Export disabled with a good passphrase (%q)", f.msg.Text)
 	}
 	test.Tap(f.exportBtn)
+	u.busy.Wait()
 	if saved == nil || !savedWithPW {
 		t.Fatal("nothing saved")
 	}
@@ -95,11 +96,13 @@ func TestExportDialogPassphrase(t *testing.T) {
 	var imported *project.Project
 	imp.done = func(p project.Project) { imported = &p }
 	test.Tap(imp.importBtn)
+	u.busy.Wait()
 	if imported != nil || imp.msg.Text == "" {
 		t.Fatalf("import without a passphrase: %v, %q", imported, imp.msg.Text)
 	}
 	imp.passphrase.SetText("not the passphrase")
 	test.Tap(imp.importBtn)
+	u.busy.Wait()
 	if imported != nil || imp.msg.Text != "Wrong passphrase. Try again, or import without passwords." {
 		t.Fatalf("wrong passphrase: %v, %q", imported, imp.msg.Text)
 	}
@@ -108,6 +111,7 @@ func TestExportDialogPassphrase(t *testing.T) {
 	}
 	imp.passphrase.SetText(guiPassphrase)
 	test.Tap(imp.importBtn)
+	u.busy.Wait()
 	if imported == nil || u.Project() != "Alpha" {
 		t.Fatalf("import with the passphrase: %v, project %q (%q)", imported, u.Project(), imp.msg.Text)
 	}
@@ -126,6 +130,7 @@ func TestExportDialogPassphrase(t *testing.T) {
 	imported = nil
 	imp.done = func(p project.Project) { imported = &p }
 	test.Tap(imp.withoutBtn)
+	u.busy.Wait()
 	if imported == nil || imported.Source.PasswordRef != "" {
 		t.Fatalf("import without passwords: %+v", imported)
 	}
@@ -142,6 +147,7 @@ func TestExportDialogWithoutPasswords(t *testing.T) {
 	var saved []byte
 	f.save = func(data []byte, _ bool) { saved = data }
 	test.Tap(f.exportBtn)
+	u.busy.Wait()
 	info, err := store.InspectExport(saved)
 	if err != nil || info.Sealed || bytes.Contains(saved, []byte(guiAdminPW)) {
 		t.Fatalf("export without passwords: %+v, %v", info, err)
@@ -215,6 +221,7 @@ func TestImportTakenNameOffersCopy(t *testing.T) {
 	c.pass.done = func(p project.Project) { imported = &p }
 	c.pass.passphrase.SetText(guiPassphrase)
 	test.Tap(c.pass.importBtn)
+	u.busy.Wait()
 	if imported == nil || imported.Name != "Alpha (3)" || u.Project() != "Alpha (3)" {
 		t.Fatalf("sealed copy: %+v, project %q (%q)", imported, u.Project(), c.pass.msg.Text)
 	}

@@ -154,11 +154,19 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 		label = fmt.Sprintf("Import valid rows (%d)", len(res.Users))
 	}
 	p.doImport = widget.NewButtonWithIcon(label, theme.ConfirmIcon(), func() {
-		if err := t.saveImported(res, addrOnly); err != nil {
-			t.u.showError(err)
-			return
-		}
-		p.d.Hide()
+		p.doImport.Disable()
+		p.cancel.Disable()
+		p.summary.SetText(sum + "\nImporting…")
+		t.saveImported(res, addrOnly, func(err error) {
+			p.summary.SetText(sum)
+			p.doImport.Enable()
+			p.cancel.Enable()
+			if err != nil {
+				t.u.showError(err)
+				return
+			}
+			p.d.Hide()
+		})
 	})
 	p.doImport.Importance = widget.HighImportance
 	if len(res.Users) == 0 {
@@ -190,15 +198,29 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 }
 
 // saveImported stores the previewed users through usecase.ImportUsers
-// (the admin chose to import the valid rows).
-func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool) error {
-	sum, err := usecase.ImportUsers(t.u.st, usecase.UsersImport{Project: t.u.project, Result: res,
-		AddressesOnly: addrOnly, AcceptValid: true})
-	if err != nil {
-		return err
+// (the admin chose to import the valid rows). Sealing the passwords of
+// 1,000 users takes a while, so it runs off the UI thread; then is called
+// on the UI goroutine when it is done.
+func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool, then func(error)) {
+	proj := t.u.project
+	type result struct {
+		sum usecase.ImportSummary
+		err error
 	}
-	t.u.usersChanged()
-	t.addrOnly.SetChecked(false) // a choice for this file, not for the next
-	t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d (%d new, %d updated)", sum.Imported, sum.New, sum.Updated))
-	return nil
+	offUI(t.u, func() result {
+		sum, err := usecase.ImportUsers(t.u.st, usecase.UsersImport{Project: proj, Result: res,
+			AddressesOnly: addrOnly, AcceptValid: true})
+		return result{sum, err}
+	}, func(r result) {
+		if r.err != nil {
+			then(r.err)
+			return
+		}
+		if t.u.project == proj {
+			t.u.usersChanged()
+			t.addrOnly.SetChecked(false) // a choice for this file, not for the next
+			t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d (%d new, %d updated)", r.sum.Imported, r.sum.New, r.sum.Updated))
+		}
+		then(nil)
+	})
 }

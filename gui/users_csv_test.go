@@ -50,6 +50,7 @@ func TestDroppedBadCSVShowsRowErrorsAndImportsValidRows(t *testing.T) {
 		t.Fatalf("%d users saved before confirming", len(users))
 	}
 	test.Tap(p.doImport)
+	u.busy.Wait()
 	users, err := st.Users("Alpha")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,7 @@ func TestCSVPreviewCancelSavesNothingAndAddressesOnly(t *testing.T) {
 	f.Seek(0, 0)
 	u.users.loadCSV("good.csv", f)
 	test.Tap(u.users.preview.doImport)
+	u.busy.Wait()
 	users, _ := st.Users("Alpha")
 	if len(users) != 2 {
 		t.Fatalf("stored %d users, want 2", len(users))
@@ -125,6 +127,7 @@ func TestReimportKeepsGivenPasswords(t *testing.T) {
 	u.users.addrOnly.SetChecked(true)
 	u.users.loadCSV("u.csv", strings.NewReader(csv))
 	test.Tap(u.users.preview.doImport)
+	u.busy.Wait()
 	ref, err := st.SetSecret([]byte("given-pw"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +141,7 @@ func TestReimportKeepsGivenPasswords(t *testing.T) {
 	u.users.addrOnly.SetChecked(true) // the option is per import (issue 19 item 10)
 	u.users.loadCSV("u.csv", strings.NewReader(csv))
 	test.Tap(u.users.preview.doImport)
+	u.busy.Wait()
 	a, _ := st.User("Alpha", "alice@old.example")
 	b, _ := st.User("Alpha", "bob@old.example")
 	if a.AddressesOnly || a.SourcePasswordRef != ref || !b.AddressesOnly {
@@ -167,6 +171,7 @@ func TestCSVWithoutPasswordsSuggestsAddressesOnly(t *testing.T) {
 	u.users.addrOnly.SetChecked(true)
 	u.users.loadCSV("nopw.csv", strings.NewReader(csv))
 	test.Tap(u.users.preview.doImport)
+	u.busy.Wait()
 	if users, _ := st.Users("Alpha"); len(users) != 1 {
 		t.Fatalf("stored %d users, want 1", len(users))
 	}

@@ -20,6 +20,27 @@ func (s *Store) SetSecret(plaintext []byte) (string, error) {
 	return ref, err
 }
 
+// SetSecrets is SetSecret for many secrets in one transaction: one disk
+// sync for all of them, where SetSecret syncs once per secret (importing
+// 1,000 users with two passwords each took seconds that way). refs[i] is
+// the ref of plaintexts[i]; on error nothing is stored.
+func (s *Store) SetSecrets(plaintexts [][]byte) ([]string, error) {
+	refs := make([]string, len(plaintexts))
+	err := update(s.db, func(tx *bbolt.Tx) error {
+		for i, pt := range plaintexts {
+			var err error
+			if refs[i], err = s.putSecret(tx, pt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
+
 // Secret opens the secret stored under ref.
 func (s *Store) Secret(ref string) ([]byte, error) {
 	var sealed []byte

@@ -78,22 +78,19 @@ func ImportUsers(st *store.Store, in UsersImport) (ImportSummary, error) {
 	for _, u := range existing {
 		byID[u.ID()] = u
 	}
-	var sealed []string
 	users := make([]project.User, 0, len(res.Users))
 	for _, u := range res.Users {
 		if old, ok := byID[u.ID()]; ok {
 			sum.Updated++
 			u = mergeUser(u, old, in.AddressesOnly)
 		}
-		if c, ok := res.Passwords[u.ID()]; ok && !in.AddressesOnly {
-			refs, err := sealPasswords(st, &u, c)
-			sealed = append(sealed, refs...)
-			if err != nil {
-				deleteSecrets(st, sealed...)
-				return sum, err
-			}
-		}
 		users = append(users, u)
+	}
+	var sealed []string
+	if !in.AddressesOnly {
+		if sealed, err = sealPasswords(st, users, res.Passwords); err != nil {
+			return sum, err
+		}
 	}
 	if err := st.PutUsers(in.Project, users); err != nil {
 		deleteSecrets(st, sealed...)
@@ -121,26 +118,45 @@ func mergeUser(u, old project.User, addressesOnly bool) project.User {
 	return u
 }
 
-// sealPasswords seals the passwords the file gives for u and returns the
-// references it created.
-func sealPasswords(st *store.Store, u *project.User, c csvimport.Creds) ([]string, error) {
-	var refs []string
-	for _, s := range []struct {
-		plain, what string
-		ref         *string
-	}{{c.Source, "password", &u.SourcePasswordRef}, {c.Dest, "destination password", &u.DestPasswordRef}} {
-		if s.plain == "" {
+// sealPasswords seals the passwords the file gives for users, all in one
+// store transaction (store.SetSecrets), sets their references and returns
+// them. A user given a source password is no longer addresses-only.
+func sealPasswords(st *store.Store, users []project.User, pws map[string]csvimport.Creds) ([]string, error) {
+	var plains [][]byte
+	var refs []*string
+	for i := range users {
+		u := &users[i]
+		c, ok := pws[u.ID()]
+		if !ok {
 			continue
 		}
-		ref, err := st.SetSecret([]byte(s.plain))
-		if err != nil {
-			return refs, fmt.Errorf("sealing the %s of %s: %w", s.what, u.SourceEmail, err)
+		for _, s := range []struct {
+			plain string
+			ref   *string
+		}{{c.Source, &u.SourcePasswordRef}, {c.Dest, &u.DestPasswordRef}} {
+			if s.plain != "" {
+				plains = append(plains, []byte(s.plain))
+				refs = append(refs, s.ref)
+			}
 		}
-		refs = append(refs, ref)
-		*s.ref = ref
 	}
-	if u.SourcePasswordRef != "" {
-		u.AddressesOnly = false
+	if len(plains) == 0 {
+		return nil, nil
 	}
-	return refs, nil
+	sealed, err := st.SetSecrets(plains)
+	for _, p := range plains {
+		clear(p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sealing the passwords of %d users: %w", len(users), err)
+	}
+	for i, ref := range sealed {
+		*refs[i] = ref
+	}
+	for i := range users {
+		if users[i].SourcePasswordRef != "" {
+			users[i].AddressesOnly = false
+		}
+	}
+	return sealed, nil
 }
