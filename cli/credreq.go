@@ -16,12 +16,15 @@ const credreqUsage = `  mailferry credreq serve --project P [--addr HOST:PORT] [
         [--cert FILE --key FILE] [--public-url URL] [--ttl 72h]
         [--send [--users a,b] [--template FILE (JSON {"subject","body"})]]
         (serves the credential-request page until Ctrl-C; --send emails each user a one-time link)
+  mailferry credreq status --project P [--json]
+        (each user's link: issued, sent, opened, submitted, locked, verified or expired)
 `
 
 func init() {
 	register("credreq", credreqUsage, func(e *env, args []string) error {
 		return subcommand(e, args, credreqUsage, map[string]func(*env, []string) error{
-			"serve": credreqServe,
+			"serve":  credreqServe,
+			"status": credreqStatus,
 		})
 	})
 }
@@ -89,6 +92,7 @@ func credreqServe(e *env, args []string) error {
 	}()
 	fmt.Fprintf(e.stdout, "serving credential requests for project %q at %s\n", p.Name, srv.URL())
 	fmt.Fprintf(e.stdout, "certificate SHA-256 fingerprint: %s\n", tlstrust.Colons(srv.Fingerprint()))
+	printReach(e, srv)
 
 	if o.send {
 		if err := credreqSend(e, srv, p.Name, o, logger); err != nil {
@@ -194,4 +198,56 @@ func humanDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// printReach prints who can open the links, whether this computer
+// reaches the server through them, and the firewall and certificate
+// guidance.
+func printReach(e *env, srv *credreq.Server) {
+	rc := srv.Reachability(e.ctx, nil)
+	fmt.Fprintf(e.stdout, "reach: %s: %s\n", rc.Scope, rc.Summary)
+	if rc.SelfCheck != "" {
+		fmt.Fprintf(e.stdout, "reach: WARNING: %s\n", rc.SelfCheck)
+	}
+	for _, g := range srv.Guidance() {
+		fmt.Fprintf(e.stdout, "note: %s\n", g)
+	}
+}
+
+// credreqStatus prints each user's link status (from the store; no
+// server needed).
+func credreqStatus(e *env, args []string) error {
+	fs := e.newFlags("credreq status", true)
+	projName := fs.String("project", "", "project name")
+	if _, err := parse(fs, args, credreqUsage, 0, 0); err != nil {
+		return err
+	}
+	if *projName == "" {
+		return usagef(credreqUsage, "--project is required")
+	}
+	st, err := e.openRead()
+	if err != nil {
+		return err
+	}
+	if _, err := st.Project(*projName); err != nil {
+		return err
+	}
+	ls, err := credreq.LinkStatuses(st, *projName, time.Now())
+	if err != nil {
+		return err
+	}
+	if e.json {
+		if ls == nil {
+			ls = []credreq.LinkStatus{}
+		}
+		return writeJSON(e.stdout, ls)
+	}
+	if len(ls) == 0 {
+		fmt.Fprintln(e.stdout, "no links yet (send them with: mailferry credreq serve --project P --send)")
+		return nil
+	}
+	for _, s := range ls {
+		fmt.Fprintf(e.stdout, "%-10s %s: %s\n", s.State, s.User, s.Detail)
+	}
+	return nil
 }

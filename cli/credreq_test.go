@@ -128,6 +128,15 @@ func TestCredreqServe(t *testing.T) {
 		!strings.Contains(out, "links valid for 2h);") {
 		t.Fatalf("serve output:\n%s", out)
 	}
+	// Who can open the links, and what to tell users.
+	if !strings.Contains(out, "reach: this-computer: The links point to this computer only") ||
+		strings.Contains(out, "reach: WARNING") || !strings.Contains(out, "note: Firewall:") ||
+		!strings.Contains(out, "note: Certificate warning:") || !strings.Contains(out, m[1][:23]) {
+		t.Errorf("serve output without reachability and guidance:\n%s", out)
+	}
+	if r := mfChild(t, nil, db, "", "credreq", "status", "--project", "P"); r.code != 0 || !strings.Contains(r.stdout, "sent       alice@src.example: emailed") {
+		t.Errorf("credreq status after sending: %+v", r)
+	}
 	mails := receivedMails(t, relay)
 	if mails[0].to != "alice@src.example" {
 		t.Fatalf("link mailed to %s", mails[0].to)
@@ -146,6 +155,10 @@ func TestCredreqServe(t *testing.T) {
 	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "login": {"alice"}, "password": {wrongPW}})
 	if p.code != http.StatusOK || !strings.Contains(p.body, "did not accept that login name and password") {
 		t.Fatalf("wrong password: %d\n%s", p.code, p.body)
+	}
+	if r := mfChild(t, nil, db, "", "credreq", "status", "--project", "P"); r.code != 0 || !strings.Contains(r.stdout, "submitted  alice@src.example: form sent") ||
+		!strings.Contains(r.stdout, "1 wrong password") {
+		t.Errorf("credreq status after a wrong password: %+v", r)
 	}
 	cm = csrfFormRE.FindStringSubmatch(p.body)
 	p = fetch(t, c, http.MethodPost, link, url.Values{"csrf": {cm[1]}, "login": {"alice"}, "password": {alicePW}})
@@ -172,6 +185,10 @@ func TestCredreqServe(t *testing.T) {
 		t.Errorf("the wrong attempt was not logged:\n%s", stderr.String())
 	}
 
+	rs := ok(t, db, "--json", "credreq", "status", "--project", "P")
+	if !strings.Contains(rs.stdout, `"state": "verified"`) || !strings.Contains(rs.stdout, `"user": "alice@src.example"`) || strings.Contains(rs.stdout, "bob@") {
+		t.Errorf("credreq status --json after the password:\n%s", rs.stdout)
+	}
 	us := usersJSON(t, db, "P")
 	if us[0]["source_email"] != "alice@src.example" || us[0]["status"] != "Queued" ||
 		us[0]["source_password_set"] != true || us[0]["addresses_only"] != false {
@@ -330,4 +347,14 @@ func TestCredreqServeSIGTERM(t *testing.T) {
 	if n := len(relay.Mails()); n != 0 {
 		t.Errorf("%d mails without --send", n)
 	}
+}
+
+func TestCredreqStatusErrors(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	if r := ok(t, db, "credreq", "status", "--project", "P"); !strings.Contains(r.stdout, "no links yet") {
+		t.Errorf("no links: %q", r.stdout)
+	}
+	expect(t, mf(t, db, "", "credreq", "status"), 2, "--project is required")
+	expect(t, mf(t, db, "", "credreq", "status", "--project", "Nope"), 1, `"Nope"`)
 }

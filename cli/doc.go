@@ -105,6 +105,7 @@
 //	        [--preview] [--json]
 //	credreq serve --project P [--addr HOST:PORT] [--host NAME ...] [--cert FILE --key FILE]
 //	        [--public-url URL] [--ttl 72h] [--send [--users a,b] [--template FILE]]
+//	credreq status --project P [--json]
 //	cutover --project P [--dns-server HOST[:PORT]] [--json]
 //
 // endpoint set changes the endpoint in place when --type is omitted or the
@@ -398,6 +399,19 @@
 // is printed each time a user completes. Without --send it serves links
 // sent earlier (they stay valid while the URL is the same). Exit 1 when
 // the server cannot start or the links cannot be sent; 0 after a stop.
+// After the fingerprint it prints who can open the links ("reach: SCOPE:
+// sentence", SCOPE this-computer, lan, public or unknown: a loopback
+// address reaches nobody else, a private one this network only), a
+// "reach: WARNING:" line when this computer cannot reach the server
+// through the links' address, and "note:" lines on the firewall prompt
+// and the certificate warning users will see.
+//
+// credreq status prints each user's latest link from the store (no
+// server needed): "STATE USER: detail", STATE one of issued (not
+// emailed), sent, opened, submitted (a form was sent, not accepted yet),
+// locked (too many wrong passwords), verified, expired. --json: a list of
+// {"user", "state", "issued", "sent"?, "opened"?, "submitted"?,
+// "verified"?, "expires", "failures"?, "base", "detail"}.
 // The server logs (never a password or token) go to stderr.
 //
 // cutover looks up, for each destination domain of the users, the MX,

@@ -28,6 +28,16 @@
 // the project, the user, the remote address and a short token id (the
 // first 8 hex digits of its hash), never the token or the password.
 //
+// Each link's progress is kept with its record (emailed, first opened,
+// last submitted, used): LinkStatuses reports per user whether the link
+// was issued, sent, opened, submitted, locked, verified or expired, from
+// the store alone. Classify says who can open links of a base URL
+// (loopback: this computer only; a private address: this LAN only; a
+// public one: anyone the firewall lets in), Server.Reachability adds a
+// check that the links' address reaches this very server, and
+// Server.Guidance words what to tell users about the firewall prompt and
+// the self-signed certificate's warning.
+//
 // Pages are self-contained HTML (no external assets) sent with
 // Cache-Control: no-store, a Content-Security-Policy of default-src 'none'
 // with a per-response style nonce, X-Frame-Options: DENY and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
@@ -74,23 +75,29 @@ func (s *Server) SendLinks(ctx context.Context, projectName string, userIDs []st
 		return res, errors.New("credreq: no users need a password")
 	}
 	var msgs []notify.Message
+	hashes := map[string]string{} // user ID → token hash
 	for _, u := range users {
-		link, expires, err := s.issue(projectName, u.ID())
+		link, expires, hash, err := s.issue(projectName, u.ID())
 		if err != nil {
 			res.Failed[u.ID()] = err.Error()
 			continue
 		}
 		vars := notify.Vars(p, u, expires)
 		vars["link"] = link
-		vars["expires"] = expires.Local().Format("Monday, 2 January 2006 15:04 MST")
+		vars["expires"] = expires.Local().Format("Monday, 2 January 2006") + " " + notify.ClockText(expires.Local())
 		subj, body, err := tmpl.Render(vars)
 		if err != nil {
 			return res, err
 		}
 		msgs = append(msgs, notify.Message{Key: u.ID(), To: u.SourceEmail, Subject: subj, Body: body})
+		hashes[u.ID()] = hash
 	}
 	sent, err := notify.Send(ctx, p.SMTP, pw, msgs, opt)
 	res.Sent = sent.Sent
+	now := time.Now().UTC()
+	for _, id := range sent.Sent {
+		s.note(record{Hash: hashes[id]}, func(r *record) { r.Sent = now })
+	}
 	for k, v := range sent.Failed {
 		res.Failed[k] = v
 	}

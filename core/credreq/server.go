@@ -305,33 +305,38 @@ func (s *Server) TTL() time.Duration { return s.cfg.TTL }
 // earlier link of that user) and sets the user to Waiting For End User.
 // The link works until Config.TTL from now.
 func (s *Server) Issue(projectName, userID string) (link string, err error) {
-	link, _, err = s.issue(projectName, userID)
+	link, _, _, err = s.issue(projectName, userID)
 	return link, err
 }
 
-func (s *Server) issue(projectName, userID string) (string, time.Time, error) {
+func (s *Server) issue(projectName, userID string) (link string, expires time.Time, hash string, err error) {
+	link, rec, err := s.issueRecord(projectName, userID)
+	return link, rec.Expires, rec.Hash, err
+}
+
+func (s *Server) issueRecord(projectName, userID string) (string, record, error) {
 	u, err := s.st.User(projectName, userID)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", record{}, err
 	}
 	token, hash, err := newToken()
 	if err != nil {
-		return "", time.Time{}, err
+		return "", record{}, err
 	}
 	now := time.Now().UTC()
 	rec := record{Hash: hash, Project: projectName, User: u.ID(), Base: s.base, Issued: now, Expires: now.Add(s.cfg.TTL)}
 	if err := insert(s.st.Bolt(), rec, now); err != nil {
-		return "", time.Time{}, fmt.Errorf("credreq: storing the link of %s: %w", u.ID(), err)
+		return "", record{}, fmt.Errorf("credreq: storing the link of %s: %w", u.ID(), err)
 	}
 	err = s.st.UpdateUser(projectName, u.ID(), func(u *project.User) error {
 		u.Status = project.StatusWaitingForEndUser
 		return nil
 	})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("credreq: %w", err)
+		return "", record{}, fmt.Errorf("credreq: %w", err)
 	}
 	s.log.Info("credreq link issued", "project", projectName, "user", u.ID(), "token_id", rec.id(), "expires", rec.Expires)
-	return s.base + "/r/" + token, rec.Expires, nil
+	return s.base + "/r/" + token, rec, nil
 }
 
 // csrf is the form token bound to a link.
@@ -424,7 +429,22 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if rec.Opened.IsZero() {
+		s.note(rec, func(r *record) {
+			if r.Opened.IsZero() {
+				r.Opened = now.UTC()
+			}
+		})
+	}
 	render(w, http.StatusOK, s.formData(rec, p, u, now))
+}
+
+// note records an event of rec's link (for LinkStatuses); a failure is
+// logged, never shown to the user.
+func (s *Server) note(rec record, fn func(*record)) {
+	if err := update(s.st.Bolt(), rec.Hash, func(r *record) error { fn(r); return nil }); err != nil {
+		s.log.Error("credreq recording the link's status", "token_id", rec.id(), "err", err)
+	}
 }
 
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
@@ -465,6 +485,12 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 		render(w, status, d)
 		return
 	}
+	s.note(rec, func(r *record) {
+		r.Submitted = now.UTC()
+		if r.Opened.IsZero() {
+			r.Opened = now.UTC()
+		}
+	})
 	ctx, cancel := context.WithTimeout(r.Context(), VerifyTimeout)
 	defer cancel()
 	log := s.log.With("project", rec.Project, "user", rec.User, "token_id", rec.id(), "remote", r.RemoteAddr)

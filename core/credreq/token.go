@@ -30,6 +30,11 @@ type record struct {
 	Expires time.Time   `json:"expires"`
 	Used    time.Time   `json:"used,omitempty"`
 	Fails   []time.Time `json:"fails,omitempty"` // failed attempts, oldest first
+	// What happened to the link (LinkStatuses): emailed (the SMTP server
+	// accepted it), first opened, last submitted (any outcome).
+	Sent      time.Time `json:"sent,omitempty"`
+	Opened    time.Time `json:"opened,omitempty"`
+	Submitted time.Time `json:"submitted,omitempty"`
 }
 
 // id is the short token id used in logs.
