@@ -30,7 +30,7 @@ type flagUpdate struct {
 // alone (and compared again by the next pass). No I/O.
 func (fr *folderRun) flagChanges(st *store.FolderState, done []mailbox.Meta) (first []store.FlagRecord, ups []flagUpdate) {
 	for _, m := range done {
-		k := mailbox.SourceKey(fr.uv, m.UID)
+		k := m.JournalKey(fr.uv)
 		now := store.MakeFlagSet(m.Flags)
 		was, ok := st.Flags[k]
 		switch {

@@ -121,7 +121,7 @@ func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) folderPla
 	var p folderPlan
 	var done []mailbox.Meta
 	for _, m := range metas {
-		if _, ok := st.Done[mailbox.SourceKey(fr.uv, m.UID)]; ok {
+		if _, ok := st.Done[m.JournalKey(fr.uv)]; ok {
 			done = append(done, m)
 			continue
 		}
@@ -161,7 +161,7 @@ func (fr *folderRun) relabelByContent(st *store.FolderState, p *folderPlan) {
 		if journalCK[ck] > 0 {
 			journalCK[ck]--
 			p.doneCK[ck]++
-			p.relabel = append(p.relabel, store.DoneItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
+			p.relabel = append(p.relabel, store.DoneItem{Key: m.JournalKey(fr.uv), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
 				Flags: store.MakeFlagSet(m.Flags)})
 			continue
 		}
@@ -177,7 +177,7 @@ func (r *userRun) selectForPass(st *store.FolderState, uv uint32, cands []mailbo
 	switch r.pass {
 	case project.PassRetry:
 		for _, m := range cands {
-			if _, ok := st.Failed[mailbox.SourceKey(uv, m.UID)]; ok {
+			if _, ok := st.Failed[m.JournalKey(uv)]; ok {
 				kept = append(kept, m)
 			}
 		}
@@ -230,7 +230,7 @@ func (fr *folderRun) decide(ctx context.Context, p *folderPlan, ensureErr error)
 		ck := m.ContentKey()
 		if avail[ck] > 0 {
 			avail[ck]--
-			p.dedup = append(p.dedup, store.DoneItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
+			p.dedup = append(p.dedup, store.DoneItem{Key: m.JournalKey(fr.uv), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
 				Flags: store.MakeFlagSet(m.Flags)})
 			continue
 		}
@@ -266,7 +266,7 @@ func (fr *folderRun) record(st *store.FolderState, p *folderPlan) error {
 }
 
 func (fr *folderRun) failure(m mailbox.Meta, reason, hint string) store.FailedItem {
-	return store.FailedItem{Key: mailbox.SourceKey(fr.uv, m.UID), ContentKey: m.ContentKey(), Folder: fr.f.Name, UID: m.UID,
+	return store.FailedItem{Key: m.JournalKey(fr.uv), ContentKey: m.ContentKey(), Folder: fr.f.Name, UID: m.UID,
 		Subject: m.Subject, Date: m.Date, Size: m.Size, Reason: reason, Hint: hint,
 		Pass: fr.r.pass, PassSeq: fr.r.seq, Time: fr.r.e.opts.Now()}
 }
@@ -290,10 +290,16 @@ func (fr *folderRun) transfer(ctx context.Context, cands []mailbox.Meta) error {
 	r := fr.r
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	gmailIDs := map[uint32]uint64{} // Gmail sources only
+	for _, m := range cands {
+		if m.GmailID != 0 {
+			gmailIDs[m.UID] = m.GmailID
+		}
+	}
 	batches := make(chan []mailbox.Message, 1)
 	putDone := make(chan error, 1)
 	go func() { putDone <- fr.writeBatches(ctx, cancel, batches) }()
-	b := &batcher{fr: fr, ctx: ctx, out: batches}
+	b := &batcher{fr: fr, ctx: ctx, out: batches, gmailIDs: gmailIDs}
 	err := fr.fetchChunks(ctx, b, cands)
 	if err == nil {
 		err = b.flush()
@@ -389,6 +395,7 @@ type batcher struct {
 	out      chan<- []mailbox.Message
 	cur      []mailbox.Message // the batch being filled
 	curBytes int64
+	gmailIDs map[uint32]uint64 // the candidates' X-GM-MSGID by UID
 }
 
 // flush hands the current batch (if any) to the writer.
@@ -409,8 +416,13 @@ func (b *batcher) flush() error {
 // batch. Its body's bytes are already taken from the budget (fetchChunks).
 func (b *batcher) add(m mailbox.Message) error {
 	fr, r := b.fr, b.fr.r
-	if m.Key == "" {
-		m.Key = mailbox.SourceKey(fr.uv, m.UID)
+	if id, ok := b.gmailIDs[m.UID]; ok {
+		// The candidate's Gmail identity, whatever the source kept of
+		// its listing.
+		m.GmailID = id
+		m.Key = m.JournalKey(fr.uv)
+	} else if m.Key == "" {
+		m.Key = m.JournalKey(fr.uv)
 	}
 	if m.ContentKey == "" {
 		m.ContentKey = m.Meta.ContentKey()

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -21,10 +22,17 @@ import (
 // with several labels in several folders).
 func appendTo(t *testing.T, addr, user, pass, subject string, flags []imap.Flag, folders ...string) {
 	t.Helper()
+	appendBody(t, addr, user, pass, subject, subject+" body", flags, folders...)
+}
+
+// appendBody is appendTo with the given body: two messages with the same
+// subject and bodies of one length have the same content key.
+func appendBody(t *testing.T, addr, user, pass, subject, body string, flags []imap.Flag, folders ...string) {
+	t.Helper()
 	c := kit.IMAPClient(t, addr, user, pass)
 	defer c.Close()
-	msg := fmt.Sprintf("From: a@example.org\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 02 Jan 2023 10:00:00 +0000\r\nMessage-ID: <%s@example.org>\r\n\r\n%s body\r\n",
-		user, subject, strings.ReplaceAll(subject, " ", "."), subject)
+	msg := fmt.Sprintf("From: a@example.org\r\nTo: %s\r\nSubject: %s\r\nDate: Mon, 02 Jan 2023 10:00:00 +0000\r\nMessage-ID: <%s@example.org>\r\n\r\n%s\r\n",
+		user, subject, strings.ReplaceAll(subject, " ", "."), body)
 	for _, f := range folders {
 		kit.Append(t, c, f, []byte(msg), &imap.AppendOptions{Flags: flags, Time: time.Date(2023, 1, 2, 10, 0, 0, 0, time.UTC)})
 	}
@@ -293,4 +301,103 @@ func TestGmailDailyBudgetAcrossPassesOfOneDay(t *testing.T) {
 		t.Fatalf("moved %d of %d", moved, len(before))
 	}
 	sameMultiset(t, "after the daily pauses", hashes(before, true), hashes(snapshot(t, dst, "fay"), true))
+}
+
+// Gmail messages are known by X-GM-MSGID (X-GM-EXT-1), not by content
+// key: a message with three labels lands once in each label folder and
+// not again from All Mail, while its twin (same headers and size, other
+// bytes: another Gmail message) that is only in All Mail goes to
+// Archive; Starred (the \Starred label) becomes \Flagged and Important is
+// no folder. The journal knows the messages by X-GM-MSGID; a rerun, and
+// a rerun after the journal is lost, move nothing and duplicate nothing.
+func TestGmailMsgIDIdentity(t *testing.T) {
+	const addr = "gina@example.com"
+	ts := tokensrv.Start(t)
+	key, clientID := ts.NewServiceAccount(t, "mf@proj.iam.gserviceaccount.com")
+	ts.Delegate(clientID, project.GmailScope)
+	ts.AddUser(addr)
+	g := testsrv.StartOAuthIMAP(t, map[string]string{addr: "fill-pw"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2", "PLAIN"}, Gmail: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if ts.Check(user, tok, project.GmailScope) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	if err := g.GmailLayout(addr, "Work", "Home"); err != nil {
+		t.Fatal(err)
+	}
+	all, pw := "[Gmail]/All Mail", "fill-pw"
+	appendBody(t, g.Addr(), addr, pw, "Three labels", "body one", nil, "INBOX", "Work", "Home", all)
+	appendBody(t, g.Addr(), addr, pw, "Three labels", "body two", nil, all) // its archived twin
+	appendTo(t, g.Addr(), addr, pw, "Starred archived", nil, "[Gmail]/Starred", all)
+	appendTo(t, g.Addr(), addr, pw, "Starred inbox", nil, "INBOX", "[Gmail]/Starred", "[Gmail]/Important", all)
+
+	dst := dovecotServer(t, "/", "gina")
+	st := oauthProject(t, oauthEndpoint(project.TypeGWorkspace, g.Addr()), dst, addr, "gina", key)
+	run := func(what string, want int64) {
+		t.Helper()
+		sum, err := New(st, Options{Logger: kit.Logger()}).Run(context.Background(), "P", project.PassFull, []string{addr}, PassOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := userSum(t, sum, 0); s.Status != project.StatusCompleted || s.ItemsMigrated != want {
+			t.Fatalf("%s: %+v, want %d items migrated", what, s, want)
+		}
+	}
+	type copyOf struct{ folder, subject, flags string }
+	layout := func() map[copyOf]int {
+		out := map[copyOf]int{}
+		c := kit.IMAPClient(t, dst.addr, "gina", dst.users["gina"])
+		defer c.Close()
+		for _, name := range kit.Selectable(t, c) {
+			_, msgs := kit.ExamineAll(t, c, name)
+			for _, m := range msgs {
+				subj := ""
+				for _, line := range strings.Split(string(m.Body), "\r\n") {
+					if v, ok := strings.CutPrefix(line, "Subject: "); ok {
+						subj = v
+					}
+				}
+				if strings.Contains(string(m.Body), "body two") {
+					subj += " (twin)"
+				}
+				fl := ""
+				for _, f := range m.Flags {
+					if strings.EqualFold(string(f), `\Flagged`) {
+						fl = `\Flagged`
+					}
+				}
+				out[copyOf{name, subj, fl}]++
+			}
+		}
+		return out
+	}
+	run("first pass", 6)
+	want := map[copyOf]int{
+		{"INBOX", "Three labels", ""}: 1, {"Work", "Three labels", ""}: 1, {"Home", "Three labels", ""}: 1,
+		{"Archive", "Three labels (twin)", ""}: 1, {"Archive", "Starred archived", `\Flagged`}: 1,
+		{"INBOX", "Starred inbox", `\Flagged`}: 1,
+	}
+	if got := layout(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("destination:\n got %v\nwant %v", got, want)
+	}
+	fs, err := st.Journal().Folder("P", addr, "Work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range fs.Done {
+		if !strings.HasPrefix(string(k), "g:") {
+			t.Fatalf("journal key %q in Work: want the X-GM-MSGID key", k)
+		}
+	}
+	run("rerun", 0)
+	if err := st.Journal().ResetUser("P", addr); err != nil {
+		t.Fatal(err)
+	}
+	run("rerun after the journal is lost", 0)
+	if got := layout(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("destination after the rerun without journal:\n got %v\nwant %v", got, want)
+	}
 }

@@ -44,12 +44,19 @@ type Folder struct {
 	Messages    uint32
 }
 
-// Key identifies a source message across runs. It is "u:<uidvalidity>:<uid>".
+// Key identifies a source message across runs within a folder. It is
+// "u:<uidvalidity>:<uid>", or "g:<X-GM-MSGID>" for a Gmail message.
 type Key string
 
 // SourceKey builds the UID-based key of a message.
 func SourceKey(uidValidity, uid uint32) Key {
 	return Key(fmt.Sprintf("u:%d:%d", uidValidity, uid))
+}
+
+// GmailKey is the key of a Gmail message, "g:<X-GM-MSGID>": the same in
+// every folder that shows the message and across UIDVALIDITY changes.
+func GmailKey(msgID uint64) Key {
+	return Key(fmt.Sprintf("g:%d", msgID))
 }
 
 // ContentKey identifies a message by content when UIDs cannot be trusted
@@ -89,6 +96,20 @@ type Meta struct {
 	Date      string
 	From      string
 	Subject   string
+	// GmailID is Gmail's X-GM-MSGID (0 on other servers): one message
+	// shown in several label folders and in All Mail has one GmailID.
+	GmailID uint64
+}
+
+// JournalKey is the key the journal knows the message by in its folder
+// of UIDVALIDITY uv: GmailKey when the server gave a GmailID (so that a
+// UIDVALIDITY change or a label renamed back and forth cannot make it
+// new), else SourceKey.
+func (m Meta) JournalKey(uv uint32) Key {
+	if m.GmailID != 0 {
+		return GmailKey(m.GmailID)
+	}
+	return SourceKey(uv, m.UID)
 }
 
 // ContentKey of the message.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -28,6 +29,8 @@ type Server struct {
 	srv    *imapserver.Server
 	ln     *trackingListener
 	served chan struct{}
+
+	gm *gmail // Gmail's behaviour (Options.Gmail), else nil
 
 	mu    sync.Mutex
 	users map[string]string
@@ -66,15 +69,19 @@ type Options struct {
 	Users map[string]string
 	// Session, when set, makes each connection's session instead of
 	// imapmemserver's own (a test server with other logins uses it; the
-	// session opens a user's mailbox with Account).
-	Session func(*Server) imapserver.Session
-	// Caps, when set, replaces Caps (e.g. to add SPECIAL-USE for a
-	// Gmail-style layout).
+	// session opens a user's mailbox with NewSession once logged in).
+	Session func(*Server, *imapserver.Conn) imapserver.Session
+	// Caps, when set, replaces Caps.
 	Caps imap.CapSet
 	// BytesPerSecond, when positive, paces every connection to about that
 	// many bytes per second each way, like a slow link (the demo uses it
 	// so a pass takes seconds, as it would against a real server).
 	BytesPerSecond int64
+	// Gmail makes the server behave like Gmail where MailFerry cares
+	// (gmail.go): SPECIAL-USE and X-GM-EXT-1 are announced, GmailLayout
+	// gives a user [Gmail]/All Mail (\All) and the other [Gmail] folders,
+	// and FETCH answers X-GM-MSGID and X-GM-LABELS.
+	Gmail bool
 }
 
 // NewWithOptions starts a server configured by opts. The caller must
@@ -104,10 +111,19 @@ func NewWithOptions(opts Options) (*Server, error) {
 	if opts.Caps != nil {
 		caps = opts.Caps
 	}
+	if opts.Gmail {
+		m.gm = &gmail{}
+		m.ln.gm = m.gm
+		caps = maps.Clone(caps)
+		caps[imap.CapSpecialUse] = struct{}{} // X-GM-EXT-1: wire.go
+	}
 	m.srv = imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			if opts.Session != nil {
-				return opts.Session(m), nil, nil
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			switch {
+			case opts.Session != nil:
+				return opts.Session(m, c), nil, nil
+			case m.gm != nil:
+				return &loginSession{m: m, conn: c}, nil, nil
 			}
 			return m.mem.NewSession(), nil, nil
 		},
@@ -206,6 +222,7 @@ func (slogLogger) Printf(format string, args ...any) {
 type trackingListener struct {
 	net.Listener
 	bps   atomic.Int64 // pace of new connections (0: none)
+	gm    *gmail       // wraps connections in a wire filter when set
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 }
@@ -218,7 +235,12 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	l.mu.Lock()
 	l.conns[c] = struct{}{}
 	l.mu.Unlock()
-	return &trackedConn{Conn: c, l: l, pace: pacer{bps: l.bps.Load()}}, nil
+	tc := &trackedConn{Conn: c, raw: c, l: l, pace: pacer{bps: l.bps.Load()}}
+	if l.gm != nil {
+		tc.wire = newWire(c, l.gm)
+		tc.Conn = tc.wire
+	}
+	return tc, nil
 }
 
 // SetBytesPerSecond changes the pace of connections accepted from now on
@@ -236,6 +258,8 @@ func (l *trackingListener) closeConns() {
 
 type trackedConn struct {
 	net.Conn
+	raw  net.Conn // the accepted connection
+	wire *wire    // the Gmail filter (also Conn), or nil
 	l    *trackingListener
 	once sync.Once
 	pace pacer
@@ -278,7 +302,7 @@ func (p *pacer) wait(n int) {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.l.mu.Lock()
-		delete(c.l.conns, c.Conn)
+		delete(c.l.conns, c.raw)
 		c.l.mu.Unlock()
 	})
 	return c.Conn.Close()

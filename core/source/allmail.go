@@ -26,7 +26,10 @@ import (
 type allMail struct {
 	name   string           // the \All folder's name ("" = none)
 	others []mailbox.Folder // the folders whose messages \All must not repeat
-	keys   map[mailbox.ContentKey]bool
+	// ids are the X-GM-MSGIDs of the others' messages, keys the content
+	// keys of those without one (nil until \All is listed).
+	ids  map[uint64]bool
+	keys map[mailbox.ContentKey]bool
 }
 
 // applyAllMail rewrites folders for a source with a \All folder (see
@@ -96,8 +99,9 @@ func (s *IMAPSource) applyAllMail(folders []mailbox.Folder, attrs map[string][]i
 }
 
 // dropLabelled removes from the \All folder's listing the messages that
-// are in another folder (by content key: Gmail shows one message with the
-// same headers and size in every label).
+// are in another folder: by X-GM-MSGID on a server with X-GM-EXT-1 (one
+// message, whatever its headers), else by content key (Gmail shows one
+// message with the same headers and size in every label).
 func (s *IMAPSource) dropLabelled(ctx context.Context, folder mailbox.Folder, metas []mailbox.Meta) ([]mailbox.Meta, error) {
 	s.mu.Lock()
 	am := s.all
@@ -106,24 +110,32 @@ func (s *IMAPSource) dropLabelled(ctx context.Context, folder mailbox.Folder, me
 		return metas, nil
 	}
 	if am.keys == nil {
-		keys := map[mailbox.ContentKey]bool{}
+		ids, keys := map[uint64]bool{}, map[mailbox.ContentKey]bool{}
 		for _, f := range am.others {
 			ms, _, err := s.list(ctx, f)
 			if err != nil {
 				return nil, fmt.Errorf("listing %q to leave its messages out of %q: %w", f.Name, am.name, err)
 			}
 			for _, m := range ms {
-				keys[m.ContentKey()] = true
+				if m.GmailID != 0 {
+					ids[m.GmailID] = true
+				} else {
+					keys[m.ContentKey()] = true
+				}
 			}
 		}
-		am.keys = keys
+		am.ids, am.keys = ids, keys
 		s.mu.Lock()
-		s.all.keys = keys
+		s.all.ids, s.all.keys = ids, keys
 		s.mu.Unlock()
 	}
 	out := metas[:0:0]
 	for _, m := range metas {
-		if !am.keys[m.ContentKey()] {
+		labelled := am.keys[m.ContentKey()]
+		if m.GmailID != 0 {
+			labelled = am.ids[m.GmailID] || (len(am.keys) > 0 && labelled)
+		}
+		if !labelled {
 			out = append(out, m)
 		}
 	}

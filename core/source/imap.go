@@ -68,6 +68,11 @@ type IMAPSource struct {
 	// included, see MeterDaily); meter resumes and records the count.
 	budget, spent int64
 	meter         mailbox.DailyMeter
+	// gmail is set when the server announces X-GM-EXT-1: List adds every
+	// message's X-GM-MSGID (Meta.GmailID), read on gmRaw (gmail.go).
+	gmail bool
+	gmMu  sync.Mutex
+	gmRaw *imapconn.RawConn
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
@@ -103,7 +108,8 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}, trashSpam: ep.IncludeTrashSpam, budget: gmailBudget(ep)}
+	s := &IMAPSource{opt: o, log: log, listed: map[string]*listing{}, trashSpam: ep.IncludeTrashSpam, budget: gmailBudget(ep),
+		gmail: c.Caps().Has(imapconn.CapGmail)}
 	s.pool = imapconn.NewPool(o.Connections, func(ctx context.Context) (*imapconn.Conn, error) {
 		return imapconn.Dial(ctx, ep, cred, &o.Conn)
 	})
@@ -115,7 +121,15 @@ func DialIMAP(ctx context.Context, ep project.Endpoint, cred imapconn.Credential
 }
 
 // Close logs out all connections.
-func (s *IMAPSource) Close() error { return s.pool.Close() }
+func (s *IMAPSource) Close() error {
+	s.gmMu.Lock()
+	if s.gmRaw != nil {
+		s.gmRaw.Close()
+		s.gmRaw = nil
+	}
+	s.gmMu.Unlock()
+	return s.pool.Close()
+}
 
 func (s *IMAPSource) conn(ctx context.Context) (*imapconn.Conn, error) {
 	c, err := s.pool.Get(ctx)
@@ -478,6 +492,11 @@ func (s *IMAPSource) list(ctx context.Context, folder mailbox.Folder) ([]mailbox
 		}
 	}
 	slices.SortFunc(all, func(a, b mailbox.Meta) int { return cmp.Compare(a.UID, b.UID) })
+	if s.gmail && len(all) > 0 {
+		if err := s.addGmailIDs(ctx, folder.Name, uv, all); err != nil {
+			return nil, 0, fmt.Errorf("source: %w", err)
+		}
+	}
 
 	l := &listing{uidValidity: uv, metas: make(map[uint32]mailbox.Meta, len(all))}
 	for _, m := range all {
@@ -736,10 +755,14 @@ func (s *IMAPSource) fetchChunk(ctx context.Context, c *imapconn.Conn, name stri
 			}
 			if cached, ok := l.meta(m.UID); ok {
 				m.MessageID, m.Date, m.From, m.Subject = cached.MessageID, cached.Date, cached.From, cached.Subject
+				m.GmailID = cached.GmailID
+				if cached.HasFlag(flagFlagged) && !m.HasFlag(flagFlagged) {
+					m.Flags = append(m.Flags, flagFlagged) // Starred (gmail.go)
+				}
 			} else {
 				imapconn.ParseKeyHeaders(m.Body).Apply(&m.Meta)
 			}
-			m.Key = mailbox.SourceKey(uv, m.UID)
+			m.Key = m.JournalKey(uv)
 			m.ContentKey = m.Meta.ContentKey()
 			out = append(out, m)
 		}

@@ -3,7 +3,6 @@ package testsrv
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 	"github.com/mailferry/mailferry/core/memimap"
 )
@@ -42,9 +40,10 @@ type OAuthOptions struct {
 	// Suggested Backoff Time: Backoff milliseconds".
 	ThrottleSelects int
 	Backoff         time.Duration
-	// Gmail gives the mailboxes Gmail's layout support: SPECIAL-USE, so
-	// that [Gmail]/All Mail (\All), Sent Mail, Starred (\Flagged) … are
-	// listed with their attributes (see GmailLayout).
+	// Gmail makes the server behave like Gmail (memimap Options.Gmail):
+	// X-GM-EXT-1 and SPECIAL-USE, [Gmail]/All Mail (\All), Sent Mail,
+	// Starred (\Flagged) … listed with their attributes (GmailLayout), and
+	// X-GM-MSGID/X-GM-LABELS in FETCH.
 	Gmail bool
 }
 
@@ -70,13 +69,7 @@ type OAuthIMAP struct {
 	mu        sync.Mutex
 	sasl      []SASLExchange
 	throttled int
-	overQuota bool                     // Gmail's daily download limit reached
-	layout    map[string][]gmailFolder // user → folders of GmailLayout
-}
-
-type gmailFolder struct {
-	name string
-	use  []imap.MailboxAttr
+	overQuota bool // Gmail's daily download limit reached
 }
 
 // StartOAuthIMAP starts an in-memory IMAP server whose users log in with
@@ -85,15 +78,12 @@ type gmailFolder struct {
 func StartOAuthIMAP(tb testing.TB, users map[string]string, opt OAuthOptions) *OAuthIMAP {
 	tb.Helper()
 	o := &OAuthIMAP{auth: opt}
-	var caps imap.CapSet
-	if opt.Gmail {
-		caps = maps.Clone(memimap.Caps)
-		caps[imap.CapSpecialUse] = struct{}{}
-	}
 	m, err := memimap.NewWithOptions(memimap.Options{
-		Users:   users,
-		Session: func(m *memimap.Server) imapserver.Session { return &authSession{o: o, m: m} },
-		Caps:    caps,
+		Users: users,
+		Session: func(m *memimap.Server, c *imapserver.Conn) imapserver.Session {
+			return &authSession{o: o, m: m, conn: c}
+		},
+		Gmail: opt.Gmail,
 	})
 	if err != nil {
 		tb.Fatalf("testsrv: %v", err)
@@ -119,11 +109,10 @@ func (o *OAuthIMAP) record(x SASLExchange) {
 // authSession is imapmemserver's session with the authentication of
 // OAuthOptions.
 type authSession struct {
-	*imapmemserver.UserSession // nil until logged in
-	o                          *OAuthIMAP
-	m                          *memimap.Server
-	user                       string
-	acct                       *imapmemserver.User
+	*memimap.Session // nil until logged in
+	o                *OAuthIMAP
+	m                *memimap.Server
+	conn             *imapserver.Conn
 }
 
 // Select answers the first OAuthOptions.ThrottleSelects selects as a
@@ -139,7 +128,7 @@ func (s *authSession) Select(name string, options *imap.SelectOptions) (*imap.Se
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo,
 			Text: fmt.Sprintf("Request is throttled. Suggested Backoff Time: %d milliseconds", backoff.Milliseconds())}
 	}
-	return s.UserSession.Select(name, options)
+	return s.Session.Select(name, options)
 }
 
 // ThrottleSelects makes the next n SELECT/EXAMINE commands answer as
@@ -168,7 +157,7 @@ func (s *authSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, optio
 		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlert,
 			Text: "Account exceeded command or bandwidth limits. (Failure)"}
 	}
-	return s.UserSession.Fetch(w, numSet, options)
+	return s.Session.Fetch(w, numSet, options)
 }
 
 // Throttled is how many selects were answered as throttled.
@@ -179,10 +168,10 @@ func (o *OAuthIMAP) Throttled() int {
 }
 
 func (s *authSession) Close() error {
-	if s.UserSession == nil {
+	if s.Session == nil {
 		return nil
 	}
-	return s.UserSession.Close()
+	return s.Session.Close()
 }
 
 func (s *authSession) Login(user, password string) error {
@@ -205,8 +194,7 @@ func (s *authSession) loginAs(user string, password *string) error {
 	} else if err := u.Login(user, pw); err != nil {
 		return err
 	}
-	s.UserSession = imapmemserver.NewUserSession(u)
-	s.user, s.acct = user, u
+	s.Session = s.m.NewSession(user, s.conn)
 	return nil
 }
 
@@ -313,82 +301,10 @@ func (b *bearerServer) no() error {
 
 // GmailFolders are the folders of a Gmail mailbox besides INBOX, with
 // their SPECIAL-USE attributes.
-var GmailFolders = []struct {
-	Name string
-	Use  imap.MailboxAttr
-}{
-	{"[Gmail]/All Mail", imap.MailboxAttrAll},
-	{"[Gmail]/Drafts", imap.MailboxAttrDrafts},
-	{"[Gmail]/Important", imap.MailboxAttrImportant},
-	{"[Gmail]/Sent Mail", imap.MailboxAttrSent},
-	{"[Gmail]/Spam", imap.MailboxAttrJunk},
-	{"[Gmail]/Starred", imap.MailboxAttrFlagged},
-	{"[Gmail]/Trash", imap.MailboxAttrTrash},
-}
+var GmailFolders = memimap.GmailFolders
 
-// GmailLayout creates Gmail's folders in user's mailbox: the "[Gmail]"
-// parent (\Noselect in Gmail; an empty folder here) and its children
-// with their SPECIAL-USE attributes, plus the given label folders.
+// GmailLayout creates Gmail's folders in user's mailbox (a server started
+// with OAuthOptions.Gmail): see memimap.Server.GmailLayout.
 func (o *OAuthIMAP) GmailLayout(user string, labels ...string) error {
-	u, _, ok := o.Account(user)
-	if !ok {
-		return fmt.Errorf("oauthimap: no user %q", user)
-	}
-	// go-imap's memory server keeps no SPECIAL-USE attributes: List
-	// (below) lists these folders with them.
-	fs := []gmailFolder{{name: "INBOX"}, {name: "[Gmail]", use: []imap.MailboxAttr{imap.MailboxAttrNoSelect, imap.MailboxAttrHasChildren}}}
-	for _, f := range GmailFolders {
-		if err := u.Create(f.Name, nil); err != nil {
-			return fmt.Errorf("oauthimap: create %q: %w", f.Name, err)
-		}
-		fs = append(fs, gmailFolder{name: f.Name, use: []imap.MailboxAttr{f.Use}})
-	}
-	for _, l := range labels {
-		if err := u.Create(l, nil); err != nil {
-			return fmt.Errorf("oauthimap: create %q: %w", l, err)
-		}
-		fs = append(fs, gmailFolder{name: l})
-	}
-	o.mu.Lock()
-	if o.layout == nil {
-		o.layout = map[string][]gmailFolder{}
-	}
-	o.layout[user] = fs
-	o.mu.Unlock()
-	return nil
-}
-
-// List lists a Gmail layout (LIST "" "*") with its SPECIAL-USE
-// attributes, subscriptions and statuses; anything else as go-imap does.
-func (s *authSession) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
-	s.o.mu.Lock()
-	fs := s.o.layout[s.user]
-	s.o.mu.Unlock()
-	if fs == nil || ref != "" || len(patterns) != 1 || patterns[0] != "*" {
-		return s.UserSession.List(w, ref, patterns, options)
-	}
-	for _, f := range fs {
-		d := &imap.ListData{Mailbox: f.name, Delim: '/'}
-		noselect := false
-		for _, a := range f.use {
-			noselect = noselect || a == imap.MailboxAttrNoSelect
-			if a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrHasChildren || (options != nil && options.ReturnSpecialUse) {
-				d.Attrs = append(d.Attrs, a)
-			}
-		}
-		if options != nil && options.ReturnSubscribed {
-			d.Attrs = append(d.Attrs, imap.MailboxAttrSubscribed)
-		}
-		if options != nil && options.ReturnStatus != nil && !noselect {
-			st, err := s.acct.Status(f.name, options.ReturnStatus)
-			if err != nil {
-				return err
-			}
-			d.Status = st
-		}
-		if err := w.WriteList(d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return o.Server.GmailLayout(user, labels...)
 }
