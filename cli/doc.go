@@ -87,6 +87,13 @@
 //	users import --project P FILE.csv [--addresses-only] [--accept-valid]
 //	users list --project P [--json]
 //	users set --project P --user EMAIL [--clear-options] --option Key=Value ...
+//	users add --project P --user EMAIL --dest EMAIL [--source-login L] [--dest-login L]
+//	        [--flags F] [--user-root R] [--password-env VAR | --password-stdin]
+//	        [--dest-password-env VAR | --dest-password-stdin]
+//	users edit --project P --user EMAIL [--new-user EMAIL] [--dest EMAIL] [--source-login L]
+//	        [--dest-login L] [--flags F] [--user-root R] [--password-env VAR | --password-stdin]
+//	        [--dest-password-env VAR | --dest-password-stdin] [--clear-password] [--clear-dest-password]
+//	users remove --project P --user EMAIL[,EMAIL...] ...
 //	users template [--format migrationwiz|microsoft] [FILE]
 //	        FILE "-" or none = stdout; no database needed
 //	plan --project P --user EMAIL [--json]
@@ -225,6 +232,20 @@
 // It is core/usecase.ImportUsers, as the GUI's import: with
 // --addresses-only a re-imported user who already gave a password is not
 // asked again (addresses-only means "still waiting for a password").
+//
+// users add and users edit are core/usecase.SaveUser, the GUI's Add user
+// and Edit user: the fields are checked with the CSV import's rules
+// (csvimport.CheckUser; exit 1 with "invalid: FIELD: reason" lines, FIELD
+// as in users list --json) and the passwords sealed. A user added without
+// --password-* has no source password and is addresses-only (the
+// credential request asks for it); adding an address already in the
+// project is exit 1 ("edit it instead"). users edit changes only the
+// fields given; the status, history and the passwords not given stay;
+// --new-user moves the user to another source address (exit 1 when that
+// is another user's). Only one password may come from standard input.
+// users remove deletes the users with their sealed passwords and
+// migration state, all or nothing (an address that is no user of the
+// project: exit 1, nothing removed).
 //
 // users template writes an empty users CSV of the format (default
 // migrationwiz) to fill in: a UTF-8 byte order mark (Excel keeps accents

@@ -24,8 +24,11 @@ const usersUsage = `  mailferry users import --project P FILE.csv [--addresses-o
 `
 
 func init() {
-	register("users", usersUsage, func(e *env, args []string) error {
-		return subcommand(e, args, usersUsage, map[string]func(*env, []string) error{
+	register("users", usersUsage+userEditUsage, func(e *env, args []string) error {
+		return subcommand(e, args, usersUsage+userEditUsage, map[string]func(*env, []string) error{
+			"add":      usersAdd,
+			"edit":     usersEdit,
+			"remove":   usersRemove,
 			"import":   usersImport,
 			"list":     usersList,
 			"set":      usersSet,

@@ -28,7 +28,11 @@
 //     (installed-app flow, loopback redirect, PKCE) and save the sign-in.
 //   - ReadUsersCSV, ImportUsers: preview a users CSV, then merge it with
 //     the project's users, seal the passwords and save (one merge rule).
-//   - CreateProject: a new project with the default options.
+//   - SaveUser, RemoveUsers: add or edit one user by hand (checked with
+//     the CSV rules, passwords sealed), remove users with their secrets.
+//   - CreateProject: a new project with the default options;
+//     FreeProjectName: the copy name of an imported project whose name is
+//     taken (project.CopyName).
 //   - SaveSMTP, TestSMTP: store the SMTP settings (validate → seal →
 //     save), send a test message with stored or unsaved settings.
 //
