@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // Users table columns.
@@ -51,6 +52,8 @@ type usersTab struct {
 	preview *csvPreview
 	// template is the last "CSV template…" dialog (tests drive it).
 	template *templateForm
+	// edit is the last Add/Edit user dialog (tests drive it).
+	edit *userForm
 
 	// seen, if set, is called with each batch of engine events applied
 	// to the table during a pass (users_live.go); tests hook it.
@@ -103,13 +106,15 @@ func newUsersTab(u *UI) *usersTab {
 		t.editOptions(ids)
 	})
 	del := widget.NewButtonWithIcon("Delete selected", theme.DeleteIcon(), t.deleteSelectedDialog)
+	add := widget.NewButtonWithIcon("Add user…", theme.ContentAddIcon(), func() { t.userDialog("") })
+	edit := widget.NewButtonWithIcon("Edit user…", theme.DocumentCreateIcon(), t.editFocused)
 
 	hint := widget.NewLabel("Drop a CSV file (MigrationWiz or Microsoft format) anywhere on the window to import users.")
 	hint.Importance = widget.LowImportance
 	hint.Truncation = fyne.TextTruncateEllipsis
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, nil, container.NewHBox(importBtn, templateBtn, t.addrOnly), t.search),
-		container.NewBorder(nil, nil, container.NewHBox(selAll, clear, opts, del), nil, t.summary),
+		container.NewBorder(nil, nil, container.NewHBox(importBtn, t.addrOnly, templateBtn), nil, t.search),
+		container.NewBorder(nil, nil, container.NewHBox(add, edit, selAll, clear, opts, del), nil, t.summary),
 	)
 	t.content = container.NewBorder(top, hint, nil, nil, t.table)
 	return t
@@ -291,6 +296,19 @@ func (t *usersTab) selectedIDs() []string {
 	return ids
 }
 
+// editFocused edits the one selected user, else the last clicked one.
+func (t *usersTab) editFocused() {
+	ids := t.selectedIDs()
+	switch {
+	case len(ids) == 1:
+		t.userDialog(ids[0])
+	case len(ids) == 0 && t.focus != "":
+		t.userDialog(t.focus)
+	default:
+		dialog.ShowInformation("Edit user", "Click the user to edit (or tick exactly one).", t.u.win)
+	}
+}
+
 func (t *usersTab) deleteSelectedDialog() {
 	ids := t.selectedIDs()
 	if len(ids) == 0 {
@@ -307,7 +325,7 @@ func (t *usersTab) deleteSelectedDialog() {
 }
 
 func (t *usersTab) deleteUsers(ids []string) {
-	if err := t.u.st.DeleteUsers(t.u.project, ids); err != nil {
+	if err := usecase.RemoveUsers(t.u.st, t.u.project, ids); err != nil {
 		t.u.showError(fmt.Errorf("deleting users: %w", err))
 	}
 	for _, id := range ids {
