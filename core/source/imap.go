@@ -76,10 +76,12 @@ type IMAPSource struct {
 }
 
 // listing is what the last List of a folder saw, used by Fetch to plan
-// chunks and to reuse the exact header values of the content key.
+// chunks and to reuse the exact header values of the content key. metas
+// is sorted by UID and is the very slice List returned (not a copy: the
+// engine only reads it).
 type listing struct {
 	uidValidity uint32
-	metas       map[uint32]mailbox.Meta
+	metas       []mailbox.Meta
 }
 
 var _ mailbox.Source = (*IMAPSource)(nil)
@@ -435,13 +437,21 @@ func (s *IMAPSource) List(ctx context.Context, folder mailbox.Folder, f mailbox.
 	if all, err = s.dropLabelled(ctx, folder, all); err != nil {
 		return nil, 0, fmt.Errorf("source: %w", err)
 	}
-	out := all[:0:0]
+	out := all[:0] // in place: all is this call's own
 	for _, m := range all {
 		if keep(m, f) {
 			out = append(out, m)
 		}
 	}
+	s.setListing(folder.Name, uv, out)
 	return out, uv, nil
+}
+
+// setListing remembers metas (sorted by UID) as folder's listing.
+func (s *IMAPSource) setListing(name string, uv uint32, metas []mailbox.Meta) {
+	s.mu.Lock()
+	s.listed[name] = &listing{uidValidity: uv, metas: metas}
+	s.mu.Unlock()
 }
 
 // list examines folder and lists all its messages (sorted by UID),
@@ -497,14 +507,7 @@ func (s *IMAPSource) list(ctx context.Context, folder mailbox.Folder) ([]mailbox
 			return nil, 0, fmt.Errorf("source: %w", err)
 		}
 	}
-
-	l := &listing{uidValidity: uv, metas: make(map[uint32]mailbox.Meta, len(all))}
-	for _, m := range all {
-		l.metas[m.UID] = m
-	}
-	s.mu.Lock()
-	s.listed[folder.Name] = l
-	s.mu.Unlock()
+	s.setListing(folder.Name, uv, all)
 	return all, uv, nil
 }
 
@@ -670,11 +673,9 @@ func (s *IMAPSource) sizes(ctx context.Context, c *imapconn.Conn, folder mailbox
 	sizes := make(map[uint32]int64, len(uids))
 	var missing imap.UIDSet
 	for _, u := range uids {
-		if l != nil {
-			if m, ok := l.metas[u]; ok {
-				sizes[u] = m.Size
-				continue
-			}
+		if m, ok := l.meta(u); ok {
+			sizes[u] = m.Size
+			continue
 		}
 		missing.AddNum(imap.UID(u))
 	}
@@ -793,8 +794,11 @@ func (l *listing) meta(uid uint32) (mailbox.Meta, bool) {
 	if l == nil {
 		return mailbox.Meta{}, false
 	}
-	m, ok := l.metas[uid]
-	return m, ok
+	i, ok := slices.BinarySearchFunc(l.metas, uid, func(m mailbox.Meta, uid uint32) int { return cmp.Compare(m.UID, uid) })
+	if !ok {
+		return mailbox.Meta{}, false
+	}
+	return l.metas[i], true
 }
 
 // touchReader reports progress on every read so that a large body on a
