@@ -20,28 +20,24 @@ type flagUpdate struct {
 	up    mailbox.FlagUpdate
 }
 
-// flagChanges compares the flags the source listed for the done messages
-// with those the journal recorded when they were migrated. Done items
-// without recorded flags (journals written before flags were kept, by an
-// older MailFerry) are recorded as they are now, without an update: their
-// flags at the destination are unknown, and changes from then on follow.
-// Changed flags become updates when the destination can update flags and
-// the journal has the message's destination id; otherwise they are left
-// alone (and compared again by the next pass). No I/O.
-func (fr *folderRun) flagChanges(st *store.FolderState, done []mailbox.Meta) (first []store.FlagRecord, ups []flagUpdate) {
-	for _, m := range done {
-		k := m.JournalKey(fr.uv)
-		now := store.MakeFlagSet(m.Flags)
-		was, ok := st.Flags[k]
-		switch {
-		case !ok:
-			first = append(first, store.FlagRecord{Key: k, Flags: now})
-		case was.Equal(now):
-		case fr.r.flagger != nil && st.Done[k] != "":
-			ups = append(ups, flagUpdate{key: k, flags: now, up: mailbox.FlagUpdate{DestID: st.Done[k], Flags: now.Flags(), Meta: m}})
-		}
+// flagChange compares the flags the source listed for done message m
+// (key k) with those the journal recorded when it was migrated (was) and
+// adds what follows to p. A done item without recorded flags (journals
+// written before flags were kept, by an older MailFerry) is recorded as it
+// is now, without an update: its flags at the destination are unknown,
+// and changes from then on follow. Changed flags become an update when the
+// destination can update flags and the journal has the message's
+// destination id; otherwise they are left alone (and compared again by
+// the next pass). No I/O.
+func (fr *folderRun) flagChange(p *folderPlan, m mailbox.Meta, k mailbox.Key, destID string, was store.FlagSet) {
+	now := store.MakeFlagSet(m.Flags)
+	switch {
+	case !was.Known:
+		p.firstFlags = append(p.firstFlags, store.FlagRecord{Key: k, Flags: now})
+	case was.Equal(now):
+	case fr.r.flagger != nil && destID != "":
+		p.flagUps = append(p.flagUps, flagUpdate{key: k, flags: now, up: mailbox.FlagUpdate{DestID: destID, Flags: now.Flags(), Meta: m}})
 	}
-	return first, ups
 }
 
 // updateFlags sends the flag updates in batches and records each batch's

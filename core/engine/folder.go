@@ -60,13 +60,16 @@ func (r *userRun) folderPass(ctx context.Context, row mappingRow, ref mailbox.Fo
 		r.progress(true, fmt.Sprintf("folder %q skipped: %v", f.Name, err))
 		return nil
 	}
-	st, err := r.e.j.Folder(r.p.Name, r.id, f.Name)
+	st, err := r.e.j.FolderHead(r.p.Name, r.id, f.Name)
 	if err != nil {
 		return err
 	}
 	fr := &folderRun{r: r, f: f, ref: ref, uv: uv, failed: st.Failed,
 		sent: map[mailbox.ContentKey]int{}}
-	p := fr.plan(st, metas)
+	p, err := fr.plan(st, metas)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	r.itemsTotal += int64(len(metas)) - int64(f.Messages)
 	r.itemsDone += int64(len(metas) - len(p.cands))
@@ -114,43 +117,67 @@ type folderPlan struct {
 	flagUps    []flagUpdate               // flag changes to propagate
 }
 
-// plan sorts the listed messages into done (flags compared) and
-// candidates, recognises migrated messages by content key after a
-// UIDVALIDITY change, and keeps the candidates of the pass.
-func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) folderPlan {
+// journalPage is how many listed messages plan looks up in the journal
+// per read transaction: the folder's journal is read a page at a time,
+// never loaded whole.
+const journalPage = 1000
+
+// plan sorts the listed messages into done (flags compared, a page of
+// journal lookups at a time) and candidates, recognises migrated messages
+// by content key after a UIDVALIDITY change, and keeps the candidates of
+// the pass.
+func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) (folderPlan, error) {
 	var p folderPlan
-	var done []mailbox.Meta
-	for _, m := range metas {
-		if _, ok := st.Done[m.JournalKey(fr.uv)]; ok {
-			done = append(done, m)
-			continue
+	var done []int // indices into metas (not copies: metas can be large)
+	keys := make([]mailbox.Key, 0, min(len(metas), journalPage))
+	isDone := make([]bool, min(len(metas), journalPage))
+	for start := 0; start < len(metas); start += journalPage {
+		page := metas[start:min(start+journalPage, len(metas))]
+		keys = keys[:0]
+		for _, m := range page {
+			keys = append(keys, m.JournalKey(fr.uv))
 		}
-		p.cands = append(p.cands, m)
+		clear(isDone)
+		err := fr.r.e.j.Done(fr.r.p.Name, fr.r.id, fr.f.Name, keys, func(i int, destID string, was store.FlagSet) {
+			isDone[i] = true
+			// Flags changed on the source since the message was migrated.
+			fr.flagChange(&p, page[i], keys[i], destID, was)
+		})
+		if err != nil {
+			return p, err
+		}
+		for i, m := range page {
+			if isDone[i] {
+				done = append(done, start+i)
+			} else {
+				p.cands = append(p.cands, m)
+			}
+		}
 	}
-	// Flags changed on the source since the done messages were migrated.
-	p.firstFlags, p.flagUps = fr.flagChanges(st, done)
 	// Content keys of the done messages, needed only when something is
 	// left to decide (a no-op pass computes no hash at all).
 	p.doneCK = map[mailbox.ContentKey]int{}
 	if len(p.cands) > 0 {
-		for _, m := range done {
-			p.doneCK[m.ContentKey()]++
+		for _, i := range done {
+			p.doneCK[metas[i].ContentKey()]++
 		}
 	}
 	if st.UIDValidity != 0 && st.UIDValidity != fr.uv {
 		fr.r.log.Warn("UIDVALIDITY changed; falling back to content keys", "folder", fr.f.Name, "was", st.UIDValidity, "now", fr.uv)
-		fr.relabelByContent(st, &p)
+		if err := fr.relabelByContent(&p); err != nil {
+			return p, err
+		}
 	}
 	p.cands = fr.r.selectForPass(st, fr.uv, p.cands)
-	return p
+	return p, nil
 }
 
 // relabelByContent marks as done the candidates whose content key the
 // journal holds from before a UIDVALIDITY change (and not yet matched).
-func (fr *folderRun) relabelByContent(st *store.FolderState, p *folderPlan) {
-	journalCK := make(map[mailbox.ContentKey]int, len(st.ContentDone))
-	for k, n := range st.ContentDone {
-		journalCK[k] = n
+func (fr *folderRun) relabelByContent(p *folderPlan) error {
+	journalCK, err := fr.r.e.j.ContentDone(fr.r.p.Name, fr.r.id, fr.f.Name)
+	if err != nil {
+		return err
 	}
 	for ck, n := range p.doneCK {
 		journalCK[ck] -= n
@@ -168,6 +195,7 @@ func (fr *folderRun) relabelByContent(st *store.FolderState, p *folderPlan) {
 		kept = append(kept, m)
 	}
 	p.cands = kept
+	return nil
 }
 
 // selectForPass keeps the candidates the pass moves: the failed ones for

@@ -277,6 +277,93 @@ func (j *Journal) Folder(proj, user, folder string) (*FolderState, error) {
 	return st, nil
 }
 
+// FolderHead loads what a pass needs whole of one source folder's journal
+// (an empty state if none): its counters, UIDVALIDITY and failed items.
+// Done, Flags and ContentDone stay nil: they grow with the folder, so the
+// engine pages through them with Done (and, after a UIDVALIDITY change,
+// loads ContentDone).
+func (j *Journal) FolderHead(proj, user, folder string) (*FolderState, error) {
+	st := &FolderState{Failed: map[mailbox.Key]FailedItem{}}
+	err := view(j.db, func(tx *bbolt.Tx) error {
+		b, err := journalFolder(tx, proj, user, folder)
+		if b == nil || err != nil {
+			return err
+		}
+		if err := getJSON(b, keyMeta, &st.FolderMeta); err != nil {
+			return err
+		}
+		return b.Bucket(bucketFailed).ForEach(func(k, v []byte) error {
+			var fi FailedItem
+			if err := json.Unmarshal(v, &fi); err != nil {
+				return fmt.Errorf("failed item %q: %w", k, err)
+			}
+			st.Failed[mailbox.Key(k)] = fi
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: loading %s/%s folder %q: %w", proj, user, folder, err)
+	}
+	return st, nil
+}
+
+// Done looks keys up in one read transaction and calls fn for each that is
+// done in folder, with its index in keys, its destination id and its
+// recorded flags (zero when none were recorded). Callers pass a page of
+// keys at a time, so that no call holds a folder's whole journal.
+func (j *Journal) Done(proj, user, folder string, keys []mailbox.Key, fn func(i int, destID string, flags FlagSet)) error {
+	err := view(j.db, func(tx *bbolt.Tx) error {
+		b, err := journalFolder(tx, proj, user, folder)
+		if b == nil || err != nil {
+			return err
+		}
+		done := b.Bucket(bucketDone)
+		for i, k := range keys {
+			if v := done.Get([]byte(k)); v != nil {
+				id, fs := decodeDone(v)
+				fn(i, id, fs)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("journal: looking up %s/%s folder %q: %w", proj, user, folder, err)
+	}
+	return nil
+}
+
+// ContentDone loads how many messages of each content key folder's
+// journal counts as done (all UIDVALIDITYs).
+func (j *Journal) ContentDone(proj, user, folder string) (map[mailbox.ContentKey]int, error) {
+	out := map[mailbox.ContentKey]int{}
+	err := view(j.db, func(tx *bbolt.Tx) error {
+		b, err := journalFolder(tx, proj, user, folder)
+		if b == nil || err != nil {
+			return err
+		}
+		return b.Bucket(bucketCDone).ForEach(func(k, v []byte) error {
+			if len(v) == 4 {
+				out[mailbox.ContentKey(k)] = int(binary.BigEndian.Uint32(v))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: loading %s/%s folder %q: %w", proj, user, folder, err)
+	}
+	return out, nil
+}
+
+// journalFolder is folder's bucket in user's journal, nil if none.
+func journalFolder(tx *bbolt.Tx, proj, user, folder string) (*bbolt.Bucket, error) {
+	ub, err := userBucket(tx, proj, user, false)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := folderBucket(ub, folder, false)
+	return b, nil
+}
+
 // Commit records one batch atomically: done keys (removing them from the
 // failed set), failed keys, the folder's UIDVALIDITY and counters, and the
 // running pass's counters.

@@ -137,3 +137,51 @@ func BenchmarkJournalLoad20k(b *testing.B) {
 		}
 	}
 }
+
+// FolderHead, Done and ContentDone read the same journal as Folder, in
+// parts: the head (counters, failed items), done keys looked up a page at
+// a time, and content-key counts.
+func TestJournalPagedReads(t *testing.T) {
+	_, j := journalProject(t)
+	k1, k2, k3, k4 := mailbox.SourceKey(7, 1), mailbox.SourceKey(7, 2), mailbox.SourceKey(7, 3), mailbox.SourceKey(7, 4)
+	seen := MakeFlagSet([]string{`\Seen`})
+	err := j.Commit("J", "a@x.org", Batch{Folder: "INBOX", UIDValidity: 7,
+		Done: []DoneItem{
+			{Key: k1, ContentKey: "c:1", DestID: "7:11", Size: 10, Flags: seen},
+			{Key: k2, ContentKey: "c:1", Size: 20, Via: ViaDest},
+		},
+		Failed: []FailedItem{{Key: k3, UID: 3, Size: 99, Reason: "too large"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := j.FolderHead("J", "a@x.org", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.UIDValidity != 7 || head.Items != 2 || head.Bytes != 30 || len(head.Failed) != 1 || head.Failed[k3].Reason != "too large" ||
+		head.Done != nil || head.ContentDone != nil {
+		t.Fatalf("head %+v", head)
+	}
+	got := map[int]string{}
+	err = j.Done("J", "a@x.org", "INBOX", []mailbox.Key{k4, k2, k3, k1}, func(i int, destID string, fs FlagSet) {
+		got[i] = fmt.Sprintf("%s %v", destID, fs.Equal(seen))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1] != " false" || got[3] != "7:11 true" {
+		t.Fatalf("done lookups %v, want k2 (index 1) without flags and k1 (index 3) with \\Seen", got)
+	}
+	cd, err := j.ContentDone("J", "a@x.org", "INBOX")
+	if err != nil || len(cd) != 1 || cd["c:1"] != 2 {
+		t.Fatalf("content done %v %v", cd, err)
+	}
+	// A folder without a journal: empty, no error.
+	if head, err := j.FolderHead("J", "a@x.org", "Sent"); err != nil || head.Items != 0 || len(head.Failed) != 0 {
+		t.Fatalf("unknown folder head %+v %v", head, err)
+	}
+	if err := j.Done("J", "a@x.org", "Sent", []mailbox.Key{k1}, func(int, string, FlagSet) { t.Error("done in an unknown folder") }); err != nil {
+		t.Fatal(err)
+	}
+}
