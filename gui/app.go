@@ -43,9 +43,6 @@ type Options struct {
 // settingProject is the store setting that remembers the selected project.
 const settingProject = "gui.project"
 
-// DefaultSize is the window's size on first start.
-var DefaultSize = fyne.NewSize(1200, 760)
-
 // UI is the MailFerry window's state: the store, the selected project and
 // one value per tab.
 type UI struct {
@@ -113,7 +110,8 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 	a.SetIcon(icon)
 	u.win = a.NewWindow("MailFerry")
 	u.win.SetIcon(icon)
-	u.win.Resize(DefaultSize)
+	u.win.Resize(startSize(a.Preferences()))
+	u.win.CenterOnScreen()
 
 	projects, err := st.Projects()
 	if err != nil {
@@ -166,7 +164,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 			widget.NewButtonWithIcon("Import", theme.FolderOpenIcon(), u.importProjectDialog),
 		), nil, u.status)
 	bottom := container.NewVBox(widget.NewSeparator(), u.statusBar)
-	u.win.SetContent(container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bottom, nil, nil, u.tabs))
+	u.win.SetContent(atLeast(MinSize, container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bottom, nil, nil, u.tabs)))
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
 	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.users.dropped(uris) })
@@ -187,6 +185,9 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 
 // Close stops background work (running passes, demo servers).
 func (u *UI) Close() {
+	if u.ctx.Err() == nil {
+		u.rememberSize()
+	}
 	u.cancel()
 	u.migrations.run.wait(15 * time.Second)
 	for i := len(u.closers) - 1; i >= 0; i-- {

@@ -60,7 +60,7 @@ func newErrorList(u *UI, user, message string, items []store.FailedItem) *errorL
 			return lb
 		},
 		func(id widget.TableCellID, o fyne.CanvasObject) { o.(*widget.Label).SetText(l.cell(id.Row, id.Col)) })
-	setColumns(l.table, errorColumns)
+	tableBox := setColumns(l.table, errorColumns)
 	head := fmt.Sprintf("%d failed items", len(items))
 	if len(items) == 1 {
 		head = "1 failed item"
@@ -89,7 +89,7 @@ func newErrorList(u *UI, user, message string, items []store.FailedItem) *errorL
 		cp.Disable()
 		export.Disable()
 	}
-	body := container.NewBorder(info, container.NewVBox(l.detail, container.NewHBox(cp, export, layoutSpacer(), closeBtn)), nil, nil, l.table)
+	body := container.NewBorder(info, container.NewVBox(l.detail, container.NewHBox(cp, export, layoutSpacer(), closeBtn)), nil, nil, tableBox)
 	l.d = dialog.NewCustomWithoutButtons("Errors of "+user, body, u.win)
 	l.d.Resize(fyne.NewSize(1150, 560))
 	l.d.Show()

@@ -59,6 +59,7 @@ type migrationsTab struct {
 	found   *widget.Label
 	bar     *fyne.Container // toolbar (Start menu, Retry, Stop…)
 	opts    *optionsPanel
+	optsBtn *widget.Button // shows or hides opts (migrations_layout.go)
 	content fyne.CanvasObject
 
 	run *runner // engine wiring (migrations_run.go)
@@ -80,7 +81,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 		},
 		t.updateCell,
 	)
-	setColumns(t.table, migColumns[:])
+	tableBox := setColumns(t.table, migColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		t.table.UnselectAll()
 		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolCheck {
@@ -92,10 +93,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 	t.bar = container.NewHBox()
 	t.run = newRunner(t)
 
-	left := container.NewBorder(container.NewVBox(t.bar, t.summary, t.found), nil, nil, nil, t.table)
-	split := container.NewHSplit(left, container.NewPadded(t.opts.content))
-	split.SetOffset(0.7)
-	t.content = split
+	t.content = t.withOptionsPanel(tableBox)
 	return t
 }
 

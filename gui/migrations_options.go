@@ -109,7 +109,7 @@ func newOptionsPanel(u *UI) *optionsPanel {
 	form := container.NewBorder(
 		widget.NewLabelWithStyle("Project options", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewHBox(o.save, o.status), nil, nil,
-		container.NewVScroll(o.fields.content()))
+		container.NewScroll(o.fields.content()))
 	previewHead := container.NewVBox(
 		widget.NewLabelWithStyle("Folder tree preview (source "+markTo+" destination)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, nil, container.NewHBox(o.loadBtn, o.loading), o.previewUser),

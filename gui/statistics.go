@@ -65,7 +65,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 			return l
 		},
 		t.updateCell)
-	setColumns(t.table, statColumns)
+	tableBox := setColumns(t.table, statColumns)
 	t.csvBtn = widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), func() { t.exportDialog("csv") })
 	t.htmlBtn = widget.NewButtonWithIcon("Export HTML report…", theme.DocumentSaveIcon(), func() { t.exportDialog("html") })
 	t.mailBtn = widget.NewButtonWithIcon("Email report…", theme.MailSendIcon(), func() { t.emailDialog() })
@@ -76,7 +76,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 		container.NewGridWithColumns(2, t.items, t.folders),
 		t.info,
 	)
-	t.content = container.NewBorder(top, nil, nil, nil, t.table)
+	t.content = container.NewBorder(top, nil, nil, nil, tableBox)
 	return t
 }
 

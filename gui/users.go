@@ -77,7 +77,7 @@ func newUsersTab(u *UI) *usersTab {
 		},
 		t.updateCell,
 	)
-	setColumns(t.table, userColumns[:])
+	tableBox := setColumns(t.table, userColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		if id.Row < 0 || id.Row >= len(t.view) {
 			return
@@ -116,7 +116,7 @@ func newUsersTab(u *UI) *usersTab {
 		container.NewBorder(nil, nil, container.NewHBox(importBtn, t.addrOnly, templateBtn), nil, t.search),
 		container.NewBorder(nil, nil, container.NewHBox(add, edit, selAll, clear, opts, del), nil, t.summary),
 	)
-	t.content = container.NewBorder(top, hint, nil, nil, t.table)
+	t.content = container.NewBorder(top, hint, nil, nil, tableBox)
 	return t
 }
 
