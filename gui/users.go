@@ -67,6 +67,7 @@ func newUsersTab(u *UI) *usersTab {
 	t.search.OnChanged = func(string) { t.applyFilter() }
 	t.addrOnly = widget.NewCheck("I don't know the users' passwords", nil)
 	t.summary = widget.NewLabel("")
+	t.summary.Truncation = fyne.TextTruncateEllipsis // the window stays narrow enough for 1024 px
 
 	t.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(t.view), ucolCount },
