@@ -85,6 +85,7 @@
 //	providers add --name N (--ews-url URL | --owa-url URL | --graph [--cloud C]) [--notes TEXT]
 //	providers remove --name N
 //	users import --project P FILE.csv [--addresses-only] [--accept-valid]
+//	        [--dest-domain DOMAIN] [--keep-passwords] [--dry-run]
 //	users list --project P [--json]
 //	users set --project P --user EMAIL [--clear-options] --option Key=Value ...
 //	users add --project P --user EMAIL --dest EMAIL [--source-login L] [--dest-login L]
@@ -229,6 +230,18 @@
 // nothing is saved and the exit code is 1. Users already in the project
 // are updated in place: their status and history stay, and their
 // passwords and support options stay unless the CSV gives new ones.
+// A password the file gives replaces the stored one only when it differs
+// (an equal one is not sealed again); the summary counts those replaced,
+// and --keep-passwords keeps every stored password (the file's then only
+// fill users who have none). --dry-run prints, per valid row, "new",
+// "updated" (with what changes: destination email, source password
+// replaced, …) or "unchanged" and the source and destination addresses
+// (core/usecase.PlanImport, the marks of the GUI's preview), then saves
+// nothing. A Microsoft-format file has no destination column: each
+// user's destination address is the source address (a warning says so)
+// unless --dest-domain DOMAIN makes it the source local part @ DOMAIN;
+// a MigrationWiz file's own Destination Email wins (the flag is ignored
+// with a warning).
 // It is core/usecase.ImportUsers, as the GUI's import: with
 // --addresses-only a re-imported user who already gave a password is not
 // asked again (addresses-only means "still waiting for a password").

@@ -16,6 +16,7 @@ import (
 )
 
 const usersUsage = `  mailferry users import --project P FILE.csv [--addresses-only] [--accept-valid]   (FILE "-" = stdin)
+        [--dest-domain DOMAIN] [--keep-passwords] [--dry-run]
   mailferry users list --project P [--json]
   mailferry users set --project P --user EMAIL [--clear-options] --option Key=Value ...
         (Key= with an empty value removes that key)
@@ -46,6 +47,9 @@ func usersImport(e *env, args []string) error {
 	projName := fs.String("project", "", "project name")
 	addressesOnly := fs.Bool("addresses-only", false, "import addresses only, no passwords (credential request)")
 	acceptValid := fs.Bool("accept-valid", false, "save the valid rows even if other rows have errors")
+	destDomain := fs.String("dest-domain", "", "Microsoft format: destination address = source local part @ `DOMAIN`")
+	keep := fs.Bool("keep-passwords", false, "keep stored passwords the file gives different ones for")
+	dryRun := fs.Bool("dry-run", false, "print what the import would do per user (new/updated/unchanged); save nothing")
 	pos, err := parse(fs, args, usersUsage, 1, 1)
 	if err != nil {
 		return err
@@ -57,29 +61,15 @@ func usersImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	var r io.Reader = e.stdin
-	name := "standard input"
-	if pos[0] != "-" {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return fmt.Errorf("users import: %w", err)
-		}
-		defer f.Close()
-		r, name = f, pos[0]
-	}
-	res, err := usecase.ReadUsersCSV(r, *addressesOnly)
+	res, name, err := readUsersFile(e, pos[0], csvimport.Options{AddressesOnly: *addressesOnly, DestDomain: strings.TrimSpace(*destDomain)})
 	if err != nil {
-		return fmt.Errorf("users import: %s: %w", name, err)
+		return err
 	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(e.stderr, "%s: warning: %s\n", name, w)
+	in := usecase.UsersImport{Project: *projName, Result: res, AddressesOnly: *addressesOnly, AcceptValid: *acceptValid, KeepPasswords: *keep}
+	if *dryRun {
+		return printImportPlan(e, st, in)
 	}
-	for _, re := range res.Errors {
-		fmt.Fprintf(e.stderr, "%s: %s\n", name, re.Error())
-	}
-	sum, err := usecase.ImportUsers(st, usecase.UsersImport{Project: *projName, Result: res,
-		AddressesOnly: *addressesOnly, AcceptValid: *acceptValid})
+	sum, err := usecase.ImportUsers(st, in)
 	if errors.Is(err, usecase.ErrRowErrors) {
 		fmt.Fprintf(e.stderr, "%d row error(s): nothing imported (fix the file, or use --accept-valid to import the %d valid row(s))\n",
 			len(res.Errors), len(res.Users))
@@ -88,11 +78,75 @@ func usersImport(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("users import: %s: %w", name, err)
 	}
-	fmt.Fprintf(e.stdout, "imported %d user(s) into %q (%d new, %d updated)", sum.Imported, *projName, sum.New, sum.Updated)
+	fmt.Fprintf(e.stdout, "imported %d user(s) into %q (%d new, %d updated", sum.Imported, *projName, sum.New, sum.Updated)
+	if sum.Unchanged > 0 {
+		fmt.Fprintf(e.stdout, ", %d of them unchanged", sum.Unchanged)
+	}
+	fmt.Fprint(e.stdout, ")")
+	if sum.PasswordsReplaced > 0 {
+		fmt.Fprintf(e.stdout, "; %d stored password(s) replaced by the file's (--keep-passwords keeps them)", sum.PasswordsReplaced)
+	}
+	if sum.PasswordsKept > 0 {
+		fmt.Fprintf(e.stdout, "; %d stored password(s) kept", sum.PasswordsKept)
+	}
 	if sum.Skipped > 0 {
 		fmt.Fprintf(e.stdout, "; %d row(s) with errors skipped", sum.Skipped)
 	}
 	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// readUsersFile reads and parses FILE ("-" = stdin), printing its
+// warnings and row errors on stderr.
+func readUsersFile(e *env, file string, opts csvimport.Options) (*csvimport.Result, string, error) {
+	var r io.Reader = e.stdin
+	name := "standard input"
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("users import: %w", err)
+		}
+		defer f.Close()
+		r, name = f, file
+	}
+	res, err := usecase.ReadUsersCSVWith(r, opts)
+	var fe *project.FieldError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(e.stderr, "invalid: --dest-domain: %s\n", fe.Reason)
+		return nil, "", errReported
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("users import: %s: %w", name, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "%s: warning: %s\n", name, w)
+	}
+	for _, re := range res.Errors {
+		fmt.Fprintf(e.stderr, "%s: %s\n", name, re.Error())
+	}
+	return res, name, nil
+}
+
+// printImportPlan prints usecase.PlanImport, one line per valid row.
+func printImportPlan(e *env, st *store.Store, in usecase.UsersImport) error {
+	plan, err := usecase.PlanImport(st, in)
+	if err != nil {
+		return fmt.Errorf("users import: %w", err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for i, u := range in.Result.Users {
+		rp := plan.Rows[i]
+		what := strings.Join(rp.Changes, ", ")
+		if rp.PasswordKept {
+			what = strings.TrimPrefix(what+", stored password kept", ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", rp.Kind, u.SourceEmail, u.DestEmail, what)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "dry run: %d new, %d updated, %d unchanged, %d stored password(s) replaced; nothing saved\n",
+		plan.New, plan.Updated, plan.Unchanged, plan.PasswordsReplaced)
 	return nil
 }
 

@@ -29,6 +29,24 @@ type Options struct {
 	// credential request): password columns may be absent or empty and are
 	// ignored, and every user gets AddressesOnly set.
 	AddressesOnly bool
+	// DestDomain, for a Microsoft-format file (which has no destination
+	// column), makes each user's destination address the source local
+	// part @ DestDomain instead of the source address itself. It is
+	// ignored, with a warning, for a MigrationWiz file. Check it with
+	// CheckDestDomain first.
+	DestDomain string
+}
+
+// CheckDestDomain checks a destination domain for Options.DestDomain
+// ("" is fine: no rule). The error is a *project.FieldError "dest_domain".
+func CheckDestDomain(domain string) error {
+	if domain == "" {
+		return nil
+	}
+	if strings.HasPrefix(domain, "@") || !project.ValidEmail("user@"+domain) || !strings.Contains(domain, ".") {
+		return &project.FieldError{Field: "dest_domain", Reason: fmt.Sprintf("%q is not a mail domain (e.g. newco.example.com, without @)", domain)}
+	}
+	return nil
 }
 
 // Creds are the passwords of one CSV row, for the caller to seal.
@@ -220,6 +238,7 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 		return res, nil // header problems are in res.Errors
 	}
 	lr.hdr = hdr
+	res.Warnings = append(res.Warnings, destDomainNote(hdr, opts)...)
 
 	var rows []row
 	if err := gocsv.UnmarshalCSV(lr, &rows); err != nil {
@@ -260,6 +279,21 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// destDomainNote says how a file's destination addresses are made when
+// that is not plain from the file.
+func destDomainNote(hdr *header, opts Options) []string {
+	switch {
+	case hdr.format == FormatMicrosoft && opts.DestDomain == "":
+		return []string{"the Microsoft format has no destination column: each user's destination address is their source address " +
+			"(give a destination domain to migrate to user@NEWDOMAIN instead)"}
+	case hdr.format == FormatMicrosoft:
+		return []string{fmt.Sprintf("destination addresses: the source local part @ %s", opts.DestDomain)}
+	case opts.DestDomain != "":
+		return []string{fmt.Sprintf("destination domain %s ignored: the file's Destination Email column gives each address", opts.DestDomain)}
+	}
+	return nil
+}
+
 // checkRow makes the user of one CSV row and checks it: addresses,
 // duplicates (firstSeen: line of each source ID so far), control
 // characters and the password. Problems come back as RowErrors at the
@@ -280,6 +314,9 @@ func checkRow(rw *row, rec record, hdr *header, opts Options, firstSeen map[stri
 	}
 	if hdr.format == FormatMicrosoft {
 		u.DestEmail = u.SourceEmail
+		if at := strings.LastIndexByte(u.SourceEmail, '@'); at > 0 && opts.DestDomain != "" {
+			u.DestEmail = u.SourceEmail[:at] + "@" + opts.DestDomain
+		}
 	}
 	if why := addressProblem(u.SourceEmail, "source"); why != "" {
 		bad(fSrcEmail, "%s", why)

@@ -39,20 +39,29 @@ type UsersImport struct {
 	// AcceptValid stores the valid rows of a file with row errors;
 	// otherwise such a file is refused with ErrRowErrors.
 	AcceptValid bool
+	// KeepPasswords keeps a user's stored password when the file gives a
+	// different one (the file's password only fills a user who has none).
+	KeepPasswords bool
 }
 
 // ImportSummary says what an import stored.
 type ImportSummary struct {
 	Imported, New, Updated int
+	Unchanged              int // users already in the project as the file says (counted in Updated too)
 	Skipped                int // rows with errors left out
+	// PasswordsReplaced counts stored passwords the file replaced with
+	// different ones; PasswordsKept those kept by KeepPasswords.
+	PasswordsReplaced, PasswordsKept int
 }
 
 // ImportUsers merges the CSV's users with the project's and stores them,
 // sealing their passwords: the one import of both faces.
 //
 // Merge rule: a user already in the project keeps its status, last pass,
-// notification date, sealed passwords (unless the file gives new ones)
-// and support options (unless the file gives some). Addresses-only means
+// notification date, sealed passwords (unless the file gives different
+// ones and KeepPasswords is not set; an equal one is not sealed again)
+// and support options (unless the file gives some). PlanImport shows
+// the same rule row by row before anything is stored. Addresses-only means
 // "waiting for the user's password": an addresses-only import ignores the
 // file's passwords and marks the users that have no sealed source
 // password yet; a normal import keeps the mark only while the user still
@@ -67,28 +76,14 @@ func ImportUsers(st *store.Store, in UsersImport) (ImportSummary, error) {
 	if len(res.Users) == 0 {
 		return sum, errors.New("the file holds no valid user rows")
 	}
-	if _, err := st.Project(in.Project); err != nil {
-		return sum, err // the store names the project
-	}
-	existing, err := st.Users(in.Project)
+	plan, err := PlanImport(st, in)
 	if err != nil {
-		return sum, fmt.Errorf("reading the users of %q: %w", in.Project, err)
+		return sum, err
 	}
-	byID := make(map[string]project.User, len(existing))
-	for _, u := range existing {
-		byID[u.ID()] = u
-	}
-	users := make([]project.User, 0, len(res.Users))
-	for _, u := range res.Users {
-		if old, ok := byID[u.ID()]; ok {
-			sum.Updated++
-			u = mergeUser(u, old, in.AddressesOnly)
-		}
-		users = append(users, u)
-	}
+	users := plan.merged
 	var sealed []string
 	if !in.AddressesOnly {
-		if sealed, err = sealPasswords(st, users, res.Passwords); err != nil {
+		if sealed, err = sealPasswords(st, users, plan.Rows, res.Passwords); err != nil {
 			return sum, err
 		}
 	}
@@ -97,7 +92,8 @@ func ImportUsers(st *store.Store, in UsersImport) (ImportSummary, error) {
 		return sum, fmt.Errorf("saving %d users: %w", len(users), err)
 	}
 	sum.Imported, sum.Skipped = len(users), len(res.Errors)
-	sum.New = sum.Imported - sum.Updated
+	sum.New, sum.Updated, sum.Unchanged = plan.New, plan.Updated+plan.Unchanged, plan.Unchanged
+	sum.PasswordsReplaced, sum.PasswordsKept = plan.PasswordsReplaced, plan.PasswordsKept
 	return sum, nil
 }
 
@@ -118,10 +114,11 @@ func mergeUser(u, old project.User, addressesOnly bool) project.User {
 	return u
 }
 
-// sealPasswords seals the passwords the file gives for users, all in one
+// sealPasswords seals the passwords the plan's rows mark for sealing
+// (new ones and those replacing a different stored one), all in one
 // store transaction (store.SetSecrets), sets their references and returns
 // them. A user given a source password is no longer addresses-only.
-func sealPasswords(st *store.Store, users []project.User, pws map[string]csvimport.Creds) ([]string, error) {
+func sealPasswords(st *store.Store, users []project.User, rows []RowPlan, pws map[string]csvimport.Creds) ([]string, error) {
 	var plains [][]byte
 	var refs []*string
 	for i := range users {
@@ -133,8 +130,9 @@ func sealPasswords(st *store.Store, users []project.User, pws map[string]csvimpo
 		for _, s := range []struct {
 			plain string
 			ref   *string
-		}{{c.Source, &u.SourcePasswordRef}, {c.Dest, &u.DestPasswordRef}} {
-			if s.plain != "" {
+			seal  bool
+		}{{c.Source, &u.SourcePasswordRef, rows[i].sealSource}, {c.Dest, &u.DestPasswordRef, rows[i].sealDest}} {
+			if s.plain != "" && s.seal {
 				plains = append(plains, []byte(s.plain))
 				refs = append(refs, s.ref)
 			}
