@@ -136,6 +136,7 @@ func TestStatisticsReportPreview(t *testing.T) {
 	f := u.statistics.emailDialog()
 	f.to.SetText("boss@acme.example, it@acme.example")
 	test.Tap(f.previewBtn)
+	u.busy.Wait()
 	p := f.preview
 	if p == nil {
 		t.Fatalf("Preview showed nothing: %q", f.status.Text)

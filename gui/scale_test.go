@@ -3,10 +3,13 @@ package gui
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/mailferry/mailferry/core/corpus"
@@ -161,5 +164,40 @@ func TestExportAndImportScryptOffTheUIThread(t *testing.T) {
 	u.busy.Wait()
 	if imported != 1 || u.Project() != "Alpha" {
 		t.Fatalf("imported %d times, project %q (%q)", imported, u.Project(), imp.msg.Text)
+	}
+}
+
+// The statistics of a big project are read and written off the UI thread
+// (stats.Collect reads every user's journal): the file is empty until the
+// work is let go, then holds one row per user (issue 17 item 3).
+func TestStatisticsExportOffTheUIThread(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Big", 300)
+	addJournal(t, st, "Big", 1, 2)
+	u, _ := newTestUI(t, st, Options{})
+	path := filepath.Join(t.TempDir(), "Big-statistics.csv")
+	w, err := storage.Writer(storage.NewFileURI(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.hold = make(chan struct{})
+	u.statistics.saveReport("csv", w)
+	if b, _ := os.ReadFile(path); len(b) != 0 {
+		t.Fatalf("%d bytes written on the UI thread", len(b))
+	}
+	if !strings.Contains(u.statistics.info.Text, "Saving") {
+		t.Errorf("while saving: %q", u.statistics.info.Text)
+	}
+	close(u.hold)
+	u.busy.Wait()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(b), "@old.example"); rows < 300 {
+		t.Errorf("the CSV names %d users, want 300", rows)
+	}
+	if !strings.HasPrefix(u.statistics.info.Text, "Saved ") {
+		t.Errorf("after saving: %q", u.statistics.info.Text)
 	}
 }

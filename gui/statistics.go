@@ -2,6 +2,7 @@ package gui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/stats"
+	"github.com/mailferry/mailferry/core/store"
 )
 
 // Statistics table columns.
@@ -240,12 +242,19 @@ func folderSlices(ps *stats.ProjectStats, n int) []slice {
 	return out
 }
 
-// render writes the statistics as CSV or HTML.
+// render writes the statistics of the selected project as CSV or HTML.
 func (t *statisticsTab) render(kind string) ([]byte, error) {
-	if t.u.project == "" {
+	return renderStats(t.u.st, t.u.project, kind)
+}
+
+// renderStats writes proj's statistics as CSV or HTML. stats.Collect reads
+// every user's journal (for HTML with the failed items): with many users
+// that takes a while, so the GUI calls it off the UI thread.
+func renderStats(st *store.Store, proj, kind string) ([]byte, error) {
+	if proj == "" {
 		return nil, fmt.Errorf("no project selected")
 	}
-	ps, err := stats.Collect(t.u.st, t.u.project, kind == "html")
+	ps, err := stats.Collect(st, proj, kind == "html")
 	if err != nil {
 		return nil, err
 	}
@@ -264,21 +273,33 @@ func (t *statisticsTab) exportDialog(kind string) {
 			t.u.showError(err)
 			return
 		}
-		defer w.Close()
-		data, err := t.render(kind)
-		if err == nil {
-			_, err = w.Write(data)
-		}
-		if err != nil {
-			t.u.showError(fmt.Errorf("exporting statistics: %w", err))
-			return
-		}
-		t.info.SetText("Saved " + w.URI().Path())
+		t.saveReport(kind, w)
 	}, t.u.win)
 	d.SetFileName(t.u.project + "-statistics." + kind)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{"." + kind}))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
+}
+
+// saveReport renders the statistics and writes them to w off the UI
+// thread, then says where they went.
+func (t *statisticsTab) saveReport(kind string, w fyne.URIWriteCloser) {
+	st, proj := t.u.st, t.u.project
+	t.info.SetText("Saving the statistics…")
+	offUI(t.u, func() error {
+		data, err := renderStats(st, proj, kind)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		return errors.Join(err, w.Close())
+	}, func(err error) {
+		if err != nil {
+			t.info.SetText("")
+			t.u.showError(fmt.Errorf("exporting statistics: %w", err))
+			return
+		}
+		t.info.SetText("Saved " + w.URI().Path())
+	})
 }
 
 // shortDuration rounds d for display (ms below a second, tenths below a minute).

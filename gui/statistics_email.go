@@ -109,11 +109,32 @@ func (f *statsEmailForm) showPreview() {
 		f.status.SetText("Recipients: " + err.Error())
 		return
 	}
-	m, err := notify.PreviewStats(u.st, f.proj, to)
-	if err != nil {
-		f.status.SetText("Preview: " + err.Error())
-		return
+	// The report reads every user's journal (stats.Collect): off the UI
+	// thread, as big projects take a while.
+	st, proj := u.st, f.proj
+	f.status.SetText("Building the report…")
+	f.previewBtn.Disable()
+	type result struct {
+		m   notify.RichMessage
+		err error
 	}
+	offUI(u, func() result {
+		m, err := notify.PreviewStats(st, proj, to)
+		return result{m, err}
+	}, func(r result) {
+		f.previewBtn.Enable()
+		f.status.SetText("")
+		if r.err != nil {
+			f.status.SetText("Preview: " + r.err.Error())
+			return
+		}
+		f.showReport(r.m)
+	})
+}
+
+// showReport shows the report built by showPreview.
+func (f *statsEmailForm) showReport(m notify.RichMessage) {
+	u := f.t.u
 	var att []string
 	for _, a := range m.Attachments {
 		att = append(att, fmt.Sprintf("%s (%s)", a.Filename, size.Human(int64(len(a.Data)))))
