@@ -76,7 +76,8 @@
 //	        gworkspace: --service-account-file KEY.json [--include-trash-spam] [--daily-limit-mb N]
 //	                [--host H] [--port N] [--security S]
 //	        m365-imap: --tenant T --client-id ID (--secret-env VAR | --secret-stdin | --cert-file PEM)
-//	                [--authority URL] [--host H] [--port N] [--security S]
+//	                [--cloud global|usgov|usgov-dod|china] [--authority URL]
+//	                [--host H] [--port N] [--security S]
 //	        gmail: [--token-env VAR | --token-stdin] [--include-trash-spam] [--daily-limit-mb N]
 //	                [--host H] [--port N] [--security S]
 //	        imap: ... [--token-env VAR | --token-stdin]
@@ -171,9 +172,16 @@
 //     IMAP.AccessAsApp with admin consent, its service principal registered
 //     in Exchange and FullAccess to each mailbox). --tenant, --client-id,
 //     --secret-env/--secret-stdin/--cert-file are those of a Graph
-//     endpoint; --authority (default https://login.microsoftonline.com;
-//     https, or http to this computer only) moves the token endpoint to
-//     {authority}/{tenant}/oauth2/v2.0/token.
+//     endpoint; --authority (default the cloud's,
+//     https://login.microsoftonline.com in the global cloud; https, or http
+//     to this computer only) moves the token endpoint to
+//     {authority}/{tenant}/oauth2/v2.0/token. --cloud (as for graph) moves
+//     the sign-in authority, the token scope and the default IMAP host to
+//     the national cloud's: usgov (GCC High) login.microsoftonline.us,
+//     https://outlook.office365.us/.default, outlook.office365.us;
+//     usgov-dod login.microsoftonline.us, outlook-dod.office365.us; china
+//     (21Vianet) login.chinacloudapi.cn, partner.outlook.cn. A --host of
+//     your own (a proxy) stays when the cloud changes.
 //   - gmail: one Gmail account: the user's app password (as for imap), or
 //     with --token-env/--token-stdin an OAuth access token obtained for the
 //     account (sealed; used for every login of the project).

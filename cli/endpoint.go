@@ -24,8 +24,8 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
   mailferry endpoint set --project P --side source --type gworkspace --service-account-file KEY.json
         [--include-trash-spam] [--daily-limit-mb N] [--host H] [--port N] [--security ssl|starttls|none]  # default imap.gmail.com:993 ssl
   mailferry endpoint set --project P --side source --type m365-imap --tenant T --client-id ID
-        (--secret-env VAR | --secret-stdin | --cert-file PEM) [--authority URL]
-        [--host H] [--port N] [--security ssl|starttls|none]     # default outlook.office365.com:993 ssl
+        (--secret-env VAR | --secret-stdin | --cert-file PEM) [--cloud global|usgov|usgov-dod|china] [--authority URL]
+        [--host H] [--port N] [--security ssl|starttls|none]     # default the cloud's host (outlook.office365.com):993 ssl
   mailferry endpoint set --project P --side source --type gmail [--token-env VAR | --token-stdin]
         [--host H] [--port N] [--security ssl|starttls|none]     # default imap.gmail.com:993 ssl
   mailferry endpoint set ... --type imap ... [--token-env VAR | --token-stdin]   # OAuth access token
@@ -46,7 +46,7 @@ var flagsByType = map[project.EndpointType][]string{
 	project.TypeIMAP:       {"host", "port", "security", "trust-fingerprint", "login-template", "token-env", "token-stdin"},
 	project.TypeGmail:      {"host", "port", "security", "trust-fingerprint", "token-env", "token-stdin", "include-trash-spam", "daily-limit-mb"},
 	project.TypeGWorkspace: {"host", "port", "security", "trust-fingerprint", "service-account-file", "include-trash-spam", "daily-limit-mb"},
-	project.TypeM365IMAP:   {"host", "port", "security", "trust-fingerprint", "tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "authority"},
+	project.TypeM365IMAP:   {"host", "port", "security", "trust-fingerprint", "tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "authority"},
 	project.TypeEWS:        {"url", "owa-url", "autodiscover", "provider", "access", "auth", "trust-fingerprint"},
 	project.TypeGraph:      {"tenant", "client-id", "secret-env", "secret-stdin", "cert-file", "cloud", "graph-url", "authority", "trust-fingerprint", "provider"},
 }
@@ -232,6 +232,9 @@ func (f *endpointFlags) endpoint(old project.Endpoint) (project.Endpoint, error)
 		setString(f.set["tenant"], &ep.Tenant, *f.tenant)
 		setString(f.set["client-id"], &ep.ClientID, *f.clientID)
 		setString(f.set["authority"], &ep.Authority, strings.TrimSpace(*f.authority))
+		// The cloud moves the token scope and authority, and the default
+		// host with it (usecase.SaveEndpoint).
+		setString(f.set["cloud"], &ep.Cloud, strings.ToLower(strings.TrimSpace(*f.cloud)))
 	case project.TypeEWS:
 		f.applyEWS(&ep)
 	case project.TypeGraph:

@@ -87,6 +87,25 @@ func TestEndpointSetM365IMAPAndToken(t *testing.T) {
 		t.Fatalf("after --authority: %v", ep)
 	}
 
+	// --cloud moves the default host with it; a host of one's own stays.
+	ok(t, db, "endpoint", "set", "--project", "M", "--side", "source", "--cloud", "usgov")
+	if ep = endpointJSON(t, db, "M", "source"); ep["cloud"] != "usgov" || ep["host"] != "outlook.office365.us" || ep["secret_set"] != true {
+		t.Fatalf("after --cloud usgov: %v", ep)
+	}
+	r = ok(t, db, "project", "show", "M")
+	if !strings.Contains(r.stdout, "cloud usgov") {
+		t.Fatalf("project show lacks the cloud:\n%s", r.stdout)
+	}
+	ok(t, db, "endpoint", "set", "--project", "M", "--side", "source", "--cloud", "china")
+	if ep = endpointJSON(t, db, "M", "source"); ep["host"] != "partner.outlook.cn" {
+		t.Fatalf("after --cloud china: %v", ep)
+	}
+	ok(t, db, "endpoint", "set", "--project", "M", "--side", "source", "--host", "imap-proxy.example", "--cloud", "global")
+	if ep = endpointJSON(t, db, "M", "source"); ep["cloud"] != nil || ep["host"] != "imap-proxy.example" {
+		t.Fatalf("after --host and --cloud global: %v", ep)
+	}
+	expect(t, mf(t, db, "", "endpoint", "set", "--project", "M", "--side", "source", "--cloud", "mars"), 1, "cloud")
+
 	// A pre-obtained token for one Gmail account.
 	t.Setenv("MF_TOKEN", "ya29.pre-obtained")
 	r = ok(t, db, "endpoint", "set", "--project", "M", "--side", "source", "--type", "gmail", "--token-env", "MF_TOKEN")

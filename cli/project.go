@@ -323,6 +323,9 @@ func describeEndpoint(ep project.Endpoint) string {
 			s += " service account " + dash(ep.ServiceAccount)
 		case ep.Type == project.TypeM365IMAP:
 			s += fmt.Sprintf(" tenant %s client %s", ep.Tenant, ep.ClientID)
+			if ep.Cloud != "" {
+				s += " cloud " + ep.Cloud
+			}
 			if ep.Authority != "" {
 				s += " authority " + ep.Authority
 			}

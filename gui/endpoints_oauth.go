@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
@@ -27,6 +28,9 @@ type oauthWidgets struct {
 	saInfo    *widget.Label
 	token     *widget.Entry
 	authority *widget.Entry
+	// cloud is the Microsoft 365 source's cloud (the Graph destination's
+	// table): it moves the token scope, the authority and the default host.
+	cloud     *widget.Select
 	trashSpam *widget.Check
 	dailyMB   *widget.Entry
 	// Sign in with Google (Gmail account): the admin's Desktop-app OAuth
@@ -83,7 +87,27 @@ func (f *endpointForm) addOAuthRows() {
 	f.fields.add("secret", "Client secret", f.secret)
 	chooseCert := widget.NewButton("Choose…", f.chooseCertificate)
 	f.fields.add("certificate", "Certificate", container.NewVBox(container.NewBorder(nil, nil, nil, chooseCert, f.certPath), f.certInfo))
+	f.oa.cloud = widget.NewSelect(cloudLabels(), f.m365CloudChosen)
+	f.oa.cloud.SetSelected(cloudLabel(""))
+	f.fields.add("cloud", "Microsoft cloud", f.oa.cloud)
 	f.fields.add("authority", "Sign-in authority", f.oa.authority)
+}
+
+// m365CloudChosen moves the Microsoft 365 server to the cloud's when the
+// host is empty or still a cloud's default (a typed host stays), and shows
+// the cloud's authority as the authority's placeholder.
+func (f *endpointForm) m365CloudChosen(label string) {
+	c, err := graph.LookupCloud(cloudName(label))
+	if err != nil {
+		return
+	}
+	f.oa.authority.SetPlaceHolder(c.Authority)
+	if f.loading || f.kind() != project.TypeM365IMAP {
+		return
+	}
+	if h := strings.TrimSpace(f.host.Text); h == "" || graph.IsExchangeHost(h) {
+		f.host.SetText(c.ExchangeHost)
+	}
 }
 
 // showSourceType shows the source rows of type k.
@@ -94,7 +118,7 @@ func (f *endpointForm) showSourceType(k project.EndpointType) {
 	f.fields.show(k == project.TypeGWorkspace, "service_account_file")
 	f.fields.show(k == project.TypeGmail, "token", "google_client_id", "google_client_secret", "google_account")
 	f.fields.show(k == project.TypeGWorkspace || k == project.TypeGmail, "include_trash_spam", "daily_limit_mb")
-	f.fields.show(m365, "tenant", "client_id", "credential", "authority")
+	f.fields.show(m365, "tenant", "client_id", "credential", "cloud", "authority")
 	f.fields.show(m365 && !f.certMode(), "secret")
 	f.fields.show(m365 && f.certMode(), "certificate")
 }
@@ -104,8 +128,13 @@ func (f *endpointForm) showSourceType(k project.EndpointType) {
 func (f *endpointForm) sourceTypeChosen(string) {
 	k := f.kind()
 	if def := k.DefaultHost(); def != "" {
+		if k == project.TypeM365IMAP {
+			if c, err := graph.LookupCloud(cloudName(f.oa.cloud.Selected)); err == nil {
+				def = c.ExchangeHost
+			}
+		}
 		h := strings.TrimSpace(f.host.Text)
-		if h == "" || h == project.GmailIMAPHost || h == project.M365IMAPHost {
+		if h == "" || h == project.GmailIMAPHost || graph.IsExchangeHost(h) {
 			f.host.SetText(def)
 			f.security.SetSelected(labelOf(securityLabels, securityValues, project.SecuritySSL))
 			f.port.SetText(strconv.Itoa(993))
@@ -128,6 +157,7 @@ func (f *endpointForm) loadOAuth(e project.Endpoint) {
 	}
 	f.oa.gSecret.SetText("")
 	f.oa.authority.SetText(e.Authority)
+	f.oa.cloud.SetSelected(cloudLabel(e.Cloud))
 	f.oa.trashSpam.SetChecked(e.IncludeTrashSpam)
 	f.oa.dailyMB.SetText("")
 	if e.DailyLimitMB > 0 {
@@ -162,6 +192,7 @@ func (f *endpointForm) oauthEndpoint(e *project.Endpoint) {
 		e.Tenant = strings.TrimSpace(f.tenant.Text)
 		e.ClientID = strings.TrimSpace(f.clientID.Text)
 		e.Authority = strings.TrimSpace(f.oa.authority.Text)
+		e.Cloud = cloudName(f.oa.cloud.Selected)
 	}
 }
 

@@ -178,3 +178,44 @@ func TestGmailSignInWithGoogle(t *testing.T) {
 		t.Error("the client secret stays in the form after saving")
 	}
 }
+
+// The Microsoft 365 source's cloud drop-down (the Graph destination's
+// table) moves the default server with it, keeps a typed one, and is
+// saved and loaded with the endpoint.
+func TestM365SourceCloud(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	if rowVisible(f, "cloud") {
+		t.Fatal("an IMAP source shows the Microsoft cloud")
+	}
+	f.typ.SetSelected("Microsoft 365 (IMAP)")
+	if !rowVisible(f, "cloud") || f.oa.cloud.Selected != cloudLabel("") || f.host.Text != project.M365IMAPHost {
+		t.Fatalf("Microsoft 365: cloud row %v %q, host %q", rowVisible(f, "cloud"), f.oa.cloud.Selected, f.host.Text)
+	}
+	f.oa.cloud.SetSelected(cloudLabel("usgov"))
+	if f.host.Text != "outlook.office365.us" || f.oa.authority.PlaceHolder != "https://login.microsoftonline.us" {
+		t.Fatalf("GCC High: host %q, authority placeholder %q", f.host.Text, f.oa.authority.PlaceHolder)
+	}
+	f.tenant.SetText("contoso.onmicrosoft.us")
+	f.clientID.SetText("55555555-aaaa-4bbb-8ccc-000000000002")
+	f.secret.SetText("app-secret")
+	if err := f.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Project("Alpha")
+	if p.Source.Cloud != "usgov" || p.Source.Host != "outlook.office365.us" {
+		t.Fatalf("stored %+v", p.Source)
+	}
+	f.load(project.Endpoint{})
+	f.load(p.Source)
+	if f.oa.cloud.Selected != cloudLabel("usgov") || f.host.Text != "outlook.office365.us" {
+		t.Fatalf("reloaded: cloud %q host %q", f.oa.cloud.Selected, f.host.Text)
+	}
+	f.host.SetText("imap.proxy.example")
+	f.oa.cloud.SetSelected(cloudLabel("china"))
+	if f.host.Text != "imap.proxy.example" {
+		t.Fatalf("a typed host was replaced: %q", f.host.Text)
+	}
+}

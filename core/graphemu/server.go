@@ -100,6 +100,11 @@ type Options struct {
 	// (default https://graph.microsoft.com; https://graph.microsoft.us
 	// plays a US Government cloud).
 	GraphRoot string
+	// IMAPResource is Exchange Online's resource in the cloud: the IMAP
+	// token scope is IMAPResource + "/.default" and the token's audience
+	// IMAPResource (default https://outlook.office365.com;
+	// https://outlook.office365.us plays GCC High).
+	IMAPResource string
 	// NoImportMime makes the beta importMime action unavailable (as in the
 	// national clouds, where Microsoft documents it is not deployed):
 	// it answers 400 "Resource not found for the segment 'importMime'".
@@ -107,6 +112,14 @@ type Options struct {
 
 	Addr   string // listen address for New (default 127.0.0.1:0)
 	Logger *slog.Logger
+}
+
+// imapResource is Options.IMAPResource or the global one.
+func (s *Server) imapResource() string {
+	if s.opts.IMAPResource != "" {
+		return strings.TrimRight(s.opts.IMAPResource, "/")
+	}
+	return strings.TrimSuffix(IMAPScope, "/.default")
 }
 
 func (s *Server) scope() string {

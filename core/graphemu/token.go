@@ -90,7 +90,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case !strings.HasSuffix(scope, "/.default") || strings.Contains(strings.TrimSpace(scope), " "):
 		entraError(w, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return
-	case !strings.EqualFold(scope, s.scope()) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default") && !strings.EqualFold(scope, IMAPScope):
+	case !strings.EqualFold(scope, s.scope()) && !strings.EqualFold(scope, "00000003-0000-0000-c000-000000000000/.default") && !strings.EqualFold(scope, s.imapResource()+"/.default"):
 		entraError(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s.", strings.TrimSuffix(scope, "/.default"), tenant))
 		return
 	}
@@ -138,8 +138,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(b)
 	now := time.Now()
 	aud := "https://graph.microsoft.com"
-	if strings.EqualFold(scope, IMAPScope) {
-		aud = "https://outlook.office365.com"
+	if strings.EqualFold(scope, s.imapResource()+"/.default") {
+		aud = s.imapResource()
 	}
 	claims, _ := json.Marshal(map[string]any{
 		"aud": aud, "iss": "https://sts.windows.net/" + s.opts.Tenant + "/",
@@ -194,14 +194,15 @@ func (s *Server) authenticate(r *http.Request) (*authCtx, *graphError) {
 }
 
 // IMAPToken checks a token for Exchange Online IMAP (audience
-// https://outlook.office365.com, not expired) and returns its app and
+// Options.IMAPResource, https://outlook.office365.com by default; not
+// expired) and returns its app and
 // application permissions; the Microsoft 365-style IMAP test server logs
 // users in with it.
 func (s *Server) IMAPToken(tok string) (app string, roles []string, ok bool) {
 	s.mu.RLock()
 	t := s.tokens[tok]
 	s.mu.RUnlock()
-	if t == nil || t.aud != "https://outlook.office365.com" || time.Now().After(t.expires) {
+	if t == nil || t.aud != s.imapResource() || time.Now().After(t.expires) {
 		return "", nil, false
 	}
 	return t.app, append([]string(nil), t.roles...), true

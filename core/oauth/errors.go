@@ -92,7 +92,7 @@ func googleError(err error, sa *ServiceAccount, user string) error {
 }
 
 // microsoftError explains a refusal of Microsoft Entra ID's token endpoint.
-func microsoftError(err error, tokenURL string) error {
+func microsoftError(err error, tokenURL, scope string) error {
 	e, ok := retrieveError(err, "m365-imap")
 	if !ok {
 		return fmt.Errorf("asking %s for a token: %w", tokenURL, err)
@@ -114,7 +114,7 @@ func microsoftError(err error, tokenURL string) error {
 	case "AADSTS90002", "AADSTS900023":
 		e.Hint = "the tenant was not found; use the Directory (tenant) ID or the tenant's domain name"
 	case "AADSTS1002012", "AADSTS500011", "AADSTS70011":
-		e.Hint = "the scope was refused; MailFerry asks for https://outlook.office365.com/.default (is Office 365 Exchange Online available in the tenant?)"
+		e.Hint = "the scope was refused; MailFerry asks for " + scope + ": check the Microsoft cloud of the endpoint (global, usgov, usgov-dod or china: --cloud, or Microsoft cloud in the source form) and that Office 365 Exchange Online is available in the tenant"
 	case "AADSTS65001", "AADSTS650057":
 		e.Hint = "admin consent is missing: in Entra ID > App registrations > API permissions add Office 365 Exchange Online > Application permissions > IMAP.AccessAsApp and press Grant admin consent"
 	}

@@ -28,19 +28,30 @@ func M365TokenURL(authority, tenant string) string {
 }
 
 // M365App is the token source of an m365-imap endpoint: app-only tokens
-// for https://outlook.office365.com/.default, with secret being the
-// sealed credential of the endpoint (a client secret, or a PEM
-// certificate credential as for the Graph destination). One token serves
-// every mailbox; it is cached per app.
+// for its cloud's Exchange Online (https://outlook.office365.com/.default
+// in the global cloud; graph.Cloud.IMAPScope), from the cloud's
+// authority unless the endpoint names one, with secret being the sealed
+// credential of the endpoint (a client secret, or a PEM certificate
+// credential as for the Graph destination). One token serves every
+// mailbox; it is cached per app.
 func M365App(ep project.Endpoint, secret string) (*Source, error) {
-	tokenURL := M365TokenURL(ep.Authority, ep.Tenant)
+	cloud, err := graph.LookupCloud(ep.Cloud)
+	if err != nil {
+		return nil, err
+	}
+	authority := ep.Authority
+	if authority == "" {
+		authority = cloud.Authority
+	}
+	tokenURL := M365TokenURL(authority, ep.Tenant)
 	if !project.SecureOrLoopbackURL(tokenURL) {
 		return nil, fmt.Errorf("authority %q must be https", ep.Authority)
 	}
+	scope := cloud.IMAPScope()
 	cfg := clientcredentials.Config{
 		ClientID:  ep.ClientID,
 		TokenURL:  tokenURL,
-		Scopes:    []string{project.M365IMAPScope},
+		Scopes:    []string{scope},
 		AuthStyle: oauth2.AuthStyleInParams,
 	}
 	var cert *graph.Certificate
@@ -53,7 +64,7 @@ func M365App(ep project.Endpoint, secret string) (*Source, error) {
 		cfg.ClientSecret = secret
 	}
 	h := sha256.Sum256([]byte(secret))
-	key := "m365\x00" + tokenURL + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + hex.EncodeToString(h[:])
+	key := "m365\x00" + tokenURL + "\x00" + scope + "\x00" + strings.ToLower(ep.ClientID) + "\x00" + hex.EncodeToString(h[:])
 	c := shared(key, func(ctx context.Context) (*oauth2.Token, error) {
 		cc := cfg
 		if cert != nil {
@@ -67,11 +78,11 @@ func M365App(ep project.Endpoint, secret string) (*Source, error) {
 		}
 		t, err := cc.Token(ctx)
 		if err != nil {
-			return nil, microsoftError(err, tokenURL)
+			return nil, microsoftError(err, tokenURL, scope)
 		}
 		return t, nil
 	})
-	return &Source{c: c, Scope: project.M365IMAPScope}, nil
+	return &Source{c: c, Scope: scope}, nil
 }
 
 // Claims are the parts of an access token the endpoint test shows. Only

@@ -39,7 +39,8 @@ const (
 	DefaultAuthority = "https://login.microsoftonline.com"
 	// GmailScope is the OAuth scope of IMAP access to Gmail.
 	GmailScope = "https://mail.google.com/"
-	// M365IMAPScope is the client-credentials scope of Exchange Online IMAP.
+	// M365IMAPScope is the client-credentials scope of Exchange Online IMAP
+	// in the global cloud (graph.Cloud.IMAPScope for the others).
 	M365IMAPScope = "https://outlook.office365.com/.default"
 )
 
@@ -132,7 +133,8 @@ type Endpoint struct {
 	// gworkspace service-account JSON key, or an imap/gmail access token.
 	SecretRef string `json:"secret_ref,omitempty"`
 	// Cloud is the Microsoft cloud: global (default), usgov, usgov-dod or
-	// china; it picks the Graph root and the sign-in authority.
+	// china; it picks the Graph root and the sign-in authority, and for
+	// m365-imap the token scope and the default IMAP host.
 	Cloud string `json:"cloud,omitempty"`
 	// GraphURL and Authority override the cloud's Graph root and sign-in
 	// authority (tests, proxies); https only.
@@ -179,6 +181,9 @@ func (e Endpoint) Validate() error {
 	case TypeIMAP, TypeGWorkspace, TypeGmail, TypeM365IMAP:
 		if e.Type == TypeM365IMAP {
 			e.validateApp(bad)
+			e.validateCloud(bad)
+		} else if e.Cloud != "" {
+			bad("cloud", "only a Microsoft 365 (m365-imap) source or a graph destination has a cloud")
 		}
 		if e.DailyLimitMB < 0 || e.DailyLimitMB > 100000 {
 			bad("daily_limit_mb", "%d is not a number of MB (0 = %d, Gmail allows about 2,500 a day)", e.DailyLimitMB, DefaultGmailDailyMB)
@@ -262,15 +267,21 @@ func (e Endpoint) validateGraph(bad func(field, format string, a ...any)) {
 	if e.ClientID == "" {
 		bad("client_id", "is required")
 	}
-	switch e.Cloud {
-	case "", "global", "usgov", "usgov-dod", "china":
-	default:
-		bad("cloud", "%q is not one of global, usgov, usgov-dod, china", e.Cloud)
-	}
+	e.validateCloud(bad)
 	for _, u := range []struct{ f, v string }{{"graph_url", e.GraphURL}, {"authority", e.Authority}} {
 		if u.v != "" && !strings.HasPrefix(strings.ToLower(u.v), "https://") {
 			bad(u.f, "%q must be an https:// URL", u.v)
 		}
+	}
+}
+
+// validateCloud checks the Microsoft cloud of graph and m365-imap (the
+// table itself is core/dest/graph's Clouds).
+func (e Endpoint) validateCloud(bad func(field, format string, a ...any)) {
+	switch e.Cloud {
+	case "", "global", "usgov", "usgov-dod", "china":
+	default:
+		bad("cloud", "%q is not one of global, usgov, usgov-dod, china", e.Cloud)
 	}
 }
 

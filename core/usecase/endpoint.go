@@ -152,8 +152,15 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 			}
 		}
 	}
-	if ep.Type == project.TypeGraph && strings.EqualFold(ep.Cloud, "global") {
+	if (ep.Type == project.TypeGraph || ep.Type == project.TypeM365IMAP) && strings.EqualFold(ep.Cloud, "global") {
 		ep.Cloud = ""
+	}
+	if ep.Type == project.TypeM365IMAP {
+		// The default server follows the cloud (a host typed by hand, a
+		// proxy or a test server, stays).
+		if c, err := graph.LookupCloud(ep.Cloud); err == nil && (ep.Host == "" || graph.IsExchangeHost(ep.Host)) {
+			ep.Host = c.ExchangeHost
+		}
 	}
 	check := p
 	*sideOf(&check, c.Side) = *ep

@@ -110,3 +110,43 @@ func TestM365IMAPTestNamesMissingPermission(t *testing.T) {
 		t.Fatalf("wrong typed secret: %+v %v", r, err)
 	}
 }
+
+// An m365-imap source in a national cloud: the token is asked for the
+// cloud's Exchange Online (GCC High here), the SCOPE step names it and
+// the login with it is accepted; a host of one's own stays on save.
+func TestM365IMAPTestNationalCloud(t *testing.T) {
+	const appID = "33333333-aaaa-4bbb-8ccc-000000000002"
+	gs := graphsrv.Start(t, graphsrv.Options{IMAPResource: "https://outlook.office365.us",
+		Apps: []graphsrv.App{{ClientID: appID, Secret: "s3cret", Roles: []string{graphsrv.PermIMAPAccessAsApp}}}})
+	m := testsrv.StartOAuthIMAP(t, map[string]string{"bob@contoso.us": "x"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2"}, NoLogin: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if _, _, ok := gs.IMAPToken(tok); ok {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{Text: "AUTHENTICATE failed."}
+		},
+	})
+	st := newStore(t, "M")
+	ep := project.Endpoint{Type: project.TypeM365IMAP, Host: m.Host, Port: m.Port, Security: project.SecurityNone,
+		Tenant: gs.Tenant(), ClientID: appID, Authority: gs.URL(), Cloud: "usgov"}
+	saved, err := SaveEndpoint(st, EndpointChange{Project: "M", Side: project.SideSource, Endpoint: ep, Secret: []byte("s3cret")})
+	if err != nil || saved.Host != m.Host || saved.Cloud != "usgov" {
+		t.Fatalf("saved %+v, %v", saved, err)
+	}
+	addUser(t, st, "M", project.User{SourceEmail: "bob@contoso.us"})
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, gs.Client())
+	r, err := TestEndpoint(ctx, st, EndpointTest{Project: "M", Side: project.SideSource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := stepOf(r, StepScope); !r.OK || s == nil || !strings.Contains(s.Detail, "https://outlook.office365.us") {
+		t.Fatalf("GCC High: %+v", r.Steps)
+	}
+	// The default host follows the cloud.
+	ep.Host = ""
+	ep.Cloud = "usgov-dod"
+	if saved, err = SaveEndpoint(st, EndpointChange{Project: "M", Side: project.SideSource, Endpoint: ep}); err != nil || saved.Host != "outlook-dod.office365.us" {
+		t.Fatalf("DoD default host: %+v, %v", saved, err)
+	}
+}

@@ -23,14 +23,47 @@ type Cloud struct {
 	// ImportMime says whether the beta importMime action is deployed
 	// there (global service only, per its API availability table).
 	ImportMime bool
+	// ExchangeHost is Exchange Online's host in the cloud: the IMAP
+	// server of an m365-imap source (port 993, implicit TLS) and the
+	// resource of its app-only token scope (IMAPScope). Global:
+	// https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth
+	// (outlook.office365.com, scope https://outlook.office365.com/.default);
+	// GCC High: outlook.office365.us in
+	// https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-u-s-government-gcc-high-endpoints;
+	// DoD: outlook-dod.office365.us in
+	// https://learn.microsoft.com/en-us/microsoft-365/enterprise/microsoft-365-u-s-government-dod-endpoints;
+	// 21Vianet: partner.outlook.cn in
+	// https://learn.microsoft.com/en-us/microsoft-365/enterprise/urls-and-ip-address-ranges-21vianet
+	// (Exchange Online, TCP 993).
+	ExchangeHost string
 }
 
 // Clouds are the known deployments, the default first.
 var Clouds = []Cloud{
-	{Name: "global", Label: "Global (Microsoft 365)", GraphURL: "https://graph.microsoft.com", Authority: "https://login.microsoftonline.com", ImportMime: true},
-	{Name: "usgov", Label: "US Government L4 (GCC High)", GraphURL: "https://graph.microsoft.us", Authority: "https://login.microsoftonline.us"},
-	{Name: "usgov-dod", Label: "US Government L5 (DoD)", GraphURL: "https://dod-graph.microsoft.us", Authority: "https://login.microsoftonline.us"},
-	{Name: "china", Label: "China (operated by 21Vianet)", GraphURL: "https://microsoftgraph.chinacloudapi.cn", Authority: "https://login.chinacloudapi.cn"},
+	{Name: "global", Label: "Global (Microsoft 365)", GraphURL: "https://graph.microsoft.com", Authority: "https://login.microsoftonline.com", ImportMime: true,
+		ExchangeHost: "outlook.office365.com"},
+	{Name: "usgov", Label: "US Government L4 (GCC High)", GraphURL: "https://graph.microsoft.us", Authority: "https://login.microsoftonline.us",
+		ExchangeHost: "outlook.office365.us"},
+	{Name: "usgov-dod", Label: "US Government L5 (DoD)", GraphURL: "https://dod-graph.microsoft.us", Authority: "https://login.microsoftonline.us",
+		ExchangeHost: "outlook-dod.office365.us"},
+	{Name: "china", Label: "China (operated by 21Vianet)", GraphURL: "https://microsoftgraph.chinacloudapi.cn", Authority: "https://login.chinacloudapi.cn",
+		ExchangeHost: "partner.outlook.cn"},
+}
+
+// IMAPScope is the client-credentials scope of Exchange Online IMAP in
+// the cloud (IMAP.AccessAsApp): its Exchange host's /.default.
+func (c Cloud) IMAPScope() string { return "https://" + c.ExchangeHost + "/.default" }
+
+// IsExchangeHost reports whether host is Exchange Online's host in one of
+// the clouds (an m365-imap source's default server, which follows the
+// cloud chosen).
+func IsExchangeHost(host string) bool {
+	for _, c := range Clouds {
+		if strings.EqualFold(strings.TrimSpace(host), c.ExchangeHost) {
+			return true
+		}
+	}
+	return false
 }
 
 // CloudNames lists the accepted --cloud values.
