@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -58,18 +59,43 @@ func (t *usersTab) dropped(uris []fyne.URI) {
 	t.u.showError(fmt.Errorf("drop a .csv file to import users"))
 }
 
-// loadCSV parses r (usecase.ReadUsersCSV) and opens the preview.
+// csvSource is a users file as read, and the choices it is parsed with;
+// the preview parses it again when a choice changes.
+type csvSource struct {
+	name       string
+	data       []byte
+	addrOnly   bool   // the mode the file is read in
+	destDomain string // Microsoft format: destination = local part @ destDomain
+}
+
+// loadCSV reads r and opens the preview (previewCSV).
 func (t *usersTab) loadCSV(name string, r io.Reader) {
-	res, err := usecase.ReadUsersCSV(r, t.addrOnly.Checked)
+	data, err := io.ReadAll(io.LimitReader(r, usecase.MaxCSVBytes+1))
 	if err != nil {
 		t.u.showError(fmt.Errorf("reading %s: %w", name, err))
 		return
 	}
-	t.showPreview(name, res)
+	t.previewCSV(&csvSource{name: name, data: data, addrOnly: t.addrOnly.Checked})
+}
+
+// previewCSV parses src (usecase.ReadUsersCSVWith), compares it with the
+// project's users (usecase.PlanImport) and opens the preview.
+func (t *usersTab) previewCSV(src *csvSource) *csvPreview {
+	res, err := usecase.ReadUsersCSVWith(bytes.NewReader(src.data), csvimport.Options{AddressesOnly: src.addrOnly, DestDomain: src.destDomain})
+	if err != nil {
+		t.u.showError(fmt.Errorf("reading %s: %w", src.name, err))
+		return nil
+	}
+	plan, err := usecase.PlanImport(t.u.st, usecase.UsersImport{Project: t.u.project, Result: res, AddressesOnly: src.addrOnly})
+	if err != nil {
+		t.u.showError(err)
+		return nil
+	}
+	return t.showPreview(src, res, plan)
 }
 
 // previewSummary says what the file holds before anything is saved.
-func previewSummary(name string, res *csvimport.Result, addrOnly bool) string {
+func previewSummary(name string, res *csvimport.Result, plan usecase.ImportPlan, addrOnly bool) string {
 	format := "unrecognised header"
 	switch res.Format {
 	case csvimport.FormatMigrationWiz:
@@ -85,6 +111,9 @@ func previewSummary(name string, res *csvimport.Result, addrOnly bool) string {
 	}
 	if addrOnly {
 		sum += "\nAddresses only: passwords will be requested from the users."
+	}
+	if plan.New+plan.Updated+plan.Unchanged > 0 {
+		sum += fmt.Sprintf("\n%d new, %d updated, %d unchanged.", plan.New, plan.Updated, plan.Unchanged)
 	}
 	for _, w := range res.Warnings {
 		sum += "\nNote: " + w
@@ -120,19 +149,39 @@ func rowErrorTable(errs []csvimport.RowError) *widget.Table {
 
 // csvPreview is the dialog shown before anything is saved.
 type csvPreview struct {
+	src      *csvSource
 	res      *csvimport.Result
+	plan     usecase.ImportPlan
 	summary  *widget.Label
 	errors   *widget.Table
 	users    *widget.List
 	doImport *widget.Button
 	cancel   *widget.Button
-	d        dialog.Dialog
+	// domain and applyDomain ask a Microsoft file's destination domain;
+	// keep keeps stored passwords the file changes. Hidden when moot.
+	domain      *widget.Entry
+	applyDomain *widget.Button
+	keep        *widget.Check
+	d           dialog.Dialog
 }
 
-func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
-	p := &csvPreview{res: res}
-	addrOnly := t.addrOnly.Checked // the mode the file was read in
-	sum := previewSummary(name, res, addrOnly)
+// rowMark is a preview row's new / updated / unchanged mark.
+func rowMark(rp usecase.RowPlan) (string, widget.Importance) {
+	switch rp.Kind {
+	case usecase.RowNew:
+		return "[new]", widget.SuccessImportance
+	case usecase.RowUpdated:
+		return "[updated: " + strings.Join(rp.Changes, ", ") + "]", widget.WarningImportance
+	}
+	if rp.PasswordKept {
+		return "[unchanged, stored password kept]", widget.LowImportance
+	}
+	return "[unchanged]", widget.LowImportance
+}
+
+func (t *usersTab) showPreview(src *csvSource, res *csvimport.Result, plan usecase.ImportPlan) *csvPreview {
+	p := &csvPreview{src: src, res: res, plan: plan}
+	sum := previewSummary(src.name, res, plan, src.addrOnly)
 	p.summary = widget.NewLabel(sum)
 	p.summary.Wrapping = fyne.TextWrapWord
 
@@ -146,8 +195,10 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			usr := res.Users[i]
-			o.(*widget.Label).SetText(usr.SourceEmail + "  " + markTo + "  " + usr.DestEmail)
+			mark, imp := rowMark(plan.Rows[i])
+			setLabel(o.(*widget.Label), mark+"  "+usr.SourceEmail+"  "+markTo+"  "+usr.DestEmail, imp)
 		})
+	options := p.choices(t)
 
 	label := "Import"
 	if len(res.Errors) > 0 {
@@ -157,7 +208,7 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 		p.doImport.Disable()
 		p.cancel.Disable()
 		p.summary.SetText(sum + "\nImporting…")
-		t.saveImported(res, addrOnly, func(err error) {
+		t.saveImported(res, src.addrOnly, p.keep.Checked, func(err error) {
 			p.summary.SetText(sum)
 			p.doImport.Enable()
 			p.cancel.Enable()
@@ -184,7 +235,7 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	} else {
 		middle = usersBox
 	}
-	body := container.NewBorder(p.summary, container.NewHBox(layoutSpacer(), p.cancel, p.doImport), nil, nil, middle)
+	body := container.NewBorder(container.NewVBox(p.summary, options), container.NewHBox(layoutSpacer(), p.cancel, p.doImport), nil, nil, middle)
 	p.d = dialog.NewCustomWithoutButtons("Import users", body, t.u.win)
 	p.d.Resize(fyne.NewSize(820, 560))
 	p.d.SetOnClosed(func() {
@@ -197,11 +248,40 @@ func (t *usersTab) showPreview(name string, res *csvimport.Result) *csvPreview {
 	return p
 }
 
+// choices builds the questions the file raises: the destination domain
+// of a Microsoft-format file, and whether to keep stored passwords the
+// file changes.
+func (p *csvPreview) choices(t *usersTab) fyne.CanvasObject {
+	box := container.NewVBox()
+	p.domain = widget.NewEntry()
+	p.domain.SetText(p.src.destDomain)
+	p.domain.SetPlaceHolder("e.g. newco.example.com (empty: same as the source address)")
+	p.applyDomain = widget.NewButton("Apply", func() {
+		src := *p.src
+		src.destDomain = strings.TrimSpace(p.domain.Text)
+		if err := csvimport.CheckDestDomain(src.destDomain); err != nil {
+			p.summary.SetText(err.Error())
+			return
+		}
+		p.d.Hide()
+		t.previewCSV(&src)
+	})
+	p.domain.OnSubmitted = func(string) { p.applyDomain.OnTapped() }
+	if p.res.Format == csvimport.FormatMicrosoft {
+		box.Add(container.NewBorder(nil, nil, widget.NewLabel("Destination domain"), p.applyDomain, p.domain))
+	}
+	p.keep = widget.NewCheck(fmt.Sprintf("Keep the stored password of the %d user(s) whose password in the file differs", p.plan.PasswordsReplaced), nil)
+	if p.plan.PasswordsReplaced > 0 {
+		box.Add(p.keep)
+	}
+	return box
+}
+
 // saveImported stores the previewed users through usecase.ImportUsers
 // (the admin chose to import the valid rows). Sealing the passwords of
 // 1,000 users takes a while, so it runs off the UI thread; then is called
 // on the UI goroutine when it is done.
-func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool, then func(error)) {
+func (t *usersTab) saveImported(res *csvimport.Result, addrOnly, keep bool, then func(error)) {
 	proj := t.u.project
 	type result struct {
 		sum usecase.ImportSummary
@@ -209,7 +289,7 @@ func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool, then func(
 	}
 	offUI(t.u, func() result {
 		sum, err := usecase.ImportUsers(t.u.st, usecase.UsersImport{Project: proj, Result: res,
-			AddressesOnly: addrOnly, AcceptValid: true})
+			AddressesOnly: addrOnly, AcceptValid: true, KeepPasswords: keep})
 		return result{sum, err}
 	}, func(r result) {
 		if r.err != nil {
@@ -219,8 +299,23 @@ func (t *usersTab) saveImported(res *csvimport.Result, addrOnly bool, then func(
 		if t.u.project == proj {
 			t.u.usersChanged()
 			t.addrOnly.SetChecked(false) // a choice for this file, not for the next
-			t.summary.SetText(t.summary.Text + fmt.Sprintf(" — imported %d (%d new, %d updated)", r.sum.Imported, r.sum.New, r.sum.Updated))
+			t.u.setStatus(importedMessage(r.sum))
 		}
 		then(nil)
 	})
+}
+
+// importedMessage says what an import stored, for the status bar.
+func importedMessage(sum usecase.ImportSummary) string {
+	msg := fmt.Sprintf("Imported %d users: %d new, %d updated, %d unchanged", sum.Imported, sum.New, sum.Updated-sum.Unchanged, sum.Unchanged)
+	if sum.PasswordsReplaced > 0 {
+		msg += fmt.Sprintf("; %d stored passwords replaced", sum.PasswordsReplaced)
+	}
+	if sum.PasswordsKept > 0 {
+		msg += fmt.Sprintf("; %d stored passwords kept", sum.PasswordsKept)
+	}
+	if sum.Skipped > 0 {
+		msg += fmt.Sprintf("; %d rows with errors skipped", sum.Skipped)
+	}
+	return msg + "."
 }

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
@@ -147,8 +148,10 @@ func TestReimportKeepsGivenPasswords(t *testing.T) {
 	if a.AddressesOnly || a.SourcePasswordRef != ref || !b.AddressesOnly {
 		t.Errorf("after re-import: alice %+v, bob %+v", a, b)
 	}
-	if !strings.Contains(u.users.summary.Text, "0 new, 2 updated") {
-		t.Errorf("summary %q", u.users.summary.Text)
+	// What the import did goes to the status bar (it used to be appended
+	// to the users count); the same file again changes nobody.
+	if !strings.Contains(u.statusBar.Text, "Imported 2 users: 0 new, 0 updated, 2 unchanged.") {
+		t.Errorf("status bar %q", u.statusBar.Text)
 	}
 }
 
@@ -177,5 +180,64 @@ func TestCSVWithoutPasswordsSuggestsAddressesOnly(t *testing.T) {
 	}
 	if u.users.addrOnly.Checked {
 		t.Error("the addresses-only option stays ticked for the next import")
+	}
+}
+
+// The preview marks each row new / updated / unchanged before anything is
+// saved, offers to keep stored passwords the file changes, and asks a
+// Microsoft file's destination domain (issue 19 item 2).
+func TestImportPreviewMarksRowsAndAsksDomain(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 0)
+	u, _ := newTestUI(t, st, Options{})
+	const first = "EmailAddress,UserName,Password\r\nann@old.example,ann,Ann-1\r\nbob@old.example,bob,Bob-1\r\n"
+	u.users.loadCSV("a.csv", strings.NewReader(first))
+	p := u.users.preview
+	if p.plan.PasswordsReplaced != 0 || windowShows(u.win, "Keep the stored password") {
+		t.Fatal("keep offered on a first import")
+	}
+	if !strings.Contains(p.summary.Text, "destination address is their source address") || p.domain == nil {
+		t.Fatalf("Microsoft file without a domain: %q", p.summary.Text)
+	}
+	p.domain.SetText("new.example")
+	test.Tap(p.applyDomain)
+	p = u.users.preview
+	if p.res.Users[0].DestEmail != "ann@new.example" || !strings.Contains(p.summary.Text, "2 new, 0 updated, 0 unchanged") {
+		t.Fatalf("after the domain: %+v\n%s", p.res.Users, p.summary.Text)
+	}
+	if mark, _ := rowMark(p.plan.Rows[0]); mark != "[new]" {
+		t.Errorf("row mark %q", mark)
+	}
+	test.Tap(p.doImport)
+	u.busy.Wait()
+	bob, _ := st.User("Alpha", "bob@old.example")
+
+	// The same users again, bob with another password: ann unchanged, bob
+	// updated; keeping the stored passwords leaves bob's.
+	const second = "EmailAddress,UserName,Password\r\nann@old.example,ann,Ann-1\r\nbob@old.example,bob,Bob-2\r\n"
+	u.users.loadCSV("b.csv", strings.NewReader(second))
+	p = u.users.preview
+	if p.domain.Text != "" {
+		t.Fatalf("the domain carried over: %q", p.domain.Text)
+	}
+	p.domain.SetText("new.example")
+	test.Tap(p.applyDomain)
+	p = u.users.preview
+	a, _ := rowMark(p.plan.Rows[0])
+	b, imp := rowMark(p.plan.Rows[1])
+	if a != "[unchanged]" || b != "[updated: source password replaced]" || imp != widget.WarningImportance {
+		t.Fatalf("marks %q, %q", a, b)
+	}
+	if !strings.Contains(p.keep.Text, "1 user(s)") || !windowShows(u.win, "Keep the stored password") {
+		t.Fatalf("keep not offered: %q", p.keep.Text)
+	}
+	p.keep.SetChecked(true)
+	test.Tap(p.doImport)
+	u.busy.Wait()
+	if got, _ := st.User("Alpha", "bob@old.example"); got.SourcePasswordRef != bob.SourcePasswordRef {
+		t.Fatal("bob's stored password was replaced although kept")
+	}
+	if !strings.Contains(u.statusBar.Text, "1 stored passwords kept") {
+		t.Errorf("status bar %q", u.statusBar.Text)
 	}
 }
