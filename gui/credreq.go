@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,7 +40,11 @@ type credForm struct {
 
 	addr, hosts *widget.Entry
 	startBtn    *widget.Button
+	stopBtn     *widget.Button
+	stopAsk     *dialog.ConfirmDialog // the last Stop confirmation (tests answer it)
 	url, fp     *widget.Label
+	reach       *reachView
+	links       *linkStatusView
 	tmpl        *templateEditor
 	sendPanel
 }
@@ -88,21 +93,7 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	}
 
 	f := &credForm{m: m, ids: want}
-	f.addr = widget.NewEntry()
-	f.addr.SetText(defaultCredAddr)
-	f.hosts = widget.NewEntry()
-	f.hosts.SetPlaceHolder("names or addresses users reach this computer by, comma-separated (default: this computer's name)")
-	f.startBtn = widget.NewButtonWithIcon("Start server", theme.MediaPlayIcon(), func() { f.startServer() })
-	f.url = widget.NewLabel("")
-	f.url.Selectable = true
-	f.fp = widget.NewLabel("")
-	f.fp.Selectable = true
-	f.tmpl = newTemplateEditor(u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), credreq.LinkPlaceholders)
-	f.initPanel("Send links", f.send)
-	f.ready = func() bool { return f.m.cred != nil && f.tmpl.template().Check(f.tmpl.allowed) == nil }
-	f.gateSMTP(m, u.project)
-	f.tmpl.onValid = func(bool) { f.updateButtons() }
-	f.tmpl.check()
+	f.newWidgets()
 	f.showServer()
 
 	to := fmt.Sprintf("%d selected users without a password get a one-time link at their source address.", n)
@@ -110,32 +101,63 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 		to = fmt.Sprintf("All %d users without a password (none selected) get a one-time link at their source address.", n)
 	}
 	server := widget.NewForm(
-		widget.NewFormItem("Listen on", container.NewBorder(nil, nil, nil, f.startBtn, f.addr)),
+		widget.NewFormItem("Listen on", container.NewBorder(nil, nil, nil, container.NewHBox(f.startBtn, f.stopBtn), f.addr)),
 		widget.NewFormItem("Host names", f.hosts),
 		widget.NewFormItem("Link base", f.url),
 		widget.NewFormItem("Certificate SHA-256", f.fp),
 	)
-	top := container.NewVBox(widget.NewLabelWithStyle(to, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), server, widget.NewSeparator())
+	top := container.NewVBox(widget.NewLabelWithStyle(to, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), server, f.reach.box, widget.NewSeparator())
 	closeBtn := widget.NewButton("Close", func() { f.d.Hide() })
 	bottom := container.NewVBox(f.smtpNote, f.status, resultsBox(f.results), container.NewHBox(f.sendBtn, f.activity, closeBtn))
-	body := container.NewBorder(top, bottom, nil, nil, f.tmpl.content)
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Message", f.tmpl.content),
+		container.NewTabItem("Link status", f.links.content),
+	)
+	body := container.NewBorder(top, bottom, nil, nil, tabs)
 	f.d = dialog.NewCustomWithoutButtons("Request passwords — "+u.project, body, u.win)
-	f.d.Resize(fyne.NewSize(900, 680))
+	f.d.Resize(fyne.NewSize(960, 720))
 	f.d.Show()
 	m.lastCred = f
 	return f
 }
 
+// newWidgets makes the dialog's widgets.
+func (f *credForm) newWidgets() {
+	m, u := f.m, f.m.u
+	f.addr = widget.NewEntry()
+	f.addr.SetText(defaultCredAddr)
+	f.hosts = widget.NewEntry()
+	f.hosts.SetPlaceHolder("names or addresses users reach this computer by, comma-separated (default: this computer's name)")
+	f.startBtn = widget.NewButtonWithIcon("Start server", theme.MediaPlayIcon(), func() { f.startServer() })
+	f.stopBtn = widget.NewButtonWithIcon("Stop server", theme.MediaStopIcon(), func() { f.askStop() })
+	f.url = widget.NewLabel("")
+	f.url.Selectable = true
+	f.fp = widget.NewLabel("")
+	f.fp.Selectable = true
+	f.reach = newReachView()
+	f.links = newLinkStatusView(u)
+	f.tmpl = newTemplateEditor(u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), credreq.LinkPlaceholders)
+	f.initPanel("Send links", f.send)
+	f.ready = func() bool { return f.m.cred != nil && f.tmpl.template().Check(f.tmpl.allowed) == nil }
+	f.gateSMTP(m, u.project)
+	f.tmpl.onValid = func(bool) { f.updateButtons() }
+	f.tmpl.check()
+}
+
 // showServer shows the running server's URL and fingerprint, if any.
 func (f *credForm) showServer() {
 	c := f.m.cred
+	f.links.refresh()
 	if c == nil {
 		f.url.SetText("(server not started)")
 		f.fp.SetText("—")
-		f.status.SetText("Start the server, then send the links. It runs until MailFerry closes.")
+		f.status.SetText("Start the server, then send the links. It runs until you stop it or MailFerry closes.")
 		f.addr.Enable()
 		f.hosts.Enable()
 		f.startBtn.Enable()
+		f.startBtn.SetText("Start server")
+		f.stopBtn.Disable()
+		f.reach.clear()
 	} else {
 		f.url.SetText(c.srv.URL())
 		// Two lines of 16 bytes, as browsers show it.
@@ -149,6 +171,8 @@ func (f *credForm) showServer() {
 		f.hosts.Disable()
 		f.startBtn.Disable()
 		f.startBtn.SetText("Running")
+		f.stopBtn.Enable()
+		f.reach.check(f.m.u, c.srv)
 	}
 	f.updateButtons()
 }
@@ -173,7 +197,7 @@ func (f *credForm) startServer() {
 		f.status.SetText(err.Error())
 		return
 	}
-	f.status.SetText("Server running until MailFerry closes. Tell users to expect the certificate fingerprint below if their browser warns.")
+	f.status.SetText("Server running until you stop it or MailFerry closes.")
 	f.showServer()
 }
 
@@ -203,6 +227,7 @@ func (m *mailState) startCred(addr string, hosts []string) error {
 	cfg := credreq.Config{
 		Addr:     addr,
 		Hosts:    hosts,
+		Cert:     m.credCert[strings.Join(hosts, ",")], // a restart keeps the fingerprint users were told
 		Verifier: credreq.IMAPVerifier(nil),
 		OnReady: func(projectName, userID string) {
 			u.do(func() { m.userReady(projectName, userID) })
@@ -218,12 +243,56 @@ func (m *mailState) startCred(addr string, hosts []string) error {
 		return fmt.Errorf("Starting the credential-request server: %w", err)
 	}
 	m.cred = &credServer{srv: srv}
-	u.closers = append(u.closers, func() {
-		if err := srv.Close(); err != nil {
-			slog.Warn("stopping the credential-request server", "err", err)
-		}
-	})
+	cert := srv.Certificate()
+	if m.credCert == nil {
+		m.credCert = map[string]*tls.Certificate{}
+	}
+	m.credCert[strings.Join(hosts, ",")] = &cert
+	u.closers = append(u.closers, func() { m.stopCred(srv) })
 	return nil
+}
+
+// stopCred stops srv if it is still the window's credential-request
+// server.
+func (m *mailState) stopCred(srv *credreq.Server) {
+	if m.cred == nil || m.cred.srv != srv {
+		return
+	}
+	m.cred = nil
+	if err := srv.Close(); err != nil {
+		slog.Warn("stopping the credential-request server", "err", err)
+	}
+}
+
+// askStop stops the server, asking first when links still wait for
+// users: they stop working until a server runs at the same address.
+func (f *credForm) askStop() {
+	c := f.m.cred
+	if c == nil {
+		return
+	}
+	open := f.links.openAt(c.srv.URL())
+	stop := func() {
+		f.m.stopCred(c.srv)
+		f.showServer()
+		f.status.SetText("Server stopped. Links already sent work again when the server runs at " + c.srv.URL() + " again.")
+	}
+	if open == 0 {
+		stop()
+		return
+	}
+	d := dialog.NewConfirm("Stop the server?",
+		fmt.Sprintf("%d link(s) have not been used yet. While the server is stopped, those users see an error page; "+
+			"their links work again once the server runs at %s again.", open, c.srv.URL()),
+		func(ok bool) {
+			if ok {
+				stop()
+			}
+		}, f.m.u.win)
+	d.SetConfirmText("Stop server")
+	d.SetDismissText("Keep running")
+	d.Show()
+	f.stopAsk = d
 }
 
 // autoCred starts the credential-request server with the window when the
@@ -262,6 +331,7 @@ func (f *credForm) send() {
 		u.do(func() {
 			f.stopActivity()
 			f.updateButtons()
+			f.links.refresh()
 			u.usersChanged()
 			f.report(withErr(fmt.Sprintf("Links sent %d, failed %d. Users wait in “Waiting For End User” until they confirm their password.",
 				len(res.Sent), len(res.Failed)), err), res, err)

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -33,6 +34,10 @@ type mailState struct {
 	resolver cutover.Resolver
 
 	cred *credServer // the credential-request server, once started
+	// credCert are the certificates of this window's credential-request
+	// servers by their host names; a restart with the same names reuses
+	// one (same fingerprint).
+	credCert map[string]*tls.Certificate
 
 	// The dialogs opened last (tests drive them).
 	lastSMTP    *smtpForm

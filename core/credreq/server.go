@@ -60,6 +60,10 @@ type Config struct {
 	// CertFile and KeyFile, both set, replace the self-signed certificate
 	// (PEM; the chain in CertFile).
 	CertFile, KeyFile string
+	// Cert, if set (and no CertFile), is used instead of a new
+	// self-signed certificate: a restarted server keeps the fingerprint
+	// users were told (Server.Certificate of the earlier server).
+	Cert *tls.Certificate
 	// PublicURL, if set, replaces "https://<Hosts[0]>:<port>" as the base
 	// of the links (e.g. behind a port forward).
 	PublicURL string
@@ -189,6 +193,9 @@ func certificate(cfg Config, hosts []string, ip net.IP) (tls.Certificate, error)
 		}
 		return cert, nil
 	}
+	if cfg.Cert != nil {
+		return *cfg.Cert, nil
+	}
 	sans := append([]string(nil), hosts...)
 	if !ip.IsUnspecified() && !contains(sans, ip.String()) {
 		sans = append(sans, ip.String())
@@ -237,6 +244,10 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // CertPEM is the server's certificate chain (PEM), for clients to trust.
 func (s *Server) CertPEM() []byte { return certPEM(s.cert) }
+
+// Certificate is the server's certificate, to start a later server with
+// the same one (Config.Cert).
+func (s *Server) Certificate() tls.Certificate { return s.cert }
 
 // Fingerprint is the SHA-256 of the server's certificate (hex), to show
 // the admin so users can be told what to expect.

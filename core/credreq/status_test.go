@@ -168,3 +168,18 @@ func TestReachabilitySelfCheck(t *testing.T) {
 		t.Errorf("public URL with nothing there: %+v", rc)
 	}
 }
+
+// A server started with an earlier server's certificate keeps its
+// fingerprint.
+func TestRestartKeepsCertificate(t *testing.T) {
+	e := setup(t)
+	first := e.start(t, credreq.Config{Addr: "127.0.0.1:0"})
+	cert := first.Certificate()
+	second := e.start(t, credreq.Config{Addr: "127.0.0.1:0", Cert: &cert})
+	if second.Fingerprint() != first.Fingerprint() {
+		t.Fatal("another certificate")
+	}
+	if third := e.start(t, credreq.Config{Addr: "127.0.0.1:0"}); third.Fingerprint() == first.Fingerprint() {
+		t.Fatal("a new server without Cert reused the certificate")
+	}
+}
