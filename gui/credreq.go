@@ -112,10 +112,11 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	tabs := container.NewAppTabs(
 		container.NewTabItem("Message", f.tmpl.content),
 		container.NewTabItem("Link status", f.links.content),
+		container.NewTabItem("Firewall & certificate", container.NewVScroll(f.reach.guide)),
 	)
 	body := container.NewBorder(top, bottom, nil, nil, tabs)
 	f.d = dialog.NewCustomWithoutButtons("Request passwords — "+u.project, body, u.win)
-	f.d.Resize(fyne.NewSize(960, 720))
+	f.d.Resize(fyne.NewSize(960, 680))
 	f.d.Show()
 	m.lastCred = f
 	return f

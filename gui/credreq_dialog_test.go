@@ -67,12 +67,12 @@ func TestRequestPasswordsReachLinkStatusAndStop(t *testing.T) {
 	if !strings.Contains(f.reach.scope.Text, "this computer only") || f.reach.scope.Importance != widget.DangerImportance {
 		t.Errorf("scope %q (%v)", f.reach.scope.Text, f.reach.scope.Importance)
 	}
-	texts := strings.Join(labelTexts(f.reach.box), "\n")
+	texts := strings.Join(labelTexts(f.reach.guide), "\n")
 	if !strings.Contains(texts, "Firewall:") || !strings.Contains(texts, "Certificate warning:") {
 		t.Errorf("no firewall or certificate guidance:\n%s", texts)
 	}
 	// No text points "below" or "above" at anything.
-	for _, s := range append(labelTexts(f.reach.box), f.status.Text, f.smtpNote.Text) {
+	for _, s := range append(append(labelTexts(f.reach.box), labelTexts(f.reach.guide)...), f.status.Text, f.smtpNote.Text) {
 		if strings.Contains(s, "below") || strings.Contains(s, "above") {
 			t.Errorf("direction in %q", s)
 		}
@@ -95,6 +95,11 @@ func TestRequestPasswordsReachLinkStatusAndStop(t *testing.T) {
 	}
 	if len(f.links.rows) != 1 || f.links.rows[0].State != credreq.StateSent || f.links.summary.Text != "1 link(s): 1 sent." {
 		t.Fatalf("after sending: %q %+v", f.links.summary.Text, f.links.rows)
+	}
+	row := f.links.list.CreateItem()
+	f.links.list.UpdateItem(0, row)
+	if got := strings.Join(labelTexts(row), "|"); !strings.HasPrefix(got, "emailed ") || !strings.Contains(got, "|sent|"+alice) {
+		t.Errorf("the list row shows %q", got)
 	}
 	link := linkRE.FindString(strings.ReplaceAll(string(relay.Mails()[0].Data), "=\r\n", ""))
 	pool := x509.NewCertPool()

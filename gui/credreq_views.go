@@ -20,8 +20,8 @@ import (
 // (credreq.Server.Guidance).
 type reachView struct {
 	scope, self *widget.Label
-	guide       *fyne.Container
-	box         *fyne.Container
+	guide       *fyne.Container // the guidance, shown in its own tab
+	box         *fyne.Container // scope and self-check
 	last        credreq.Reach
 	// done is called (UI goroutine) after a check; tests hook it.
 	done func(credreq.Reach)
@@ -34,8 +34,8 @@ func newReachView() *reachView {
 	v.self = widget.NewLabel("")
 	v.self.Wrapping = fyne.TextWrapWord
 	v.self.Importance = widget.DangerImportance
-	v.guide = container.NewVBox()
-	v.box = container.NewVBox(v.scope, v.self, v.guide)
+	v.guide = container.NewVBox(widget.NewLabel("Start the server to see what users will meet."))
+	v.box = container.NewVBox(v.scope, v.self)
 	v.clear()
 	return v
 }

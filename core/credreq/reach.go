@@ -95,7 +95,7 @@ func summary(rc Reach) string {
 	switch rc.Scope {
 	case ScopeThisComputer:
 		return fmt.Sprintf("The links point to this computer only (%s): no user can open them from their own PC or phone. "+
-			"Listen on 0.0.0.0 and use this computer's network address (e.g. %s) as host name.", via, firstOr(rc.LANAddrs, "its LAN address"))
+			"Use this computer's network address (e.g. %s) as host name.", via, firstOr(rc.LANAddrs, "its LAN address"))
 	case ScopeLAN:
 		return fmt.Sprintf("LAN only: the links use a private address (%s), so they work only for users on this network. "+
 			"Users at home or on mobile data cannot open them; for them, forward a public port to this computer and set a public URL.", via)
@@ -175,6 +175,9 @@ func (s *Server) Reachability(ctx context.Context, r HostResolver) Reach {
 	rc := Classify(ctx, s.base, r)
 	if rc.Host == "" {
 		return rc
+	}
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() && s.cfg.PublicURL == "" {
+		rc.Summary += " The server also listens on this computer only (" + a.String() + "): listen on 0.0.0.0 to serve the network."
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

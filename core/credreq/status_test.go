@@ -125,7 +125,7 @@ func TestReachabilitySelfCheck(t *testing.T) {
 	ctx := context.Background()
 	srv := e.start(t, credreq.Config{Addr: "127.0.0.1:0"})
 	rc := srv.Reachability(ctx, nil)
-	if rc.SelfCheck != "" || rc.Scope != credreq.ScopeThisComputer {
+	if rc.SelfCheck != "" || rc.Scope != credreq.ScopeThisComputer || !strings.Contains(rc.Summary, "listen on 0.0.0.0") {
 		t.Fatalf("own address: %+v", rc)
 	}
 	g := strings.Join(srv.Guidance(), "\n")
