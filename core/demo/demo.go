@@ -34,15 +34,21 @@ var ErrNotDemo = errors.New(`a project named "Demo" exists and is not the demo p
 type User struct {
 	Source, Dest string // email addresses, also the logins
 	Spec         corpus.Spec
+	// Gmail makes the mailbox Gmail-style (memimap.FillGmail): labels as
+	// folders, [Gmail]/All Mail (\All) holding every message, Sent Mail,
+	// Drafts, Starred, Important, Trash and Spam under [Gmail].
+	Gmail bool
 }
 
 // Users are the demo mailboxes: three users moving from an old domain to a
 // new one, with mailboxes of different sizes (the first one with the hard
-// cases: odd folder names, 8-bit headers, duplicates…).
+// cases: odd folder names, 8-bit headers, duplicates…; the third one
+// Gmail-style, so the labels, All Mail and X-GM-MSGID handling can be
+// tried).
 var Users = []User{
-	{"alice@oldco.example.com", "alice@newco.example.com", corpus.Spec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}},
-	{"bob@oldco.example.com", "bob@newco.example.com", corpus.Spec{Messages: 90, Seed: 202, MaxSize: 24 << 10}},
-	{"carol@oldco.example.com", "carol@newco.example.com", corpus.Spec{Messages: 60, Seed: 303, MaxSize: 16 << 10}},
+	{"alice@oldco.example.com", "alice@newco.example.com", corpus.Spec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}, false},
+	{"bob@oldco.example.com", "bob@newco.example.com", corpus.Spec{Messages: 90, Seed: 202, MaxSize: 24 << 10}, false},
+	{"carol@oldco.example.com", "carol@newco.example.com", corpus.Spec{Messages: 60, Seed: 303, MaxSize: 16 << 10}, true},
 }
 
 // Demo is a running demo on 127.0.0.1: an in-memory IMAP source filled
@@ -124,10 +130,8 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 			d.Close()
 		}
 	}()
-	for _, u := range Users {
-		if _, err := d.Source.Fill(ctx, u.Source, u.Spec); err != nil {
-			return nil, fmt.Errorf("demo: fill %s: %w", u.Source, err)
-		}
+	if err := d.fill(ctx); err != nil {
+		return nil, err
 	}
 	p := d.newProject()
 	support := map[string][]string{}
@@ -143,6 +147,25 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 	ok = true
 	slog.Info("demo: started", "source", d.Source.Addr(), "dest", p.Dest.Type, "users", n)
 	return d, nil
+}
+
+// fill fills the source mailboxes (Gmail-style for User.Gmail).
+func (d *Demo) fill(ctx context.Context) error {
+	for _, u := range Users {
+		if !u.Gmail {
+			if _, err := d.Source.Fill(ctx, u.Source, u.Spec); err != nil {
+				return fmt.Errorf("demo: fill %s: %w", u.Source, err)
+			}
+			continue
+		}
+		if err := d.Source.GmailLayout(u.Source, memimap.GmailLabels(u.Spec)...); err != nil {
+			return fmt.Errorf("demo: Gmail folders of %s: %w", u.Source, err)
+		}
+		if _, err := d.Source.FillGmail(ctx, u.Source, u.Spec); err != nil {
+			return fmt.Errorf("demo: fill %s: %w", u.Source, err)
+		}
+	}
+	return nil
 }
 
 // oldDemo returns the existing demo project, if any (exists false when
@@ -190,7 +213,8 @@ func startServers(o Options, pw passwords) (*Demo, error) {
 	}
 	d := &Demo{Project: ProjectName}
 	var err error
-	if d.Source, err = memimap.New(pw.src); err != nil {
+	// Gmail's behaviour (X-GM-EXT-1, SPECIAL-USE) for the Gmail-style user.
+	if d.Source, err = memimap.NewWithOptions(memimap.Options{Users: pw.src, Gmail: true}); err != nil {
 		return nil, fmt.Errorf("demo: source server: %w", err)
 	}
 	// HTTPS with a self-signed certificate that the project pins (the path

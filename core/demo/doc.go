@@ -1,6 +1,7 @@
 // Package demo runs MailFerry's built-in demo project: an in-process IMAP
 // source on 127.0.0.1 (core/memimap) filled with generated mailboxes
-// (core/corpus) for three users, an in-process EWS server (core/ewsemu) as
+// (core/corpus) for three users (the third one Gmail-style: labels,
+// [Gmail]/All Mail, X-GM-MSGID; memimap's Gmail mode), an in-process EWS server (core/ewsemu) as
 // the Hosted Exchange destination — HTTPS with a pinned self-signed
 // certificate, an admin with FullAccess on the three empty mailboxes — and
 // a project named "Demo" in the store that points at them (StartWith with

@@ -294,9 +294,28 @@ func (s *Session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 		if strings.EqualFold(mailbox, "INBOX") {
 			mailbox = "INBOX"
 		}
-		s.srv.gm.setID(s.user, mailbox, d.UID, msgID(b))
+		s.srv.gm.setID(s.user, mailbox, d.UID, s.srv.gm.newID(s.user, mailbox, b))
 	}
 	return d, err
+}
+
+// newID is the X-GM-MSGID of bytes b appended to mailbox: the same as in
+// the other folders (one message, one more label), but a new one when the
+// mailbox already holds a message with these bytes (a second message).
+func (g *gmail) newID(user, mailbox string, b []byte) uint64 {
+	id := msgID(b)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	taken := map[uint64]bool{}
+	for _, x := range g.ids[user][mailbox] {
+		taken[x] = true
+	}
+	for taken[id] {
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], id)
+		id = msgID(buf[:])
+	}
+	return id
 }
 
 type literal struct{ *bytes.Reader }
