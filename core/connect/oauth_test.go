@@ -111,3 +111,35 @@ func TestVerifyM365IMAP(t *testing.T) {
 		t.Fatalf("tokens issued %d → %d, want one more", n, gs.Stats().TokensIssued)
 	}
 }
+
+// An IMAP destination that logs in with an access token (endpoint set
+// --side dest --type imap --token-env VAR): XOAUTH2 at the destination,
+// chosen from its CAPABILITY, the user's token and no password.
+func TestOpenDestWithAccessToken(t *testing.T) {
+	m := testsrv.StartOAuthIMAP(t, map[string]string{"carol@new.example": "unused"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2"}, NoLogin: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if user == "carol@new.example" && tok == "ya29.dest-token" {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{JSON: true, Status: "401", Schemes: "Bearer", Scope: project.GmailScope}
+		},
+	})
+	st := kit.Store(t)
+	dst := oauthEndpoint(project.TypeIMAP, m.Server)
+	dst.SecretRef = kit.Seal(t, st, "ya29.dest-token")
+	p := project.Project{Name: "P", Source: kit.IMAPEndpoint(m.Addr()), Dest: dst, Options: project.DefaultOptions()}
+	u := project.User{SourceEmail: "carol@old.example", DestEmail: "carol@new.example"}
+	d, err := OpenDest(context.Background(), st, p, u)
+	if err != nil {
+		t.Fatalf("destination with a token: %v", err)
+	}
+	d.Close()
+	if x := m.SASL(); len(x) != 1 || x[0].Mech != "XOAUTH2" || x[0].User != "carol@new.example" || !x[0].OK {
+		t.Fatalf("exchange %+v", x)
+	}
+	p.Dest.SecretRef = kit.Seal(t, st, "ya29.expired")
+	if _, err := OpenDest(context.Background(), st, p, u); !errors.Is(err, imapconn.ErrAuth) || !strings.Contains(err.Error(), "get a new token") {
+		t.Fatalf("a refused token: %v", err)
+	}
+}
