@@ -208,7 +208,9 @@
 // step: the step-by-step test of core/probe (IMAP: DNS, TCP,
 // TLS or STARTTLS with the certificate, CAPABILITY, LOGIN) or of
 // core/dest/ews (URL resolution, TCP, TLS, authentication, access mode) and
-// prints every step; exit 1 when a step fails. It logs in as the
+// prints every step; exit 1 when the endpoint is not usable. A step that
+// failed without that (impersonation with delegation set) makes the verdict
+// "OK with warnings" (exit 0). It logs in as the
 // endpoint's admin when it has a password (IMAP: no login is tested
 // without one); with --user EMAIL it uses the credentials the migration
 // would use for that user (the user's own password, else the admin through
@@ -504,7 +506,10 @@
 // endpoint test --json (printed even when the test fails, exit 1 then):
 //
 //	{"project", "side", "type", "addr" (host:port or EWS URL), "security",
-//	 "login" (login name used, "" = none), "ok": bool, "error" (first failure),
+//	 "login" (login name used, "" = none), "ok": bool,
+//	 "verdict" ("passed", "passed with warnings": a step failed but the
+//	           endpoint is usable, e.g. impersonation when delegation is set;
+//	           "failed"), "error" (first failure),
 //	 "steps": [{"name", "ok", "detail", "error", "duration_ms"}],
 //	 "cert": {"subject", "issuer", "not_before", "not_after", "names", "sha256",
 //	          "verified", "pinned", "verify_error"}|null,

@@ -39,6 +39,7 @@ type testView struct {
 	Security     string         `json:"security"`
 	Login        string         `json:"login"` // how it logged in ("" = no login tested)
 	OK           bool           `json:"ok"`
+	Verdict      string         `json:"verdict"` // passed, passed with warnings (a step failed, still usable), failed
 	Error        string         `json:"error"`
 	Steps        []testStepView `json:"steps"`
 	Cert         *certView      `json:"cert"`
@@ -107,7 +108,7 @@ func withSetupHint(err error, proj string, side project.Side) error {
 
 func newTestView(proj string, side project.Side, r *usecase.TestReport) testView {
 	v := testView{Project: proj, Side: side, Type: string(r.Type), Addr: r.Addr, Security: string(r.Security),
-		Login: r.Login, OK: r.OK, Error: r.Err, Steps: []testStepView{}, Capabilities: []string{}, EWSVersion: r.EWSVersion,
+		Login: r.Login, OK: r.OK, Verdict: string(r.Verdict()), Error: r.Err, Steps: []testStepView{}, Capabilities: []string{}, EWSVersion: r.EWSVersion,
 		ExchangeOnline: r.ExchangeOnline, Credential: r.Credential, Roles: r.Roles, PolicyBlocked: r.PolicyBlocked,
 		CreationPath: r.CreationPath, CreationReason: r.CreationReason}
 	for _, s := range r.Steps {
@@ -130,8 +131,11 @@ func newTestView(proj string, side project.Side, r *usecase.TestReport) testView
 // printTestReport prints a test report for people.
 func printTestReport(e *env, v testView, r *usecase.TestReport) {
 	verdict := "OK"
-	if !v.OK {
+	switch r.Verdict() {
+	case usecase.VerdictFailed:
 		verdict = "FAILED"
+	case usecase.VerdictWarnings:
+		verdict = "OK with warnings (a step below failed)"
 	}
 	w := e.stdout
 	kind := strings.ToUpper(v.Type)

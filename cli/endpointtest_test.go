@@ -17,6 +17,7 @@ type testReportJSON struct {
 	Security string `json:"security"`
 	Login    string `json:"login"`
 	OK       bool   `json:"ok"`
+	Verdict  string `json:"verdict"`
 	Error    string `json:"error"`
 	Steps    []struct {
 		Name   string `json:"name"`
@@ -166,6 +167,15 @@ func TestEndpointTestEWS(t *testing.T) {
 	rj := decode[testReportJSON](t, r2.stdout)
 	if !rj.OK || rj.Type != "ews" || rj.Addr != s.EWSURL() || rj.Cert == nil || !rj.Cert.Pinned {
 		t.Errorf("EWS JSON: %+v", rj)
+	}
+	// Delegation works, impersonation (not granted) does not: usable,
+	// with a warning, in both forms of the report.
+	if rj.Verdict != "passed with warnings" {
+		t.Errorf("EWS JSON verdict %q, want passed with warnings", rj.Verdict)
+	}
+	r2h := ok(t, db, "endpoint", "test", "--project", "P", "--side", "dest", "--user", "alice@dst.example")
+	if !strings.Contains(r2h.stdout, ": OK with warnings") {
+		t.Errorf("EWS report with a failed impersonation step:\n%s", r2h.stdout)
 	}
 	t.Setenv("MF_EWS_BAD", "not-the-password")
 	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--admin-user", "admin", "--password-env", "MF_EWS_BAD")

@@ -93,7 +93,7 @@ type endpointForm struct {
 	save     *widget.Button
 	test     *widget.Button
 	activity *widget.Activity
-	result   *widget.Label
+	result   *reportView // the test report, marks coloured (report.go)
 	trustBtn *widget.Button
 	certFP   string // fingerprint offered by the last test
 	status   *widget.Label
@@ -133,7 +133,7 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.dirtyMark.Importance = widget.WarningImportance
 	f.dirtyMark.Hide()
 	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
-		container.NewHBox(head, f.dirtyMark), f.fields.content(), buttons, f.status, f.result)))
+		container.NewHBox(head, f.dirtyMark), f.fields.content(), buttons, f.status, f.result.rt)))
 	f.watchEdits(f.content)
 	f.showType()
 	return f
@@ -235,9 +235,7 @@ func (f *endpointForm) newButtons() {
 	f.test = widget.NewButtonWithIcon("Test connection", theme.MediaPlayIcon(), f.runTest)
 	f.activity = widget.NewActivity()
 	f.activity.Hide()
-	f.result = widget.NewLabel("")
-	f.result.Wrapping = fyne.TextWrapWord
-	f.result.TextStyle = fyne.TextStyle{Monospace: true}
+	f.result = newReportView()
 	f.trustBtn = widget.NewButtonWithIcon("Trust this certificate", theme.ConfirmIcon(), f.trustCert)
 	f.trustBtn.Hide()
 	f.status = widget.NewLabel("")
@@ -362,6 +360,7 @@ func (f *endpointForm) load(e project.Endpoint) {
 		f.loadOAuth(e)
 	}
 	f.fields.setError(nil)
+	f.status.Importance = widget.MediumImportance
 	f.status.SetText("")
 	f.result.SetText("")
 	f.trustBtn.Hide()
@@ -415,6 +414,7 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 // saveEndpoint stores the endpoint through usecase.SaveEndpoint; a
 // validation failure is shown inline and returned as a validationError.
 func (f *endpointForm) saveEndpoint() error {
+	f.status.Importance = widget.MediumImportance // not a test verdict's colour
 	name := f.t.u.project
 	if name == "" {
 		return errors.New("no project selected")

@@ -7,15 +7,18 @@ import (
 	"strings"
 	"time"
 
+	"fyne.io/fyne/v2/widget"
+
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
 )
 
 // testResult is what a connection test found, for display.
 type testResult struct {
-	ok     bool
-	lines  []string
-	certFP string // offered for trusting when the certificate is not trusted yet
+	ok      bool
+	verdict usecase.Verdict
+	lines   []string
+	certFP  string // offered for trusting when the certificate is not trusted yet
 	// exchangeOnline: the EWS address (or Autodiscover's answer) is
 	// Exchange Online; the form offers the switch to Graph.
 	exchangeOnline bool
@@ -26,6 +29,7 @@ type testResult struct {
 // or stored secrets) through usecase.TestEndpoint in a goroutine, with a
 // spinner.
 func (f *endpointForm) runTest() {
+	f.status.Importance = widget.MediumImportance // the last verdict's colour goes
 	ep, err := f.endpoint()
 	if err == nil {
 		err = ep.Validate()
@@ -65,11 +69,13 @@ func (f *endpointForm) runTest() {
 func (f *endpointForm) showResult(res testResult) {
 	f.activity.Stop()
 	f.activity.Hide()
-	verdict := "Connection test passed"
-	if !res.ok {
-		verdict = "Connection test failed"
+	// A passed test above a failed step says so, in the warning colour.
+	verdict := res.verdict
+	if verdict == "" {
+		verdict = usecase.VerdictFailed // it could not run
 	}
-	f.status.SetText(fmt.Sprintf("%s (%s).", verdict, shortDuration(res.duration)))
+	f.status.Importance = verdictImportance[verdict]
+	f.status.SetText(fmt.Sprintf("Connection test %s (%s).", verdict, shortDuration(res.duration)))
 	f.result.SetText(strings.Join(res.lines, "\n"))
 	f.certFP = res.certFP
 	if f.side == project.SideDest {
@@ -96,7 +102,7 @@ func testResultOf(r *usecase.TestReport, err error) testResult {
 		}
 		return testResult{lines: []string{line}}
 	}
-	res := testResult{ok: r.OK}
+	res := testResult{ok: r.OK, verdict: r.Verdict()}
 	if r.Type != project.TypeIMAP && r.Addr != "" {
 		res.lines = append(res.lines, "Server   "+r.Addr)
 	}
@@ -137,6 +143,12 @@ func testResultOf(r *usecase.TestReport, err error) testResult {
 		res.lines = append(res.lines, "", "Failed: "+r.Err)
 	}
 	return res
+}
+
+var verdictImportance = map[usecase.Verdict]widget.Importance{
+	usecase.VerdictPassed:   widget.SuccessImportance,
+	usecase.VerdictWarnings: widget.WarningImportance,
+	usecase.VerdictFailed:   widget.DangerImportance,
 }
 
 func certLines(c *usecase.TestCert) []string {

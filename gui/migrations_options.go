@@ -99,11 +99,9 @@ func newOptionsPanel(u *UI) *optionsPanel {
 		},
 		func(i widget.ListItemID, obj fyne.CanvasObject) {
 			obj.(*widget.Label).SetText(planRowText(o.rows[i]))
-			if o.rows[i].Skipped {
-				obj.(*widget.Label).Importance = widget.LowImportance
-			} else {
-				obj.(*widget.Label).Importance = widget.MediumImportance
-			}
+			// A skipped folder: italic (its text says "skipped"), not the
+			// disabled colour (theme.go).
+			obj.(*widget.Label).TextStyle.Italic = o.rows[i].Skipped
 		})
 
 	form := container.NewBorder(

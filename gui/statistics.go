@@ -51,7 +51,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 	t.totals = widget.NewLabel("")
 	t.totals.Wrapping = fyne.TextWrapWord
 	t.info = widget.NewLabel("")
-	t.info.Importance = widget.LowImportance
+	t.info.TextStyle.Italic = true // a note: italic, in the readable text colour (theme.go)
 	t.items = newPieChart("Items: success vs errors", func(v float64) string { return strconv.FormatInt(int64(v), 10) })
 	t.folders = newPieChart("Size by folder", func(v float64) string { return size.Human(int64(v)) })
 	t.table = widget.NewTableWithHeaders(

@@ -111,7 +111,7 @@ func newUsersTab(u *UI) *usersTab {
 	edit := widget.NewButtonWithIcon("Edit user…", theme.DocumentCreateIcon(), t.editFocused)
 
 	hint := widget.NewLabel("Drop a CSV file (MigrationWiz or Microsoft format) anywhere on the window to import users.")
-	hint.Importance = widget.LowImportance
+	hint.TextStyle.Italic = true // a hint: italic, in the readable text colour (theme.go)
 	hint.Truncation = fyne.TextTruncateEllipsis
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, container.NewHBox(importBtn, t.addrOnly, templateBtn), nil, t.search),

@@ -95,6 +95,30 @@ type TestReport struct {
 	CreationPath, CreationReason string
 }
 
+// Verdict is a test report's outcome in words, the same in both faces.
+type Verdict string
+
+const (
+	VerdictPassed   Verdict = "passed"
+	VerdictWarnings Verdict = "passed with warnings" // usable, but a step failed (e.g. impersonation when delegation works)
+	VerdictFailed   Verdict = "failed"
+)
+
+// Verdict is VerdictFailed when the endpoint is not usable, else
+// VerdictWarnings when any step failed without making it unusable, else
+// VerdictPassed.
+func (r *TestReport) Verdict() Verdict {
+	if !r.OK {
+		return VerdictFailed
+	}
+	for _, s := range r.Steps {
+		if !s.OK {
+			return VerdictWarnings
+		}
+	}
+	return VerdictPassed
+}
+
 // TestEndpoint tests one side's endpoint step by step with the
 // credentials the migration would use: the IMAP probe (DNS, TCP, TLS,
 // CAPABILITY, LOGIN), the EWS test (URL resolution through the provider

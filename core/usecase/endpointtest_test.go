@@ -62,11 +62,19 @@ func TestEndpointTestProviderFromCatalog(t *testing.T) {
 	if !r.OK || r.Addr != srv.EWSURL() || r.Mailbox != "alice@new.example" || r.Login != "admin" || r.Cert == nil || !r.Cert.Pinned {
 		t.Fatalf("report %+v", r)
 	}
+	// Delegation works, impersonation (not granted) does not: usable, with
+	// a warning, not a plain "passed" above a failed line.
+	if v := r.Verdict(); v != VerdictWarnings {
+		t.Errorf("verdict %q with steps %+v, want %q", v, r.Steps, VerdictWarnings)
+	}
 	// A wrong password typed for the test is a failed login, not a setup
 	// error, and the stored password is not touched.
 	r, err = TestEndpoint(context.Background(), st, EndpointTest{Project: "P", Side: project.SideDest, Password: []byte("wrong")})
 	if err != nil || r.OK || r.Err == "" {
 		t.Fatalf("wrong password: %+v, %v", r, err)
+	}
+	if v := r.Verdict(); v != VerdictFailed {
+		t.Errorf("wrong password: verdict %q", v)
 	}
 }
 
@@ -83,6 +91,9 @@ func TestEndpointTestIMAP(t *testing.T) {
 	r, err := TestEndpoint(ctx, st, EndpointTest{Project: "P", Side: project.SideSource})
 	if err != nil || !r.OK || r.Login != "admin" || len(r.Capabilities) == 0 {
 		t.Fatalf("admin: %+v, %v", r, err)
+	}
+	if v := r.Verdict(); v != VerdictPassed {
+		t.Errorf("admin: verdict %q", v)
 	}
 	r, err = TestEndpoint(ctx, st, EndpointTest{Project: "P", Side: project.SideSource, Password: []byte("nope")})
 	if err != nil || r.OK || !strings.Contains(r.Err, "LOGIN") {
