@@ -210,11 +210,11 @@ func OpenSource(ctx context.Context, st *store.Store, p project.Project, u proje
 	}
 	l, err := LoginFor(st, p, u, project.SideSource)
 	if err != nil {
-		return nil, err
+		return nil, &project.SideError{Side: project.SideSource, Err: err}
 	}
 	src, err := f(ctx, p.Source, l)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", l.Cred.String(), err)
+		return nil, sideError(project.SideSource, "source", l.Cred, err)
 	}
 	return src, nil
 }
@@ -229,13 +229,36 @@ func OpenDest(ctx context.Context, st *store.Store, p project.Project, u project
 	}
 	l, err := LoginFor(st, p, u, project.SideDest)
 	if err != nil {
-		return nil, err
+		return nil, &project.SideError{Side: project.SideDest, Err: err}
 	}
 	dst, err := f(ctx, p.Dest, l)
 	if err != nil {
-		return nil, fmt.Errorf("destination %s: %w", l.Cred.String(), err)
+		return nil, sideError(project.SideDest, "destination", l.Cred, err)
 	}
 	return dst, nil
+}
+
+// sideError marks an error of opening a side with the side
+// (project.SideError) and names the side and login in front of it, unless
+// the side's own error already starts with the side's name (IMAP:
+// "source: LOGIN "x" on host: …", "source: TLS handshake with …"), so
+// that neither is said twice.
+func sideError(side project.Side, name string, cred Credentials, err error) error {
+	if !strings.HasPrefix(err.Error(), name+":") {
+		err = fmt.Errorf("%s %s: %w", name, cred.String(), err)
+	}
+	return &project.SideError{Side: side, Err: err}
+}
+
+// OwnPassword reports whether u logs in on side with their own password
+// (LoginFor's choice), rather than an admin, app, token or OAuth login:
+// when that login is refused, the user's password is what is wrong.
+func OwnPassword(p project.Project, u project.User, side project.Side) bool {
+	ep, ref := p.Source, u.SourcePasswordRef
+	if side == project.SideDest {
+		ep, ref = p.Dest, u.DestPasswordRef
+	}
+	return ref != "" && !ep.Type.IsOAuth() && ep.Type != project.TypeGraph
 }
 
 // Verify logs in to both sides for a user of a project and logs out; the

@@ -103,6 +103,8 @@ type Event struct {
 	// ETA estimates the time left for a Running user (0: not known yet,
 	// until items have moved for at least ETAAfter); see UserRun.eta.
 	ETA time.Duration
+	// Failure classifies why the user failed (status Failed only).
+	Failure *project.Failure
 }
 
 // UserSummary is how one user's pass ended.
@@ -119,6 +121,9 @@ type UserSummary struct {
 	// Setup: the user failed for a setup error (project.ErrSetup): nothing
 	// was sent to a server; the fix is in the settings, not the password.
 	Setup bool
+	// Failure classifies why the user failed (status Failed only;
+	// core/failure.Explain says what to do).
+	Failure *project.Failure
 	// Notes are what the pass found that decides where folders go: the
 	// namespaces of both sides, where each special folder goes and why,
 	// folders created under another name than asked.
@@ -243,6 +248,11 @@ func (e *Engine) emit(ev Event) {
 
 // setStatus writes a user's status (and pass) to the store and emits it.
 func (e *Engine) setStatus(projectName, user string, pass project.Pass, s project.Status, msg string) {
+	e.setStatusFailure(projectName, user, pass, s, msg, nil)
+}
+
+// setStatusFailure is setStatus with the reason a user failed.
+func (e *Engine) setStatusFailure(projectName, user string, pass project.Pass, s project.Status, msg string, fail *project.Failure) {
 	err := e.st.UpdateUser(projectName, user, func(u *project.User) error {
 		u.Status = s
 		if pass != "" {
@@ -253,7 +263,7 @@ func (e *Engine) setStatus(projectName, user string, pass project.Pass, s projec
 	if err != nil {
 		e.log.Error("saving user status", "project", projectName, "user", user, "status", s, "err", err)
 	}
-	ev := Event{Project: projectName, User: user, Pass: pass, Status: s, Message: msg}
+	ev := Event{Project: projectName, User: user, Pass: pass, Status: s, Message: msg, Failure: fail}
 	e.mu.Lock()
 	if prev, ok := e.last[projectName+"\x00"+user]; ok && prev.Pass == pass {
 		ev.FoldersDone, ev.FoldersTotal = prev.FoldersDone, prev.FoldersTotal

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/core/connect"
+	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/imapconn"
 	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/mapping"
@@ -111,9 +112,13 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	if err != nil && status != project.StatusFailed && status != project.StatusWaitingForEndUser && !errors.Is(err, context.Canceled) && !errors.Is(err, imapconn.ErrBandwidthLimit) {
 		msg += ": " + err.Error()
 	}
+	var fail *project.Failure
+	if status == project.StatusFailed {
+		fail = r.classify(cause, err)
+	}
 	end := r.e.opts.Now()
 	if r.seq != 0 {
-		if jerr := r.e.j.EndPass(r.p.Name, r.id, r.seq, end, status, msg); jerr != nil {
+		if jerr := r.e.j.EndPassFailure(r.p.Name, r.id, r.seq, end, status, msg, fail); jerr != nil {
 			r.log.Error("recording end of pass", "err", jerr)
 		}
 	}
@@ -127,13 +132,25 @@ func (r *userRun) finish(ctx context.Context, err error) UserSummary {
 	r.mu.Unlock()
 	r.progress(true, "")
 	r.dropLive()
-	r.e.setStatus(r.p.Name, r.id, r.pass, status, msg)
+	r.e.setStatusFailure(r.p.Name, r.id, r.pass, status, msg, fail)
 	r.mu.Lock()
 	notes := r.notes
 	r.mu.Unlock()
 	return UserSummary{User: r.id, Status: status, ItemsMigrated: r.migrated, BytesMigrated: r.bytes,
 		ItemsSkipped: r.skipped, ItemsUpdated: r.updated, ItemsFailed: r.failed, Duration: end.Sub(r.start), Err: msg, Notes: notes,
-		Setup: r.setup}
+		Setup: r.setup, Failure: fail}
+}
+
+// classify says why the user failed (core/failure), once for both faces.
+func (r *userRun) classify(cause, err error) *project.Failure {
+	if errors.Is(cause, errTooManyErrors) {
+		return &project.Failure{Kind: project.FailureTooManyErrors}
+	}
+	f := failure.Classify(err, func(side project.Side) bool { return connect.OwnPassword(r.p, r.u, side) })
+	if f.Kind == "" {
+		f.Kind = project.FailureOther
+	}
+	return &f
 }
 
 // progress emits a progress event (always when force, else rate-limited).

@@ -128,6 +128,9 @@ type PassRecord struct {
 	ItemsFailed   int64          `json:"items_failed"`
 	BytesFailed   int64          `json:"bytes_failed"`
 	ItemsUpdated  int64          `json:"items_updated,omitempty"` // flags changed on already migrated items
+	// Failure classifies Error when the user failed as a whole
+	// (core/failure); nil otherwise and in records made before it existed.
+	Failure *project.Failure `json:"failure,omitempty"`
 }
 
 // Duration of the pass (until now if it has not ended).
@@ -513,6 +516,13 @@ func (j *Journal) BeginPass(proj, user string, pass project.Pass, start time.Tim
 // EndPass records how pass seq ended; the counters written by Commit are
 // kept.
 func (j *Journal) EndPass(proj, user string, seq uint64, end time.Time, status project.Status, passErr string) error {
+	return j.EndPassFailure(proj, user, seq, end, status, passErr, nil)
+}
+
+// EndPassFailure is EndPass that also records why the user failed
+// (failure nil: not a user-level failure).
+func (j *Journal) EndPassFailure(proj, user string, seq uint64, end time.Time, status project.Status, passErr string,
+	failure *project.Failure) error {
 	err := update(j.db, func(tx *bbolt.Tx) error {
 		ub, err := userBucket(tx, proj, user, false)
 		if err != nil {
@@ -529,7 +539,7 @@ func (j *Journal) EndPass(proj, user string, seq uint64, end time.Time, status p
 		if rec.Seq == 0 {
 			return fmt.Errorf("pass %d: %w", seq, ErrNotFound)
 		}
-		rec.End, rec.Status, rec.Error = end, status, passErr
+		rec.End, rec.Status, rec.Error, rec.Failure = end, status, passErr, failure
 		return putJSON(pb, seqKey(seq), rec)
 	})
 	if err != nil {
