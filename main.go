@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 
 	"fyne.io/fyne/v2/app"
@@ -68,11 +67,11 @@ func run(args []string) int {
 // config directory (<config>/MailFerry/logs/mailferry.log). Without a
 // config directory logging stays on stderr's default handler.
 func setupLog() func() {
-	dir, err := os.UserConfigDir()
+	dir, err := logging.DefaultDir()
 	if err != nil {
 		return nil
 	}
-	logger, closer, err := logging.Setup(filepath.Join(dir, "MailFerry"), slog.LevelInfo)
+	logger, closer, err := logging.Setup(dir, slog.LevelInfo)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mailferry: log file: %v\n", err)
 		return nil

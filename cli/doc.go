@@ -116,6 +116,12 @@
 //	        [--public-url URL] [--ttl 72h] [--send [--users a,b] [--template FILE]]
 //	credreq status --project P [--json]
 //	cutover --project P [--dns-server HOST[:PORT]] [--json]
+//	version [--json]
+//
+// version prints what the GUI's Help > About shows (core/about): the
+// version, the web site, the log folder (<user config dir>/MailFerry/logs,
+// which Help > Open Log Folder opens) and the database file; it opens
+// nothing. --json: {"version", "website", "log_dir", "db"}.
 //
 // endpoint set changes the endpoint in place when --type is omitted or the
 // same as stored (flags not given keep their values); a new type starts

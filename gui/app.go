@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,9 @@ type Options struct {
 	// CredAddr is where the credential-request server listens when it
 	// starts with the window; "" = 0.0.0.0:8443 (the LAN).
 	CredAddr string
+	// LogDir is the log folder Help > Open Log Folder opens; "" =
+	// about.LogDir (<user config dir>/MailFerry/logs).
+	LogDir string
 }
 
 // settingProject is the store setting that remembers the selected project.
@@ -68,8 +72,11 @@ type UI struct {
 	// messages never hide the project summary.
 	statusBar  *widget.Label
 	importCopy *importCopyForm // the last "Import as copy" question (tests)
-	closers    []func()
-	onChange   []func(name string) // called (UI goroutine) when the selected project changes or is edited
+	about      *aboutBox       // the last About dialog (tests)
+	// openURL, when set (tests), replaces App.OpenURL.
+	openURL  func(*url.URL) error
+	closers  []func()
+	onChange []func(name string) // called (UI goroutine) when the selected project changes or is edited
 
 	endpoints  *endpointsTab
 	users      *usersTab
@@ -522,6 +529,7 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 		m.Items = append(append(m.Items, fyne.NewMenuItemSeparator()), u.mail.mailMenu()...)
 		menus = append(menus, m)
 	}
+	menus = append(menus, u.helpMenu())
 	return fyne.NewMainMenu(menus...)
 }
 

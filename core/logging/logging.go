@@ -24,6 +24,20 @@ type Options struct {
 	AddSource bool
 }
 
+// DefaultDir is MailFerry's directory in the user's config directory
+// (<config>/MailFerry, where the database lives): the dir Setup is given
+// by the program.
+func DefaultDir() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config directory: %w", err)
+	}
+	return filepath.Join(dir, "MailFerry"), nil
+}
+
+// LogDir is the folder SetupWith(dir, …) writes the log files to.
+func LogDir(dir string) string { return filepath.Join(dir, "logs") }
+
 // Setup is SetupWith(dir, Options{Level: level}).
 func Setup(dir string, level slog.Level) (*slog.Logger, io.Closer, error) {
 	return SetupWith(dir, Options{Level: level})
@@ -46,7 +60,7 @@ func SetupWith(dir string, opt Options) (*slog.Logger, io.Closer, error) {
 	if opt.Level == nil {
 		opt.Level = slog.LevelInfo
 	}
-	logDir := filepath.Join(dir, "logs")
+	logDir := LogDir(dir)
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating log directory: %w", err)
 	}
