@@ -527,11 +527,26 @@
 //
 //	{"project", "pass", "start", "end",
 //	 "users": [{"user", "status", "items_migrated", "bytes_migrated", "items_skipped",
-//	            "items_failed", "duration_seconds", "error", "notes"?: [string]}],
+//	            "items_failed", "duration_seconds", "error", "notes"?: [string],
+//	            "setup_error"?: true, "reason"?: REASON}],
 //	 "counts": {"Completed": n, "Failed": n, ...}}
 //
 // items_migrated counts items written by this pass (0 on a rerun after
 // success); items_skipped those found already at the destination.
+//
+// REASON explains a user who failed as a whole (status Failed), computed
+// once by core/failure for both faces (the GUI's Reason column):
+//
+//	{"kind": "credentials"|"admin-login"|"setup"|"tls"|"connect"|"throttled"|
+//	         "refused"|"too-many-errors"|"other",
+//	 "side"?: "source"|"dest", "title", "explanation", "fix" (in the window's
+//	 words), "cli_fix" (as mailferry commands)}
+//
+// "credentials" is the user's own password refused (fix it, or ask the user
+// with credreq serve --send); "admin-login" the admin, app or OAuth login;
+// "setup" a setting that kept MailFerry from sending anything (never a
+// wrong password). The text output prints, after the table, a line per
+// failed user: "USER: TITLE. EXPLANATION" and "  Fix: CLI_FIX".
 //
 // status --json:
 //
@@ -541,7 +556,9 @@
 //	            "passes": n,
 //	            "last_run": {"seq", "pass", "start", "end"?, "status"?, "error"?,
 //	                         "items_migrated", "bytes_migrated", "items_skipped",
-//	                         "bytes_skipped", "items_failed", "bytes_failed"}|null,
+//	                         "bytes_skipped", "items_failed", "bytes_failed",
+//	                         "failure"?: {"kind", "side"?}}|null,
+//	            "reason"?: REASON + "detail" (the error line of the failed pass),
 //	            "failed_items"?: [{"key", "content_key"?, "folder", "uid", "subject"?,
 //	                               "date"?, "size", "reason", "hint"?, "pass",
 //	                               "pass_seq", "time"}],
@@ -551,7 +568,11 @@
 //	 "running"?: {"users", "items_done", "items_total", "eta_seconds"?}}
 //
 // items_migrated here is everything the journal records as at the
-// destination, over all passes; failed_items only with --errors.
+// destination, over all passes; failed_items only with --errors. reason
+// is present when the last pass failed the user as a whole; the text
+// output then has a REASON column (its title) and, after the table, the
+// explanation, "  Fix: …" and "  Details: …" (the error line, which the
+// LAST RUN column then leaves out).
 //
 // stats --json is core/stats.ProjectStats as that package tags it:
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/mailferry/mailferry/core/awake"
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/schedule"
@@ -365,6 +366,11 @@ func printSummary(e *env, sum engine.Summary) {
 			"fix the settings (mailferry endpoint set, users import, mailferry endpoint test --user EMAIL) and run the pass again\n", setup)
 	}
 	for _, u := range sum.Users {
+		if x := explain(u.Failure); x != nil {
+			fmt.Fprintf(e.stdout, "%s: %s. %s\n  Fix: %s\n", u.User, x.Title, x.Text, x.CLIFix)
+		}
+	}
+	for _, u := range sum.Users {
 		if len(u.Notes) > 0 {
 			fmt.Fprintf(e.stdout, "%s found:\n", u.User)
 			for _, n := range u.Notes {
@@ -372,6 +378,15 @@ func printSummary(e *env, sum engine.Summary) {
 			}
 		}
 	}
+}
+
+// explain is failure.Explain of a user's failure (nil: none).
+func explain(f *project.Failure) *failure.Explanation {
+	if f == nil {
+		return nil
+	}
+	x := failure.Explain(*f)
+	return &x
 }
 
 type runUserView struct {
@@ -386,6 +401,8 @@ type runUserView struct {
 	Error         string         `json:"error"`
 	// SetupError: failed for a setup error (nothing sent to a server).
 	SetupError bool `json:"setup_error,omitempty"`
+	// Reason explains a user who failed as a whole (core/failure).
+	Reason *failure.Explanation `json:"reason,omitempty"`
 	// Notes: namespaces, special folders and renamed folders the pass found.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -405,7 +422,7 @@ func newRunView(s engine.Summary) runView {
 		v.Users = append(v.Users, runUserView{
 			User: u.User, Status: u.Status, ItemsMigrated: u.ItemsMigrated, BytesMigrated: u.BytesMigrated,
 			ItemsSkipped: u.ItemsSkipped, ItemsUpdated: u.ItemsUpdated, ItemsFailed: u.ItemsFailed, Seconds: u.Duration.Seconds(), Error: u.Err,
-			Notes: u.Notes, SetupError: u.Setup,
+			Notes: u.Notes, SetupError: u.Setup, Reason: explain(u.Failure),
 		})
 	}
 	return v

@@ -247,6 +247,60 @@ func TestMigrateFailures(t *testing.T) {
 		}
 	}
 	noSecret(t, f.db, "wrong-password", r)
+	mj := decode[struct {
+		Users []struct {
+			User   string `json:"user"`
+			Reason *struct {
+				Kind, Side, Title, Explanation, Fix, CLIFix string
+			} `json:"reason"`
+		} `json:"users"`
+	}](t, r.stdout)
+	for _, u := range mj.Users {
+		if (u.User == "alice@src.example") != (u.Reason != nil) {
+			t.Errorf("migrate --json reason of %s: %+v", u.User, u.Reason)
+		}
+		if u.Reason != nil && (u.Reason.Kind != "credentials" || u.Reason.Side != "source" || u.Reason.Title != "Wrong password") {
+			t.Errorf("migrate --json reason: %+v", u.Reason)
+		}
+	}
+
+	// status explains the failure once, in plain words, with the fix.
+	sj := decode[struct {
+		Users []struct {
+			SourceEmail string `json:"source_email"`
+			Status      string `json:"status"`
+			Reason      *struct {
+				Kind        string `json:"kind"`
+				Side        string `json:"side"`
+				Title       string `json:"title"`
+				Explanation string `json:"explanation"`
+				Fix         string `json:"fix"`
+				CLIFix      string `json:"cli_fix"`
+				Detail      string `json:"detail"`
+			} `json:"reason"`
+		} `json:"users"`
+	}](t, ok(t, f.db, "status", "--project", "P", "--json").stdout)
+	for _, u := range sj.Users {
+		rs := u.Reason
+		if u.SourceEmail != "alice@src.example" {
+			if rs != nil {
+				t.Errorf("%s (%s) has a reason: %+v", u.SourceEmail, u.Status, rs)
+			}
+			continue
+		}
+		if rs == nil || rs.Kind != "credentials" || rs.Side != "source" || rs.Title != "Wrong password" ||
+			!strings.Contains(rs.Explanation, "refused") || !strings.Contains(rs.CLIFix, "credreq serve") ||
+			!strings.Contains(rs.Fix, "Request Passwords") || strings.Count(rs.Detail, `LOGIN "alice"`) != 1 ||
+			!strings.Contains(rs.Detail, "AUTHENTICATIONFAILED") {
+			t.Errorf("status reason of alice: %+v", rs)
+		}
+	}
+	txt := ok(t, f.db, "status", "--project", "P").stdout
+	if !regexp.MustCompile(`alice@src\.example +Failed +Wrong password +full`).MatchString(txt) ||
+		!strings.Contains(txt, "alice@src.example: Wrong password. The source server refused") ||
+		!strings.Contains(txt, "  Fix: Import the right password") || strings.Count(txt, "AUTHENTICATIONFAILED") != 1 {
+		t.Errorf("status text:\n%s", txt)
+	}
 }
 
 func TestMigrateCancelled(t *testing.T) {

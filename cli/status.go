@@ -5,6 +5,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/schedule"
 	"github.com/mailferry/mailferry/core/size"
@@ -30,6 +31,10 @@ type statusUser struct {
 	Passes        int                 `json:"passes"`
 	LastRun       *store.PassRecord   `json:"last_run"`
 	FailedItems   []*store.FailedItem `json:"failed_items,omitempty"`
+	// Reason explains a user whose last pass failed as a whole: the kind
+	// (core/failure), a plain-language explanation, the fix and the raw
+	// error line as detail.
+	Reason *failure.Report `json:"reason,omitempty"`
 	// Now is what a Running user's pass is doing (phase, folder, counts,
 	// ETA), as the migrating process last saved it (store.Live).
 	Now *store.Live `json:"now,omitempty"`
@@ -171,6 +176,7 @@ func userStatus(j *store.Journal, projName string, u project.User, withErrors bo
 	su.Passes = len(passes)
 	if n := len(passes); n > 0 {
 		su.LastRun = &passes[n-1]
+		su.Reason = failure.OfPass(su.LastRun)
 	}
 	if withErrors {
 		items, err := j.FailedItems(projName, u.ID())
@@ -188,20 +194,40 @@ func userStatus(j *store.Journal, projName string, u project.User, withErrors bo
 // printStatusTable prints one row per user.
 func printStatusTable(e *env, v statusView) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tSTATUS\tLAST PASS\tFOLDERS\tITEMS\tSIZE\tFAILED\tLAST RUN")
+	fmt.Fprintln(tw, "USER\tSTATUS\tREASON\tLAST PASS\tFOLDERS\tITEMS\tSIZE\tFAILED\tLAST RUN")
 	for _, su := range v.Users {
-		last := "-"
+		last, reason := "-", "-"
+		if su.Reason != nil {
+			reason = su.Reason.Title
+		}
 		if r := su.LastRun; r != nil {
 			last = fmt.Sprintf("%s %s, +%d, %s", r.Pass, r.Start.Local().Format("2006-01-02 15:04"), r.ItemsMigrated,
 				r.Duration().Round(time.Second))
-			if r.Error != "" {
+			if r.Error != "" && su.Reason == nil {
 				last += ": " + r.Error
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", su.SourceEmail, su.Status, dash(string(su.LastPass)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\n", su.SourceEmail, su.Status, reason, dash(string(su.LastPass)),
 			su.Folders, su.ItemsMigrated, size.Human(su.BytesMigrated), su.ItemsFailed, last)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printReasons(e, v)
+	return nil
+}
+
+// printReasons explains each user whose last pass failed: what happened,
+// the fix (as commands) and the server's own words.
+func printReasons(e *env, v statusView) {
+	for _, su := range v.Users {
+		if r := su.Reason; r != nil {
+			fmt.Fprintf(e.stdout, "\n%s: %s. %s\n  Fix: %s\n", su.SourceEmail, r.Title, r.Text, r.CLIFix)
+			if r.Detail != "" {
+				fmt.Fprintf(e.stdout, "  Details: %s\n", r.Detail)
+			}
+		}
+	}
 }
 
 // printFailedItems prints a line per failed item (--errors).

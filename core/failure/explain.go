@@ -1,6 +1,9 @@
 package failure
 
-import "github.com/mailferry/mailferry/core/project"
+import (
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
+)
 
 // Explanation is what the faces show about a failure.
 type Explanation struct {
@@ -91,4 +94,25 @@ func Explain(f project.Failure) Explanation {
 		x.CLIFix = "Read the details; if the cause is temporary, run the pass again (it goes on where it stopped)."
 	}
 	return x
+}
+
+// Report is a failed pass explained: Explain's fields and the raw error
+// line (the server's own words) as Detail.
+type Report struct {
+	Explanation
+	Detail string `json:"detail"`
+}
+
+// OfPass explains how a user's pass record ended, when the user failed
+// as a whole (nil otherwise). A record from before failures were
+// classified counts as FailureOther, its error line still the detail.
+func OfPass(rec *store.PassRecord) *Report {
+	if rec == nil || rec.Status != project.StatusFailed {
+		return nil
+	}
+	f := project.Failure{Kind: project.FailureOther}
+	if rec.Failure != nil && rec.Failure.Kind != "" {
+		f = *rec.Failure
+	}
+	return &Report{Explanation: Explain(f), Detail: rec.Error}
 }
