@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mailferry/mailferry/core/demo"
 	"github.com/mailferry/mailferry/core/store"
 )
 
 // CheckProject checks the destination domains of the project's users
-// against its destination endpoint (r nil = SystemResolver()).
+// against its destination endpoint (r nil = SystemResolver(), or for the
+// demo project the demo's own zone, demo.DNS).
 func CheckProject(ctx context.Context, st *store.Store, projectName string, r Resolver) ([]DomainReport, error) {
 	p, err := st.Project(projectName)
 	if err != nil {
@@ -21,6 +23,15 @@ func CheckProject(ctx context.Context, st *store.Store, projectName string, r Re
 	domains := Domains(users)
 	if len(domains) == 0 {
 		return nil, fmt.Errorf("project %q has no users, so no domains to check", projectName)
+	}
+	if r == nil && p.Demo {
+		// The demo's domains exist only in its own zone (core/demo): the
+		// check shows a finished cutover, and says whose DNS it asked.
+		reports := Check(ctx, domains, p.Dest, demo.NewDNS(p))
+		for i := range reports {
+			reports[i].Summary += " (the demo's built-in DNS zone)"
+		}
+		return reports, nil
 	}
 	if r == nil {
 		r = SystemResolver()
