@@ -156,7 +156,7 @@ func TestMigrateVerifyTrialAndPlan(t *testing.T) {
 	if sv.Counts["Credentials Verified"] != 2 || sv.Users[0].Status != "Credentials Verified" || sv.Users[0].ItemsMigrated != 0 {
 		t.Errorf("status after verify: %+v", sv)
 	}
-	if txt := ok(t, f.db, "status", "--project", "P").stdout; !regexp.MustCompile(`alice@src\.example +Credentials Verified +verify`).MatchString(txt) {
+	if txt := ok(t, f.db, "status", "--project", "P").stdout; !regexp.MustCompile(`alice@src\.example +Credentials Verified +- +verify`).MatchString(txt) {
 		t.Errorf("status text after verify:\n%s", txt)
 	}
 	if txt := ok(t, f.db, "migrate", "--project", "P", "--pass", "verify").stdout; !strings.Contains(txt, "found:\n  source namespaces: personal") ||
