@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/mailferry/mailferry/core/corpus"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
 
 var benchCorpus = corpus.Spec{Messages: 2000, Seed: 42, MaxSize: 32 << 10}
@@ -108,4 +111,62 @@ func procStatusMB(field string) float64 {
 		}
 	}
 	return -1
+}
+
+// BenchmarkUsersMemory migrates 1, then 2, then 4 users at once
+// (Dovecot → Dovecot, each user 2,000 messages of up to 64 KiB plus the
+// edge corpus with a 25 MB message) with one engine and reports, for each
+// user count, the peak live heap (as of each GC) and the peak memory the
+// Go runtime held from the OS during the pass, the most message bodies the
+// engine's budget held, and the live heap each user beyond the first
+// added. The servers run out of process, so the heap is the engine's (and
+// the benchmark's own few MB, live-before). The soft memory limit is the
+// CLI's (56 MiB).
+//
+//	go test ./core/engine/ -run '^$' -bench UsersMemory -benchtime 1x
+func BenchmarkUsersMemory(b *testing.B) {
+	logins := []string{"u1", "u2", "u3", "u4"}
+	src, dst := dovecotServer(b, ".", logins...), dovecotServer(b, "/", logins...)
+	for i, l := range logins {
+		fill(b, src, l, corpus.Spec{Messages: 2000, Seed: int64(90 + i), MaxSize: 64 << 10, Edge: true, LargestSize: 25 << 20})
+	}
+	opts := project.DefaultOptions()
+	opts.MaxConcurrentUsers = len(logins)
+	e := newEnv(b, src, dst, opts, logins...)
+	// The CLI's soft memory limit (main.go), so that held-* is what the
+	// program would hold.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(56 << 20))
+	live := map[int]float64{}
+	for range b.N {
+		for _, n := range []int{1, 2, 4} {
+			for _, l := range logins[:n] {
+				dst.dc.ResetUser(b, l)
+				if err := e.st.Journal().ResetUser("P", l+"@example.com"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			eng := e.engine()
+			runtime.GC()
+			debug.FreeOSMemory()
+			before, _ := kit.StartHeapPeak().Stop()
+			h := kit.StartHeapPeak()
+			sum, err := eng.Run(context.Background(), "P", project.PassFull, ids(logins[:n]), PassOptions{})
+			peakLive, peakHeld := h.Stop()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, us := range sum.Users {
+				if us.Status != project.StatusCompleted || us.ItemsFailed != 0 {
+					b.Fatalf("%d users: %+v", n, us)
+				}
+			}
+			_, bodies := eng.mem.held()
+			live[n] = peakLive
+			b.ReportMetric(before, "live-before-MiB")
+			b.ReportMetric(peakLive, fmt.Sprintf("live-%du-MiB", n))
+			b.ReportMetric(peakHeld, fmt.Sprintf("held-%du-MiB", n))
+			b.ReportMetric(float64(bodies)/(1<<20), fmt.Sprintf("bodies-%du-MiB", n))
+		}
+	}
+	b.ReportMetric((live[4]-live[1])/3, "live-per-extra-user-MiB")
 }

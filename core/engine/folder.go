@@ -146,12 +146,24 @@ func (fr *folderRun) plan(st *store.FolderState, metas []mailbox.Meta) (folderPl
 		if err != nil {
 			return p, err
 		}
-		for i, m := range page {
+		for i := range page {
 			if isDone[i] {
 				done = append(done, start+i)
-			} else {
-				p.cands = append(p.cands, m)
 			}
+		}
+	}
+	// The others are the candidates. On a first pass that is the listing
+	// itself (no copy; nothing changes it in place, see keepMetas).
+	p.cands = metas
+	if len(done) > 0 {
+		p.cands = make([]mailbox.Meta, 0, len(metas)-len(done))
+		next := 0 // into done (ascending)
+		for i, m := range metas {
+			if next < len(done) && done[next] == i {
+				next++
+				continue
+			}
+			p.cands = append(p.cands, m)
 		}
 	}
 	// Content keys of the done messages, needed only when something is
@@ -182,50 +194,64 @@ func (fr *folderRun) relabelByContent(p *folderPlan) error {
 	for ck, n := range p.doneCK {
 		journalCK[ck] -= n
 	}
-	kept := p.cands[:0]
-	for _, m := range p.cands {
+	p.cands = keepMetas(p.cands, func(m mailbox.Meta) bool {
 		ck := m.ContentKey()
 		if journalCK[ck] > 0 {
 			journalCK[ck]--
 			p.doneCK[ck]++
 			p.relabel = append(p.relabel, store.DoneItem{Key: m.JournalKey(fr.uv), ContentKey: ck, Size: m.Size, Via: store.ViaJournal,
 				Flags: store.MakeFlagSet(m.Flags)})
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// keepMetas returns the metas keep accepts (called once for each, in
+// order): ms itself when it accepts all of them, else a new slice. ms is
+// never changed: the candidates of a first pass are the source's listing.
+func keepMetas(ms []mailbox.Meta, keep func(mailbox.Meta) bool) []mailbox.Meta {
+	for i, m := range ms {
+		if keep(m) {
 			continue
 		}
-		kept = append(kept, m)
+		out := make([]mailbox.Meta, i, len(ms)-1)
+		copy(out, ms[:i])
+		for _, m := range ms[i+1:] {
+			if keep(m) {
+				out = append(out, m)
+			}
+		}
+		return out
 	}
-	p.cands = kept
-	return nil
+	return ms
 }
 
 // selectForPass keeps the candidates the pass moves: the failed ones for
 // Retry Errors, a few small ones per folder for Trial, all otherwise.
 func (r *userRun) selectForPass(st *store.FolderState, uv uint32, cands []mailbox.Meta) []mailbox.Meta {
-	kept := cands[:0]
 	switch r.pass {
 	case project.PassRetry:
-		for _, m := range cands {
-			if _, ok := st.Failed[m.JournalKey(uv)]; ok {
-				kept = append(kept, m)
-			}
-		}
+		return keepMetas(cands, func(m mailbox.Meta) bool {
+			_, ok := st.Failed[m.JournalKey(uv)]
+			return ok
+		})
 	case project.PassTrial:
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		for _, m := range cands {
-			if len(kept) >= TrialItemsPerFolder {
-				break
-			}
-			if r.trialBytes+m.Size > TrialMaxBytes {
-				continue
+		n := 0
+		return keepMetas(cands, func(m mailbox.Meta) bool {
+			if n >= TrialItemsPerFolder || r.trialBytes+m.Size > TrialMaxBytes {
+				return false
 			}
 			r.trialBytes += m.Size
-			kept = append(kept, m)
-		}
+			n++
+			return true
+		})
 	default:
 		return cands
 	}
-	return kept
 }
 
 // decide checks the candidates against the destination: all fail when
@@ -253,24 +279,22 @@ func (fr *folderRun) decide(ctx context.Context, p *folderPlan, ensureErr error)
 	for k, n := range existing {
 		avail[k] = n - p.doneCK[k]
 	}
-	kept := p.cands[:0]
-	for _, m := range p.cands {
+	p.cands = keepMetas(p.cands, func(m mailbox.Meta) bool {
 		ck := m.ContentKey()
 		if avail[ck] > 0 {
 			avail[ck]--
 			p.dedup = append(p.dedup, store.DoneItem{Key: m.JournalKey(fr.uv), ContentKey: ck, Size: m.Size, Via: store.ViaDest,
 				Flags: store.MakeFlagSet(m.Flags)})
-			continue
+			return false
 		}
 		if r.maxItem > 0 && m.Size > r.maxItem {
 			p.failures = append(p.failures, fr.failure(m,
 				fmt.Sprintf("message is %s, over the %s limit set by %s", size.Human(m.Size), size.Human(r.maxItem), r.maxItemSource),
 				"raise the limit (MaxItemSizeMB) if the destination accepts larger items, then Retry Errors"))
-			continue
+			return false
 		}
-		kept = append(kept, m)
-	}
-	p.cands = kept
+		return true
+	})
 	return nil
 }
 

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/mailbox"
 	"github.com/mailferry/mailferry/core/project"
 )
 
@@ -49,5 +51,26 @@ func TestPlanFoldersIsThePlan(t *testing.T) {
 	}
 	if skipped != 1 || renamed != 1 {
 		t.Errorf("filter skipped %d, mapping renamed %d:\n%+v", skipped, renamed, plan)
+	}
+}
+
+// keepMetas never changes its input (a first pass's candidates are the
+// source's listing, which Fetch binary-searches), returns it as it is when
+// all are kept, and calls keep once per item in order.
+func TestKeepMetasLeavesTheListingAlone(t *testing.T) {
+	ms := []mailbox.Meta{{UID: 1}, {UID: 2}, {UID: 3}, {UID: 4}}
+	orig := slices.Clone(ms)
+	var seen []uint32
+	all := keepMetas(ms, func(m mailbox.Meta) bool { seen = append(seen, m.UID); return true })
+	if &all[0] != &ms[0] || len(all) != 4 || !slices.Equal(seen, []uint32{1, 2, 3, 4}) {
+		t.Fatalf("all kept: %v (seen %v)", all, seen)
+	}
+	seen = nil
+	odd := keepMetas(ms, func(m mailbox.Meta) bool { seen = append(seen, m.UID); return m.UID%2 == 1 })
+	if len(odd) != 2 || odd[0].UID != 1 || odd[1].UID != 3 || !slices.Equal(seen, []uint32{1, 2, 3, 4}) {
+		t.Fatalf("odd kept: %v (seen %v)", odd, seen)
+	}
+	if !slices.EqualFunc(ms, orig, func(a, b mailbox.Meta) bool { return a.UID == b.UID }) {
+		t.Fatalf("input changed: %v", ms)
 	}
 }
