@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mailferry/mailferry/core/dest/ews"
+	"github.com/mailferry/mailferry/core/dest/graph"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/usecase"
 )
@@ -20,6 +21,8 @@ const endpointUsage = `  mailferry endpoint set --project P --side source|dest -
         [--access delegation|impersonation] [--auth basic|ntlm] [--trust-fingerprint SHA256]
   mailferry endpoint set --project P --side dest --type graph --tenant T --client-id ID
         (--secret-env VAR | --secret-stdin | --cert-file PEM) [--provider NAME]
+        (an app registration with the application permissions Mail.ReadWrite and
+        Mail-Advanced.ReadWrite.All, admin consent; README › Setting up Exchange Online)
         [--cloud global|usgov|usgov-dod|china] [--graph-url URL] [--authority URL] [--trust-fingerprint SHA256]
   mailferry endpoint set --project P --side source --type gworkspace --service-account-file KEY.json
         [--include-trash-spam] [--daily-limit-mb N] [--host H] [--port N] [--security ssl|starttls|none]  # default imap.gmail.com:993 ssl
@@ -150,6 +153,10 @@ func endpointSet(e *env, args []string) error {
 	defer clear(c.Secret)
 	saved, err := usecase.SaveEndpoint(st, c)
 	if err != nil {
+		if ep.Type == project.TypeGraph {
+			// What the tenant needs, as the GUI shows beside the Graph fields.
+			defer fmt.Fprintf(e.stderr, "note: %s\nSteps: %s\n", graph.AppRequirements, graph.SetupGuideURL)
+		}
 		return reportInvalid(e, err, p.Name)
 	}
 	fmt.Fprintf(e.stdout, "%s endpoint of project %q: %s\n", side, p.Name, describeEndpoint(saved))

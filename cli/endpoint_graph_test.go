@@ -110,3 +110,12 @@ func TestMicrosoft365ChoosesGraph(t *testing.T) {
 		t.Errorf("providers list:\n%s", list.stdout)
 	}
 }
+
+// A Graph endpoint that is refused says which app registration and
+// permissions the tenant needs, and where the steps are.
+func TestGraphEndpointNamesTheAppItNeeds(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	r := mf(t, db, "", "endpoint", "set", "--project", "P", "--side", "dest", "--type", "graph", "--tenant", "contoso.onmicrosoft.com")
+	expect(t, r, 1, "client_id", "Mail.ReadWrite", "Mail-Advanced.ReadWrite.All", "admin consent", "#setting-up-exchange-online-once-per-tenant")
+}

@@ -202,6 +202,7 @@ func (f *endpointForm) addRows() string {
 		f.fields.add("url", "EWS URL", f.url)
 		f.fields.add("owa_url", "OWA URL", f.owaURL)
 		f.fields.add("autodiscover_email", "Autodiscover email", f.autodisc)
+		f.addGraphHelp()
 		f.fields.add("tenant", "Tenant", f.tenant)
 		f.fields.add("client_id", "Client ID", f.clientID)
 		f.fields.add("credential", "Credential", f.credKind)

@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"net/url"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -55,6 +56,21 @@ type graphWidgets struct {
 	exo       *fyne.Container
 	exoText   *widget.Label
 	switchBtn *widget.Button
+	// help says which app registration and permissions Graph needs.
+	help  *widget.Label
+	guide *widget.Hyperlink
+}
+
+// addGraphHelp adds the row that says which app registration and
+// permissions a Graph destination needs (core's graph.AppRequirements),
+// with a link to the README's steps.
+func (f *endpointForm) addGraphHelp() {
+	g := &f.gw
+	g.help = widget.NewLabel(graph.AppRequirements)
+	g.help.Wrapping = fyne.TextWrapWord
+	guide, _ := url.Parse(graph.SetupGuideURL)
+	g.guide = widget.NewHyperlink("Step by step: README › Setting up Exchange Online", guide)
+	f.fields.add("graph_help", "App", container.NewVBox(g.help, g.guide))
 }
 
 // addGraphRows adds the cloud, Advanced and Exchange Online rows.
@@ -96,7 +112,7 @@ func (f *endpointForm) setAdvanced(open bool) {
 // showGraphRows is showType's part for the Graph and EWS rows.
 func (f *endpointForm) showGraphRows(k project.EndpointType) {
 	graphK := k == project.TypeGraph
-	f.fields.show(graphK, "cloud", "advanced")
+	f.fields.show(graphK, "graph_help", "cloud", "advanced")
 	f.fields.show(graphK && f.gw.advOpen, "graph_url", "authority")
 	f.checkExchangeOnline(false)
 }

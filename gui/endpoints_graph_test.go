@@ -107,3 +107,25 @@ func TestGraphFormAdvancedAndTest(t *testing.T) {
 		t.Errorf("cloud %q", p.Dest.Cloud)
 	}
 }
+
+// The Graph form says which app registration and permissions it needs
+// and links the README's steps; other types do not show it.
+func TestGraphFormNamesTheAppItNeeds(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	d := u.endpoints.dest
+	row := d.fields.rows["graph_help"]
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeEWS))
+	if row.cell.Visible() {
+		t.Fatal("the Graph app help shows for EWS")
+	}
+	d.typ.SetSelected(labelOf(destTypeLabels, destTypeValues, project.TypeGraph))
+	if !row.cell.Visible() || !strings.Contains(d.gw.help.Text, "Mail.ReadWrite") || !strings.Contains(d.gw.help.Text, "Mail-Advanced.ReadWrite.All") ||
+		!strings.Contains(d.gw.help.Text, "admin consent") {
+		t.Fatalf("Graph help visible %v: %q", row.cell.Visible(), d.gw.help.Text)
+	}
+	if d.gw.guide.URL == nil || !strings.HasSuffix(d.gw.guide.URL.String(), "#setting-up-exchange-online-once-per-tenant") {
+		t.Errorf("guide link %v", d.gw.guide.URL)
+	}
+}
