@@ -133,7 +133,9 @@ func newEndpointForm(t *endpointsTab, side project.Side) *endpointForm {
 	f.dirtyMark.Importance = widget.WarningImportance
 	f.dirtyMark.Hide()
 	f.content = container.NewVScroll(container.NewPadded(container.NewVBox(
-		container.NewHBox(head, f.dirtyMark), f.fields.content(), buttons, f.status, f.result.rt)))
+		// The error summary sits under the buttons: showing it moves
+		// neither a field nor a button.
+		container.NewHBox(head, f.dirtyMark), f.fields.box, buttons, f.fields.general, f.status, f.result.rt)))
 	f.watchEdits(f.content)
 	f.showType()
 	return f

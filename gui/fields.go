@@ -12,9 +12,11 @@ import (
 	"github.com/mailferry/mailferry/core/project"
 )
 
-// fieldSet is a two-column form whose rows each carry an inline error
-// label, so that validation errors (project.FieldError) appear under the
-// field they concern.
+// fieldSet is a two-column form that shows validation errors
+// (project.FieldError) without moving anything: the field's label turns
+// red and an entry gets a red outline, and the messages ("Label: reason",
+// one per line) go to one summary label (general), which the form places
+// where growing it moves nothing else (under its buttons).
 type fieldSet struct {
 	rows    map[string]*fieldRow
 	order   []string
@@ -25,7 +27,9 @@ type fieldSet struct {
 type fieldRow struct {
 	label *widget.Label
 	cell  *fyne.Container
-	err   *widget.Label
+	err   *widget.Label // the row's message (kept, not shown: the summary shows it)
+	entry *widget.Entry // the row's entry, if it is one (red outline)
+	name  string        // the label text the summary names the field by
 }
 
 func newFieldSet() *fieldSet {
@@ -43,7 +47,10 @@ func (f *fieldSet) add(key, label string, obj fyne.CanvasObject) {
 	e.Importance = widget.DangerImportance
 	e.Wrapping = fyne.TextWrapWord
 	e.Hide()
-	r := &fieldRow{label: l, cell: container.NewVBox(obj, e), err: e}
+	r := &fieldRow{label: l, cell: container.NewVBox(obj), err: e, name: label}
+	if en, ok := obj.(*widget.Entry); ok {
+		r.entry = en
+	}
 	f.rows[key] = r
 	f.order = append(f.order, key)
 	f.box.Add(l)
@@ -65,46 +72,67 @@ func (f *fieldSet) show(visible bool, keys ...string) {
 	f.box.Refresh()
 }
 
-// content is the form plus the label for errors without a field.
+// content is the form plus the summary of its errors.
 func (f *fieldSet) content() fyne.CanvasObject {
 	return container.NewVBox(f.box, f.general)
 }
 
-// setError clears every error label and shows err's field errors.
-// It returns the number of messages shown.
+// setError clears every error mark and shows err's: field errors mark
+// their row (red label, red outline) and, like errors that name no known
+// field, are listed in the summary. It returns the number of messages.
 func (f *fieldSet) setError(err error) int {
 	for _, r := range f.rows {
 		r.err.SetText("")
-		r.err.Hide()
+		r.label.Importance = widget.MediumImportance
+		r.label.Refresh()
+		if r.entry != nil && r.entry.Validator == nil {
+			r.entry.AlwaysShowValidationError = false
+			r.entry.SetValidationError(nil)
+		}
 	}
 	f.general.SetText("")
 	f.general.Hide()
 	if err == nil {
 		return 0
 	}
-	var general []string
+	var lines []string
 	n := 0
 	for _, e := range flattenErrors(err) {
 		n++
 		var fe *project.FieldError
 		if errors.As(e, &fe) {
 			if r, ok := f.rows[fe.Field]; ok {
-				if r.err.Text != "" {
-					r.err.SetText(r.err.Text + "; " + fe.Reason)
+				f.markRow(r, fe.Reason)
+				if r.name != "" {
+					lines = append(lines, r.name+": "+fe.Reason)
 				} else {
-					r.err.SetText(fe.Reason)
+					lines = append(lines, fe.Reason)
 				}
-				r.err.Show()
 				continue
 			}
 		}
-		general = append(general, e.Error())
+		lines = append(lines, e.Error())
 	}
-	if len(general) > 0 {
-		f.general.SetText(strings.Join(general, "\n"))
+	if len(lines) > 0 {
+		f.general.SetText(strings.Join(lines, "\n"))
 		f.general.Show()
 	}
 	return n
+}
+
+// markRow marks r as wrong, with reason.
+func (f *fieldSet) markRow(r *fieldRow, reason string) {
+	if r.err.Text != "" {
+		r.err.SetText(r.err.Text + "; " + reason)
+	} else {
+		r.err.SetText(reason)
+	}
+	r.label.Importance = widget.DangerImportance
+	r.label.Refresh()
+	if r.entry != nil && r.entry.Validator == nil {
+		r.entry.AlwaysShowValidationError = true
+		r.entry.SetValidationError(errors.New(r.err.Text))
+	}
 }
 
 // fieldError returns the inline error text under the row key.
