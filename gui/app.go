@@ -174,6 +174,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 	u.win.SetContent(atLeast(MinSize, container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bottom, nil, nil, u.tabs)))
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
+	u.addDialogKeys() // Esc and Enter answer dialogs (keys.go)
 	u.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.users.dropped(uris) })
 
 	if err := u.reloadProjects(initial); err != nil {
@@ -386,9 +387,9 @@ func setupAdvice(err error) string {
 }
 
 func (u *UI) newProjectDialog() {
-	name := widget.NewEntry()
+	name := newDialogEntry()
 	name.Validator = project.ValidateName
-	customer := widget.NewEntry()
+	customer := newDialogEntry()
 	d := dialog.NewForm("New project", "Create", "Cancel", []*widget.FormItem{
 		widget.NewFormItem("Name", name),
 		widget.NewFormItem("Customer", customer),
@@ -404,6 +405,7 @@ func (u *UI) newProjectDialog() {
 	// Enter in either field creates; typing starts in Name.
 	name.OnSubmitted = func(string) { d.Submit() }
 	customer.OnSubmitted = func(string) { d.Submit() }
+	name.onEsc, customer.onEsc = d.Hide, d.Hide
 	d.Show()
 	u.win.Canvas().Focus(name)
 }
@@ -422,7 +424,7 @@ func (u *UI) renameProjectDialog() {
 		return
 	}
 	old := u.project
-	name := widget.NewEntry()
+	name := newDialogEntry()
 	name.SetText(old)
 	name.Validator = project.ValidateName
 	d := dialog.NewForm("Rename project", "Rename", "Cancel", []*widget.FormItem{
@@ -437,6 +439,7 @@ func (u *UI) renameProjectDialog() {
 	}, u.win)
 	d.Resize(fyne.NewSize(420, 160))
 	name.OnSubmitted = func(string) { d.Submit() }
+	name.onEsc = d.Hide
 	d.Show()
 	u.win.Canvas().Focus(name)
 }

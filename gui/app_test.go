@@ -328,7 +328,7 @@ func TestNewProjectFocusAndEnter(t *testing.T) {
 	addProject(t, st, "Alpha", 0)
 	u, w := newTestUI(t, st, Options{})
 	u.newProjectDialog()
-	e, ok := w.Canvas().Focused().(*widget.Entry)
+	e, ok := w.Canvas().Focused().(*dialogEntry)
 	if !ok {
 		t.Fatalf("focused %T, want the Name entry", w.Canvas().Focused())
 	}

@@ -77,17 +77,23 @@ func newMigrationsTab(u *UI) *migrationsTab {
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
 			l.Truncation = fyne.TextTruncateClip
-			return container.NewStack(widget.NewCheck("", nil), l, widget.NewProgressBar())
+			return container.NewStack(newTickBox(), l, widget.NewProgressBar())
 		},
 		t.updateCell,
 	)
 	tableBox := setColumns(t.table, migColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		t.table.UnselectAll()
-		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolCheck {
+		if id.Row < 0 || id.Row >= len(t.users) {
 			return
 		}
-		t.userClicked(t.users[id.Row].ID())
+		uid := t.users[id.Row].ID()
+		if id.Col == mcolCheck { // Space on the tick box column (the box itself takes taps)
+			t.setSelected(uid, !t.selected[uid])
+			t.table.RefreshItem(id)
+			return
+		}
+		t.userClicked(uid)
 	}
 	t.opts = newOptionsPanel(u)
 	t.bar = container.NewHBox()
@@ -99,7 +105,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 
 func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	stack := o.(*fyne.Container)
-	check := stack.Objects[0].(*widget.Check)
+	check := stack.Objects[0].(*tickBox)
 	label := stack.Objects[1].(*widget.Label)
 	bar := stack.Objects[2].(*widget.ProgressBar)
 	if id.Row < 0 || id.Row >= len(t.users) {

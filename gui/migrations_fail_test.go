@@ -22,7 +22,7 @@ func migCell(m *migrationsTab, row, col int) string {
 	if bar := stack.Objects[2].(*widget.ProgressBar); bar.Visible() {
 		return "bar"
 	}
-	if stack.Objects[0].(*widget.Check).Visible() {
+	if stack.Objects[0].(*tickBox).Visible() {
 		return "check"
 	}
 	return stack.Objects[1].(*widget.Label).Text

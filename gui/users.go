@@ -74,7 +74,7 @@ func newUsersTab(u *UI) *usersTab {
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
 			l.Truncation = fyne.TextTruncateClip
-			return container.NewStack(widget.NewCheck("", nil), l)
+			return container.NewStack(newTickBox(), l)
 		},
 		t.updateCell,
 	)
@@ -84,6 +84,12 @@ func newUsersTab(u *UI) *usersTab {
 			return
 		}
 		t.focus = t.all[t.view[id.Row]].ID()
+		if id.Col == ucolCheck { // Space on the tick box column (the box itself takes taps)
+			t.table.UnselectAll()
+			t.setSelected(t.focus, !t.selected[t.focus])
+			t.table.RefreshItem(id)
+			return
+		}
 		if id.Col == ucolOptions {
 			t.table.UnselectAll()
 			t.editOptions([]string{t.focus})
@@ -123,7 +129,7 @@ func newUsersTab(u *UI) *usersTab {
 
 func (t *usersTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	stack := o.(*fyne.Container)
-	check := stack.Objects[0].(*widget.Check)
+	check := stack.Objects[0].(*tickBox)
 	label := stack.Objects[1].(*widget.Label)
 	if id.Row < 0 || id.Row >= len(t.view) {
 		return
