@@ -63,6 +63,8 @@ type migrationsTab struct {
 	content fyne.CanvasObject
 
 	run *runner // engine wiring (migrations_run.go)
+
+	errList *errorList // the error list last opened by a click (tests look at it)
 }
 
 func newMigrationsTab(u *UI) *migrationsTab {

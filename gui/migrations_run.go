@@ -605,14 +605,32 @@ func parseCutoff(s string) (time.Time, error) {
 	return d, nil
 }
 
-// userClicked opens the user's error list.
+// userClicked opens the user's error list. The failed items are read off
+// the UI thread: a user can have thousands.
 func (t *migrationsTab) userClicked(id string) {
-	t.showErrors(id)
+	st, proj := t.u.st, t.u.project
+	type result struct {
+		items []store.FailedItem
+		err   error
+	}
+	offUI(t.u, func() result {
+		items, err := st.Journal().FailedItems(proj, id)
+		return result{items, err}
+	}, func(r result) {
+		if proj == t.u.project {
+			t.errList = t.openErrors(id, r.items, r.err)
+		}
+	})
 }
 
-// showErrors opens the error list dialog for one user.
+// showErrors opens the error list dialog for one user (read at once).
 func (t *migrationsTab) showErrors(id string) *errorList {
 	items, err := t.u.st.Journal().FailedItems(t.u.project, id)
+	return t.openErrors(id, items, err)
+}
+
+// openErrors shows the items read for one user, or why they could not be.
+func (t *migrationsTab) openErrors(id string, items []store.FailedItem, err error) *errorList {
 	if err != nil {
 		t.u.showError(fmt.Errorf("reading the errors of %s: %w", id, err))
 		return nil

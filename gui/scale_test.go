@@ -201,3 +201,23 @@ func TestStatisticsExportOffTheUIThread(t *testing.T) {
 		t.Errorf("after saving: %q", u.statistics.info.Text)
 	}
 }
+
+// Clicking a user with thousands of failed items reads them off the UI
+// thread, then opens the error list with all of them (issue 17 item 3).
+func TestErrorListReadOffTheUIThread(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Big", 1)
+	addJournal(t, st, "Big", 1, 3000)
+	u, _ := newTestUI(t, st, Options{})
+	m := u.migrations
+	u.hold = make(chan struct{})
+	m.userClicked("user00000@old.example")
+	if m.errList != nil {
+		t.Fatal("the error list was read on the UI thread")
+	}
+	close(u.hold)
+	u.busy.Wait()
+	if m.errList == nil || len(m.errList.items) != 3000 {
+		t.Fatalf("error list %+v, want 3000 items", m.errList)
+	}
+}
