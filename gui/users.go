@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
@@ -54,6 +55,8 @@ type usersTab struct {
 	template *templateForm
 	// edit is the last Add/Edit user dialog (tests drive it).
 	edit *userForm
+	// empty is the drop hint shown over the table without users.
+	empty *fyne.Container
 
 	// seen, if set, is called with each batch of engine events applied
 	// to the table during a pass (users_live.go); tests hook it.
@@ -123,8 +126,25 @@ func newUsersTab(u *UI) *usersTab {
 		container.NewBorder(nil, nil, container.NewHBox(importBtn, t.addrOnly, templateBtn), nil, t.search),
 		container.NewBorder(nil, nil, container.NewHBox(add, edit, selAll, clear, opts, del), nil, t.summary),
 	)
-	t.content = container.NewBorder(top, hint, nil, nil, tableBox)
+	t.content = container.NewBorder(top, hint, nil, nil, container.NewStack(tableBox, t.emptyHint()))
 	return t
+}
+
+// emptyHint is shown over the table while the project has no users: the
+// drop target made visible, since the window gets no event while a file
+// is dragged over it (Fyne 2.7 and GLFW 3.3 report only the drop).
+func (t *usersTab) emptyHint() fyne.CanvasObject {
+	msg := widget.NewLabel("No users yet.\n\nDrop a users CSV file (MigrationWiz or Microsoft format) anywhere on this window,\n" +
+		"or use Import CSV…, CSV template… or Add user… above.\n" +
+		"A project export (.json) dropped on the window is imported as a project.")
+	msg.Alignment = fyne.TextAlignCenter
+	frame := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
+	frame.StrokeColor = theme.Color(theme.ColorNamePrimary)
+	frame.StrokeWidth = 2
+	frame.CornerRadius = theme.InputRadiusSize()
+	t.empty = container.NewCenter(container.NewStack(frame, container.NewPadded(container.NewPadded(msg))))
+	t.empty.Hide()
+	return t.empty
 }
 
 func (t *usersTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
@@ -259,6 +279,14 @@ func (t *usersTab) applyFilter() {
 	}
 	t.table.Refresh()
 	t.updateSummary()
+	if t.empty == nil {
+		return
+	}
+	if len(t.all) == 0 && t.u.project != "" {
+		t.empty.Show()
+	} else {
+		t.empty.Hide()
+	}
 }
 
 func (t *usersTab) updateSummary() {

@@ -36,27 +36,62 @@ func (t *usersTab) openCSVDialog() {
 	d.Show()
 }
 
-// dropped handles files dropped onto the window: the first CSV is imported.
+// dropped handles files dropped onto the window: the first CSV (or .txt)
+// opens the users import preview, else the first .json is imported as a
+// project export; anything else is named in an error saying what to drop.
 func (t *usersTab) dropped(uris []fyne.URI) {
-	for _, uri := range uris {
-		ext := strings.ToLower(uri.Extension())
-		if ext != ".csv" && ext != ".txt" {
-			continue
+	for _, kind := range []string{"csv", "json"} {
+		for _, uri := range uris {
+			ext := strings.ToLower(uri.Extension())
+			switch {
+			case kind == "csv" && (ext == ".csv" || ext == ".txt"):
+				t.droppedCSV(uri)
+				return
+			case kind == "json" && ext == ".json":
+				t.droppedProject(uri)
+				return
+			}
 		}
-		if t.u.noProject("Import users") {
-			return
-		}
-		r, err := storage.Reader(uri)
-		if err != nil {
-			t.u.showError(fmt.Errorf("opening %s: %w", uri.Name(), err))
-			return
-		}
-		defer r.Close()
-		t.u.tabs.SelectIndex(1)
-		t.loadCSV(uri.Name(), r)
+	}
+	names := make([]string, len(uris))
+	for i, uri := range uris {
+		names[i] = uri.Name()
+	}
+	t.u.showError(fmt.Errorf("%s: not a file MailFerry imports. Drop a users CSV file (.csv, MigrationWiz or Microsoft format; "+
+		"File > Users CSV Template… saves an empty one) or a project export (.json)", strings.Join(names, ", ")))
+}
+
+// droppedCSV opens the import preview of a dropped users file.
+func (t *usersTab) droppedCSV(uri fyne.URI) {
+	if t.u.noProject("Import users") {
 		return
 	}
-	t.u.showError(fmt.Errorf("drop a .csv file to import users"))
+	r, err := storage.Reader(uri)
+	if err != nil {
+		t.u.showError(fmt.Errorf("opening %s: %w", uri.Name(), err))
+		return
+	}
+	defer r.Close()
+	t.u.tabs.SelectIndex(1)
+	t.loadCSV(uri.Name(), r)
+}
+
+// droppedProject imports a dropped project export, as Import does.
+func (t *usersTab) droppedProject(uri fyne.URI) {
+	r, err := storage.Reader(uri)
+	if err != nil {
+		t.u.showError(fmt.Errorf("opening %s: %w", uri.Name(), err))
+		return
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.u.showError(fmt.Errorf("reading %s: %w", uri.Name(), err))
+		return
+	}
+	if _, err := t.u.importProjectData(data); err != nil {
+		t.u.showError(fmt.Errorf("%s: %w", uri.Name(), err))
+	}
 }
 
 // csvSource is a users file as read, and the choices it is parsed with;
