@@ -41,13 +41,14 @@ type User struct {
 }
 
 // Users are the demo mailboxes: three users moving from an old domain to a
-// new one, with mailboxes of different sizes (the first one with the hard
-// cases: odd folder names, 8-bit headers, duplicates…; the third one
-// Gmail-style, so the labels, All Mail and X-GM-MSGID handling can be
-// tried).
+// new one, with mailboxes of different sizes (the first two with the hard
+// cases: odd folder names, 8-bit headers, duplicates…, and a message of
+// 3 MB and 2.5 MB over the demo's MaxItemSizeMB, so that a pass ends with
+// failed items to look at and Retry Errors; the third one Gmail-style, so
+// the labels, All Mail and X-GM-MSGID handling can be tried).
 var Users = []User{
-	{"alice@oldco.example.com", "alice@newco.example.com", corpus.Spec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true}, false},
-	{"bob@oldco.example.com", "bob@newco.example.com", corpus.Spec{Messages: 90, Seed: 202, MaxSize: 24 << 10}, false},
+	{"alice@oldco.example.com", "alice@newco.example.com", corpus.Spec{Messages: 140, Seed: 101, MaxSize: 24 << 10, Edge: true, LargestSize: 3 << 20}, false},
+	{"bob@oldco.example.com", "bob@newco.example.com", corpus.Spec{Messages: 90, Seed: 202, MaxSize: 24 << 10, Edge: true, LargestSize: 5 << 19}, false},
 	{"carol@oldco.example.com", "carol@newco.example.com", corpus.Spec{Messages: 60, Seed: 303, MaxSize: 16 << 10}, true},
 }
 
@@ -69,6 +70,12 @@ type Options struct {
 	// imported from MIME).
 	Dest project.EndpointType
 }
+
+// MaxItemSizeMB is the demo project's max item size: below the largest
+// demo messages, so a first pass shows failed items ("message is 3.0 MB,
+// over the 2 MB limit …"); raising it in the project options and running
+// Retry Errors migrates them.
+const MaxItemSizeMB = 2
 
 // GraphClientID is the demo's app registration in the Graph emulator.
 const GraphClientID = "5e1f0c3a-de70-4a11-9f00-00000000de70"
@@ -247,7 +254,7 @@ func (d *Demo) newProject() project.Project {
 		Name:     ProjectName,
 		Customer: Customer,
 		Demo:     true,
-		Options:  project.DefaultOptions(),
+		Options:  demoOptions(),
 		Source:   project.Endpoint{Type: project.TypeIMAP, Host: d.Source.Host, Port: d.Source.Port, Security: project.SecurityNone},
 	}
 	if d.Graph != nil {
@@ -258,6 +265,14 @@ func (d *Demo) newProject() project.Project {
 			AdminUser: AdminUser, Access: project.AccessDelegation}
 	}
 	return p
+}
+
+// demoOptions are a new demo project's options: the defaults with the
+// demo's MaxItemSizeMB.
+func demoOptions() project.Options {
+	o := project.DefaultOptions()
+	o.MaxItemSizeMB = MaxItemSizeMB
+	return o
 }
 
 // keepSettings copies the old demo's options, SMTP settings, creation time
