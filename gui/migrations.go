@@ -78,7 +78,7 @@ func newMigrationsTab(u *UI) *migrationsTab {
 		func() (int, int) { return len(t.users), mcolCount },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateClip
+			l.Truncation = fyne.TextTruncateEllipsis // a cut address shows "…"
 			return container.NewStack(newTickBox(), l, widget.NewProgressBar())
 		},
 		t.updateCell,

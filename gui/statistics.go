@@ -63,7 +63,7 @@ func newStatisticsTab(u *UI) *statisticsTab {
 		},
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateClip
+			l.Truncation = fyne.TextTruncateEllipsis // a cut address shows "…"
 			return l
 		},
 		t.updateCell)

@@ -76,7 +76,7 @@ func newUsersTab(u *UI) *usersTab {
 		func() (int, int) { return len(t.view), ucolCount },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateClip
+			l.Truncation = fyne.TextTruncateEllipsis // a cut address shows "…"
 			return container.NewStack(newTickBox(), l)
 		},
 		t.updateCell,

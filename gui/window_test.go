@@ -191,3 +191,32 @@ func TestOptionsPanelCollapses(t *testing.T) {
 		t.Error("Options did not bring the panel back")
 	}
 }
+
+// A cell too narrow for its text (an address at 1024 px) ends in "…", not
+// in a silently cut character.
+func TestTableCellsShowTruncation(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	for name, tb := range map[string]*widget.Table{"Users": u.users.table, "Migrations": u.migrations.table, "Statistics": u.statistics.table} {
+		var labels int
+		var walk func(o fyne.CanvasObject)
+		walk = func(o fyne.CanvasObject) {
+			switch x := o.(type) {
+			case *widget.Label:
+				labels++
+				if x.Truncation != fyne.TextTruncateEllipsis {
+					t.Errorf("%s table: cell label truncation %v, want ellipsis", name, x.Truncation)
+				}
+			case *fyne.Container:
+				for _, c := range x.Objects {
+					walk(c)
+				}
+			}
+		}
+		walk(tb.CreateCell())
+		if labels == 0 {
+			t.Errorf("%s table: no label in a cell", name)
+		}
+	}
+}
