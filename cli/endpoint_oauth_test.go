@@ -1,12 +1,14 @@
 package cli_test
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mailferry/mailferry/core/graphemu"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
 	"github.com/mailferry/mailferry/core/testsrv/tokensrv"
@@ -114,4 +116,53 @@ func TestEndpointSetM365IMAPAndToken(t *testing.T) {
 	}
 	noSecret(t, db, "ya29.pre-obtained", r)
 	expect(t, mf(t, db, "", "endpoint", "set", "--project", "M", "--side", "source", "--type", "gmail", "--tenant", "x"), 2, "does not apply")
+}
+
+// Microsoft 365 over IMAP in a national cloud from the CLI: endpoint test
+// shows TOKEN, SCOPE (the cloud's Exchange Online) and LOGIN, and names the
+// fix when IMAP.AccessAsApp is missing. The token endpoint (a Graph
+// emulator playing GCC High) is reached over http on this computer.
+func TestEndpointTestM365IMAPCloud(t *testing.T) {
+	const appID = "44444444-aaaa-4bbb-8ccc-000000000002"
+	gs, err := graphemu.NewHandler(graphemu.Options{IMAPResource: "https://outlook.office365.us",
+		Apps: []graphemu.App{{ClientID: appID, Secret: "app-secret", Roles: []string{"Mail.Read"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(gs)
+	t.Cleanup(hs.Close)
+	m := testsrv.StartOAuthIMAP(t, map[string]string{"bob@contoso.us": "x"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2"}, NoLogin: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if _, roles, ok := gs.IMAPToken(tok); ok && strings.Contains(strings.Join(roles, " "), graphemu.PermIMAPAccessAsApp) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{Text: "AUTHENTICATE failed."}
+		},
+	})
+	db := tempDB(t)
+	ok(t, db, "project", "create", "M")
+	t.Setenv("MF_SECRET", "app-secret")
+	ok(t, db, "endpoint", "set", "--project", "M", "--side", "source", "--type", "m365-imap", "--tenant", gs.Tenant(),
+		"--client-id", appID, "--secret-env", "MF_SECRET", "--cloud", "usgov", "--authority", hs.URL,
+		"--host", m.Host, "--port", strconv.Itoa(m.Port), "--security", "none")
+	csv := filepath.Join(t.TempDir(), "u.csv")
+	_ = os.WriteFile(csv, []byte("EmailAddress,UserName,Password\nbob@contoso.us,,\n"), 0o600)
+	ok(t, db, "users", "import", "--project", "M", csv, "--addresses-only")
+
+	fail := mf(t, db, "", "endpoint", "test", "--project", "M", "--side", "source")
+	for _, s := range []string{"[ok  ] TOKEN", "[FAIL] SCOPE", "IMAP.AccessAsApp", "Grant admin consent"} {
+		if !strings.Contains(fail.stdout, s) {
+			t.Fatalf("without the permission, the report lacks %q:\n%s", s, fail.stdout)
+		}
+	}
+	// The admin grants consent; the next test asks for a new token (the
+	// one without the permission was dropped from the cache).
+	gs.SetRoles(appID, graphemu.PermIMAPAccessAsApp)
+	good := ok(t, db, "endpoint", "test", "--project", "M", "--side", "source")
+	for _, s := range []string{"[ok  ] TOKEN", "[ok  ] SCOPE", "[ok  ] LOGIN", "https://outlook.office365.us"} {
+		if !strings.Contains(good.stdout, s) {
+			t.Fatalf("report lacks %q:\n%s", s, good.stdout)
+		}
+	}
 }
