@@ -2,6 +2,7 @@ package gui
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/mailferry/mailferry/core/graphemu"
 	"github.com/mailferry/mailferry/core/oauth"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv"
@@ -217,5 +219,60 @@ func TestM365SourceCloud(t *testing.T) {
 	f.oa.cloud.SetSelected(cloudLabel("china"))
 	if f.host.Text != "imap.proxy.example" {
 		t.Fatalf("a typed host was replaced: %q", f.host.Text)
+	}
+}
+
+// Test connection of a Microsoft 365 source (GCC High here) shows each
+// step — token issued, scope, IMAP login — and the fix when the app lacks
+// IMAP.AccessAsApp; after admin consent the next test passes.
+func TestM365SourceTestShowsStepsAndFix(t *testing.T) {
+	const appID = "55555555-aaaa-4bbb-8ccc-000000000003"
+	gs, err := graphemu.NewHandler(graphemu.Options{IMAPResource: "https://outlook.office365.us",
+		Apps: []graphemu.App{{ClientID: appID, Secret: "app-secret", Roles: []string{"Mail.Read"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(gs)
+	t.Cleanup(hs.Close)
+	m := testsrv.StartOAuthIMAP(t, map[string]string{"user00000@old.example": "x"}, testsrv.OAuthOptions{
+		Mechanisms: []string{"XOAUTH2"}, NoLogin: true,
+		Verify: func(user, tok string) *testsrv.OAuthRefusal {
+			if _, roles, ok := gs.IMAPToken(tok); ok && strings.Contains(strings.Join(roles, " "), graphemu.PermIMAPAccessAsApp) {
+				return nil
+			}
+			return &testsrv.OAuthRefusal{Text: "AUTHENTICATE failed."}
+		},
+	})
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 1)
+	u, _ := newTestUI(t, st, Options{})
+	f := u.endpoints.source
+	f.typ.SetSelected("Microsoft 365 (IMAP)")
+	f.oa.cloud.SetSelected(cloudLabel("usgov"))
+	f.tenant.SetText(gs.Tenant())
+	f.clientID.SetText(appID)
+	f.secret.SetText("app-secret")
+	f.oa.authority.SetText(hs.URL)
+	f.host.SetText(m.Host)
+	f.security.SetSelected("None")
+	f.port.SetText(strconv.Itoa(m.Port))
+	if err := f.saveEndpoint(); err != nil {
+		t.Fatal(err)
+	}
+	runFormTest(t, f)
+	for _, s := range []string{"TOKEN", "SCOPE", "IMAP.AccessAsApp", "Grant admin consent"} {
+		if !strings.Contains(f.result.Text+f.status.Text, s) {
+			t.Fatalf("without the permission, the result lacks %q:\n%s\n%s", s, f.status.Text, f.result.Text)
+		}
+	}
+	gs.SetRoles(appID, graphemu.PermIMAPAccessAsApp)
+	runFormTest(t, f)
+	if !strings.Contains(f.status.Text, "passed") {
+		t.Fatalf("after admin consent: %q\n%s", f.status.Text, f.result.Text)
+	}
+	for _, s := range []string{"TOKEN", "SCOPE", "LOGIN", "https://outlook.office365.us"} {
+		if !strings.Contains(f.result.Text, s) {
+			t.Fatalf("result lacks %s:\n%s", s, f.result.Text)
+		}
 	}
 }
