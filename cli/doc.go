@@ -203,11 +203,16 @@
 // (--include-trash-spam=false turns it off again). Google allows about
 // 2,500 MB of IMAP download per user and day: a pass pauses a Gmail
 // mailbox after --daily-limit-mb MB (default 2400), the user's status is
-// Stopped with the reason, and the next pass (the next day) goes on where
-// it stopped; Gmail's own "bandwidth limits" answer stops it the same way.
+// Stopped with the reason and "resume at <next midnight UTC>", passes of
+// the same day go on counting (the day's download is kept in the
+// database), and the next pass (the next day) goes on where it stopped;
+// Gmail's own "bandwidth limits" answer stops it the same way. On a server
+// announcing X-GM-EXT-1 (Gmail) messages are known by X-GM-MSGID, not by
+// their headers, and a label \Starred becomes \Flagged.
 //
 // Their --host, --port and --security default to the provider's
-// (imap.gmail.com or outlook.office365.com, 993, ssl) and take other
+// (imap.gmail.com, or outlook.office365.com / the --cloud's host, 993,
+// ssl) and take other
 // values as for imap (tests, proxies).
 //
 // endpoint test runs core/usecase.TestEndpoint, the GUI's Test connection
