@@ -23,7 +23,8 @@ func (t *migrationsTab) withOptionsPanel(table fyne.CanvasObject) fyne.CanvasObj
 	hideBtn.Importance = widget.LowImportance
 	pane := container.NewPadded(container.NewStack(t.opts.content,
 		container.NewVBox(container.NewHBox(layout.NewSpacer(), hideBtn))))
-	top := container.NewVBox(container.NewBorder(nil, nil, nil, t.optsBtn, t.bar), t.summary, t.found)
+	found := container.New(&foundLayout{label: t.found}, container.NewVScroll(t.found))
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, t.optsBtn, t.bar), t.summary, found)
 	split := container.NewHSplit(container.NewBorder(top, nil, nil, nil, table), pane)
 	split.SetOffset(0.7)
 	prefs := t.u.app.Preferences()
@@ -42,4 +43,26 @@ func (t *migrationsTab) withOptionsPanel(table fyne.CanvasObject) fyne.CanvasObj
 	hideBtn.OnTapped = func() { show(false) }
 	show(!prefs.Bool(prefOptionsHidden))
 	return split
+}
+
+// foundMaxHeight caps the "Found:" notes of the last pass (a few lines a
+// user): beyond it they scroll, and the table keeps the height.
+const foundMaxHeight = 96
+
+// foundLayout gives the notes' scroll area the notes' height up to
+// foundMaxHeight, and none while the notes are hidden.
+type foundLayout struct{ label *widget.Label }
+
+func (l *foundLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *foundLayout) MinSize([]fyne.CanvasObject) fyne.Size {
+	if !l.label.Visible() || l.label.Text == "" {
+		return fyne.NewSize(0, 0)
+	}
+	return fyne.NewSize(0, min(l.label.MinSize().Height, foundMaxHeight))
 }

@@ -1,6 +1,8 @@
 package gui
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -218,5 +220,35 @@ func TestTableCellsShowTruncation(t *testing.T) {
 		if labels == 0 {
 			t.Errorf("%s table: no label in a cell", name)
 		}
+	}
+}
+
+// A pass's "Found:" notes (several lines a user) scroll in a few lines'
+// height instead of pushing the table off a 700 px window.
+func TestFoundNotesKeepTheTable(t *testing.T) {
+	st := kit.Store(t)
+	addProject(t, st, "Alpha", 3)
+	u, w := newTestUI(t, st, Options{})
+	w.Resize(fyne.NewSize(1024, 700))
+	u.tabs.SelectIndex(2)
+	m := u.migrations
+	lines := make([]string, 18)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("user%05d@old.example: special folder \"Sent\": named \"Sent\" » Sent Items", i)
+	}
+	m.found.SetText("Found: " + strings.Join(lines, "\n"))
+	m.found.Show()
+	m.content.Refresh()
+	w.Content().Refresh()
+	if h := m.table.Size().Height; h < 300 {
+		t.Errorf("table height %v with 18 lines of notes, want at least 300", h)
+	}
+	if h := m.found.Size().Height; h < 3*m.summary.MinSize().Height {
+		t.Errorf("notes area only %v high", h)
+	}
+	m.found.Hide()
+	w.Content().Refresh()
+	if got := w.Content().MinSize(); got != MinSize {
+		t.Errorf("window minimum %v with the notes", got)
 	}
 }
