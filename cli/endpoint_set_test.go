@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/store"
 )
 
 func endpointJSON(t *testing.T, db, proj, side string) map[string]any {
@@ -153,4 +154,27 @@ func httpReason(t *testing.T, u string) string {
 		t.Fatalf("core accepts %s: %v", u, err)
 	}
 	return fe.Reason
+}
+
+// An EWS endpoint that says in two ways where its server is (as an older
+// version could store) is refused by the same core rule the GUI uses,
+// naming the field to clear; giving one way fixes it.
+func TestEndpointSetOneWayToTheServer(t *testing.T) {
+	db := tempDB(t)
+	ok(t, db, "project", "create", "P")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--type", "ews", "--url", "https://mail.hoster.example/EWS/Exchange.asmx")
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateProject("P", func(p *project.Project) error {
+		p.Dest.OWAURL = "https://mail.hoster.example/owa"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	expect(t, mf(t, db, "", "endpoint", "set", "--project", "P", "--side", "dest", "--auth", "ntlm"), 1,
+		"owa_url", "give only one way to find the server", "the EWS URL is already given, so leave the OWA URL empty")
+	ok(t, db, "endpoint", "set", "--project", "P", "--side", "dest", "--owa-url", "https://mail.hoster.example/owa", "--auth", "ntlm")
 }

@@ -72,6 +72,9 @@ type endpointForm struct {
 	url      *widget.Entry
 	owaURL   *widget.Entry
 	autodisc *widget.Entry
+	// serverBy picks the one way an EWS server is found (EWS URL, OWA
+	// URL, provider or Autodiscover email); only its row shows.
+	serverBy *widget.Select
 	access   *widget.Select
 	auth     *widget.Select
 	tenant   *widget.Entry
@@ -170,6 +173,9 @@ func (f *endpointForm) newFieldWidgets() {
 	f.url = entry("https://mail.example.com/EWS/Exchange.asmx")
 	f.owaURL = entry("https://mail.example.com/owa")
 	f.autodisc = entry("someone@example.com")
+	f.serverBy = widget.NewSelect(serverByLabels(), nil)
+	f.serverBy.SetSelected(serverByLabels()[0])
+	f.serverBy.OnChanged = func(string) { f.showType() }
 	f.access = widget.NewSelect(accessLabels, nil)
 	f.auth = widget.NewSelect(authLabels, nil)
 	f.tenant = entry("contoso.onmicrosoft.com or tenant id")
@@ -191,6 +197,7 @@ func (f *endpointForm) addRows() string {
 		title = "Destination"
 		f.typ = widget.NewSelect(destTypeLabels, func(string) { f.showType() })
 		f.fields.add("type", "Type", f.typ)
+		f.fields.add("server_by", "Find server by", f.serverBy)
 		f.fields.add("provider", "Provider", f.providerRow())
 	} else {
 		f.typ = widget.NewSelect(srcTypeLabels, f.sourceTypeChosen)
@@ -281,7 +288,10 @@ func (f *endpointForm) showType() {
 	f.admin.SetPlaceHolder(adminPlaceholder(k))
 	f.fields.show(imap || ews || graph, "trust_fingerprint")
 	if f.side == project.SideDest {
-		f.fields.show(ews, "provider", "url", "owa_url", "autodiscover_email", "access", "auth")
+		f.fields.show(ews, "server_by", "access", "auth")
+		for _, sf := range project.EWSServerFields {
+			f.fields.show(ews && f.serverField() == sf.Field, sf.Field)
+		}
 		f.fields.show(graph, "tenant", "client_id", "credential")
 		f.fields.show(graph && !f.certMode(), "secret")
 		f.fields.show(graph && f.certMode(), "certificate")
@@ -340,6 +350,7 @@ func (f *endpointForm) load(e project.Endpoint) {
 	f.url.SetText(e.URL)
 	f.owaURL.SetText(e.OWAURL)
 	f.autodisc.SetText(e.AutodiscoverEmail)
+	f.serverBy.SetSelected(serverByLabel(serverFieldOf(e)))
 	acc := e.Access
 	if acc == "" {
 		acc = project.AccessDelegation
@@ -398,11 +409,18 @@ func (f *endpointForm) endpoint() (project.Endpoint, error) {
 		f.oauthEndpoint(&e)
 		e = e.WithDefaultPort() // empty port = the security's default
 	case project.TypeEWS:
-		e.Provider = f.provider.Selected
 		e.TrustFingerprint = project.NormalizeFingerprint(strings.Join(strings.Fields(f.trust.Text), ""))
-		e.URL = strings.TrimSpace(f.url.Text)
-		e.OWAURL = strings.TrimSpace(f.owaURL.Text)
-		e.AutodiscoverEmail = strings.TrimSpace(f.autodisc.Text)
+		// Only the chosen way to find the server is kept.
+		switch f.serverField() {
+		case "url":
+			e.URL = strings.TrimSpace(f.url.Text)
+		case "owa_url":
+			e.OWAURL = strings.TrimSpace(f.owaURL.Text)
+		case "provider":
+			e.Provider = f.provider.Selected
+		case "autodiscover_email":
+			e.AutodiscoverEmail = strings.TrimSpace(f.autodisc.Text)
+		}
 		e.Access = valueOf(accessLabels, accessValues, f.access.Selected)
 		e.Auth = valueOf(authLabels, authValues, f.auth.Selected)
 	case project.TypeGraph:
@@ -519,4 +537,46 @@ func (t *endpointsTab) setProject(name string) {
 		t.source.save.Disable()
 		t.dest.save.Disable()
 	}
+}
+
+// serverByLabels are the choices of "Find server by".
+func serverByLabels() []string {
+	out := make([]string, len(project.EWSServerFields))
+	for i, f := range project.EWSServerFields {
+		out[i] = strings.ToUpper(f.Label[:1]) + f.Label[1:]
+	}
+	return out
+}
+
+// serverByLabel is the choice of a field.
+func serverByLabel(field string) string {
+	for i, f := range project.EWSServerFields {
+		if f.Field == field {
+			return serverByLabels()[i]
+		}
+	}
+	return serverByLabels()[0]
+}
+
+// serverField is the field the form's "Find server by" choice names.
+func (f *endpointForm) serverField() string {
+	for i, l := range serverByLabels() {
+		if l == f.serverBy.Selected {
+			return project.EWSServerFields[i].Field
+		}
+	}
+	return project.EWSServerFields[0].Field
+}
+
+// serverFieldOf is how a stored endpoint finds its server: the provider
+// when one was picked (the form filled the URL from it), else the first
+// given field, else the EWS URL.
+func serverFieldOf(e project.Endpoint) string {
+	if e.Provider != "" {
+		return "provider"
+	}
+	if given := e.EWSServerGiven(); len(given) > 0 {
+		return given[0]
+	}
+	return "url"
 }

@@ -40,14 +40,16 @@ func TestEndpointUnsavedEditsPromptOnSwitch(t *testing.T) {
 	}
 
 	// Cancel: stay on Alpha with the typed value.
-	d.autodisc.SetText("admin@alpha.example")
+	// (a visible field: the provider is the way to the server, so the
+	// hidden Autodiscover email would not be saved, issue 19 item 11)
+	d.admin.SetText("admin@alpha.example")
 	u.picker.SetSelected("Beta")
 	if u.unsavedPrompt == nil || u.project != "Alpha" {
 		t.Fatalf("no prompt before leaving unsaved edits (project %q)", u.project)
 	}
 	test.Tap(u.unsavedPrompt.cancel)
-	if u.project != "Alpha" || u.picker.Selected != "Alpha" || d.autodisc.Text != "admin@alpha.example" {
-		t.Fatalf("Cancel: project %q, picker %q, field %q", u.project, u.picker.Selected, d.autodisc.Text)
+	if u.project != "Alpha" || u.picker.Selected != "Alpha" || d.admin.Text != "admin@alpha.example" {
+		t.Fatalf("Cancel: project %q, picker %q, field %q", u.project, u.picker.Selected, d.admin.Text)
 	}
 
 	// Save: stored, then Beta shows, without Alpha's provider.
@@ -57,7 +59,7 @@ func TestEndpointUnsavedEditsPromptOnSwitch(t *testing.T) {
 		t.Fatal("no prompt the second time")
 	}
 	test.Tap(u.unsavedPrompt.save)
-	if p, _ := st.Project("Alpha"); p.Dest.AutodiscoverEmail != "admin@alpha.example" {
+	if p, _ := st.Project("Alpha"); p.Dest.AdminUser != "admin@alpha.example" {
 		t.Errorf("Save did not store the edit: %+v", p.Dest)
 	}
 	if u.project != "Beta" {

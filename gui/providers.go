@@ -41,7 +41,8 @@ func (f *endpointForm) providerChosen(name string) {
 		f.status.SetText(f.status.Text + " " + it.Notes)
 		return
 	}
-	f.url.SetText(it.URL)
+	f.url.SetText(it.URL) // shown if the admin switches to "EWS URL"
+	f.serverBy.SetSelected(serverByLabel("provider"))
 	f.status.SetText(it.Notes)
 }
 

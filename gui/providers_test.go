@@ -75,7 +75,9 @@ func TestProviderEditorAddsProviderToPicker(t *testing.T) {
 	if err := d.saveEndpoint(); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.Project("Alpha"); got.Dest.Provider != "My Hoster" || got.Dest.URL != want {
+	// The provider is the one way the server is found (issue 19 item 11):
+	// its URL comes from the catalog, not stored beside it.
+	if got, _ := st.Project("Alpha"); got.Dest.Provider != "My Hoster" || got.Dest.URL != "" || d.serverField() != "provider" {
 		t.Errorf("stored dest %+v", got.Dest)
 	}
 

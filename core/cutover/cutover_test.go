@@ -3,6 +3,8 @@ package cutover_test
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +225,37 @@ func TestMissingIsSaidOnce(t *testing.T) {
 		if rec.Verdict != cutover.Missing || strings.Contains(rec.Detail, "missing") {
 			t.Errorf("%s: %s / %q", rec.Kind, rec.Verdict, rec.Detail)
 		}
+	}
+}
+
+// A destination that names only its provider is checked against the
+// provider's host from the catalog.
+func TestCheckProjectProviderOnly(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("HOME", dir)
+	cfg, err := os.UserConfigDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg, "MailFerry"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cat := `{"providers": [{"name": "Test Hoster", "ews_url": "https://exch.hoster.example/EWS/Exchange.asmx"}]}`
+	if err := os.WriteFile(filepath.Join(cfg, "MailFerry", "providers.json"), []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := startDNS(t, dnssrv.CutoverZone)
+	st := kit.Store(t)
+	dest := project.Endpoint{Type: project.TypeEWS, Provider: "Test Hoster"}
+	if err := st.CreateProject(project.Project{Name: "P", Options: project.DefaultOptions(), Dest: dest}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutUsers("P", []project.User{{SourceEmail: "a@old.example", DestEmail: "a@ready.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := cutover.CheckProject(context.Background(), st, "P", res)
+	if err != nil || len(reps) != 1 || !reps[0].Ready {
+		t.Fatalf("CheckProject = %+v, %v", reps, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/mailferry/mailferry/core/demo"
+	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/providers"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -36,5 +38,19 @@ func CheckProject(ctx context.Context, st *store.Store, projectName string, r Re
 	if r == nil {
 		r = SystemResolver()
 	}
-	return Check(ctx, domains, p.Dest, r), nil
+	return Check(ctx, domains, withProviderURL(p.Dest), r), nil
+}
+
+// withProviderURL fills the EWS URL of a destination that names only its
+// provider from the provider catalog (core/providers), so the check knows
+// the host.
+func withProviderURL(dest project.Endpoint) project.Endpoint {
+	if dest.Type != project.TypeEWS || dest.Provider == "" || dest.URL != "" || dest.OWAURL != "" {
+		return dest
+	}
+	cat, _ := providers.Load("")
+	if it, ok := cat.Find(dest.Provider); ok && it.URL != "" {
+		dest.URL = it.URL
+	}
+	return dest
 }

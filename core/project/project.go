@@ -224,6 +224,40 @@ func (e Endpoint) validateIMAP(bad func(field, format string, a ...any)) {
 	}
 }
 
+// EWSServerFields are the fields that say where an EWS endpoint's server
+// is, as FieldError names them, with the words the faces use. Exactly one
+// is given (usecase.SaveEndpoint refuses more: the others would be
+// ignored, since the URL wins over the OWA URL, the provider and
+// Autodiscover).
+var EWSServerFields = []struct{ Field, Label string }{
+	{"url", "EWS URL"}, {"owa_url", "OWA URL"}, {"provider", "provider"}, {"autodiscover_email", "Autodiscover email"},
+}
+
+// EWSServerGiven lists the EWSServerFields that e sets, in that order.
+func (e Endpoint) EWSServerGiven() []string {
+	var out []string
+	for _, f := range EWSServerFields {
+		if e.ewsServerValue(f.Field) != "" {
+			out = append(out, f.Field)
+		}
+	}
+	return out
+}
+
+func (e Endpoint) ewsServerValue(field string) string {
+	switch field {
+	case "url":
+		return e.URL
+	case "owa_url":
+		return e.OWAURL
+	case "provider":
+		return e.Provider
+	case "autodiscover_email":
+		return e.AutodiscoverEmail
+	}
+	return ""
+}
+
 // validateEWS checks the fields of a Hosted Exchange endpoint.
 func (e Endpoint) validateEWS(bad func(field, format string, a ...any)) {
 	n := 0

@@ -144,6 +144,9 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 		}
 	}
 	if ep.Type == project.TypeEWS {
+		checkOneServer(*ep, bad)
+	}
+	if ep.Type == project.TypeEWS {
 		// Microsoft 365 is reached through Graph only.
 		for _, u := range []struct{ f, v string }{{"url", ep.URL}, {"owa_url", ep.OWAURL}} {
 			if ews.IsExchangeOnline(u.v) {
@@ -168,6 +171,24 @@ func checkEndpointChange(p project.Project, c EndpointChange, ep *project.Endpoi
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkOneServer refuses an EWS endpoint that says in more than one way
+// where its server is: only one would be used (the EWS URL first), and the
+// form would look as if all were needed.
+func checkOneServer(ep project.Endpoint, bad func(field, reason string)) {
+	given := ep.EWSServerGiven()
+	if len(given) < 2 {
+		return
+	}
+	label := map[string]string{}
+	for _, f := range project.EWSServerFields {
+		label[f.Field] = f.Label
+	}
+	for _, f := range given[1:] {
+		bad(f, fmt.Sprintf("give only one way to find the server (EWS URL, OWA URL, provider or Autodiscover email): "+
+			"the %s is already given, so leave the %s empty", label[given[0]], label[f]))
+	}
 }
 
 // checkSecret checks a new credential for the endpoint's type.

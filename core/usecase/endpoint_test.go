@@ -205,3 +205,32 @@ func TestSaveEndpointMicrosoft365(t *testing.T) {
 		t.Errorf("hosted Exchange as graph: %v", err)
 	}
 }
+
+// An EWS endpoint finds its server in exactly one way: a second one is
+// refused at its field, naming the one already given (the GUI and the
+// CLI say the same).
+func TestSaveEndpointOneWayToTheServer(t *testing.T) {
+	st := newStore(t, "P")
+	ep := project.Endpoint{Type: project.TypeEWS, URL: "https://mail.hoster.example/EWS/Exchange.asmx",
+		OWAURL: "https://mail.hoster.example/owa", AutodiscoverEmail: "ann@hoster.example"}
+	_, err := SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Endpoint: ep})
+	fe := fieldErrors(err)
+	for _, f := range []string{"owa_url", "autodiscover_email"} {
+		if !strings.Contains(fe[f], "give only one way to find the server") || !strings.Contains(fe[f], "the EWS URL is already given") {
+			t.Errorf("%s: %q", f, fe[f])
+		}
+	}
+	if fe["url"] != "" {
+		t.Errorf("the first way is blamed: %q", fe["url"])
+	}
+	// None at all: the rule names all four.
+	_, err = SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Endpoint: project.Endpoint{Type: project.TypeEWS}})
+	if r := fieldErrors(err)["url"]; !strings.Contains(r, "one of EWS URL, OWA URL, Autodiscover email or provider") {
+		t.Errorf("none: %v", err)
+	}
+	// One is fine.
+	ep.OWAURL, ep.AutodiscoverEmail = "", ""
+	if _, err := SaveEndpoint(st, EndpointChange{Project: "P", Side: project.SideDest, Endpoint: ep}); err != nil {
+		t.Errorf("one way: %v", err)
+	}
+}
