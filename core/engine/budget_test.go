@@ -109,19 +109,28 @@ func TestBudgetCancelAndSettle(t *testing.T) {
 	}
 }
 
-// A full pass with a budget smaller than some messages: everything
-// arrives, what the pipeline held (fetched or being fetched, not yet
-// written) never went over the budget or the largest message, whichever
-// is larger, and nothing is held once the pass is over.
+// A full pass of two users at once with a budget smaller than some
+// messages: everything arrives, what the pipelines of both users held
+// together (fetched or being fetched, not yet written) never went over
+// the budget or the largest message, whichever is larger, and nothing is
+// held once the pass is over.
 func TestBodyBudgetBoundsThePipeline(t *testing.T) {
-	src, dst := dovecotServer(t, ".", "alice"), dovecotServer(t, "/", "alice")
-	fs := fill(t, src, "alice", corpus.Spec{Messages: 300, Seed: 5, MaxSize: 160 << 10, Edge: true, LargestSize: 3 << 20})
-	before := snapshot(t, src, "alice")
+	users := []string{"alice", "bob"}
+	src, dst := dovecotServer(t, ".", users...), dovecotServer(t, "/", users...)
 	var largest int64
-	for _, m := range before {
-		largest = max(largest, int64(m.Size))
+	before := map[string][]msg{}
+	total := 0
+	for i, u := range users {
+		fs := fill(t, src, u, corpus.Spec{Messages: 300, Seed: int64(5 + i), MaxSize: 160 << 10, Edge: true, LargestSize: 3 << 20})
+		total += fs.Messages
+		before[u] = snapshot(t, src, u)
+		for _, m := range before[u] {
+			largest = max(largest, int64(m.Size))
+		}
 	}
-	e := newEnv(t, src, dst, project.DefaultOptions(), "alice")
+	opts := project.DefaultOptions()
+	opts.MaxConcurrentUsers = 2
+	e := newEnv(t, src, dst, opts, users...)
 	const limit = 512 << 10
 	eng := New(e.st, Options{Logger: e.engine().log, Retry: RetryPolicy{MaxAttempts: 4, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond},
 		MaxBodyBytes: limit})
@@ -129,16 +138,24 @@ func TestBodyBudgetBoundsThePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := userSum(t, sum, 0); s.Status != project.StatusCompleted || s.ItemsMigrated != int64(fs.Messages) {
-		t.Fatalf("full: %+v, want %d migrated", s, fs.Messages)
+	migrated := 0
+	for i, u := range users {
+		s := userSum(t, sum, i)
+		if s.Status != project.StatusCompleted {
+			t.Fatalf("%s: %+v", u, s)
+		}
+		migrated += int(s.ItemsMigrated)
+		sameMultiset(t, u+": bodies+flags+dates", hashes(before[u], true), hashes(snapshot(t, dst, u), true))
 	}
-	sameMultiset(t, "bodies+flags+dates", hashes(before, true), hashes(snapshot(t, dst, "alice"), true))
+	if migrated != total {
+		t.Fatalf("migrated %d of %d", migrated, total)
+	}
 	now, peak := eng.mem.held()
 	if now != 0 {
 		t.Errorf("%d bytes still held after the pass", now)
 	}
 	if peak > max(limit, largest) {
-		t.Errorf("the pipeline held %d bytes of bodies at its peak; the budget is %d and the largest message %d", peak, limit, largest)
+		t.Errorf("the pipelines held %d bytes of bodies at their peak; the budget is %d and the largest message %d", peak, limit, largest)
 	}
 	if peak < largest {
 		t.Errorf("peak %d below the largest message %d: the budget did not see every body", peak, largest)
