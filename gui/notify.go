@@ -268,10 +268,10 @@ func (f *notifyForm) finished(res notify.Result, err error) {
 }
 
 // resultsBox scrolls a per-user result list in a band of fixed height.
-func resultsBox(l *widget.Label) fyne.CanvasObject {
+func resultsBox(l *reportView) fyne.CanvasObject {
 	band := canvas.NewRectangle(color.Transparent)
 	band.SetMinSize(fyne.NewSize(0, 96))
-	return container.NewStack(band, container.NewVScroll(l))
+	return container.NewStack(band, container.NewVScroll(l.rt))
 }
 
 // resultLines lists the sent and failed keys of a send, one per line.

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/mailferry/mailferry/core/ewsemu"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/testsrv/ewssrv"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
@@ -72,5 +73,19 @@ func TestEndpointTestWarningsAndColouredMarks(t *testing.T) {
 	test.Tap(d.test)
 	if d.status.Importance != widget.MediumImportance {
 		t.Errorf("status %q keeps importance %v", d.status.Text, d.status.Importance)
+	}
+}
+
+// The per-recipient results of Notify users, Request passwords and the
+// emailed report colour their marks too.
+func TestSendResultsColouredMarks(t *testing.T) {
+	res := notify.Result{Sent: []string{"ann@old.example"}, Failed: map[string]string{"bob@old.example": "550 no such user"}}
+	v := newReportView()
+	v.SetText(resultLines(res))
+	if c := markColor(v.rt.Segments, markOK, "ann@old.example"); c != theme.ColorNameSuccess {
+		t.Errorf("sent mark colour %q", c)
+	}
+	if c := markColor(v.rt.Segments, markFail, "bob@old.example"); c != theme.ColorNameError {
+		t.Errorf("failed mark colour %q", c)
 	}
 }

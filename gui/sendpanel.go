@@ -17,7 +17,7 @@ type sendPanel struct {
 	sendBtn  *widget.Button
 	activity *widget.Activity
 	status   *widget.Label
-	results  *widget.Label
+	results  *reportView // OK/FAIL marks coloured (report.go)
 	d        dialog.Dialog
 	// smtpNote says why Send is off while the project cannot send mail.
 	smtpNote *widget.Label
@@ -37,8 +37,7 @@ func (p *sendPanel) initPanel(label string, send func()) {
 	p.activity.Hide()
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
-	p.results = widget.NewLabel("")
-	p.results.Wrapping = fyne.TextWrapWord
+	p.results = newReportView()
 	p.sendBtn = widget.NewButtonWithIcon(label, theme.MailSendIcon(), send)
 	p.sendBtn.Importance = widget.HighImportance
 	p.smtpNote = widget.NewLabel("")
