@@ -54,8 +54,9 @@ type Config struct {
 	Addr string
 	// Hosts are the names and IP addresses users reach this machine by;
 	// they become the self-signed certificate's SANs, and the first one
-	// the host of the links. Default: the listen IP, or the host name
-	// when listening on all addresses.
+	// the host of the links. Default: the listen IP, or, listening on all
+	// addresses, the host name if it resolves beyond loopback, else this
+	// computer's first network address.
 	Hosts []string
 	// CertFile and KeyFile, both set, replace the self-signed certificate
 	// (PEM; the chain in CertFile).
@@ -168,7 +169,11 @@ func withDefaults(cfg Config) (Config, error) {
 }
 
 // linkHosts are the names users reach the server by: the configured ones,
-// else the listening IP, else (listening on every address) the host name.
+// else the listening IP, else (listening on every address) the host name
+// when it resolves to an address other computers can use, else this
+// computer's first network address (a host name that resolves to
+// loopback here, as Debian's /etc/hosts makes it, would give links that
+// point users' browsers at their own machines).
 func linkHosts(hosts []string, ip net.IP) []string {
 	if len(hosts) > 0 {
 		return hosts
@@ -177,10 +182,33 @@ func linkHosts(hosts []string, ip net.IP) []string {
 		return []string{ip.String()}
 	}
 	name, _ := os.Hostname()
+	if name != "" && resolvesBeyondLoopback(name) {
+		return []string{name}
+	}
+	if lan := lanAddrs(); len(lan) > 0 {
+		return []string{lan[0]}
+	}
 	if name == "" {
 		name = "localhost"
 	}
 	return []string{name}
+}
+
+// resolvesBeyondLoopback reports whether name resolves here to an
+// address that is not loopback.
+func resolvesBeyondLoopback(name string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupHost(ctx, name)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if scopeOf(a) != ScopeThisComputer {
+			return true
+		}
+	}
+	return false
 }
 
 // certificate loads cfg's certificate, or makes a self-signed one for

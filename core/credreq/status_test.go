@@ -183,3 +183,29 @@ func TestRestartKeepsCertificate(t *testing.T) {
 		t.Fatal("a new server without Cert reused the certificate")
 	}
 }
+
+// Listening on every address without host names, the links use a name
+// or address other computers can reach, never one that is loopback here.
+func TestDefaultLinkHostIsNotLoopback(t *testing.T) {
+	ifs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lan := false
+	for _, a := range ifs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() {
+			lan = true
+		}
+	}
+	if !lan {
+		t.Skip("this machine has no network address besides loopback")
+	}
+	e := setup(t)
+	srv := e.start(t, credreq.Config{Addr: "0.0.0.0:0"})
+	if rc := credreq.Classify(context.Background(), srv.URL(), nil); rc.Scope == credreq.ScopeThisComputer || rc.Scope == credreq.ScopeUnknown {
+		t.Errorf("default link base %s: %s (%s)", srv.URL(), rc.Scope, rc.Summary)
+	}
+	if rc := srv.Reachability(context.Background(), nil); rc.SelfCheck != "" {
+		t.Errorf("this computer cannot reach %s: %s", srv.URL(), rc.SelfCheck)
+	}
+}
