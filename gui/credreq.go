@@ -65,19 +65,23 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	var want []string
 	n := 0
 	if len(ids) > 0 {
-		sel := map[string]bool{}
+		sel, failedLogin := map[string]bool{}, map[string]bool{}
 		for _, id := range ids {
 			sel[id] = true
 		}
+		// Users whose own password the source refused: a new one helps.
+		for _, id := range u.migrations.failedLogins() {
+			failedLogin[id] = true
+		}
 		for _, usr := range u.migrations.users {
-			if sel[usr.ID()] && needsPassword(usr) {
+			if sel[usr.ID()] && (needsPassword(usr) || failedLogin[usr.ID()]) {
 				want = append(want, usr.ID())
 			}
 		}
 		n = len(want)
 		if n == 0 {
 			dialog.ShowInformation("Request passwords",
-				"None of the selected users was imported without a password.", u.win)
+				"None of the selected users was imported without a password or failed on a wrong password.", u.win)
 			return nil
 		}
 	} else {

@@ -9,24 +9,32 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/project"
 )
 
 // Migrations table columns.
+//
+// Last pass names the pass that runs or ran last and what it moved
+// ("Full · 30 items · 2.1 MB · 900 MB/h"): the figures are that pass's,
+// never mixed with items that were already there or failed. Failed items
+// counts the items that are failed now, whichever pass failed them.
+// Statistics has the totals over all passes.
 const (
 	mcolCheck = iota
 	mcolSource
+	mcolDest
 	mcolStatus
+	mcolReason
 	mcolProgress
-	mcolItems
-	mcolMB
-	mcolRate
+	mcolPass
 	mcolErrors
 	mcolCount
 )
 
 var migColumns = [mcolCount]column{
-	{"", 40}, {"Source email", 230}, {"Status", 175}, {"Progress", 100}, {"Items", 60}, {"MB", 60}, {"MB/h", 64}, {"Errors", 60},
+	{"", 40}, {"Source email", 170}, {"Destination", 150}, {"Status", 150}, {"Reason", 110}, {"Progress", 80},
+	{"Last pass", 150}, {"Failed items", 80},
 }
 
 // userProgress is what the table shows about one user besides the stored
@@ -37,11 +45,13 @@ type userProgress struct {
 	Fraction    float64 // 0..1, <0 when unknown
 	Folders     int
 	FoldersDone int
-	Items       int64
+	Items       int64 // migrated (written to the destination) in this pass
 	Bytes       int64
 	MBPerHour   float64
 	Errors      int
 	Message     string
+	// Failure is why the user failed as a whole (status Failed only).
+	Failure *project.Failure
 }
 
 // migrationsTab starts and watches passes.
@@ -60,7 +70,12 @@ type migrationsTab struct {
 	bar     *fyne.Container // toolbar (Start menu, Retry, Stop…)
 	opts    *optionsPanel
 	optsBtn *widget.Button // shows or hides opts (migrations_layout.go)
-	content fyne.CanvasObject
+	// reqBtn requests passwords from the users whose own password was
+	// refused; shown while there are any (migrations_fail.go).
+	reqBtn *widget.Button
+	// failView is the last "why did this user fail" dialog (tests read it).
+	failView *failureView
+	content  fyne.CanvasObject
 
 	run *runner // engine wiring (migrations_run.go)
 
@@ -100,6 +115,8 @@ func newMigrationsTab(u *UI) *migrationsTab {
 	t.opts = newOptionsPanel(u)
 	t.bar = container.NewHBox()
 	t.run = newRunner(t)
+	t.reqBtn = t.newRequestFailedButton()
+	t.bar.Add(t.reqBtn)
 
 	t.content = t.withOptionsPanel(tableBox)
 	return t
@@ -155,18 +172,17 @@ func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 			s += " (" + passLabel(lp.Pass) + ")"
 		}
 		imp = statusImportance(st)
-	case mcolItems:
-		if lp != nil {
-			s = strconv.FormatInt(lp.Items, 10)
+	case mcolDest:
+		s = usr.DestEmail
+		if s == "" {
+			s = usr.SourceEmail
 		}
-	case mcolMB:
-		if lp != nil {
-			s = fmt.Sprintf("%.1f", float64(lp.Bytes)/(1<<20))
+	case mcolReason:
+		if x := t.failureOf(uid); x != nil {
+			s, imp = failure.Explain(*x).Title, widget.DangerImportance
 		}
-	case mcolRate:
-		if lp != nil && lp.MBPerHour > 0 {
-			s = fmt.Sprintf("%.0f", lp.MBPerHour)
-		}
+	case mcolPass:
+		s = passCell(usr, lp)
 	case mcolErrors:
 		if lp != nil && lp.Errors > 0 {
 			s = strconv.Itoa(lp.Errors)
@@ -275,6 +291,9 @@ func (t *migrationsTab) updateSummary() {
 		s += "  —  last run: " + t.run.lastSum
 	}
 	t.summary.SetText(s)
+	if t.reqBtn != nil {
+		t.updateRequestFailed()
+	}
 }
 
 // statusOf returns the user's current status (live, else stored).
@@ -288,4 +307,24 @@ func (t *migrationsTab) statusOf(id string) project.Status {
 		}
 	}
 	return ""
+}
+
+// passCell is the Last pass cell: the pass and what it moved, e.g.
+// "Full · 30 items · 2.1 MB · 900 MB/h" ("" before any pass).
+func passCell(usr project.User, lp *userProgress) string {
+	if lp == nil || lp.Pass == "" {
+		if usr.LastPass != "" {
+			return passLabel(usr.LastPass)
+		}
+		return ""
+	}
+	s := passLabel(lp.Pass)
+	if lp.Pass == project.PassVerify {
+		return s // moves nothing
+	}
+	s += fmt.Sprintf(" · %d items · %.1f MB", lp.Items, float64(lp.Bytes)/(1<<20))
+	if lp.MBPerHour > 0 {
+		s += fmt.Sprintf(" · %.0f MB/h", lp.MBPerHour)
+	}
+	return s
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mailferry/mailferry/core/awake"
 	"github.com/mailferry/mailferry/core/credreq"
 	"github.com/mailferry/mailferry/core/engine"
+	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/mapping"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
@@ -221,6 +222,7 @@ func readStoredProgress(st *store.Store, proj string) storedProgress {
 		last := p.LastPass
 		lp := &userProgress{Pass: last.Pass, Fraction: -1, Items: last.ItemsMigrated, Bytes: last.BytesMigrated,
 			Errors: p.Failed, Message: last.Error}
+		lp.Failure = failure.FromPass(&last)
 		if d := last.Duration().Hours(); d > 0 && !last.End.IsZero() {
 			lp.MBPerHour = float64(last.BytesMigrated) / (1 << 20) / d
 		}
@@ -303,7 +305,12 @@ func (r *runner) applyEvent(ev engine.Event) {
 	}
 	lp.Status, lp.Pass = ev.Status, ev.Pass
 	lp.Folders, lp.FoldersDone = ev.FoldersTotal, ev.FoldersDone
-	lp.Items, lp.Bytes, lp.MBPerHour = ev.ItemsDone, ev.Bytes, ev.MBPerHour
+	lp.Items, lp.Bytes, lp.MBPerHour = ev.ItemsMigrated, ev.Bytes, ev.MBPerHour
+	if ev.Status == project.StatusFailed {
+		lp.Failure = ev.Failure
+	} else {
+		lp.Failure = nil
+	}
 	if ev.ItemsFailed > 0 || ev.Status == project.StatusRunning {
 		lp.Errors = int(ev.ItemsFailed)
 	}
@@ -605,9 +612,14 @@ func parseCutoff(s string) (time.Time, error) {
 	return d, nil
 }
 
-// userClicked opens the user's error list. The failed items are read off
-// the UI thread: a user can have thousands.
+// userClicked explains why the user failed, if they failed as a whole;
+// else it opens their error list. The failed items are read off the UI
+// thread: a user can have thousands.
 func (t *migrationsTab) userClicked(id string) {
+	if f := t.failureOf(id); f != nil {
+		t.showFailure(id, *f)
+		return
+	}
 	st, proj := t.u.st, t.u.project
 	type result struct {
 		items []store.FailedItem

@@ -24,7 +24,7 @@ import (
 // Statistics table columns.
 var statColumns = []column{
 	{"User", 250}, {"Status", 175}, {"Last pass", 95}, {"Migrated", 85}, {"MB", 70},
-	{"Skipped", 75}, {"Failed", 65}, {"MB/h", 70}, {"Passes", 65}, {"Time", 80},
+	{"Already there", 95}, {"Failed", 65}, {"MB/h", 70}, {"Passes", 65}, {"Time", 80},
 }
 
 // statisticsTab shows core/stats' aggregation of the project's journal.

@@ -94,10 +94,13 @@ type Event struct {
 	ItemsDone    int64 // items dealt with in this pass, including those already done
 	ItemsTotal   int64 // items in the folders (an estimate until every folder is listed)
 	ItemsFailed  int64
-	Bytes        int64 // bytes written to the destination in this pass
-	MBPerHour    float64
-	Message      string // a human-readable note (error, retry, why a user failed)
-	Time         time.Time
+	// ItemsMigrated counts the items this pass wrote to the destination
+	// (ItemsDone also counts those already there and the failed ones).
+	ItemsMigrated int64
+	Bytes         int64 // bytes written to the destination in this pass
+	MBPerHour     float64
+	Message       string // a human-readable note (error, retry, why a user failed)
+	Time          time.Time
 	// Phase is what a Running user is doing now ("" otherwise).
 	Phase Phase
 	// ETA estimates the time left for a Running user (0: not known yet,
@@ -268,6 +271,7 @@ func (e *Engine) setStatusFailure(projectName, user string, pass project.Pass, s
 	if prev, ok := e.last[projectName+"\x00"+user]; ok && prev.Pass == pass {
 		ev.FoldersDone, ev.FoldersTotal = prev.FoldersDone, prev.FoldersTotal
 		ev.ItemsDone, ev.ItemsTotal, ev.ItemsFailed = prev.ItemsDone, prev.ItemsTotal, prev.ItemsFailed
+		ev.ItemsMigrated = prev.ItemsMigrated
 		ev.Bytes, ev.MBPerHour = prev.Bytes, prev.MBPerHour
 	}
 	e.mu.Unlock()

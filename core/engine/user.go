@@ -164,7 +164,7 @@ func (r *userRun) progress(force bool, msg string) {
 	r.lastEvent = now
 	ev := Event{Project: r.p.Name, User: r.id, Pass: r.pass, Status: project.StatusRunning, Folder: r.folder,
 		FoldersDone: r.foldersDone, FoldersTotal: r.foldersTotal, ItemsDone: r.itemsDone, ItemsTotal: r.itemsTotal,
-		ItemsFailed: r.failed, Bytes: r.bytes, Message: msg, Time: now, Phase: r.phase, ETA: r.eta(now)}
+		ItemsFailed: r.failed, ItemsMigrated: r.migrated, Bytes: r.bytes, Message: msg, Time: now, Phase: r.phase, ETA: r.eta(now)}
 	if h := now.Sub(r.start).Hours(); h > 0 {
 		ev.MBPerHour = float64(r.bytes) / (1 << 20) / h
 	}

@@ -104,15 +104,25 @@ type Report struct {
 }
 
 // OfPass explains how a user's pass record ended, when the user failed
-// as a whole (nil otherwise). A record from before failures were
-// classified counts as FailureOther, its error line still the detail.
+// as a whole (nil otherwise), with the record's error line as detail.
 func OfPass(rec *store.PassRecord) *Report {
+	f := FromPass(rec)
+	if f == nil {
+		return nil
+	}
+	return &Report{Explanation: Explain(*f), Detail: rec.Error}
+}
+
+// FromPass is the failure of a pass record that failed the user (nil
+// otherwise). A record from before failures were classified counts as
+// FailureOther.
+func FromPass(rec *store.PassRecord) *project.Failure {
 	if rec == nil || rec.Status != project.StatusFailed {
 		return nil
 	}
-	f := project.Failure{Kind: project.FailureOther}
 	if rec.Failure != nil && rec.Failure.Kind != "" {
-		f = *rec.Failure
+		f := *rec.Failure
+		return &f
 	}
-	return &Report{Explanation: Explain(f), Detail: rec.Error}
+	return &project.Failure{Kind: project.FailureOther}
 }
