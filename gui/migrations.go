@@ -33,8 +33,8 @@ const (
 )
 
 var migColumns = [mcolCount]column{
-	{"", 40}, {"Source email", 170}, {"Destination", 150}, {"Status", 150}, {"Reason", 110}, {"Progress", 80},
-	{"Last pass", 150}, {"Failed items", 80},
+	{"", 40}, {"Source email", 150}, {"Destination", 130}, {"Status", 150}, {"Reason", 120}, {"Progress", 80},
+	{"Last pass", 135}, {"Failed items", 80},
 }
 
 // userProgress is what the table shows about one user besides the stored
