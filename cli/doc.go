@@ -104,7 +104,7 @@
 //	        [--request-credentials [--credreq-addr HOST:PORT] [--public-url URL] [--wait DURATION]]
 //	        [--at HH:MM|"YYYY-MM-DD HH:MM"|RFC3339]
 //	status --project P [--users a,b] [--errors] [--json]
-//	stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2]] [--errors]
+//	stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2] [--preview]] [--errors]
 //	        FILE "-" = stdout
 //	smtp set --project P --host H [--port N] [--security ssl|starttls|none] --from ADDR
 //	        [--user U (--password-env VAR | --password-stdin)]
@@ -389,6 +389,9 @@
 // alternative, the CSV attached) to the recipients (separated by commas or
 // semicolons) through the project's SMTP settings (notify.EmailStats, the
 // same TLS rules as smtp test); a recipient the server refuses is exit 1.
+// With --preview it prints that message instead (From, To, Subject, the
+// text part, each attachment's name, type and size, the HTML part's size)
+// and sends nothing; it needs no SMTP settings.
 //
 // project export writes the project and its users as JSON (format
 // version 2) without any password. With --with-secrets the passwords are

@@ -14,9 +14,10 @@ import (
 	"github.com/mailferry/mailferry/core/store"
 )
 
-const statsUsage = `  mailferry stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2...]] [--errors]
+const statsUsage = `  mailferry stats --project P [--json | --csv FILE | --html FILE | --email TO[,TO2...] [--preview]] [--errors]
         (items and bytes migrated / skipped / failed per user and pass, MB/h; FILE "-" = stdout;
-        --email sends the HTML report with the CSV attached via the project's SMTP settings)
+        --email sends the HTML report with the CSV attached via the project's SMTP settings;
+        --preview prints that mail's header, text part and attachments and sends nothing)
 `
 
 func init() { register("stats", statsUsage, statsCmd) }
@@ -28,6 +29,7 @@ func statsCmd(e *env, args []string) error {
 	htmlFile := fs.String("html", "", "write the HTML report to `FILE`")
 	emailTo := fs.String("email", "", "email the report to `TO[,TO2...]` via the project's SMTP settings")
 	withErrors := fs.Bool("errors", false, "include each failed item (JSON; the HTML report always has them)")
+	preview := fs.Bool("preview", false, "with --email: print the mail instead of sending it")
 	if _, err := parse(fs, args, statsUsage, 0, 0); err != nil {
 		return err
 	}
@@ -44,6 +46,9 @@ func statsCmd(e *env, args []string) error {
 	if modes > 1 {
 		return usagef(statsUsage, "use only one of --json, --csv, --html and --email")
 	}
+	if *preview && !set["email"] {
+		return usagef(statsUsage, "--preview goes with --email")
+	}
 	var recipients []string
 	if set["email"] {
 		var err error
@@ -57,6 +62,9 @@ func statsCmd(e *env, args []string) error {
 	st, err := e.openRead()
 	if err != nil {
 		return err
+	}
+	if set["email"] && *preview {
+		return e.previewStats(st, *projName, recipients)
 	}
 	if set["email"] {
 		return e.emailStats(st, *projName, recipients)
@@ -111,6 +119,26 @@ func (e *env) writeReport(file, what string, render func(io.Writer) error) error
 		return fmt.Errorf("write %s to %s: %w", what, file, err)
 	}
 	fmt.Fprintf(e.stdout, "wrote the %s to %s\n", what, file)
+	return nil
+}
+
+// previewStats prints the report mail (notify.PreviewStats) without
+// sending it: the header, the text part and the attachments (the HTML
+// part is what --html writes).
+func (e *env) previewStats(st *store.Store, projName string, to []string) error {
+	m, err := notify.PreviewStats(st, projName, to)
+	if err != nil {
+		return err
+	}
+	from := "(no email settings yet: mailferry smtp set)"
+	if p, err := st.Project(projName); err == nil && p.SMTP.From != "" {
+		from = p.SMTP.From
+	}
+	fmt.Fprintf(e.stdout, "From: %s\nTo: %s\nSubject: %s\n\n%s\n", from, strings.Join(m.To, ", "), m.Subject, strings.TrimRight(m.Text, "\n"))
+	for _, a := range m.Attachments {
+		fmt.Fprintf(e.stdout, "Attachment: %s (%s, %d bytes)\n", a.Filename, a.ContentType, len(a.Data))
+	}
+	fmt.Fprintf(e.stdout, "HTML part: %d bytes (the report --html writes)\n(preview; nothing was sent)\n", len(m.HTML))
 	return nil
 }
 

@@ -21,6 +21,15 @@ func TestStatsEmail(t *testing.T) {
 	expect(t, mf(t, f.db, "", "stats", "--project", "P", "--email", "a@example.com"), 1, "smtp set")
 
 	ok(t, f.db, "migrate", "--project", "P", "--pass", "full")
+	// --preview: the mail as it would go, without SMTP settings, sending nothing.
+	expect(t, mf(t, f.db, "", "stats", "--project", "P", "--preview"), 2, "--preview goes with --email")
+	pr := ok(t, f.db, "stats", "--project", "P", "--email", "boss@acme.example", "--preview")
+	for _, want := range []string{"From: (no email settings yet", "To: boss@acme.example", "Subject: MailFerry migration report: P",
+		"Users: 2", "Attachment: P-statistics-", "text/csv", "(preview; nothing was sent)"} {
+		if !strings.Contains(pr.stdout, want) {
+			t.Errorf("preview lacks %q:\n%s", want, pr.stdout)
+		}
+	}
 	srv := smtptest.Start(t, smtptest.Config{TLS: "starttls", Users: map[string]string{smtpUser: smtpPW}, RejectRcpt: []string{"gone@acme.example"}})
 	setSMTP(t, f.db, srv, "starttls")
 

@@ -89,7 +89,7 @@ func StatsReport(ps stats.ProjectStats, to []string) (RichMessage, error) {
 	text := fmt.Sprintf("MailFerry migration report: %s\nGenerated %s\n\n"+
 		"Users: %d\nPasses run: %d\nItems migrated: %d (%s)\nAlready there: %d\nItems failed: %d (%s)\nTime: %s\nMB/h: %.1f\n\n"+
 		"The full report is the HTML part of this message; the statistics per user are attached as CSV.\n",
-		ps.Project, gen.UTC().Format("2006-01-02 15:04 UTC"), len(ps.Users), ps.PassesRun,
+		ps.Project, gen.Format("2006-01-02")+" "+ClockText(gen), len(ps.Users), ps.PassesRun,
 		ps.ItemsMigrated, size.Human(ps.BytesMigrated), ps.ItemsSkipped, ps.ItemsFailed, size.Human(ps.BytesFailed),
 		ps.Duration.Round(time.Second), ps.MBPerHour)
 	return RichMessage{

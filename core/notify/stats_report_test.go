@@ -12,6 +12,7 @@ import (
 	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/notify/smtptest"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/stats"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
 )
@@ -125,4 +126,21 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// The report's text part names the time it was made in its own zone,
+// with the offset, not in UTC.
+func TestStatsReportTimeHasZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := stats.ProjectStats{Project: "P", Generated: time.Date(2026, 3, 14, 18, 5, 0, 0, berlin)}
+	m, err := notify.StatsReport(ps, []string{"boss@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "Generated 2026-03-14 18:05 CET (UTC+01:00)") {
+		t.Errorf("text part:\n%s", m.Text)
+	}
 }

@@ -153,7 +153,7 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 		return d.Round(time.Second).String()
 	},
 	"mbh":  func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"time": zonedTime,
 	"statusClass": func(s any) string {
 		v := strings.ToLower(fmt.Sprint(s))
 		switch {
@@ -204,3 +204,16 @@ details{margin:.3em 0}
 {{end}}</table></details>{{end}}{{end}}
 </body></html>
 `))
+
+// zonedTime is t in its own zone with the zone named and its offset, e.g.
+// "2026-03-14 18:05 CET (UTC+01:00)", "2026-03-14 17:05 UTC".
+func zonedTime(t time.Time) string {
+	abbr, off := t.Format("MST"), "UTC"+t.Format("-07:00")
+	switch {
+	case abbr == "UTC":
+		return t.Format("2006-01-02 15:04") + " UTC"
+	case strings.HasPrefix(abbr, "+") || strings.HasPrefix(abbr, "-"):
+		return t.Format("2006-01-02 15:04") + " (" + off + ")"
+	}
+	return t.Format("2006-01-02 15:04") + " " + abbr + " (" + off + ")"
+}

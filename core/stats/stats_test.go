@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"encoding/csv"
+	"html"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,26 @@ func TestPieFullCircleAndEmpty(t *testing.T) {
 	}
 	if s := pie(10, []slice{{Value: 0}}); len(s) != 0 {
 		t.Fatalf("%+v", s)
+	}
+}
+
+// The report names its time in its own zone with the offset, not in UTC.
+func TestWriteHTMLTimeHasZone(t *testing.T) {
+	ps, err := Collect(fixture(t), "Acme", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.Generated = time.Date(2026, 7, 14, 18, 5, 0, 0, berlin)
+	var buf bytes.Buffer
+	if err := ps.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.UnescapeString(buf.String()), "generated 2026-07-14 18:05 CEST (UTC+02:00)") {
+		i := strings.Index(buf.String(), "generated")
+		t.Errorf("the report's time lacks its zone: %q", buf.String()[i:i+60])
 	}
 }
