@@ -349,7 +349,7 @@ func printSummary(e *env, sum engine.Summary) {
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSKIPPED\tFLAGS UPDATED\tFAILED\tSIZE\tDURATION\tERROR")
+	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tALREADY THERE\tFLAGS UPDATED\tFAILED\tSIZE\tDURATION\tERROR")
 	for _, u := range sum.Users {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", u.User, u.Status, u.ItemsMigrated, u.ItemsSkipped,
 			u.ItemsUpdated, u.ItemsFailed, size.Human(u.BytesMigrated), u.Duration.Round(time.Millisecond), dash(u.Err))

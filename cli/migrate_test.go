@@ -358,3 +358,19 @@ func TestMigrateSetupErrorIsNotALoginRefusal(t *testing.T) {
 	r = mf(t, db, "", "migrate", "--project", "P", "--pass", "verify")
 	expect(t, r, 1, "failed for a setup error", "mailferry endpoint test --user")
 }
+
+// Items found at the destination have one name in every text table:
+// "already there" (JSON keeps items_skipped).
+func TestAlreadyThereIsOneWord(t *testing.T) {
+	f := newMigrationFixtureN(t, 3, 4)
+	ok(t, f.db, "migrate", "--project", "P", "--pass", "full")
+	for _, args := range [][]string{
+		{"migrate", "--project", "P", "--pass", "full"},
+		{"stats", "--project", "P"},
+	} {
+		out := ok(t, f.db, args...).stdout
+		if strings.Contains(out, "SKIPPED") || !strings.Contains(out, "ALREADY THERE") {
+			t.Errorf("%s:\n%s", args[0], out)
+		}
+	}
+}

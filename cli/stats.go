@@ -93,7 +93,7 @@ func statsCmd(e *env, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSIZE\tSKIPPED\tFAILED\tPASSES\tTIME\tMB/H")
+	fmt.Fprintln(tw, "USER\tSTATUS\tMIGRATED\tSIZE\tALREADY THERE\tFAILED\tPASSES\tTIME\tMB/H")
 	for _, u := range ps.Users {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%.0f\n", u.User, u.Status, u.ItemsMigrated,
 			size.Human(u.BytesMigrated), u.ItemsSkipped, u.ItemsFailed, len(u.History),
