@@ -81,8 +81,35 @@ var lineBreaks = strings.NewReplacer("\r\n", "", "\n", "", "\r", "")
 // NormalizeHeader unfolds a header value and trims it, so that the same
 // header read through different servers/APIs yields the same string.
 func NormalizeHeader(s string) string {
+	if t, ok := normalASCII(s); ok {
+		return t // the common case, without allocating
+	}
 	s = lineBreaks.Replace(s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// normalASCII returns s without its leading and trailing spaces and tabs
+// when what is left is printable ASCII with single spaces between words:
+// what NormalizeHeader's general path would return for it.
+func normalASCII(s string) (string, bool) {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	t := s[i:j]
+	for k := 0; k < len(t); k++ {
+		c := t[k]
+		if c == ' ' && t[k+1] != ' ' { // t does not end in a space
+			continue
+		}
+		if c <= ' ' || c >= 0x7f {
+			return "", false
+		}
+	}
+	return t, true
 }
 
 // Meta is what a source lists about a message without fetching its body.

@@ -1,6 +1,10 @@
 package mailbox
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestContentKeyNormalisesFolding(t *testing.T) {
 	a := MakeContentKey("<id@x>", "Mon, 1 Jan 2024 10:00:00 +0000", "Ann <a@x>", "Hello\r\n world", 1234)
@@ -36,5 +40,32 @@ func TestSourceKeyAndFlags(t *testing.T) {
 	m := Meta{Flags: []string{`\Seen`, "$Label1"}}
 	if !m.HasFlag(`\seen`) || !m.HasFlag("$label1") || m.HasFlag(`\Flagged`) {
 		t.Fatal("HasFlag is wrong")
+	}
+}
+
+// NormalizeHeader's allocation-free path returns what the general one
+// (unfold, split on Unicode space, join with one space) returns, so that
+// content keys in existing journals stay the same.
+func TestNormalizeHeaderFastPathAgrees(t *testing.T) {
+	general := func(s string) string { return strings.Join(strings.Fields(lineBreaks.Replace(s)), " ") }
+	cases := []string{"", " ", "\t", "a", " a", "a ", "\ta b\t", "a  b", "a\tb", "a\r\n b", "a\n\tb", "Hello world",
+		" <id@x>", "Mon, 1 Jan 2024  10:00:00 +0000", "é", " Café ", "a\u00a0b", "x\u0085", "a\x00b", "a\x7fb", "~!@#$%^&*()_+{}|:\"<>?",
+		"=?UTF-8?B?w6k=?=", " Ann <a@x> ", "a \r\n", "\v", "a\fb"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("ab \t\r\n\x00\x7f\xc2\xa0\x85é")
+	for range 5000 {
+		b := make([]byte, rng.IntN(8))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := NormalizeHeader(s), general(s); got != want {
+			t.Fatalf("NormalizeHeader(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = NormalizeHeader(" Hello world ") }); n != 0 {
+		t.Errorf("a header that needs nothing but trimming costs %v allocations", n)
 	}
 }
