@@ -128,7 +128,9 @@
 // from an empty endpoint. IMAP defaults: --security ssl, --port 993 with
 // ssl and 143 otherwise (a port that was the old default follows a change
 // of --security). The EWS server options --url, --owa-url, --autodiscover
-// and --provider exclude each other; giving one clears the others. A flag
+// and --provider exclude each other; giving one clears the others (an
+// endpoint stored with two of them is refused by core's one-way rule,
+// "give only one way to find the server", until one is given). A flag
 // of another endpoint type (e.g. --tenant for imap) is a usage error. The
 // stored password is kept unless a new one is given; changing
 // --admin-user without a new password drops it. The endpoint is checked,

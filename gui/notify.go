@@ -147,7 +147,7 @@ func (m *mailState) notifyDialog(ids []string) *notifyForm {
 	cal := widget.NewCalendar(when, func(d time.Time) { f.date.SetText(d.Format(time.DateOnly)) })
 
 	f.tz = widget.NewEntry()
-	f.tz.SetPlaceHolder("this computer's zone (or e.g. Europe/Berlin)")
+	f.tz.SetPlaceHolder("e.g. Europe/Berlin (empty: this computer's)")
 	if s, err := u.st.Setting(settingNotifyZone); err == nil {
 		f.tz.SetText(s)
 	}
