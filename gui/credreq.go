@@ -101,6 +101,9 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	f.showServer()
 
 	to := fmt.Sprintf("%d selected users without a password get a one-time link at their source address.", n)
+	if wrong := countIn(want, u.migrations.failedLogins()); wrong > 0 {
+		to = fmt.Sprintf("%d selected users without a working password (%d refused by the source) get a one-time link at their source address; the password they confirm replaces the refused one.", n, wrong)
+	}
 	if len(ids) == 0 {
 		to = fmt.Sprintf("All %d users without a password (none selected) get a one-time link at their source address.", n)
 	}
@@ -361,4 +364,19 @@ func (m *mailState) userReady(projectName, userID string) {
 	if m.cred != nil && m.cred.onReady != nil {
 		m.cred.onReady(projectName, userID)
 	}
+}
+
+// countIn counts the ids that are in of.
+func countIn(ids, of []string) int {
+	in := map[string]bool{}
+	for _, id := range of {
+		in[id] = true
+	}
+	n := 0
+	for _, id := range ids {
+		if in[id] {
+			n++
+		}
+	}
+	return n
 }

@@ -120,6 +120,9 @@ func TestFailedLoginExplainedWithRequestPassword(t *testing.T) {
 	if c := u.mail.lastCred; c == nil || len(c.ids) != 1 || c.ids[0] != wanda {
 		t.Fatalf("Request Password opened %+v", c)
 	}
+	if !windowShows(w, "1 selected users without a working password (1 refused by the source)") {
+		t.Error("Request Passwords does not say the link replaces a refused password")
+	}
 	u.mail.lastCred.d.Hide()
 	u.mail.lastCred = nil
 
