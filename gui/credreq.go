@@ -124,6 +124,7 @@ func (m *mailState) credreqDialog(ids []string) *credForm {
 	body := container.NewBorder(top, bottom, nil, nil, tabs)
 	f.d = dialog.NewCustomWithoutButtons("Request passwords — "+u.project, body, u.win)
 	f.d.Resize(fyne.NewSize(960, 680))
+	f.d.SetOnClosed(f.links.autoRefresh(linkRefreshEvery))
 	f.d.Show()
 	m.lastCred = f
 	return f

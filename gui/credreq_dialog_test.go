@@ -150,3 +150,42 @@ func TestRequestPasswordsReachLinkStatusAndStop(t *testing.T) {
 		t.Errorf("the link after restarting: %d", resp.StatusCode)
 	}
 }
+
+// The open dialog re-reads the link states by itself: a link issued
+// elsewhere (the CLI, a Start) shows without pressing Refresh.
+func TestLinkStatusRefreshesItself(t *testing.T) {
+	old := linkRefreshEvery
+	linkRefreshEvery = 50 * time.Millisecond
+	t.Cleanup(func() { linkRefreshEvery = old })
+	const alice = "alice@acme.example"
+	st := kit.Store(t)
+	src := testsrv.StartMemIMAP(t, map[string]string{alice: "Alice-pw-1"})
+	if err := st.CreateProject(project.Project{Name: "Acme", Options: project.DefaultOptions(), Created: time.Now(),
+		Source: project.Endpoint{Type: project.TypeIMAP, Host: src.Host, Port: src.Port, Security: project.SecurityNone}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutUsers("Acme", []project.User{{SourceEmail: alice, AddressesOnly: true, Status: project.StatusNotSubmitted}}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := newTestUI(t, st, Options{})
+	f := u.mail.credreqDialog(nil)
+	if f == nil || u.mail.cred == nil || len(f.links.rows) != 0 {
+		t.Fatal("no dialog, no server, or links before any was issued")
+	}
+	if _, err := u.mail.cred.srv.Issue("Acme", alice); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		fyne.DoAndWait(func() { n = len(f.links.rows) })
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the link state did not show without Refresh")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.d.Hide() // stops the refresh
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -180,4 +181,30 @@ func (v *linkStatusView) openAt(base string) int {
 		}
 	}
 	return n
+}
+
+// linkRefreshEvery is how often an open Request Passwords dialog re-reads
+// the link states (users open and submit the page meanwhile).
+var linkRefreshEvery = 5 * time.Second
+
+// autoRefresh re-reads the link states every d until the returned stop
+// is called (the dialog closed) or the window closes.
+func (v *linkStatusView) autoRefresh(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				v.u.do(v.refresh)
+			case <-done:
+				return
+			case <-v.u.ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
 }
