@@ -350,10 +350,17 @@ func TestMigrateSetupErrorIsNotALoginRefusal(t *testing.T) {
 			Status     string `json:"status"`
 			Error      string `json:"error"`
 			SetupError bool   `json:"setup_error"`
+			Reason     struct {
+				Kind  string `json:"kind"`
+				Title string `json:"title"`
+			} `json:"reason"`
 		} `json:"users"`
 	}](t, r.stdout)
 	if len(v.Users) != 1 || v.Users[0].Status != "Failed" || !v.Users[0].SetupError || strings.Contains(v.Users[0].Error, "refused") {
 		t.Fatalf("%+v", v.Users)
+	}
+	if rs := v.Users[0].Reason; rs.Kind != "setup" || rs.Title != "Setup error" {
+		t.Errorf("reason %+v, want a setup error, never a wrong password", rs)
 	}
 	r = mf(t, db, "", "migrate", "--project", "P", "--pass", "verify")
 	expect(t, r, 1, "failed for a setup error", "mailferry endpoint test --user")

@@ -349,6 +349,9 @@ func TestMaxErrorsPerUserFailsUser(t *testing.T) {
 	if s.Status != project.StatusFailed || s.ItemsFailed <= 2 {
 		t.Fatalf("%+v", s)
 	}
+	if s.Failure == nil || s.Failure.Kind != project.FailureTooManyErrors {
+		t.Errorf("failure %+v, want too-many-errors", s.Failure)
+	}
 }
 
 func TestEventsAndQueue(t *testing.T) {
