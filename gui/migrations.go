@@ -285,6 +285,9 @@ func (t *migrationsTab) updateSummary() {
 		project.StatusCompletedWithErrors, project.StatusFailed, project.StatusStopped} {
 		if counts[st] > 0 {
 			s += fmt.Sprintf(" · %s %d", st, counts[st])
+			if st == project.StatusFailed {
+				s += t.failedBreakdown()
+			}
 		}
 	}
 	if t.run != nil && !t.run.running() && t.run.lastSum != "" {

@@ -2,6 +2,8 @@ package gui
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -37,6 +39,31 @@ func (t *migrationsTab) failedLogins() []string {
 		}
 	}
 	return ids
+}
+
+// failedBreakdown is " (Wrong password 2, Cannot connect 1)": the failed
+// users by reason, most frequent first ("" when none is known).
+func (t *migrationsTab) failedBreakdown() string {
+	n := map[string]int{}
+	var titles []string
+	for _, usr := range t.users {
+		if f := t.failureOf(usr.ID()); f != nil {
+			title := failure.Explain(*f).Title
+			if n[title] == 0 {
+				titles = append(titles, title)
+			}
+			n[title]++
+		}
+	}
+	if len(titles) == 0 {
+		return ""
+	}
+	sort.SliceStable(titles, func(i, j int) bool { return n[titles[i]] > n[titles[j]] })
+	parts := make([]string, len(titles))
+	for i, title := range titles {
+		parts[i] = fmt.Sprintf("%s %d", title, n[title])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // newRequestFailedButton is the toolbar's "Request Passwords (N wrong)",

@@ -98,6 +98,9 @@ func TestFailedLoginExplainedWithRequestPassword(t *testing.T) {
 	if got := migCell(m, rowOf(t, m, otto), mcolReason); got != "" {
 		t.Errorf("otto's reason cell %q", got)
 	}
+	if !strings.Contains(m.summary.Text, "Failed 1 (Wrong password 1)") {
+		t.Errorf("summary %q does not count the failures by reason", m.summary.Text)
+	}
 
 	m.userClicked(wanda)
 	v := m.failView
