@@ -221,7 +221,7 @@ func readStoredProgress(st *store.Store, proj string) storedProgress {
 		}
 		last := p.LastPass
 		lp := &userProgress{Pass: last.Pass, Fraction: -1, Items: last.ItemsMigrated, Bytes: last.BytesMigrated,
-			Errors: p.Failed, Message: last.Error}
+			Errors: p.Failed, Message: failure.Tidy(last.Error)}
 		lp.Failure = failure.FromPass(&last)
 		if d := last.Duration().Hours(); d > 0 && !last.End.IsZero() {
 			lp.MBPerHour = float64(last.BytesMigrated) / (1 << 20) / d

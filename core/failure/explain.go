@@ -1,6 +1,8 @@
 package failure
 
 import (
+	"strings"
+
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 )
@@ -110,7 +112,7 @@ func OfPass(rec *store.PassRecord) *Report {
 	if f == nil {
 		return nil
 	}
-	return &Report{Explanation: Explain(*f), Detail: rec.Error}
+	return &Report{Explanation: Explain(*f), Detail: Tidy(rec.Error)}
 }
 
 // FromPass is the failure of a pass record that failed the user (nil
@@ -125,4 +127,19 @@ func FromPass(rec *store.PassRecord) *project.Failure {
 		return &f
 	}
 	return &project.Failure{Kind: project.FailureOther}
+}
+
+// Tidy drops the doubled side (and login) that journals written before
+// core/connect named them once still hold, as connect does now: `source
+// LOGIN "x": source: LOGIN "x" on host: …` becomes `source: LOGIN "x" on
+// host: …`.
+func Tidy(msg string) string {
+	for _, side := range []string{"source", "destination"} {
+		head, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !strings.HasPrefix(head, side+" ") || !strings.HasPrefix(rest, side+": ") {
+			continue
+		}
+		return rest
+	}
+	return msg
 }

@@ -75,3 +75,18 @@ func TestExplainEveryKind(t *testing.T) {
 		t.Errorf("zero: %+v", x)
 	}
 }
+
+func TestTidy(t *testing.T) {
+	for in, want := range map[string]string{
+		`source LOGIN "bob": source: LOGIN "bob" on 127.0.0.1:993: IMAP login refused: imap: NO [AUTHENTICATIONFAILED] Authentication failed`: `source: LOGIN "bob" on 127.0.0.1:993: IMAP login refused: imap: NO [AUTHENTICATIONFAILED] Authentication failed`,
+		`destination LOGIN "bob": destination: LOGIN "bob" on h:143: IMAP login refused`:                                                      `destination: LOGIN "bob" on h:143: IMAP login refused`,
+		// Not doubled: left alone.
+		`source: LOGIN "bob" on h:993: IMAP login refused`:                                     `source: LOGIN "bob" on h:993: IMAP login refused`,
+		`destination OAuth login as "a@b": EWS FindFolder: the server refused (HTTP 401)`:      `destination OAuth login as "a@b": EWS FindFolder: the server refused (HTTP 401)`,
+		`source LOGIN "bob": source: TLS handshake with h:993: IMAP transport security failed`: `source: TLS handshake with h:993: IMAP transport security failed`,
+	} {
+		if got := Tidy(in); got != want {
+			t.Errorf("Tidy(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
