@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -323,22 +324,95 @@ func (r *PassRunner) confirmed(projectName, userID string) {
 	go run.runLate(userID)
 }
 
-// runLate migrates one user who just confirmed.
-func (run *PassRun) runLate(userID string) {
-	sum, err := run.r.eng.Run(run.ctx, run.Project, run.Pass, []string{userID}, run.po)
-	us := engine.UserSummary{User: userID, Status: project.StatusFailed}
-	switch {
-	case err != nil:
-		us.Err = err.Error()
-	case len(sum.Users) == 1:
-		us = sum.Users[0]
+// runLate migrates users outside the first engine run (one who just
+// confirmed, or users Added after the first ones ended).
+func (run *PassRun) runLate(ids ...string) {
+	sum, err := run.r.eng.Run(run.ctx, run.Project, run.Pass, ids, run.po)
+	got := map[string]engine.UserSummary{}
+	for _, us := range sum.Users {
+		got[us.User] = us
 	}
 	r := run.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	run.late = append(run.late, us)
+	for _, id := range ids {
+		us, ok := got[id]
+		if !ok {
+			us = engine.UserSummary{User: id, Status: project.StatusFailed}
+			if err != nil {
+				us.Err = err.Error()
+			}
+		}
+		run.late = append(run.late, us)
+	}
 	run.running--
 	run.checkDone()
+}
+
+// ErrNeedPassword is Add's error for selected users who have no password:
+// they must be asked for it, which a pass of their own does.
+var ErrNeedPassword = errors.New("no password yet")
+
+// Add adds users to this running pass (the faces' Start while a pass of
+// the same kind runs): users with credentials join the engine's running
+// pass (engine.Join: they share its slots and its summary), or, when its
+// first users have all ended while others still wait for their password,
+// run in this PassRun as late users. Users without a password are not
+// added (ErrNeedPassword names them: start them in a pass of their own,
+// which sends the link). It returns the users added; an error for users
+// that could not be added does not undo the others.
+func (run *PassRun) Add(users []string) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	p, list, err := run.r.selection(PassRequest{Project: run.Project, Pass: run.Pass, Users: users})
+	if err != nil {
+		return nil, err
+	}
+	var ready, need []string
+	for _, u := range list {
+		if NeedsPassword(p, u) {
+			need = append(need, u.ID())
+		} else {
+			ready = append(ready, u.ID())
+		}
+	}
+	var added []string
+	if len(ready) > 0 {
+		if added, err = run.addReady(ready); err != nil {
+			return added, err
+		}
+	}
+	if len(need) > 0 {
+		return added, fmt.Errorf("%s: %w; start them in a pass of their own (it emails them the link)", strings.Join(need, ", "), ErrNeedPassword)
+	}
+	return added, nil
+}
+
+// addReady adds users who have credentials (see Add).
+func (run *PassRun) addReady(ready []string) ([]string, error) {
+	r := run.r
+	r.mu.Lock()
+	if run.finished || run.ctx.Err() != nil {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("project %q: the %s pass has ended; start a new one", run.Project, run.Pass)
+	}
+	run.running++ // the run cannot end while users are being added
+	r.mu.Unlock()
+	added, err := r.eng.Join(run.Project, run.Pass, ready)
+	if errors.Is(err, engine.ErrNoRunningPass) {
+		// The users started at once have all ended; others still wait.
+		r.mu.Lock()
+		run.running++
+		r.mu.Unlock()
+		go run.runLate(ready...)
+		added, err = ready, nil
+	}
+	r.mu.Lock()
+	run.running--
+	run.checkDone()
+	r.mu.Unlock()
+	return added, err
 }
 
 // release stops waiting for a user (r.mu held); they stay Waiting For

@@ -305,3 +305,39 @@ func TestSetupErrorIsNotAWrongPassword(t *testing.T) {
 		t.Fatalf("empty login: %d\n%s", r.code, r.body)
 	}
 }
+
+// Add puts users with credentials into the running pass (they share its
+// summary); users without a password are named and not added; a pass
+// that has ended takes nobody.
+func TestPassRunAddJoinsRunningPass(t *testing.T) {
+	g := newPassRig(t)
+	ref := kit.Seal(t, g.st, erinPW)
+	if err := g.st.UpdateUser(projName, erinAddr, func(u *project.User) error {
+		u.SourcePasswordRef, u.AddressesOnly = ref, false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	g.src.SetBytesPerSecond(16 << 10) // carol's pass lasts a few seconds
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := g.start(t, ctx, project.PassFull, carolAddr)
+	added, err := run.Add([]string{erinAddr, daveAddr})
+	if len(added) != 1 || added[0] != erinAddr || !errors.Is(err, credreq.ErrNeedPassword) || !strings.Contains(err.Error(), daveAddr) {
+		t.Fatalf("Add: %v, %v", added, err)
+	}
+	<-run.Done()
+	sum := byUser(run.Summary())
+	if u := sum[erinAddr]; u.Status != project.StatusCompleted || u.ItemsMigrated != int64(g.mails[erinAddr]) {
+		t.Fatalf("erin, added: %+v (want %d items)", u, g.mails[erinAddr])
+	}
+	if _, ok := sum[daveAddr]; ok {
+		t.Fatalf("dave was run without a password: %+v", sum[daveAddr])
+	}
+	if u := userOf(t, g.st, daveAddr); u.Status == project.StatusRunning || u.Status == project.StatusCompleted {
+		t.Fatalf("dave is %q", u.Status)
+	}
+	if _, err := run.Add([]string{erinAddr}); err == nil || !strings.Contains(err.Error(), "has ended") {
+		t.Fatalf("Add after the end: %v", err)
+	}
+}
