@@ -384,6 +384,15 @@
 //	alice@example.com: full, migrating  folders 2/7  items 130/410  ETA 12m  [INBOX]  (as of 21:40:12)
 //	running: 1 user(s), items 130/410, ETA 12m (+ 3 queued)
 //
+// Last, status names the first step of the checklist a new admin follows
+// (core/usecase.NextSteps: 1 endpoints set, 2 users imported, 3
+// connections tested by Verify Credentials, 4 a Trial pass, 5 a Full pass
+// for every user, 6 no failed items left, 7 cutover) that is not done yet,
+// with its command; the GUI shows the same checklist under the project bar:
+//
+//	next step 3 of 7, Connections tested: run Verify Credentials: ... nothing is copied
+//	  mailferry migrate --project "Acme" --pass verify
+//
 // stats aggregates the journal with core/stats: a summary and a per-user
 // table, or the JSON, the CSV (one row per user and a TOTAL row) or the
 // self-contained HTML report (with each failed item). stats --email sends
@@ -575,7 +584,8 @@
 //	            "now"?: {"pass", "phase", "folder"?, "folders_done", "folders_total",
 //	                     "items_done", "items_total", "items_failed", "bytes",
 //	                     "eta_seconds"?, "at"}}],
-//	 "running"?: {"users", "items_done", "items_total", "eta_seconds"?}}
+//	 "running"?: {"users", "items_done", "items_total", "eta_seconds"?},
+//	 "steps": [{"n", "title", "done", "how"}], "next_step": n (0: all done)}
 //
 // items_migrated here is everything the journal records as at the
 // destination, over all passes; failed_items only with --errors. reason

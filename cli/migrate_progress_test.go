@@ -92,3 +92,25 @@ func TestStatusShowsLiveProgress(t *testing.T) {
 		t.Errorf("status --json: %+v", j)
 	}
 }
+
+// status names the next checklist step with its command, and --json has
+// the whole checklist; after Verify it moves on to the Trial pass.
+func TestStatusNextStep(t *testing.T) {
+	f := newMigrationFixture(t)
+	r := ok(t, f.db, "status", "--project", "P")
+	if !strings.Contains(r.stdout, "next step 3 of 7, Connections tested: ") || !strings.Contains(r.stdout, `mailferry migrate --project "P" --pass verify`) {
+		t.Errorf("status:\n%s", r.stdout)
+	}
+	ok(t, f.db, "migrate", "--project", "P", "--pass", "verify")
+	type stepsJSON struct {
+		Steps []struct {
+			N    int  `json:"n"`
+			Done bool `json:"done"`
+		} `json:"steps"`
+		Next int `json:"next_step"`
+	}
+	j := decode[stepsJSON](t, ok(t, f.db, "status", "--project", "P", "--json").stdout)
+	if len(j.Steps) != 7 || j.Next != 4 || !j.Steps[2].Done || j.Steps[3].Done {
+		t.Errorf("status --json steps: %+v", j)
+	}
+}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/mailferry/mailferry/core/schedule"
 	"github.com/mailferry/mailferry/core/size"
 	"github.com/mailferry/mailferry/core/store"
+	"github.com/mailferry/mailferry/core/usecase"
 )
 
 const statusUsage = `  mailferry status --project P [--users a,b] [--errors] [--json]
@@ -46,6 +49,28 @@ type statusView struct {
 	Counts  map[project.Status]int `json:"counts"`
 	// Running sums the running users' Now (present while a pass runs).
 	Running *runningTotals `json:"running,omitempty"`
+	// Steps is the next-step checklist (usecase.NextSteps); Next is the
+	// number of the first step not done (0 when all are).
+	Steps []stepView `json:"steps"`
+	Next  int        `json:"next_step"`
+}
+
+type stepView struct {
+	N     int    `json:"n"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+	How   string `json:"how"`
+}
+
+// stepCommand is the CLI command for each checklist step.
+var stepCommand = map[int]string{
+	usecase.StepEndpoints: "mailferry endpoint set --project %q ...",
+	usecase.StepUsers:     "mailferry users import --project %q FILE.csv",
+	usecase.StepVerified:  "mailferry migrate --project %q --pass verify",
+	usecase.StepTrial:     "mailferry migrate --project %q --pass trial",
+	usecase.StepFull:      "mailferry migrate --project %q --pass full",
+	usecase.StepRetry:     "mailferry status --project %q --errors; mailferry migrate --project %q --pass retry",
+	usecase.StepCutover:   "mailferry cutover --project %q",
 }
 
 // runningTotals are the project's totals over its running users.
@@ -93,11 +118,15 @@ func status(e *env, args []string) error {
 		v.Counts[su.Status]++
 		v.Users = append(v.Users, su)
 	}
+	if err := v.addSteps(st); err != nil {
+		return err
+	}
 	if e.json {
 		return writeJSON(e.stdout, v)
 	}
 	if len(v.Users) == 0 {
 		fmt.Fprintf(e.stdout, "project %q has no users\n", *projName)
+		printNextStep(e, v)
 		return nil
 	}
 	if err := printStatusTable(e, v); err != nil {
@@ -107,7 +136,34 @@ func status(e *env, args []string) error {
 		printFailedItems(e, v)
 	}
 	printRunning(e, v)
+	printNextStep(e, v)
 	return nil
+}
+
+// addSteps fills the checklist.
+func (v *statusView) addSteps(st *store.Store) error {
+	steps, next, err := usecase.NextSteps(st, v.Project)
+	if err != nil {
+		return err
+	}
+	v.Steps = []stepView{}
+	for _, s := range steps {
+		v.Steps = append(v.Steps, stepView{N: s.N, Title: s.Title, Done: s.Done, How: s.How})
+	}
+	if next < len(steps) {
+		v.Next = steps[next].N
+	}
+	return nil
+}
+
+// printNextStep names the first checklist step not done and its command.
+func printNextStep(e *env, v statusView) {
+	if v.Next == 0 {
+		return
+	}
+	s := v.Steps[v.Next-1]
+	cmd := strings.ReplaceAll(stepCommand[s.N], "%q", strconv.Quote(v.Project))
+	fmt.Fprintf(e.stdout, "next step %d of %d, %s: %s\n  %s\n", s.N, len(v.Steps), s.Title, s.How, cmd)
 }
 
 func (v *statusView) addRunning(l store.Live) {

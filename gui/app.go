@@ -23,6 +23,7 @@ import (
 	"github.com/mailferry/mailferry/assets"
 	"github.com/mailferry/mailferry/core/connect"
 	"github.com/mailferry/mailferry/core/notify"
+	"github.com/mailferry/mailferry/core/outbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/usecase"
@@ -36,6 +37,9 @@ type Options struct {
 	// DemoDest is the demo's destination with Demo: project.TypeEWS
 	// (default) or project.TypeGraph (the Graph emulator).
 	DemoDest project.EndpointType
+	// DemoBytesPerSecond paces the demo's source (demo.Options): 0 = the
+	// demo's realistic default, negative = as fast as the machine goes.
+	DemoBytesPerSecond int64
 	// CredAddr is where the credential-request server listens when it
 	// starts with the window; "" = 0.0.0.0:8443 (the LAN).
 	CredAddr string
@@ -67,7 +71,9 @@ type UI struct {
 
 	picker *widget.Select
 	tabs   *container.AppTabs
-	status *widget.Label // the project's summary, top right
+	status *widget.Label  // the project's summary, top right
+	steps  *stepsBar      // the next-step checklist under the project bar
+	outbox *outbox.Server // the demo's mail outbox (nil without the demo)
 	// statusBar shows the last message (setStatus) at the bottom, so that
 	// messages never hide the project summary.
 	statusBar  *widget.Label
@@ -139,6 +145,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 	u.picker = widget.NewSelect(nil, func(name string) { u.switchProject(name) })
 	u.picker.PlaceHolder = "(no project)"
 
+	u.steps = newStepsBar(u)
 	u.endpoints = newEndpointsTab(u)
 	u.users = newUsersTab(u)
 	u.migrations = newMigrationsTab(u)
@@ -171,7 +178,7 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 			widget.NewButtonWithIcon("Import", theme.FolderOpenIcon(), u.importProjectDialog),
 		), nil, u.status)
 	bottom := container.NewVBox(widget.NewSeparator(), u.statusBar)
-	u.win.SetContent(atLeast(MinSize, container.NewBorder(container.NewVBox(top, widget.NewSeparator()), bottom, nil, nil, u.tabs)))
+	u.win.SetContent(atLeast(MinSize, container.NewBorder(container.NewVBox(top, widget.NewSeparator(), u.steps.content), bottom, nil, nil, u.tabs)))
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
 	u.addDialogKeys() // Esc and Enter answer dialogs (keys.go)
@@ -301,6 +308,7 @@ func (u *UI) projectChanged() {
 
 // updateStatus shows a one-line summary of the project in the top bar.
 func (u *UI) updateStatus() {
+	u.steps.refresh()
 	if u.project == "" {
 		u.status.SetText("Create a project to begin.")
 		return
@@ -527,6 +535,9 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	templateItem := fyne.NewMenuItem("Users CSV Template…", func() { u.users.templateDialog() })
 	smtpItem := fyne.NewMenuItem("Email Settings…", func() { u.mail.smtpDialog() })
 	file := fyne.NewMenu("File", newItem, importItem, exportItem, fyne.NewMenuItemSeparator(), csvItem, templateItem, smtpItem)
+	if u.outbox != nil {
+		file.Items = append(file.Items, fyne.NewMenuItem("Demo Outbox…", func() { u.showOutbox() }))
+	}
 	menus := []*fyne.Menu{file}
 	if m := u.migrations.menu(); m != nil {
 		m.Items = append(append(m.Items, fyne.NewMenuItemSeparator()), u.mail.mailMenu()...)

@@ -47,6 +47,9 @@ func newTestUI(t testing.TB, st *store.Store, opts Options) (*UI, fyne.Window) {
 	if opts.CredAddr == "" {
 		opts.CredAddr = "127.0.0.1:0" // never the LAN from a test
 	}
+	if opts.DemoBytesPerSecond == 0 {
+		opts.DemoBytesPerSecond = -1 // the demo's pace is core/demo's TestDemoIsPaced
+	}
 	u, w, err := NewUI(a, st, opts)
 	if err != nil {
 		t.Fatalf("NewUI: %v", err)

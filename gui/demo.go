@@ -13,9 +13,9 @@ func (u *UI) startDemo(noProjects bool) (string, error) {
 	var d *demo.Demo
 	var err error
 	if u.opts.Demo {
-		d, err = demo.StartWith(u.ctx, u.st, demo.Options{Dest: u.opts.DemoDest})
+		d, err = demo.StartWith(u.ctx, u.st, demo.Options{Dest: u.opts.DemoDest, BytesPerSecond: u.opts.DemoBytesPerSecond})
 	} else {
-		d, err = demo.EnsureDemo(u.ctx, u.st)
+		d, err = demo.EnsureDemoWith(u.ctx, u.st, demo.Options{BytesPerSecond: u.opts.DemoBytesPerSecond})
 	}
 	if err != nil {
 		return "", fmt.Errorf("starting the demo: %w", err)
@@ -24,6 +24,7 @@ func (u *UI) startDemo(noProjects bool) (string, error) {
 		return "", nil
 	}
 	u.closers = append(u.closers, func() { d.Close() })
+	u.outbox = d.Outbox
 	if u.opts.Demo || noProjects {
 		return d.Project, nil
 	}

@@ -25,6 +25,7 @@ func TestGoldenMainViews(t *testing.T) {
 	}
 	u, w := newTestUI(t, st, Options{})
 	w.Resize(fyne.NewSize(1280, 800))
+	stepsShown(t, u) // the next-step checklist, read off the UI goroutine
 	u.tabs.SelectIndex(0)
 	test.AssertRendersToImage(t, "endpoints.png", w.Canvas())
 	u.tabs.SelectIndex(1)

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/project"
 )
@@ -27,6 +30,7 @@ const (
 	mcolStatus
 	mcolReason
 	mcolProgress
+	mcolNow // a stop button and phase · folder · time left of a running user
 	mcolPass
 	mcolErrors
 	mcolCount
@@ -34,7 +38,7 @@ const (
 
 var migColumns = [mcolCount]column{
 	{"", 40}, {"Source email", 150}, {"Destination", 130}, {"Status", 150}, {"Reason", 120}, {"Progress", 80},
-	{"Last pass", 135}, {"Failed items", 80},
+	{"Now", 130}, {"Last pass", 135}, {"Failed items", 80},
 }
 
 // userProgress is what the table shows about one user besides the stored
@@ -52,6 +56,11 @@ type userProgress struct {
 	Message     string
 	// Failure is why the user failed as a whole (status Failed only).
 	Failure *project.Failure
+	// Of a running user (engine.Event): what it does, where, how long.
+	Phase      engine.Phase
+	Folder     string
+	ETA        time.Duration
+	ItemsTotal int64
 }
 
 // migrationsTab starts and watches passes.
@@ -94,14 +103,18 @@ func newMigrationsTab(u *UI) *migrationsTab {
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
 			l.Truncation = fyne.TextTruncateEllipsis // a cut address shows "…"
-			return container.NewStack(newTickBox(), l, widget.NewProgressBar())
+			stop := widget.NewButtonWithIcon("", theme.MediaStopIcon(), nil)
+			stop.Importance = widget.LowImportance
+			now := widget.NewLabel("")
+			now.Truncation = fyne.TextTruncateEllipsis
+			return container.NewStack(newTickBox(), l, widget.NewProgressBar(), container.NewBorder(nil, nil, stop, nil, now))
 		},
 		t.updateCell,
 	)
 	tableBox := setColumns(t.table, migColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		t.table.UnselectAll()
-		if id.Row < 0 || id.Row >= len(t.users) {
+		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolNow { // Now: its stop button takes taps
 			return
 		}
 		uid := t.users[id.Row].ID()
@@ -127,6 +140,8 @@ func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	check := stack.Objects[0].(*tickBox)
 	label := stack.Objects[1].(*widget.Label)
 	bar := stack.Objects[2].(*widget.ProgressBar)
+	nowBox := stack.Objects[3].(*fyne.Container)
+	nowBox.Hide()
 	if id.Row < 0 || id.Row >= len(t.users) {
 		return
 	}
@@ -144,6 +159,11 @@ func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		check.OnChanged = nil
 		check.SetChecked(t.selected[uid])
 		check.OnChanged = func(on bool) { t.setSelected(uid, on) }
+		return
+	case mcolNow:
+		label.Hide()
+		nowBox.Show()
+		t.updateNow(nowBox, uid, lp)
 		return
 	case mcolProgress:
 		if lp != nil && lp.Fraction >= 0 && (lp.Status == project.StatusRunning || lp.Fraction > 0) {
@@ -289,6 +309,9 @@ func (t *migrationsTab) updateSummary() {
 				s += t.failedBreakdown()
 			}
 		}
+	}
+	if t.run != nil && t.run.running() {
+		s += t.totalsText()
 	}
 	if t.run != nil && !t.run.running() && t.run.lastSum != "" {
 		s += "  —  last run: " + t.run.lastSum

@@ -21,6 +21,7 @@ import (
 	"github.com/mailferry/mailferry/core/failure"
 	"github.com/mailferry/mailferry/core/mapping"
 	"github.com/mailferry/mailferry/core/project"
+	"github.com/mailferry/mailferry/core/schedule"
 	"github.com/mailferry/mailferry/core/store"
 )
 
@@ -43,10 +44,19 @@ type runner struct {
 	lastSum    string
 	// fullConfirm is the last "Start a Full pass" question (tests answer it).
 	fullConfirm *dialog.ConfirmDialog
+	// stopConfirm is the last "Stop all" question, atDialog the last
+	// Start at… form (tests answer them).
+	stopConfirm *dialog.ConfirmDialog
+	atDialog    *dialog.FormDialog
+	// current is the started pass users can be added to (nil: none yet).
+	current *credreq.PassRun
+	// at is when a scheduled pass starts (zero: none waits).
+	at time.Time
 
 	startBtn *widget.Button
 	retryBtn *widget.Button
 	stopBtn  *widget.Button
+	addBtn   *widget.Button // adds the selected users to the running pass
 	allCheck *widget.Check
 
 	// pr starts every pass (core/credreq.PassRunner), over prSrv: the
@@ -80,9 +90,10 @@ func newRunner(t *migrationsTab) *runner {
 		m.ShowAtPosition(pos.Add(fyne.NewPos(0, r.startBtn.Size().Height)))
 	}
 	r.retryBtn = widget.NewButtonWithIcon("Retry Errors", theme.ViewRefreshIcon(), func() { r.start(project.PassRetry, engine.PassOptions{}) })
-	r.stopBtn = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), r.stop)
+	r.stopBtn = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), r.askStop)
+	r.addBtn = widget.NewButtonWithIcon("Add to running pass", theme.ContentAddIcon(), r.addSelected)
 	r.allCheck = widget.NewCheck("All", func(on bool) { t.selectAll(on) })
-	t.bar.Objects = []fyne.CanvasObject{r.allCheck, r.startBtn, r.retryBtn, r.stopBtn}
+	t.bar.Objects = []fyne.CanvasObject{r.allCheck, r.startBtn, r.retryBtn, r.stopBtn, r.addBtn}
 	t.bar.Refresh()
 	r.selectionChanged()
 	return r
@@ -95,7 +106,8 @@ func (r *runner) startMenu() *fyne.Menu {
 	pre := fyne.NewMenuItem("Pre-Stage…", r.prestageDialog)
 	full := fyne.NewMenuItem("Full (everything not yet migrated)", r.startFull)
 	full.Shortcut = shortcutStartFull
-	return fyne.NewMenu("Start", verify, trial, pre, full)
+	at := fyne.NewMenuItem("Start at…", r.startAtDialog)
+	return fyne.NewMenu("Start", verify, trial, pre, full, fyne.NewMenuItemSeparator(), at)
 }
 
 // confirmFullOver is the number of selected users above which a Full
@@ -125,7 +137,7 @@ func (t *migrationsTab) menu() *fyne.Menu {
 	m := t.run.startMenu()
 	retry := fyne.NewMenuItem("Retry Errors", func() { t.run.start(project.PassRetry, engine.PassOptions{}) })
 	retry.Shortcut = shortcutRetry
-	stop := fyne.NewMenuItem("Stop", t.run.stop)
+	stop := fyne.NewMenuItem("Stop…", t.run.askStop)
 	stop.Shortcut = shortcutStop
 	m.Items = append(m.Items, fyne.NewMenuItemSeparator(), retry, stop)
 	m.Label = "Migration"
@@ -139,7 +151,7 @@ func (t *migrationsTab) addShortcuts(c fyne.Canvas) {
 			t.run.start(project.PassRetry, engine.PassOptions{})
 		}
 	})
-	c.AddShortcut(shortcutStop, func(fyne.Shortcut) { t.run.stop() })
+	c.AddShortcut(shortcutStop, func(fyne.Shortcut) { t.run.askStop() })
 }
 
 func (r *runner) running() bool { return r.cancel != nil }
@@ -168,6 +180,13 @@ func (r *runner) selectionChanged() {
 		r.stopBtn.Enable()
 	} else {
 		r.stopBtn.Disable()
+	}
+	if len(r.joinable()) > 0 {
+		r.addBtn.Show()
+		r.addBtn.Enable()
+	} else {
+		r.addBtn.Disable()
+		r.addBtn.Hide()
 	}
 	canRetry := false
 	if !r.running() {
@@ -294,6 +313,7 @@ func (r *runner) applyEvents(evs []engine.Event) {
 	if changed {
 		r.t.table.Refresh()
 		r.t.updateSummary()
+		r.selectionChanged() // who can still be added to the pass
 	}
 }
 
@@ -304,6 +324,7 @@ func (r *runner) applyEvent(ev engine.Event) {
 		r.t.live[ev.User] = lp
 	}
 	lp.Status, lp.Pass = ev.Status, ev.Pass
+	lp.Phase, lp.Folder, lp.ETA, lp.ItemsTotal = ev.Phase, ev.Folder, ev.ETA, ev.ItemsTotal
 	lp.Folders, lp.FoldersDone = ev.FoldersTotal, ev.FoldersDone
 	lp.Items, lp.Bytes, lp.MBPerHour = ev.ItemsMigrated, ev.Bytes, ev.MBPerHour
 	if ev.Status == project.StatusFailed {
@@ -334,7 +355,7 @@ func (r *runner) applyEvent(ev engine.Event) {
 func (r *runner) start(pass project.Pass, po engine.PassOptions) {
 	t := r.t
 	if r.running() {
-		dialog.ShowInformation("Migration", "A pass is already running; stop it or wait for it to end.", t.u.win)
+		r.startWhileRunning(pass)
 		return
 	}
 	if t.u.project == "" || len(t.users) == 0 {
@@ -397,6 +418,12 @@ func (r *runner) needPassword(ids []string) int {
 // as Waiting For End User; each is migrated in this pass when they
 // confirm, while the window is open.
 func (r *runner) launch(pass project.Pass, ids []string, po engine.PassOptions) {
+	r.launchAt(pass, ids, po, time.Time{})
+}
+
+// launchAt is launch at a chosen time (zero: now): the pass waits
+// (core/schedule.Wait) as if running, so Stop cancels it.
+func (r *runner) launchAt(pass project.Pass, ids []string, po engine.PassOptions, at time.Time) {
 	t := r.t
 	if r.needPassword(ids) > 0 && t.u.mail.cred == nil {
 		if err := t.u.mail.startCred(t.u.mail.credAddr(), nil); err != nil {
@@ -413,12 +440,20 @@ func (r *runner) launch(pass project.Pass, ids []string, po engine.PassOptions) 
 		n = len(t.users)
 	}
 	t.summary.SetText(fmt.Sprintf("%s started for %d users…", passLabel(pass), n))
+	r.at = at
+	if !at.IsZero() {
+		t.summary.SetText(fmt.Sprintf("%s for %d users starts at %s; Stop cancels it.", passLabel(pass), n, schedule.Describe(at, time.Now())))
+	}
 	req := credreq.PassRequest{Project: t.u.project, Pass: pass, Users: ids, Options: po,
 		Template: t.u.loadTemplate("credreq", credreq.DefaultLinkTemplate()), SMTP: t.u.mail.options()}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer cancel()
+		if err := schedule.Wait(ctx, at); err != nil {
+			t.u.do(func() { r.at = time.Time{}; r.startFailed(req.Project, nil) })
+			return
+		}
 		run, err := pr.Start(ctx, req)
 		if err != nil {
 			t.u.do(func() { r.startFailed(req.Project, err) })
@@ -442,7 +477,9 @@ func (r *runner) startFailed(proj string, err error) {
 		err = fmt.Errorf("%w.\n\nSet the project's SMTP server with Email users » Email Settings… (Migrations tab), "+
 			"or import these users' passwords, then Start again", err)
 	}
-	t.u.showError(err)
+	if err != nil { // nil: a scheduled pass was cancelled before its time
+		t.u.showError(err)
+	}
 	t.summary.SetText("Nothing was started.")
 	r.selectionChanged()
 	if r.done != nil {
@@ -453,6 +490,7 @@ func (r *runner) startFailed(proj string, err error) {
 // started shows who got a link.
 func (r *runner) started(run *credreq.PassRun, cancel context.CancelFunc) {
 	r.active[run] = cancel
+	r.current, r.at = run, time.Time{}
 	r.selectionChanged()
 	if len(run.Links) == 0 {
 		return
@@ -484,6 +522,9 @@ func (r *runner) started(run *credreq.PassRun, cancel context.CancelFunc) {
 // ended is called when every user of a started pass has ended.
 func (r *runner) ended(run *credreq.PassRun, sum engine.Summary) {
 	delete(r.active, run)
+	if r.current == run {
+		r.current = nil
+	}
 	t := r.t
 	if run.Project == t.u.project {
 		t.reload()

@@ -243,6 +243,7 @@ func (t *usersTab) setProject(name string) {
 
 // reload reads the users from the store, keeping the selection.
 func (t *usersTab) reload() {
+	t.u.steps.refresh()
 	t.all = nil
 	if t.u.project != "" {
 		users, err := t.u.st.Users(t.u.project)

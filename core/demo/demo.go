@@ -13,6 +13,7 @@ import (
 	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/graphemu"
 	"github.com/mailferry/mailferry/core/memimap"
+	"github.com/mailferry/mailferry/core/outbox"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/tlstrust"
@@ -60,7 +61,15 @@ type Demo struct {
 	Source  *memimap.Server
 	Dest    *ewsemu.Server   // the EWS destination (nil with a Graph demo)
 	Graph   *graphemu.Server // the Graph destination (nil with an EWS demo)
+	// Outbox receives the demo's mail (Notify Users, Request Passwords,
+	// emailed reports): the project's SMTP settings point at it, and the
+	// GUI's Demo outbox viewer lists what it holds.
+	Outbox *outbox.Server
 }
+
+// OutboxFrom is the sender of the demo's mail; SMTP settings with this
+// sender are the demo outbox's and follow it to its new port on restart.
+const OutboxFrom = "it-support@newco.example.com"
 
 // Options choose the demo's destination.
 type Options struct {
@@ -69,6 +78,11 @@ type Options struct {
 	// Mail.ReadWrite and Mail-Advanced.ReadWrite.All, so messages are
 	// imported from MIME).
 	Dest project.EndpointType
+	// BytesPerSecond paces each source connection like a real server
+	// over the internet, so a demo pass takes seconds and its progress
+	// (phase, folder, ETA) can be watched: 0 = DefaultBytesPerSecond,
+	// negative = as fast as the machine goes.
+	BytesPerSecond int64
 }
 
 // MaxItemSizeMB is the demo project's max item size: below the largest
@@ -76,6 +90,11 @@ type Options struct {
 // over the 2 MB limit …"); raising it in the project options and running
 // Retry Errors migrates them.
 const MaxItemSizeMB = 2
+
+// DefaultBytesPerSecond is the demo source's pace per connection: a Full
+// pass of the demo's three users takes some ten seconds instead of well
+// under one, like a small real migration would (a slow hosting server).
+const DefaultBytesPerSecond = 48 << 10
 
 // GraphClientID is the demo's app registration in the Graph emulator.
 const GraphClientID = "5e1f0c3a-de70-4a11-9f00-00000000de70"
@@ -91,6 +110,9 @@ func (d *Demo) Close() error {
 	}
 	if d.Graph != nil {
 		errs = append(errs, d.Graph.Close())
+	}
+	if d.Outbox != nil {
+		errs = append(errs, d.Outbox.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -139,6 +161,12 @@ func StartWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 	}()
 	if err := d.fill(ctx); err != nil {
 		return nil, err
+	}
+	switch {
+	case o.BytesPerSecond == 0:
+		d.Source.SetBytesPerSecond(DefaultBytesPerSecond)
+	case o.BytesPerSecond > 0:
+		d.Source.SetBytesPerSecond(o.BytesPerSecond)
 	}
 	p := d.newProject()
 	support := map[string][]string{}
@@ -244,6 +272,10 @@ func startServers(o Options, pw passwords) (*Demo, error) {
 		d.Source.Close()
 		return nil, fmt.Errorf("demo: destination server: %w", err)
 	}
+	if d.Outbox, err = outbox.New(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("demo: outbox: %w", err)
+	}
 	return d, nil
 }
 
@@ -256,6 +288,7 @@ func (d *Demo) newProject() project.Project {
 		Demo:     true,
 		Options:  demoOptions(),
 		Source:   project.Endpoint{Type: project.TypeIMAP, Host: d.Source.Host, Port: d.Source.Port, Security: project.SecurityNone},
+		SMTP:     project.SMTP{Host: d.Outbox.Host, Port: d.Outbox.Port, Security: project.SecurityNone, From: OutboxFrom},
 	}
 	if d.Graph != nil {
 		p.Dest = project.Endpoint{Type: project.TypeGraph, Tenant: d.Graph.Tenant(), ClientID: GraphClientID,
@@ -279,7 +312,10 @@ func demoOptions() project.Options {
 // and customer into p, and returns the old users' support options by
 // user ID.
 func keepSettings(st *store.Store, p *project.Project, old project.Project) (map[string][]string, error) {
-	p.Options, p.SMTP, p.Created = old.Options, old.SMTP, old.Created
+	p.Options, p.Created = old.Options, old.Created
+	if old.SMTP.Host != "" && old.SMTP.From != OutboxFrom {
+		p.SMTP = old.SMTP // the admin's own server: kept
+	}
 	if old.Customer != "" {
 		p.Customer = old.Customer
 	}
@@ -366,6 +402,12 @@ func replaceProject(st *store.Store, p project.Project, exists bool, users []pro
 // has the demo project; otherwise it returns (nil, nil) and touches
 // nothing.
 func EnsureDemo(ctx context.Context, st *store.Store) (*Demo, error) {
+	return EnsureDemoWith(ctx, st, Options{})
+}
+
+// EnsureDemoWith is EnsureDemo with o's pace (o.Dest is ignored: the demo
+// keeps the destination it was started with).
+func EnsureDemoWith(ctx context.Context, st *store.Store, o Options) (*Demo, error) {
 	ps, err := st.Projects()
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -379,9 +421,9 @@ func EnsureDemo(ctx context.Context, st *store.Store) (*Demo, error) {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 		// The demo keeps the destination it was started with.
-		return StartWith(ctx, st, Options{Dest: p.Dest.Type})
+		return StartWith(ctx, st, Options{Dest: p.Dest.Type, BytesPerSecond: o.BytesPerSecond})
 	}
-	return Start(ctx, st)
+	return StartWith(ctx, st, Options{BytesPerSecond: o.BytesPerSecond})
 }
 
 // password makes a random password for a demo mailbox.

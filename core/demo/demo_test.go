@@ -21,6 +21,7 @@ import (
 	"github.com/mailferry/mailferry/core/engine"
 	"github.com/mailferry/mailferry/core/ewsemu"
 	"github.com/mailferry/mailferry/core/memimap"
+	"github.com/mailferry/mailferry/core/notify"
 	"github.com/mailferry/mailferry/core/project"
 	"github.com/mailferry/mailferry/core/store"
 	"github.com/mailferry/mailferry/core/testsrv/kit"
@@ -291,7 +292,7 @@ func TestEnsureDemo(t *testing.T) {
 // a second Full moves nothing.
 func TestDemoFullPassIntoExchange(t *testing.T) {
 	st := kit.Store(t)
-	d, err := Start(ctx(t), st)
+	d, err := StartWith(ctx(t), st, Options{BytesPerSecond: -1}) // data, not pace: TestDemoIsPaced
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +460,7 @@ func folderBodies(t *testing.T, c *imapclient.Client, name string) (map[[32]byte
 // Full moves nothing; EnsureDemo keeps the Graph destination.
 func TestDemoFullPassIntoGraph(t *testing.T) {
 	st := kit.Store(t)
-	d, err := StartWith(ctx(t), st, Options{Dest: project.TypeGraph})
+	d, err := StartWith(ctx(t), st, Options{Dest: project.TypeGraph, BytesPerSecond: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,4 +540,58 @@ func TestDemoFullPassIntoGraph(t *testing.T) {
 		t.Fatalf("EnsureDemo after a Graph demo: %+v %v", d2, err)
 	}
 	d2.Close()
+}
+
+// The demo's source is paced like a real server (DefaultBytesPerSecond
+// per connection), so a demo pass takes seconds and its progress can be
+// watched: reading alice's mailbox over one connection takes at least its
+// size divided by the pace.
+func TestDemoIsPaced(t *testing.T) {
+	st := kit.Store(t)
+	d, err := Start(ctx(t), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	u, _ := st.User(ProjectName, Users[0].Source)
+	p, _ := st.Project(ProjectName)
+	t0 := time.Now()
+	_, _ = sourceBodies(t, login(t, st, p.Source, u.SourceLogin, u.SourcePasswordRef))
+	took := time.Since(t0)
+	var size int64
+	for _, m := range corpus.Generate(Users[0].Spec).Messages {
+		size += int64(len(m.Raw))
+	}
+	if min := time.Duration(float64(size) / DefaultBytesPerSecond * float64(time.Second)); took < min*9/10 {
+		t.Fatalf("read %d bytes in %v; at %d B/s that takes at least %v", size, took, DefaultBytesPerSecond, min)
+	}
+}
+
+// The demo's mail goes to its outbox: Notify Users through the project's
+// SMTP settings arrives there, one message per user, and a restarted demo
+// points its settings at the new outbox.
+func TestDemoMailGoesToItsOutbox(t *testing.T) {
+	st := kit.Store(t)
+	d, err := StartWith(ctx(t), st, Options{BytesPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := notify.NotifyUsers(ctx(t), st, ProjectName, nil, time.Now().Add(24*time.Hour), notify.DefaultNotifyTemplate(), nil)
+	if err != nil || len(res.Sent) != len(Users) {
+		t.Fatalf("notify: %+v %v", res, err)
+	}
+	ms := d.Outbox.Messages()
+	if len(ms) != len(Users) || ms[0].From != OutboxFrom || ms[0].Subject == "" || ms[0].Text == "" {
+		t.Fatalf("outbox holds %d messages: %+v", len(ms), ms)
+	}
+	d.Close()
+	d2, err := StartWith(ctx(t), st, Options{BytesPerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	p, _ := st.Project(ProjectName)
+	if p.SMTP.Port != d2.Outbox.Port || p.SMTP.From != OutboxFrom {
+		t.Fatalf("restarted demo's SMTP %+v, outbox at %d", p.SMTP, d2.Outbox.Port)
+	}
 }
