@@ -26,6 +26,9 @@ func TestGoldenMainViews(t *testing.T) {
 	u, w := newTestUI(t, st, Options{})
 	w.Resize(fyne.NewSize(1280, 800))
 	stepsShown(t, u) // the next-step checklist, read off the UI goroutine
+	// Lay the whole window out again at its size, with the checklist in.
+	w.Resize(fyne.NewSize(1279, 800))
+	w.Resize(fyne.NewSize(1280, 800))
 	u.tabs.SelectIndex(0)
 	test.AssertRendersToImage(t, "endpoints.png", w.Canvas())
 	u.tabs.SelectIndex(1)
