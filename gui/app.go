@@ -71,9 +71,10 @@ type UI struct {
 
 	picker *widget.Select
 	tabs   *container.AppTabs
-	status *widget.Label  // the project's summary, top right
-	steps  *stepsBar      // the next-step checklist under the project bar
-	outbox *outbox.Server // the demo's mail outbox (nil without the demo)
+	status *widget.Label   // the project's summary, top right
+	steps  *stepsBar       // the next-step checklist under the project bar
+	outbox *outbox.Server  // the demo's mail outbox (nil without the demo)
+	frame  *fyne.Container // the window's layout: bars above and below the tabs
 	// statusBar shows the last message (setStatus) at the bottom, so that
 	// messages never hide the project summary.
 	statusBar  *widget.Label
@@ -178,7 +179,8 @@ func NewUI(a fyne.App, st *store.Store, opts Options) (*UI, fyne.Window, error) 
 			widget.NewButtonWithIcon("Import", theme.FolderOpenIcon(), u.importProjectDialog),
 		), nil, u.status)
 	bottom := container.NewVBox(widget.NewSeparator(), u.statusBar)
-	u.win.SetContent(atLeast(MinSize, container.NewBorder(container.NewVBox(top, widget.NewSeparator(), u.steps.content), bottom, nil, nil, u.tabs)))
+	u.frame = container.NewBorder(container.NewVBox(top, widget.NewSeparator(), u.steps.content), bottom, nil, nil, u.tabs)
+	u.win.SetContent(atLeast(MinSize, u.frame))
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
 	u.addDialogKeys() // Esc and Enter answer dialogs (keys.go)

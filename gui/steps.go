@@ -63,10 +63,10 @@ func (b *stepsBar) refresh() {
 		b.setVisible(false)
 		return
 	}
-	go func() {
+	read := func() func() {
 		steps, next, err := usecase.NextSteps(u.st, name)
 		p, perr := u.st.Project(name)
-		u.do(func() {
+		return func() {
 			if seq != b.seq || name != u.project {
 				return
 			}
@@ -79,9 +79,23 @@ func (b *stepsBar) refresh() {
 			if b.loaded != nil {
 				b.loaded()
 			}
-		})
+		}
+	}
+	// It reads every user's journal: a large project's goes off the UI
+	// goroutine.
+	if u.migrations == nil || len(u.migrations.users) <= syncStepsUpTo {
+		read()()
+		return
+	}
+	go func() {
+		apply := read()
+		u.do(apply)
 	}()
 }
+
+// syncStepsUpTo is the project size (users) up to which the checklist is
+// read on the UI goroutine (a few milliseconds).
+const syncStepsUpTo = 200
 
 // show fills the bar; it is hidden once every user had a Full pass,
 // except on the demo, which is there to teach.
@@ -119,7 +133,9 @@ func (b *stepsBar) setVisible(on bool) {
 	} else {
 		b.content.Hide()
 	}
-	if c := b.u.win.Content(); c != nil {
-		c.Refresh()
+	// Lay the window out again (the tabs below take or give back the
+	// height) without refreshing every widget in it.
+	if f := b.u.frame; f != nil {
+		f.Layout.Layout(f.Objects, f.Size())
 	}
 }

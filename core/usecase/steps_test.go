@@ -63,7 +63,15 @@ func TestNextStepsFollowTheDemo(t *testing.T) {
 		t.Fatalf("after a trial: next %d, want full", n)
 	}
 	run(project.PassFull)
+	// The demo holds messages over its max item size: they failed.
+	if n := next(demo.ProjectName); n != usecase.StepRetry-1 {
+		t.Fatalf("after the full pass with failed items: next %d, want retry errors", n)
+	}
+	if err := st.UpdateProject(demo.ProjectName, func(p *project.Project) error { p.Options.MaxItemSizeMB = 0; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	run(project.PassRetry)
 	if n := next(demo.ProjectName); n != 7 {
-		t.Fatalf("after the full pass with nothing failed: next %d, want all done", n)
+		t.Fatalf("after Retry Errors with nothing left failed: next %d, want all done", n)
 	}
 }
