@@ -28,17 +28,16 @@ const (
 	mcolSource
 	mcolDest
 	mcolStatus
-	mcolReason
+	mcolReason // "Detail": a running user's stop button, phase, folder, time left; else why it failed
 	mcolProgress
-	mcolNow // a stop button and phase · folder · time left of a running user
 	mcolPass
 	mcolErrors
 	mcolCount
 )
 
 var migColumns = [mcolCount]column{
-	{"", 40}, {"Source email", 150}, {"Destination", 130}, {"Status", 150}, {"Reason", 120}, {"Progress", 80},
-	{"Now", 130}, {"Last pass", 135}, {"Failed items", 80},
+	{"", 40}, {"Source email", 150}, {"Destination", 130}, {"Status", 150}, {"Detail", 120}, {"Progress", 80},
+	{"Last pass", 135}, {"Failed items", 80},
 }
 
 // userProgress is what the table shows about one user besides the stored
@@ -114,10 +113,13 @@ func newMigrationsTab(u *UI) *migrationsTab {
 	tableBox := setColumns(t.table, migColumns[:])
 	t.table.OnSelected = func(id widget.TableCellID) {
 		t.table.UnselectAll()
-		if id.Row < 0 || id.Row >= len(t.users) || id.Col == mcolNow { // Now: its stop button takes taps
+		if id.Row < 0 || id.Row >= len(t.users) {
 			return
 		}
 		uid := t.users[id.Row].ID()
+		if id.Col == mcolReason && t.isActive(uid) { // its stop button takes taps
+			return
+		}
 		if id.Col == mcolCheck { // Space on the tick box column (the box itself takes taps)
 			t.setSelected(uid, !t.selected[uid])
 			t.table.RefreshItem(id)
@@ -160,11 +162,13 @@ func (t *migrationsTab) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		check.SetChecked(t.selected[uid])
 		check.OnChanged = func(on bool) { t.setSelected(uid, on) }
 		return
-	case mcolNow:
-		label.Hide()
-		nowBox.Show()
-		t.updateNow(nowBox, uid, lp)
-		return
+	case mcolReason:
+		if t.isActive(uid) {
+			label.Hide()
+			nowBox.Show()
+			t.updateNow(nowBox, uid, lp)
+			return
+		}
 	case mcolProgress:
 		if lp != nil && lp.Fraction >= 0 && (lp.Status == project.StatusRunning || lp.Fraction > 0) {
 			label.Hide()

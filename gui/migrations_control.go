@@ -47,7 +47,14 @@ func nowText(lp *userProgress) string {
 	return strings.Join(parts, " · ")
 }
 
-// updateNow fills the Now cell (container.NewBorder: the stop button on
+// isActive: the user is running or queued now (the Now / reason column
+// shows what it does instead of why it failed).
+func (t *migrationsTab) isActive(id string) bool {
+	lp := t.live[id]
+	return lp != nil && (lp.Status == project.StatusRunning || lp.Status == project.StatusQueued)
+}
+
+// updateNow fills the Now / reason cell of a running or queued user (container.NewBorder: the stop button on
 // the left, the nowText label in the centre).
 func (t *migrationsTab) updateNow(box *fyne.Container, uid string, lp *userProgress) {
 	var stop *widget.Button

@@ -78,7 +78,7 @@ func cell(m *migrationsTab, id string, col int) *fyne.Container {
 
 // nowCell renders a user's Now cell: its stop button and its text.
 func nowCell(m *migrationsTab, id string) (*widget.Button, string) {
-	box := cell(m, id, mcolNow).Objects[3].(*fyne.Container)
+	box := cell(m, id, mcolReason).Objects[3].(*fyne.Container)
 	var b *widget.Button
 	var s string
 	for _, o := range box.Objects {
@@ -119,7 +119,7 @@ func TestRunControlsStopOneAddOneAndProgress(t *testing.T) {
 	if !strings.Contains(m.summary.Text, "· items ") {
 		t.Errorf("summary without the project's items: %q", m.summary.Text)
 	}
-	if b, _ := nowCell(m, cat); b.Visible() {
+	if box := cell(m, cat, mcolReason).Objects[3]; box.Visible() {
 		t.Error("a Stop button on a user who does not run")
 	}
 	if m.run.addBtn.Visible() {
