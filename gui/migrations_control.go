@@ -124,9 +124,9 @@ func (r *runner) stopUser(id string) {
 // or queued it asks first, since Stop ends every one of them.
 func (r *runner) askStop() {
 	n := 0
-	if r.running() {
-		for _, lp := range r.t.live {
-			if lp.Status == project.StatusRunning || lp.Status == project.StatusQueued {
+	if r.running() { // the pass's project, which may not be the one shown
+		for _, ev := range r.eng.Latest(r.runProject) {
+			if ev.Status == project.StatusRunning || ev.Status == project.StatusQueued {
 				n++
 			}
 		}
