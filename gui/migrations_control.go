@@ -1,12 +1,14 @@
 package gui
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -217,16 +219,34 @@ func (r *runner) startAtDialog() {
 		_, err := schedule.Parse(s, time.Now())
 		return err
 	}
+	// The picker: an hour and a minute fill the field (which also takes a date).
+	var hours, mins []string
+	for h := range 24 {
+		hours = append(hours, fmt.Sprintf("%02d", h))
+	}
+	for m := 0; m < 60; m += 5 {
+		mins = append(mins, fmt.Sprintf("%02d", m))
+	}
+	hourSel, minSel := widget.NewSelect(hours, nil), widget.NewSelect(mins, nil)
+	hourSel.PlaceHolder, minSel.PlaceHolder = "hour", "min"
+	pick := func(string) {
+		if hourSel.Selected != "" {
+			when.SetText(hourSel.Selected + ":" + cmp.Or(minSel.Selected, "00"))
+		}
+	}
+	hourSel.OnChanged, minSel.OnChanged = pick, pick
+	r.atHour, r.atMin, r.atWhen = hourSel, minSel, when
 	help := widget.NewLabel("HH:MM is the next time the clock shows it (today or tomorrow); or YYYY-MM-DD HH:MM. " +
 		"Keep MailFerry open; the computer is kept awake while the pass runs.")
 	help.Wrapping = fyne.TextWrapWord
-	items := []*widget.FormItem{widget.NewFormItem("Pass", sel), widget.NewFormItem("Start at", when), widget.NewFormItem("", help)}
+	items := []*widget.FormItem{widget.NewFormItem("Pass", sel), widget.NewFormItem("Start at", when),
+		widget.NewFormItem("", container.NewHBox(hourSel, widget.NewLabel(":"), minSel)), widget.NewFormItem("", help)}
 	d := dialog.NewForm("Start at a chosen time", "Schedule", "Cancel", items, func(ok bool) {
 		if ok {
 			r.scheduleAt(passes[sel.Selected], when.Text)
 		}
 	}, t.u.win)
-	d.Resize(fyne.NewSize(480, 280))
+	d.Resize(fyne.NewSize(480, 330))
 	r.atDialog = d
 	d.Show()
 	t.u.win.Canvas().Focus(when)

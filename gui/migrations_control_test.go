@@ -203,7 +203,18 @@ func TestStartAtSchedulesAndStopCancels(t *testing.T) {
 	if m.run.atDialog == nil {
 		t.Fatal("no Start at dialog")
 	}
+	// The picker fills the field: an hour, then a minute.
+	m.run.atHour.SetSelected("07")
+	if got := m.run.atWhen.Text; got != "07:00" {
+		t.Errorf("hour picked: field %q, want 07:00", got)
+	}
+	m.run.atMin.SetSelected("35")
+	if got := m.run.atWhen.Text; got != "07:35" {
+		t.Errorf("minute picked: field %q, want 07:35", got)
+	}
+	m.run.atWhen.SetText("")
 	at := time.Now().Add(3 * time.Hour).Format("15:04")
+	w.Canvas().Focus(m.run.atWhen)
 	test.Type(w.Canvas().Focused(), at)
 	s := runAndWait(t, m, func() {
 		b := buttonNamed(w.Canvas().Overlays().Top(), "Schedule")

@@ -48,6 +48,9 @@ type runner struct {
 	// Start at… form (tests answer them).
 	stopConfirm *dialog.ConfirmDialog
 	atDialog    *dialog.FormDialog
+	// The Start at… dialog's time field and its hour/minute picker.
+	atWhen        *widget.Entry
+	atHour, atMin *widget.Select
 	// current is the started pass users can be added to (nil: none yet).
 	current *credreq.PassRun
 	// at is when a scheduled pass starts (zero: none waits).
