@@ -75,7 +75,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // (MaxConcurrentUsers 1) and its Summary; the machine is held awake
 // exactly while the pass runs.
 func TestPhasesETAJoinAndKeepAwake(t *testing.T) {
-	src, _ := pacedServer(t, 64<<10, "alice", "bob")
+	src, srcMem := pacedServer(t, 32<<10, "alice", "bob") // alice's copying lasts well over ETAAfter
 	dst := memServer(t, "alice", "bob")
 	opts := project.DefaultOptions()
 	opts.MaxConcurrentUsers = 1
@@ -115,6 +115,15 @@ func TestPhasesETAJoinAndKeepAwake(t *testing.T) {
 	if err != nil || len(added) != 1 || added[0] != bob {
 		t.Fatalf("join: %v %v", added, err)
 	}
+	waitFor(t, "alice's ETA", func() bool {
+		for _, ev := range get() {
+			if ev.User == alice && ev.ETA > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	srcMem.SetBytesPerSecond(0) // bob's connections, opened later, need no pace
 	live, err := e.st.Live("P")
 	if err != nil || live[alice].Phase != string(PhaseMigrating) || live[alice].ItemsTotal == 0 {
 		t.Fatalf("live progress while running: %+v %v", live, err)
@@ -182,7 +191,7 @@ func TestPhasesETAJoinAndKeepAwake(t *testing.T) {
 // StopUser stops one user mid-pass (Stopped, journal consistent) while
 // the other goes on; a later Full completes the stopped one exactly.
 func TestStopUserStopsOnlyThatUser(t *testing.T) {
-	src, _ := pacedServer(t, 160<<10, "alice", "bob")
+	src, _ := pacedServer(t, 64<<10, "alice", "bob")
 	dst := dovecotServer(t, "/", "alice", "bob") // see memTruncates
 	opts := project.DefaultOptions()
 	opts.MaxConcurrentUsers = 2
